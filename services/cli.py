@@ -1,0 +1,180 @@
+"""The ``energymon`` command: one subcommand per job.
+
+Each subcommand builds its settings from the environment when it runs (never at import) and
+imports only what it needs, so ``energymon --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from services.core.errors import EnergymonError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from services.core.db import make_engine
+    from services.core.schema.migrate import timescale_enabled, upgrade
+    from services.core.settings import DatabaseSettings
+
+    db = DatabaseSettings()
+    engine = make_engine(db)
+    revision = upgrade(engine, db)
+    with engine.connect() as conn:
+        storage = "TimescaleDB hypertable" if timescale_enabled(conn) else "plain PostgreSQL"
+    print(f"database at revision {revision} ({storage})")
+    return 0
+
+
+def _registry_load(args: argparse.Namespace) -> int:
+    from services.core.db import make_engine
+    from services.core.registry.spec import parse_district
+    from services.core.registry.store import apply_district
+    from services.core.settings import DatabaseSettings
+
+    path = Path(args.file)
+    spec = parse_district(path.read_text(encoding="utf-8"))
+    engine = make_engine(DatabaseSettings())
+    with engine.begin() as conn:
+        report = apply_district(conn, spec)
+        if args.dry_run:
+            conn.rollback()
+    prefix = "would apply" if args.dry_run else "applied"
+    print(f"{prefix} {path}: {len(spec.enterprises)} enterprises; {report.summary()}")
+    return 0
+
+
+def _ingest_mqtt(_args: argparse.Namespace) -> int:
+    from services.ingest.main import main_mqtt
+
+    return main_mqtt()
+
+
+def _export_readings(args: argparse.Namespace) -> int:
+    from services.core.db import make_engine
+    from services.core.export import iter_readings, parse_instant, write_csv
+    from services.core.settings import CommonSettings, DatabaseSettings
+
+    zone = CommonSettings().zone
+    engine = make_engine(DatabaseSettings())
+    start = parse_instant(args.from_, zone)
+    end = parse_instant(args.to, zone)
+    if end <= start:
+        raise EnergymonError("--to must be after --from")
+    with engine.connect() as conn:
+        rows = iter_readings(conn, enterprise=args.enterprise, start=start, end=end, zone=zone,
+                             meter=args.meter, point=args.point)
+        if args.output in (None, "-"):
+            n = write_csv(rows, sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                n = write_csv(rows, fh)
+    print(f"exported {n} readings", file=sys.stderr)
+    return 0
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    from services.core.config_doc import render_markdown
+
+    text = render_markdown()
+    if args.check:
+        current = Path(args.check).read_text(encoding="utf-8")
+        if current != text:
+            print(f"{args.check} is out of date; regenerate with `energymon config show "
+                  f"> {args.check}`", file=sys.stderr)
+            return 1
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from services.demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="energymon", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(
+        func=_db_upgrade)
+
+    reg = sub.add_parser("registry", help="provision enterprises, sites, gateways and meters")
+    reg_sub = reg.add_subparsers(dest="registry_cmd", required=True)
+    load = reg_sub.add_parser("load", help="apply a district YAML file (idempotent)")
+    load.add_argument("file")
+    load.add_argument("--dry-run", action="store_true", help="validate and report, change nothing")
+    load.set_defaults(func=_registry_load)
+
+    ingest = sub.add_parser("ingest", help="ingest services").add_subparsers(
+        dest="ingest_cmd", required=True)
+    ingest.add_parser("mqtt", help="subscribe to gateways over MQTT and store readings"
+                      ).set_defaults(func=_ingest_mqtt)
+
+    simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
+        dest="simulate_cmd", required=True)
+    try:
+        from simulators.gateways.cli import add_parser as add_gateways
+    except ImportError:  # pragma: no cover - the simulator package is part of the distribution
+        pass
+    else:
+        add_gateways(simulate)
+
+    export = sub.add_parser("export", help="export data").add_subparsers(
+        dest="export_cmd", required=True)
+    exp = export.add_parser("readings", help="raw readings of an enterprise as CSV")
+    exp.add_argument("--enterprise", required=True, help="unified social credit code")
+    exp.add_argument("--from", dest="from_", required=True, help="ISO date/date-time (local)")
+    exp.add_argument("--to", required=True, help="ISO date/date-time (local), exclusive")
+    exp.add_argument("--meter")
+    exp.add_argument("--point")
+    exp.add_argument("--output", "-o", help="file (default: standard output)")
+    exp.set_defaults(func=_export_readings)
+
+    devices = sub.add_parser("devices", help="Modbus device maps").add_subparsers(
+        dest="devices_cmd", required=True)
+    check = devices.add_parser("check", help="validate a device map file")
+    check.add_argument("file")
+    check.set_defaults(func=_devices_check)
+
+    config = sub.add_parser("config", help="settings").add_subparsers(
+        dest="config_cmd", required=True)
+    show = config.add_parser("show", help="print every ENERGYMON_* setting with its default")
+    show.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
+    show.set_defaults(func=_config_show)
+
+    demo = sub.add_parser("demo", help="run the whole platform with simulated gateways")
+    demo.add_argument("--seconds", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")
+    demo.add_argument("--reset", action="store_true", help="wipe the demo data directory first")
+    demo.add_argument("--data-dir", default="var/demo", help="where an embedded database lives")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _devices_check(args: argparse.Namespace) -> int:
+    from services.core.devices.loader import check_command
+
+    return int(check_command(args.file))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Handler = args.func
+    try:
+        return func(args)
+    except EnergymonError as err:
+        print(f"energymon: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

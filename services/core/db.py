@@ -1,0 +1,28 @@
+"""Database connections: SQLAlchemy engines for queries, raw psycopg connections for COPY."""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy import Engine, create_engine
+
+from services.core.settings import DatabaseSettings
+
+
+def make_engine(settings: DatabaseSettings, *, pool_size: int = 5) -> Engine:
+    return create_engine(
+        settings.sqlalchemy_url,
+        pool_size=pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": int(settings.connect_timeout_s)},
+    )
+
+
+def connect(
+    settings: DatabaseSettings, *, autocommit: bool = False
+) -> psycopg.Connection[tuple[object, ...]]:
+    """A raw psycopg connection (COPY, advisory locks)."""
+    return psycopg.connect(
+        settings.libpq_url,
+        autocommit=autocommit,
+        connect_timeout=max(1, int(settings.connect_timeout_s)),
+    )

@@ -1,0 +1,43 @@
+"""The one exception hierarchy of energymon.
+
+Every error a caller may need to handle derives from :class:`EnergymonError` and carries the data the
+caller needs as attributes; wrap library errors with ``raise ... from err``.
+"""
+
+from __future__ import annotations
+
+
+class EnergymonError(Exception):
+    """Base of every error raised by energymon code."""
+
+
+class ConfigError(EnergymonError):
+    """A setting is missing, malformed or dangerous for the environment."""
+
+
+class RegistryError(EnergymonError):
+    """A registry file or object is invalid.
+
+    ``location`` names the offending place, e.g. ``enterprises[0].sites[1].meters[2].carrier``.
+    """
+
+    def __init__(self, message: str, *, location: str = "", line: int | None = None) -> None:
+        self.location = location
+        self.line = line
+        where = location
+        if line is not None:
+            where = f"line {line}: {location}" if location else f"line {line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class UnitError(EnergymonError):
+    """A unit is unknown or cannot be converted to the quantity's unit."""
+
+    def __init__(self, unit: str, target: str) -> None:
+        self.unit = unit
+        self.target = target
+        super().__init__(f"unit {unit!r} cannot be converted to {target!r}")
+
+
+class StorageUnavailableError(EnergymonError):
+    """The database cannot be reached or refused the write; the caller should retry later."""

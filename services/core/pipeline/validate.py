@@ -1,0 +1,280 @@
+"""Validation: raw messages in, rows and dead letters out. Pure: no I/O, no clock.
+
+Every source (MQTT, Modbus, HTTP) goes through :func:`validate_message` (bytes) or
+:func:`validate_document` (an already-decoded document), so one set of rules decides what is stored.
+A bad reading never costs the good readings of the same message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from services.core.domain.units import conversion_factor
+from services.core.errors import UnitError
+from services.core.pipeline.index import RegistryIndex
+from services.core.pipeline.model import (
+    Batch,
+    DeadLetter,
+    GatewayActivity,
+    InboundMessage,
+    Reason,
+)
+from services.core.schema.tables import SOURCE_CODES
+from services.core.settings import DatabaseSettings, IngestSettings
+
+_EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01: an integer below is not a millisecond timestamp
+_EPOCH_MS_MAX = 4_102_444_800_000  # 2100-01-01
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_payload_bytes: int = 262_144
+    max_readings_per_message: int = 10_000
+    max_future_skew: timedelta = timedelta(seconds=300)
+    max_age: timedelta = timedelta(days=1825)
+    dead_letter_payload_bytes: int = 65_536
+
+    @classmethod
+    def from_settings(cls, ingest: IngestSettings, db: DatabaseSettings) -> Limits:
+        return cls(
+            max_payload_bytes=ingest.max_payload_bytes,
+            max_readings_per_message=ingest.max_readings_per_message,
+            max_future_skew=timedelta(seconds=ingest.max_future_skew_s),
+            max_age=timedelta(days=db.retention_days),
+        )
+
+
+class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes this module
+    def __init__(self, reason: Reason, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+
+
+@lru_cache(maxsize=256)
+def _factor(unit: str, target: str) -> float:
+    return conversion_factor(unit, target)
+
+
+def _reading_bytes(reading: object) -> bytes:
+    return json.dumps(reading, default=str, ensure_ascii=False).encode()
+
+
+def parse_ts(raw: object) -> datetime:
+    """ISO 8601 with an offset, or integer epoch milliseconds, to an aware UTC datetime."""
+    if type(raw) is str:
+        try:
+            ts = datetime.fromisoformat(raw)
+        except ValueError:
+            raise _Rejected(Reason.INVALID_TIMESTAMP, f"not ISO 8601: {raw[:64]!r}") from None
+        if ts.tzinfo is None:
+            raise _Rejected(Reason.INVALID_TIMESTAMP, f"timestamp {raw[:64]!r} has no UTC offset")
+        return ts.astimezone(UTC)
+    if type(raw) is int:
+        if not _EPOCH_MS_MIN <= raw <= _EPOCH_MS_MAX:
+            raise _Rejected(
+                Reason.INVALID_TIMESTAMP, f"{raw} is not epoch milliseconds between 2000 and 2100"
+            )
+        return datetime.fromtimestamp(raw / 1000, UTC)
+    raise _Rejected(Reason.INVALID_TIMESTAMP, "ts must be an ISO 8601 string or epoch milliseconds")
+
+
+def validate_message(
+    msg: InboundMessage, index: RegistryIndex, limits: Limits, batch: Batch
+) -> None:
+    """Decode and validate one raw message into ``batch`` (rows and dead letters)."""
+    batch.messages += 1
+    size = len(msg.payload)
+    if size > limits.max_payload_bytes:
+        _reject_whole(
+            msg,
+            batch,
+            limits,
+            Reason.PAYLOAD_TOO_LARGE,
+            f"payload is {size} bytes; the limit is {limits.max_payload_bytes}",
+        )
+        return
+    try:
+        doc = orjson.loads(msg.payload)
+    except orjson.JSONDecodeError:
+        try:
+            # The standard parser accepts NaN and Infinity, which gateways do send; decoding them
+            # lets validation reject only those readings instead of the whole message.
+            doc = json.loads(msg.payload)
+        except (ValueError, UnicodeDecodeError) as err:
+            _reject_whole(msg, batch, limits, Reason.INVALID_JSON, f"not JSON: {err}"[:300])
+            return
+    validate_document(doc, msg, index, limits, batch)
+
+
+def validate_document(
+    doc: Any, msg: InboundMessage, index: RegistryIndex, limits: Limits, batch: Batch
+) -> None:
+    """Validate a decoded ``{"seq": n, "readings": [...]}`` document into ``batch``."""
+    ent = msg.enterprise_code
+    if ent is None or ent not in index.enterprises:
+        _reject_whole(
+            msg,
+            batch,
+            limits,
+            Reason.UNKNOWN_ENTERPRISE,
+            f"enterprise {ent!r} is not registered or not active",
+        )
+        return
+    gw = msg.gateway_code
+    gateway_id = None
+    if gw is not None:
+        gateway_id = index.gateways.get((ent, gw))
+        if gateway_id is None:
+            _reject_whole(
+                msg,
+                batch,
+                limits,
+                Reason.UNKNOWN_GATEWAY,
+                f"gateway {gw!r} is not registered for enterprise {ent}",
+            )
+            return
+    if type(doc) is not dict or type(doc.get("readings")) is not list:
+        _reject_whole(
+            msg,
+            batch,
+            limits,
+            Reason.INVALID_SCHEMA,
+            'expected an object {"readings": [...]} (and an optional integer "seq")',
+        )
+        return
+    seq = doc.get("seq")
+    if seq is not None and (type(seq) is not int or seq < 0):
+        _reject_whole(
+            msg, batch, limits, Reason.INVALID_SCHEMA, "seq must be a non-negative integer"
+        )
+        return
+    readings: list[Any] = doc["readings"]
+    if len(readings) > limits.max_readings_per_message:
+        _reject_whole(
+            msg,
+            batch,
+            limits,
+            Reason.TOO_MANY_READINGS,
+            f"{len(readings)} readings; the limit is {limits.max_readings_per_message}",
+        )
+        return
+    if gateway_id is not None:
+        act = batch.gateways.get(gateway_id)
+        if act is None:
+            act = batch.gateways[gateway_id] = GatewayActivity(gateway_id, msg.received_at)
+        act.see(msg.received_at, seq, msg.dup)
+    batch.readings_received += len(readings)
+    received = msg.received_at
+    newest = received + limits.max_future_skew
+    oldest = received - limits.max_age
+    source = SOURCE_CODES[msg.source]
+    rows = batch.rows
+    meters = index.meters
+    for i, reading in enumerate(readings):
+        try:
+            if type(reading) is not dict:
+                raise _Rejected(Reason.INVALID_READING, "a reading must be an object")
+            meter_code = reading.get("meter")
+            point_code = reading.get("point")
+            value = reading.get("value")
+            if type(meter_code) is not str or type(point_code) is not str:
+                raise _Rejected(Reason.INVALID_READING, "meter and point must be strings")
+            vtype = type(value)
+            if vtype is not float and vtype is not int:
+                raise _Rejected(Reason.INVALID_READING, "value must be a JSON number")
+            if not math.isfinite(value):
+                raise _Rejected(Reason.NON_FINITE_VALUE, f"value is {value}")
+            meter = meters.get((ent, meter_code))
+            if meter is None:
+                if index.meter_owners.get(meter_code):
+                    raise _Rejected(
+                        Reason.METER_ENTERPRISE_MISMATCH,
+                        f"meter {meter_code!r} belongs to another enterprise, not {ent}",
+                    )
+                raise _Rejected(
+                    Reason.UNKNOWN_METER,
+                    f"meter {meter_code!r} is not registered (or not active) for {ent}",
+                )
+            if gw is not None and meter.gateway_code is not None and meter.gateway_code != gw:
+                raise _Rejected(
+                    Reason.METER_GATEWAY_MISMATCH,
+                    f"meter {meter_code!r} is bound to gateway {meter.gateway_code!r}",
+                )
+            point = meter.points.get(point_code)
+            if point is None:
+                raise _Rejected(
+                    Reason.UNKNOWN_POINT, f"meter {meter_code!r} has no point {point_code!r}"
+                )
+            unit = reading.get("unit")
+            if unit is not None and unit != point.unit:
+                if type(unit) is not str:
+                    raise _Rejected(Reason.INVALID_READING, "unit must be a string")
+                try:
+                    value = value * _factor(unit, point.unit)
+                except UnitError:
+                    raise _Rejected(
+                        Reason.INCOMPATIBLE_UNIT,
+                        f"unit {unit!r} cannot be converted to {point.unit!r}",
+                    ) from None
+            ts = parse_ts(reading.get("ts"))
+            if ts > newest:
+                raise _Rejected(
+                    Reason.TIMESTAMP_IN_FUTURE,
+                    f"ts {ts.isoformat()} is more than {limits.max_future_skew} "
+                    f"ahead of receipt at {received.isoformat()}",
+                )
+            if ts < oldest:
+                raise _Rejected(
+                    Reason.TIMESTAMP_TOO_OLD,
+                    f"ts {ts.isoformat()} is older than the retention of "
+                    f"{limits.max_age.days} days",
+                )
+            if not point.min_value <= value <= point.max_value:
+                raise _Rejected(
+                    Reason.VALUE_OUT_OF_RANGE,
+                    f"{value} {point.unit} is outside the plausible range "
+                    f"[{point.min_value}, {point.max_value}] of {point_code}",
+                )
+            rows.append((point.point_id, ts, float(value), received, source))
+        except _Rejected as rej:
+            payload = _reading_bytes(reading)
+            batch.dead_letters.append(
+                DeadLetter(
+                    msg.source,
+                    received,
+                    msg.topic,
+                    ent,
+                    gw,
+                    i,
+                    rej.reason,
+                    rej.detail,
+                    payload[: limits.dead_letter_payload_bytes],
+                    len(payload),
+                )
+            )
+
+
+def _reject_whole(
+    msg: InboundMessage, batch: Batch, limits: Limits, reason: Reason, detail: str
+) -> None:
+    batch.dead_letters.append(
+        DeadLetter(
+            msg.source,
+            msg.received_at,
+            msg.topic,
+            msg.enterprise_code,
+            msg.gateway_code,
+            None,
+            reason,
+            detail,
+            msg.payload[: limits.dead_letter_payload_bytes],
+            len(msg.payload),
+        )
+    )

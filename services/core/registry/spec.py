@@ -1,0 +1,220 @@
+"""The provisioning file: a whole district (enterprises, sites, gateways, meters, points) as YAML.
+
+The wire models here validate a file before anything touches the database; a validation error names
+the field path and the line of the file (``RegistryError``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from services.core.domain.quantities import QUANTITIES, Carrier
+from services.core.domain.uscc import is_valid_uscc, uscc_check_char
+from services.core.errors import RegistryError
+
+_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+DcClass = Literal["new_large", "new_super_large", "existing"]
+SiteKind = Literal["industrial", "data_centre", "public_building"]
+Protocol = Literal["mqtt", "modbus", "http"]
+Role = Literal["boundary", "sub", "facility_total", "it_load"]
+
+
+def _check_code(value: str) -> str:
+    if not _CODE.match(value):
+        raise ValueError(
+            "codes are 1-64 characters of letters, digits, '_', '.', '-' "
+            "(they appear in MQTT topics)"
+        )
+    return value
+
+
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PointSpec(_Strict):
+    quantity: str
+    min: float | None = None
+    max: float | None = None
+    register_max: float | None = Field(None, gt=0, description="counter rollover value")
+    interval_s: int | None = Field(None, ge=1, le=86400)
+
+    @field_validator("quantity")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in QUANTITIES:
+            raise ValueError(f"unknown point {value!r}; known: {', '.join(sorted(QUANTITIES))}")
+        return value
+
+
+class MeterSpec(_Strict):
+    code: Code
+    carrier: Carrier
+    protocol: Protocol = "mqtt"
+    gateway: str | None = None
+    serial: str | None = None
+    multiplier: float = Field(1.0, gt=0)
+    role: Role = "boundary"
+    interval_s: int = Field(900, ge=1, le=86400, description="expected reading interval")
+    connection: dict[str, Any] | None = None
+    points: list[PointSpec] = Field(min_length=1)
+
+    _code = field_validator("code")(_check_code)
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _point_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"quantity": p} if isinstance(p, str) else p for p in value]
+        return value
+
+    @field_validator("points")
+    @classmethod
+    def _unique_points(cls, value: list[PointSpec]) -> list[PointSpec]:
+        seen = [p.quantity for p in value]
+        dupes = {q for q in seen if seen.count(q) > 1}
+        if dupes:
+            raise ValueError(f"point listed twice: {', '.join(sorted(dupes))}")
+        return value
+
+
+class SiteSpec(_Strict):
+    code: Code
+    name: str | None = None
+    kind: SiteKind = "industrial"
+    dc_class: DcClass | None = None
+    pue_limit: float | None = Field(None, ge=1.0, le=5.0)
+    pue_category: Literal["PUE1", "PUE2", "PUE3"] | None = None
+    meters: list[MeterSpec] = Field(default_factory=list)
+
+    _code = field_validator("code")(_check_code)
+
+    @model_validator(mode="after")
+    def _data_centre_fields(self) -> SiteSpec:
+        if self.kind != "data_centre" and (self.dc_class or self.pue_limit or self.pue_category):
+            raise ValueError("dc_class, pue_limit and pue_category apply to data_centre sites only")
+        if self.kind == "data_centre" and self.dc_class is None and self.pue_limit is None:
+            raise ValueError(
+                "a data_centre site needs dc_class (new_large, new_super_large, "
+                "existing) or an explicit pue_limit"
+            )
+        return self
+
+
+class GatewaySpec(_Strict):
+    code: Code
+    name: str | None = None
+
+    _code = field_validator("code")(_check_code)
+
+
+class EnterpriseSpec(_Strict):
+    code: str
+    name: str = Field(min_length=1)
+    industry: str = Field(pattern=r"^[A-T]\d{0,4}$", description="GB/T 4754 code, e.g. C33")
+    town: str = Field(min_length=1)
+    grid_region: str = "national"
+    gateways: list[GatewaySpec] = Field(default_factory=list)
+    sites: list[SiteSpec] = Field(default_factory=list)
+
+    @field_validator("code")
+    @classmethod
+    def _uscc_shape(cls, value: str) -> str:
+        if not _USCC_SHAPE.match(value):
+            raise ValueError(
+                "a unified social credit code is 18 characters of 0-9 and A-Z without I, O, S, V, Z"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> EnterpriseSpec:
+        gateways = [g.code for g in self.gateways]
+        if len(set(gateways)) != len(gateways):
+            raise ValueError("gateway codes must be unique within an enterprise")
+        sites = [s.code for s in self.sites]
+        if len(set(sites)) != len(sites):
+            raise ValueError("site codes must be unique within an enterprise")
+        meters = [m.code for s in self.sites for m in s.meters]
+        dupes = {m for m in meters if meters.count(m) > 1}
+        if dupes:
+            raise ValueError(f"meter codes must be unique within an enterprise: {sorted(dupes)}")
+        for site in self.sites:
+            for meter in site.meters:
+                if meter.gateway is not None and meter.gateway not in gateways:
+                    raise ValueError(
+                        f"meter {meter.code} names gateway {meter.gateway!r}, "
+                        "which this enterprise does not list"
+                    )
+        return self
+
+
+class DistrictSpec(_Strict):
+    validate_check_digits: bool = Field(
+        True, description="reject unified social credit codes whose check character is wrong"
+    )
+    enterprises: list[EnterpriseSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_enterprises(self) -> DistrictSpec:
+        codes = [e.code for e in self.enterprises]
+        if len(set(codes)) != len(codes):
+            raise ValueError("enterprise codes must be unique in the file")
+        return self
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest existing ancestor)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if child is None:
+                break
+            node = child
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_district(text: str) -> DistrictSpec:
+    """Parse and validate a provisioning file; raises RegistryError naming the field and line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise RegistryError(f"not valid YAML: {err}", line=mark.line + 1 if mark else None) from err
+    if data is None:
+        data = {}
+    try:
+        spec = DistrictSpec.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = tuple(first["loc"])
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        raise RegistryError(first["msg"], location=path, line=_line_of(root, loc)) from err
+    if spec.validate_check_digits:
+        for i, ent in enumerate(spec.enterprises):
+            if not is_valid_uscc(ent.code):
+                raise RegistryError(
+                    f"unified social credit code {ent.code} fails its check character "
+                    f"(expected {uscc_check_char(ent.code[:17])!r}); fix the code, or set "
+                    "validate_check_digits: false for test data",
+                    location=f"enterprises[{i}].code",
+                    line=_line_of(root, ("enterprises", i, "code")),
+                )
+    return spec

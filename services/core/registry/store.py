@@ -1,0 +1,193 @@
+"""Apply a provisioning spec to the database, idempotently.
+
+Within each enterprise the file is authoritative: its sites, gateways, meters and points that the
+file no longer lists are deactivated (never deleted: readings reference them). Enterprises absent
+from the file are left as they are, so one file may provision a single enterprise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from services.core.domain.quantities import QUANTITIES
+from services.core.registry.spec import DistrictSpec, EnterpriseSpec, MeterSpec
+from services.core.schema.tables import enterprises, gateways, meters, points, sites
+
+
+@dataclass
+class ApplyReport:
+    """Counts of rows per table and outcome (created / updated / unchanged / deactivated)."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, table: str, outcome: str, n: int = 1) -> None:
+        if n:
+            self.counts[(table, outcome)] += n
+
+    def summary(self) -> str:
+        parts = [f"{t} {o} {n}" for (t, o), n in sorted(self.counts.items())]
+        return ", ".join(parts) if parts else "nothing to do"
+
+    @property
+    def changed(self) -> bool:
+        return any(o != "unchanged" for (_, o) in self.counts)
+
+
+def _upsert(
+    conn: Connection,
+    table: Table,
+    keys: dict[str, Any],
+    values: dict[str, Any],
+    report: ApplyReport,
+) -> int:
+    """Insert or update one row keyed by ``keys``; report whether it changed. Returns its id."""
+    row = {**keys, **values, "active": True}
+    stmt = insert(table).values(**row)
+    changed_cols = [*values, "active"]
+    excluded = stmt.excluded
+    distinct = func.row(*[table.c[c] for c in changed_cols]).is_distinct_from(
+        func.row(*[excluded[c] for c in changed_cols])
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={**{c: excluded[c] for c in changed_cols}, "updated_at": func.now()},
+        where=distinct,
+    ).returning(table.c.id, literal_column("(xmax = 0)").label("inserted"))
+    result = conn.execute(stmt).first()
+    if result is not None:
+        report.add(table.name, "created" if result.inserted else "updated")
+        return int(result.id)
+    report.add(table.name, "unchanged")
+    where = and_(*[table.c[k] == v for k, v in keys.items()])
+    return int(conn.execute(select(table.c.id).where(where)).scalar_one())
+
+
+def _deactivate(
+    conn: Connection, table: Table, scope: Any, keep_ids: list[int], report: ApplyReport
+) -> None:
+    stmt = (
+        update(table)
+        .where(scope, table.c.active.is_(True), table.c.id.not_in(keep_ids or [-1]))
+        .values(active=False, updated_at=func.now())
+    )
+    report.add(table.name, "deactivated", conn.execute(stmt).rowcount)
+
+
+def _apply_meter(
+    conn: Connection,
+    meter: MeterSpec,
+    enterprise_id: int,
+    site_id: int,
+    gateway_ids: dict[str, int],
+    report: ApplyReport,
+) -> None:
+    meter_id = _upsert(
+        conn,
+        meters,
+        {"enterprise_id": enterprise_id, "code": meter.code},
+        {
+            "site_id": site_id,
+            "gateway_id": gateway_ids[meter.gateway] if meter.gateway else None,
+            "serial": meter.serial,
+            "carrier": meter.carrier.value,
+            "protocol": meter.protocol,
+            "multiplier": meter.multiplier,
+            "role": meter.role,
+            "connection": meter.connection,
+        },
+        report,
+    )
+    point_ids = []
+    for p in meter.points:
+        q = QUANTITIES[p.quantity]
+        point_ids.append(
+            _upsert(
+                conn,
+                points,
+                {"meter_id": meter_id, "quantity": p.quantity},
+                {
+                    "unit": q.unit,
+                    "kind": q.kind.value,
+                    "min_value": p.min,
+                    "max_value": p.max,
+                    "register_max": p.register_max,
+                    "interval_s": p.interval_s or meter.interval_s,
+                },
+                report,
+            )
+        )
+    _deactivate(conn, points, points.c.meter_id == meter_id, point_ids, report)
+
+
+def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport) -> None:
+    enterprise_id = _upsert(
+        conn,
+        enterprises,
+        {"code": ent.code},
+        {
+            "name": ent.name,
+            "industry": ent.industry,
+            "town": ent.town,
+            "grid_region": ent.grid_region,
+        },
+        report,
+    )
+    gateway_ids = {
+        g.code: _upsert(
+            conn,
+            gateways,
+            {"enterprise_id": enterprise_id, "code": g.code},
+            {"name": g.name},
+            report,
+        )
+        for g in ent.gateways
+    }
+    _deactivate(
+        conn,
+        gateways,
+        gateways.c.enterprise_id == enterprise_id,
+        list(gateway_ids.values()),
+        report,
+    )
+    site_ids: list[int] = []
+    meter_ids: list[int] = []
+    for site in ent.sites:
+        site_id = _upsert(
+            conn,
+            sites,
+            {"enterprise_id": enterprise_id, "code": site.code},
+            {
+                "name": site.name or site.code,
+                "kind": site.kind,
+                "dc_class": site.dc_class,
+                "pue_limit": site.pue_limit,
+                "pue_category": site.pue_category,
+            },
+            report,
+        )
+        site_ids.append(site_id)
+        for meter in site.meters:
+            _apply_meter(conn, meter, enterprise_id, site_id, gateway_ids, report)
+        meter_ids.extend(
+            conn.execute(
+                select(meters.c.id).where(
+                    meters.c.enterprise_id == enterprise_id,
+                    meters.c.code.in_([m.code for m in site.meters] or [""]),
+                )
+            ).scalars()
+        )
+    _deactivate(conn, meters, meters.c.enterprise_id == enterprise_id, meter_ids, report)
+    _deactivate(conn, sites, sites.c.enterprise_id == enterprise_id, site_ids, report)
+
+
+def apply_district(conn: Connection, spec: DistrictSpec) -> ApplyReport:
+    """Apply ``spec`` inside the caller's transaction; returns what changed."""
+    report = ApplyReport()
+    for ent in spec.enterprises:
+        _apply_enterprise(conn, ent, report)
+    return report

@@ -1,0 +1,190 @@
+"""The database schema as SQLAlchemy Core tables.
+
+Registry rows are never deleted (readings reference them): a registry object that disappears from
+the provisioning file is deactivated. Readings are keyed by ``(point_id, ts)``, which makes every
+re-delivery of a reading a no-op; the key includes the time column so the table can become a
+TimescaleDB hypertable.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _now() -> Column[object]:
+    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+enterprises = Table(
+    "enterprises",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("code", String(18), nullable=False, unique=True, comment="unified social credit code"),
+    Column("name", Text, nullable=False),
+    Column("industry", String(8), nullable=False, comment="GB/T 4754 code"),
+    Column("town", Text, nullable=False),
+    Column("grid_region", String(32), nullable=False, server_default="national"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now(),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("dc_class", String(32), nullable=True),
+    Column("pue_limit", Numeric(6, 3), nullable=True, comment="explicit limit; else from dc_class"),
+    Column("pue_category", String(8), nullable=True, comment="The Green Grid PUE1/PUE2/PUE3"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now(),
+    UniqueConstraint("enterprise_id", "code"),
+    CheckConstraint("kind IN ('industrial', 'data_centre', 'public_building')", name="kind"),
+    CheckConstraint(
+        "dc_class IS NULL OR dc_class IN ('new_large', 'new_super_large', 'existing')",
+        name="dc_class",
+    ),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", Text, nullable=True),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("status", String(16), nullable=True, comment="last MQTT status: online / offline"),
+    Column("status_at", DateTime(timezone=True), nullable=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("last_seq", BigInteger, nullable=True),
+    Column("seq_first", BigInteger, nullable=True, comment="first seq of the current range"),
+    Column("seq_received", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now(),
+    UniqueConstraint("enterprise_id", "code"),
+)
+
+meters = Table(
+    "meters",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("gateway_id", Integer, ForeignKey("gateways.id"), nullable=True),
+    Column("code", String(64), nullable=False),
+    Column("serial", Text, nullable=True),
+    Column("carrier", String(32), nullable=False),
+    Column("protocol", String(16), nullable=False),
+    Column("multiplier", Numeric(18, 6), nullable=False, server_default="1"),
+    Column("role", String(32), nullable=False, server_default="boundary"),
+    Column("connection", JSONB, nullable=True, comment="protocol settings, e.g. Modbus host/unit"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now(),
+    UniqueConstraint("enterprise_id", "code"),
+    CheckConstraint("protocol IN ('mqtt', 'modbus', 'http')", name="protocol"),
+    CheckConstraint("role IN ('boundary', 'sub', 'facility_total', 'it_load')", name="role"),
+    CheckConstraint("multiplier > 0", name="multiplier_positive"),
+)
+
+points = Table(
+    "points",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=False),
+    Column("quantity", String(64), nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("min_value", Double, nullable=True, comment="narrower plausible range than the default"),
+    Column("max_value", Double, nullable=True),
+    Column("register_max", Double, nullable=True, comment="counter rollover value"),
+    Column(
+        "interval_s",
+        Integer,
+        nullable=False,
+        server_default="900",
+        comment="expected reading interval, for completeness",
+    ),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now(),
+    UniqueConstraint("meter_id", "quantity"),
+    CheckConstraint("kind IN ('cumulative', 'instantaneous')", name="kind"),
+)
+
+# Source codes for readings.source (smallint keeps the hot table narrow).
+SOURCE_CODES = {"mqtt": 1, "modbus": 2, "http": 3, "import": 4}
+
+readings = Table(
+    "readings",
+    metadata,
+    Column("point_id", Integer, nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("value", Double, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", SmallInteger, nullable=False, comment="1 mqtt, 2 modbus, 3 http, 4 import"),
+    PrimaryKeyConstraint("point_id", "ts"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("topic", Text, nullable=True),
+    Column("enterprise_code", Text, nullable=True),
+    Column("gateway_code", Text, nullable=True),
+    Column("reading_index", Integer, nullable=True, comment="index in the message; NULL = whole"),
+    Column("reason", String(48), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False, comment="raw bytes (truncated when oversized)"),
+    Column("payload_size", Integer, nullable=False),
+    Column(
+        "fingerprint",
+        LargeBinary,
+        nullable=False,
+        unique=True,
+        comment="sha256 of source/topic/payload/index: a re-delivery adds no row",
+    ),
+)
+Index("ix_dead_letters_received_at", dead_letters.c.received_at)
+Index("ix_dead_letters_reason", dead_letters.c.reason, dead_letters.c.received_at)

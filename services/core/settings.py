@@ -1,0 +1,216 @@
+"""Settings, read from ``ENERGYMON_*`` environment variables.
+
+Each service composes the parts it needs in its ``main()``; nothing here reads the environment at
+import time. Every field has a default and a description; ``energymon config show`` prints them and
+``docs/configuration.md`` is generated from the same classes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.core.errors import ConfigError
+
+
+class CommonSettings(BaseSettings):
+    """Settings every process shares."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses dangerous defaults (anonymous MQTT, default secrets).",
+    )
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="IANA zone for calendar boundaries (day, month, year). Storage is always UTC.",
+    )
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_format: Literal["json", "console"] = Field(
+        "json", description="`json` (one object per line) or `console` (human-readable)."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL (optionally with TimescaleDB)."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_DATABASE_", extra="ignore")
+
+    url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/energymon",
+        description="PostgreSQL URL (`postgresql://user:pass@host:port/db`).",
+    )
+    timescale: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Use TimescaleDB hypertables: `auto` when the extension can be created, "
+        "`on` fails without it, `off` never.",
+    )
+    retention_days: int = Field(
+        1825,
+        ge=1,
+        description="Raw readings older than this are dropped (TimescaleDB policy) "
+        "and rejected at ingest.",
+    )
+    compress_after_days: int = Field(
+        7, ge=1, description="TimescaleDB compresses reading chunks older than this."
+    )
+    chunk_interval_days: int = Field(7, ge=1, description="TimescaleDB chunk interval.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Connection timeout in seconds.")
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+            raise ValueError(f"expected a postgresql:// URL, got scheme {scheme!r}")
+        return value
+
+    @property
+    def libpq_url(self) -> str:
+        """The URL for psycopg (no SQLAlchemy driver suffix)."""
+        parts = urlsplit(self.url)
+        return parts._replace(scheme="postgresql").geturl()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        parts = urlsplit(self.url)
+        return parts._replace(scheme="postgresql+psycopg").geturl()
+
+
+class MqttEndpoint(BaseModel):
+    """A broker address parsed from ``mqtt://user:pass@host:port`` or ``mqtts://``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+class MqttSettings(BaseSettings):
+    """The MQTT broker and the topic contract."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_MQTT_", extra="ignore")
+
+    url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="Broker URL: `mqtt://[user:pass@]host[:1883]` or `mqtts://...[:8883]`.",
+    )
+    topic_root: str = Field(
+        "energymon",
+        description="First topic level; topics are `<root>/v1/<enterprise>/<gateway>/...`.",
+    )
+    ca_file: Path | None = Field(
+        None, description="CA bundle for `mqtts://` (system CAs if unset)."
+    )
+    keepalive_s: int = Field(30, ge=5, description="MQTT keep-alive in seconds.")
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in {"mqtt", "mqtts", "tcp", "ssl"}:
+            raise ValueError(f"expected mqtt:// or mqtts://, got scheme {scheme!r}")
+        return value
+
+    @property
+    def endpoint(self) -> MqttEndpoint:
+        parts = urlsplit(self.url)
+        tls = parts.scheme in {"mqtts", "ssl"}
+        return MqttEndpoint(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    def readings_topic(self, enterprise: str, gateway: str) -> str:
+        return f"{self.topic_root}/v1/{enterprise}/{gateway}/readings"
+
+    def status_topic(self, enterprise: str, gateway: str) -> str:
+        return f"{self.topic_root}/v1/{enterprise}/{gateway}/status"
+
+
+class IngestSettings(BaseSettings):
+    """The ingest pipeline: limits, batching, spool, metrics."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_INGEST_", extra="ignore")
+
+    client_id: str = Field(
+        "energymon-ingest-1",
+        description="MQTT client id; unique per ingest process (its persistent session).",
+    )
+    share_group: str = Field(
+        "energymon-ingest",
+        description="MQTT 5 shared-subscription group that ingest replicas join.",
+    )
+    session_expiry_s: int = Field(
+        86400, ge=0, description="How long the broker keeps this client's session while offline."
+    )
+    receive_maximum: int = Field(
+        2000,
+        ge=1,
+        le=65535,
+        description="Unacknowledged QoS 1 messages the broker may have in flight to this client.",
+    )
+    batch_max_readings: int = Field(
+        5000, ge=1, description="Flush a batch when it holds this many readings ..."
+    )
+    batch_max_age_ms: int = Field(
+        100, ge=1, description="... or when its oldest message is this old."
+    )
+    max_payload_bytes: int = Field(
+        262144, ge=1024, description="Larger MQTT/HTTP payloads are dead-lettered unparsed."
+    )
+    max_readings_per_message: int = Field(
+        10000, ge=1, description="Messages with more readings are dead-lettered whole."
+    )
+    max_future_skew_s: int = Field(
+        300, ge=0, description="Readings stamped further than this in the future are rejected."
+    )
+    spool_dir: Path = Field(
+        Path("var/spool"),
+        description="Durable local spool used while the database is unreachable.",
+    )
+    spool_max_bytes: int = Field(
+        2 * 1024**3,
+        ge=1024**2,
+        description="Spool bound; beyond it ingest stops acknowledging (the broker holds the rest).",
+    )
+    registry_refresh_s: float = Field(
+        30.0, gt=0, description="How often the meter registry cache is reloaded."
+    )
+    db_retry_max_s: float = Field(
+        30.0, gt=0, description="Longest back-off between database retries."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
+    metrics_port: int = Field(
+        9101, ge=0, le=65535, description="Port of /metrics (0 = any free port)."
+    )
+
+
+def require_safe(common: CommonSettings, mqtt: MqttSettings | None = None) -> None:
+    """Refuse dangerous defaults outside development."""
+    if common.env != "production":
+        return
+    if mqtt is not None and mqtt.endpoint.username is None:
+        raise ConfigError(
+            "ENERGYMON_MQTT_URL has no credentials; anonymous MQTT is refused in production"
+        )

@@ -1,0 +1,351 @@
+"""The ingest engine: batches messages from any source, validates, writes, and acknowledges.
+
+Sources (the MQTT subscriber, the Modbus poller) hand messages to :meth:`IngestEngine.submit`
+together with an acknowledgement callback. One worker thread collects a batch (by reading count or
+age), validates it against the registry snapshot, writes it in one transaction and only then calls
+the acknowledgements. When the database is unreachable the raw messages go to the durable spool
+first and are acknowledged once fsynced; the spool is drained, in order, as soon as the database
+answers again.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import orjson
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from services.core.errors import StorageUnavailableError
+from services.core.logging import get_logger
+from services.core.pipeline.index import RegistryIndex, load_index
+from services.core.pipeline.model import Batch, InboundMessage, Reason
+from services.core.pipeline.spool import Spool
+from services.core.pipeline.validate import Limits, validate_message
+from services.core.pipeline.writer import ReadingWriter, WriteResult
+from services.ingest.metrics import IngestMetrics
+
+log = get_logger(__name__)
+
+Ack = Callable[[], None]
+MessageKind = Literal["readings", "status"]
+
+_REGISTRY_MISS = {
+    Reason.UNKNOWN_ENTERPRISE, Reason.UNKNOWN_GATEWAY, Reason.UNKNOWN_METER,
+    Reason.UNKNOWN_POINT, Reason.METER_ENTERPRISE_MISMATCH, Reason.METER_GATEWAY_MISMATCH,
+}
+_MISS_RELOAD_S = 2.0
+_DRAIN_BUDGET_S = 1.0
+_IDLE_CHECK_S = 5.0
+
+
+@dataclass(slots=True)
+class _Item:
+    kind: MessageKind
+    message: InboundMessage
+    ack: Ack
+    arrived: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    batch_max_readings: int = 5000
+    batch_max_age_s: float = 0.1
+    registry_refresh_s: float = 30.0
+    db_retry_max_s: float = 30.0
+
+
+class IngestEngine:
+    def __init__(
+        self,
+        *,
+        config: EngineConfig,
+        limits: Limits,
+        engine: Engine,
+        writer: ReadingWriter,
+        spool: Spool,
+        metrics: IngestMetrics | None = None,
+    ) -> None:
+        self._config = config
+        self._limits = limits
+        self._db = engine
+        self._writer = writer
+        self._spool = spool
+        self.metrics = metrics or IngestMetrics(CollectorRegistry())
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._index: RegistryIndex | None = None
+        self._index_loaded_at = 0.0
+        self._gateway_names: dict[int, tuple[str, str]] = {}
+        self._db_up = False
+        self._retry_at = 0.0
+        self._backoff = 0.5
+        self._unacked = 0
+        self._unacked_lock = threading.Lock()
+        self.written_batches = 0
+
+    # ---- called from source threads -------------------------------------------------------
+    def submit(self, kind: MessageKind, message: InboundMessage, ack: Ack) -> None:
+        with self._unacked_lock:
+            self._unacked += 1
+        self._queue.put(_Item(kind, message, ack))
+
+    @property
+    def ready(self) -> bool:
+        """Ready = the database accepted the last operation and the registry is loaded."""
+        return self._db_up and self._index is not None
+
+    @property
+    def unacknowledged(self) -> int:
+        return self._unacked
+
+    def start(self) -> None:
+        self._refresh_spool_metrics()
+        try:
+            self._load_registry()
+            self._database_ok()
+        except StorageUnavailableError as err:
+            self._database_failed(err)
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Flush what was received and stop the worker."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._writer.close()
+
+    # ---- worker -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        last_check = time.monotonic()
+        while True:
+            items = self._collect()
+            if items:
+                self._flush(items)
+                last_check = time.monotonic()
+            elif self._stop.is_set():
+                return
+            elif time.monotonic() - last_check > _IDLE_CHECK_S and self._database_due():
+                # Keep readiness honest while no traffic arrives.
+                last_check = time.monotonic()
+                if self._writer.ping():
+                    self._database_ok()
+                else:
+                    self._database_failed(StorageUnavailableError("ping failed"))
+            self._maybe_drain_spool()
+
+    def _collect(self) -> list[_Item]:
+        try:
+            first = self._queue.get(timeout=0.05)
+        except queue.Empty:
+            return []
+        items = [first]
+        readings = self._estimate(first)
+        deadline = first.arrived + self._config.batch_max_age_s
+        while readings < self._config.batch_max_readings:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                break
+            items.append(item)
+            readings += self._estimate(item)
+        return items
+
+    @staticmethod
+    def _estimate(item: _Item) -> int:
+        # Counting the readings exactly would parse twice; one reading per ~90 bytes is close.
+        return max(1, len(item.message.payload) // 90)
+
+    def _flush(self, items: list[_Item]) -> None:
+        readings_items = [i for i in items if i.kind == "readings"]
+        for item in readings_items:
+            self.metrics.messages_received.labels(item.message.source).inc()
+        # Order between live batches and the spooled backlog does not matter: every write is
+        # idempotent and keyed by reading time, so live traffic is written directly when it can.
+        if self._database_due():
+            try:
+                self._write_items(items)
+            except StorageUnavailableError as err:
+                self._database_failed(err)
+            else:
+                self._ack(items)
+                return
+        self._spool_items(items)
+
+    def _write_items(self, items: list[_Item]) -> WriteResult:
+        index = self._registry()
+        batch = self._validate(items, index)
+        result = self._writer.write(batch)
+        self._database_ok()
+        self._record(batch, result)
+        return result
+
+    def _validate(self, items: list[_Item], index: RegistryIndex) -> Batch:
+        batch = Batch()
+        for item in items:
+            if item.kind == "status":
+                self._status(item.message, index, batch)
+                continue
+            one = Batch()
+            validate_message(item.message, index, self._limits, one)
+            if any(d.reason in _REGISTRY_MISS for d in one.dead_letters) and self._reload_for_miss():
+                index = self._index or index
+                one = Batch()
+                validate_message(item.message, index, self._limits, one)
+            batch.extend(one)
+        return batch
+
+    def _status(self, msg: InboundMessage, index: RegistryIndex, batch: Batch) -> None:
+        gateway_id = index.gateways.get((msg.enterprise_code or "", msg.gateway_code or ""))
+        try:
+            doc = orjson.loads(msg.payload) if msg.payload else {}
+            status = doc.get("status") if isinstance(doc, dict) else None
+        except orjson.JSONDecodeError:
+            status = None
+        if gateway_id is None or status not in {"online", "offline"}:
+            log.debug("status ignored", topic=msg.topic)
+            return
+        batch.statuses.append((gateway_id, str(status), msg.received_at))
+
+    def _ack(self, items: list[_Item]) -> None:
+        for item in items:
+            item.ack()
+        with self._unacked_lock:
+            self._unacked -= len(items)
+            self.metrics.unacked.set(self._unacked)
+
+    def _record(self, batch: Batch, result: WriteResult) -> None:
+        m = self.metrics
+        self.written_batches += 1
+        sources = {row[4] for row in batch.rows}
+        source = "mqtt" if sources in ({1}, set()) else ("modbus" if sources == {2} else "mixed")
+        m.readings_received.labels(source).inc(batch.readings_received)
+        m.readings_written.labels(source).inc(result.inserted)
+        m.readings_duplicate.labels(source).inc(result.duplicates)
+        for dl in batch.dead_letters:
+            m.rejected.labels(dl.source, dl.reason.value).inc()
+        if batch.rows:
+            m.batch_readings.observe(len(batch.rows))
+            m.flush_seconds.observe(result.seconds)
+            now = datetime.now(UTC)
+            step = max(1, len(batch.rows) // 100)
+            for row in batch.rows[::step]:
+                m.lag_seconds.observe(max(0.0, (now - row[1]).total_seconds()))
+        for gid, act in batch.gateways.items():
+            name = self._gateway_names.get(gid)
+            if name is not None:
+                m.gateway_last_seen.labels(*name).set(act.last_seen.timestamp())
+        for gid, gaps in result.sequence_gaps.items():
+            name = self._gateway_names.get(gid)
+            if name is not None:
+                m.gateway_sequence_gaps.labels(*name).set(gaps)
+
+    # ---- registry ---------------------------------------------------------------------------
+    def _registry(self) -> RegistryIndex:
+        age = time.monotonic() - self._index_loaded_at
+        if self._index is None or age >= self._config.registry_refresh_s:
+            self._load_registry()
+        assert self._index is not None
+        return self._index
+
+    def _reload_for_miss(self) -> bool:
+        if time.monotonic() - self._index_loaded_at < _MISS_RELOAD_S:
+            return False
+        self._load_registry()
+        return True
+
+    def _load_registry(self) -> None:
+        try:
+            with self._db.connect() as conn:
+                index = load_index(conn)
+        except Exception as err:
+            if self._index is None:
+                raise StorageUnavailableError(f"cannot load the registry: {err}") from err
+            log.warning("registry reload failed; keeping the previous snapshot", error=str(err))
+            return
+        self._index = index
+        self._index_loaded_at = time.monotonic()
+        self._gateway_names = {gid: codes for codes, gid in index.gateways.items()}
+        self.metrics.registry_meters.set(len(index))
+        self.metrics.registry_reloads.inc()
+
+    # ---- database health and the spool ------------------------------------------------------
+    def _database_due(self) -> bool:
+        return self._db_up or time.monotonic() >= self._retry_at
+
+    def _database_ok(self) -> None:
+        if not self._db_up:
+            log.info("database reachable; writing directly")
+        self._db_up = True
+        self._backoff = 0.5
+        self.metrics.database_up.set(1)
+
+    def _database_failed(self, err: Exception) -> None:
+        self.metrics.db_errors.inc()
+        self.metrics.database_up.set(0)
+        if self._db_up or self._backoff <= 0.5:
+            log.error("database unavailable; spooling", error=str(err), retry_in_s=self._backoff)
+        else:
+            log.debug("database still unavailable", error=str(err), retry_in_s=self._backoff)
+        self._db_up = False
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self._config.db_retry_max_s)
+
+    def _spool_items(self, items: list[_Item]) -> None:
+        while not self._spool.has_room():
+            # Full: stop acknowledging; the broker holds the rest (up to its own queue limit).
+            self.metrics.spool_full.set(1)
+            self._maybe_drain_spool(force_wait=True)
+            if self._stop.is_set() and not self._spool.has_room():
+                return  # unacknowledged: the broker will redeliver after restart
+        self.metrics.spool_full.set(0)
+        self._spool.append(i.message for i in items)
+        self.metrics.spooled_messages.inc(len(items))
+        self._refresh_spool_metrics()
+        self._ack(items)
+
+    def _maybe_drain_spool(self, *, force_wait: bool = False) -> None:
+        if self._spool.is_empty():
+            return
+        if not self._database_due():
+            if force_wait:
+                time.sleep(min(0.5, max(0.0, self._retry_at - time.monotonic())))
+            return
+        budget_end = time.monotonic() + _DRAIN_BUDGET_S
+        for segment in self._spool.segments():
+            messages = list(Spool.read(segment))
+            items = [_Item(self._kind(m), m, _noop) for m in messages]
+            try:
+                self._write_items(items)
+            except StorageUnavailableError as err:
+                self._database_failed(err)
+                return
+            Spool.remove(segment)
+            self._refresh_spool_metrics()
+            if time.monotonic() > budget_end and not self._stop.is_set():
+                return  # interleave: live traffic must not wait for the whole backlog
+        log.info("spool drained")
+
+    @staticmethod
+    def _kind(msg: InboundMessage) -> MessageKind:
+        return "status" if msg.topic is not None and msg.topic.endswith("/status") else "readings"
+
+    def _refresh_spool_metrics(self) -> None:
+        segments = self._spool.segments()
+        self.metrics.spool_segments.set(len(segments))
+        self.metrics.spool_bytes.set(sum(p.stat().st_size for p in segments))
+
+
+def _noop() -> None:
+    return None

@@ -1,0 +1,102 @@
+"""Entry point of ``energymon ingest mqtt``: wire settings, engine, MQTT source and ops server."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from types import FrameType
+
+from prometheus_client import CollectorRegistry
+
+from services.core.db import make_engine
+from services.core.logging import configure_logging, get_logger
+from services.core.ops_http import OpsServer
+from services.core.pipeline.spool import Spool
+from services.core.pipeline.validate import Limits
+from services.core.pipeline.writer import ReadingWriter
+from services.core.settings import (
+    CommonSettings,
+    DatabaseSettings,
+    IngestSettings,
+    MqttSettings,
+    require_safe,
+)
+from services.ingest.engine import EngineConfig, IngestEngine
+from services.ingest.metrics import IngestMetrics
+from services.ingest.mqtt_source import MqttSource
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    common: CommonSettings
+    db: DatabaseSettings
+    mqtt: MqttSettings
+    ingest: IngestSettings
+
+    @classmethod
+    def from_env(cls) -> IngestConfig:
+        return cls(CommonSettings(), DatabaseSettings(), MqttSettings(), IngestSettings())
+
+
+def build_engine(cfg: IngestConfig, registry: CollectorRegistry) -> IngestEngine:
+    return IngestEngine(
+        config=EngineConfig(
+            batch_max_readings=cfg.ingest.batch_max_readings,
+            batch_max_age_s=cfg.ingest.batch_max_age_ms / 1000,
+            registry_refresh_s=cfg.ingest.registry_refresh_s,
+            db_retry_max_s=cfg.ingest.db_retry_max_s,
+        ),
+        limits=Limits.from_settings(cfg.ingest, cfg.db),
+        engine=make_engine(cfg.db, pool_size=2),
+        writer=ReadingWriter(cfg.db),
+        spool=Spool(cfg.ingest.spool_dir, cfg.ingest.spool_max_bytes),
+        metrics=IngestMetrics(registry),
+    )
+
+
+def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
+    """Run MQTT ingest until ``stop`` is set (or SIGINT/SIGTERM). Returns an exit code."""
+    require_safe(cfg.common, cfg.mqtt)
+    stop = stop or _stop_on_signals()
+    registry = CollectorRegistry()
+    engine = build_engine(cfg, registry)
+    source = MqttSource(cfg.mqtt, cfg.ingest, engine)
+    ops = OpsServer(cfg.ingest.metrics_host, cfg.ingest.metrics_port, registry,
+                    lambda: engine.ready and source.subscribed)
+    ops.start()
+    engine.start()
+    source.start()
+    log.info(
+        "ingest mqtt started",
+        broker=f"{cfg.mqtt.endpoint.host}:{cfg.mqtt.endpoint.port}",
+        subscription=source.readings_filter,
+        metrics=f"http://{cfg.ingest.metrics_host}:{ops.port}/metrics",
+        spool=str(cfg.ingest.spool_dir),
+    )
+    stop.wait()
+    log.info("ingest mqtt stopping")
+    # Flush and acknowledge what was received while the connection is still up, then leave.
+    engine.stop()
+    source.stop()
+    ops.stop()
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def main_mqtt() -> int:
+    cfg = IngestConfig.from_env()
+    configure_logging(cfg.common.log_level, cfg.common.log_format)
+    return run_mqtt(cfg)
