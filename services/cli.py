@@ -66,8 +66,15 @@ def _export_readings(args: argparse.Namespace) -> int:
     if end <= start:
         raise EnergymonError("--to must be after --from")
     with engine.connect() as conn:
-        rows = iter_readings(conn, enterprise=args.enterprise, start=start, end=end, zone=zone,
-                             meter=args.meter, point=args.point)
+        rows = iter_readings(
+            conn,
+            enterprise=args.enterprise,
+            start=start,
+            end=end,
+            zone=zone,
+            meter=args.meter,
+            point=args.point,
+        )
         if args.output in (None, "-"):
             n = write_csv(rows, sys.stdout)
         else:
@@ -84,8 +91,11 @@ def _config_show(args: argparse.Namespace) -> int:
     if args.check:
         current = Path(args.check).read_text(encoding="utf-8")
         if current != text:
-            print(f"{args.check} is out of date; regenerate with `energymon config show "
-                  f"> {args.check}`", file=sys.stderr)
+            print(
+                f"{args.check} is out of date; regenerate with `energymon config show "
+                f"> {args.check}`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     sys.stdout.write(text)
@@ -104,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(
-        func=_db_upgrade)
+        func=_db_upgrade
+    )
 
     reg = sub.add_parser("registry", help="provision enterprises, sites, gateways and meters")
     reg_sub = reg.add_subparsers(dest="registry_cmd", required=True)
@@ -114,12 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(func=_registry_load)
 
     ingest = sub.add_parser("ingest", help="ingest services").add_subparsers(
-        dest="ingest_cmd", required=True)
-    ingest.add_parser("mqtt", help="subscribe to gateways over MQTT and store readings"
-                      ).set_defaults(func=_ingest_mqtt)
+        dest="ingest_cmd", required=True
+    )
+    ingest.add_parser(
+        "mqtt", help="subscribe to gateways over MQTT and store readings"
+    ).set_defaults(func=_ingest_mqtt)
 
     simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
-        dest="simulate_cmd", required=True)
+        dest="simulate_cmd", required=True
+    )
     try:
         from simulators.gateways.cli import add_parser as add_gateways
     except ImportError:  # pragma: no cover - the simulator package is part of the distribution
@@ -128,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_gateways(simulate)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
-        dest="export_cmd", required=True)
+        dest="export_cmd", required=True
+    )
     exp = export.add_parser("readings", help="raw readings of an enterprise as CSV")
     exp.add_argument("--enterprise", required=True, help="unified social credit code")
     exp.add_argument("--from", dest="from_", required=True, help="ISO date/date-time (local)")
@@ -139,13 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(func=_export_readings)
 
     devices = sub.add_parser("devices", help="Modbus device maps").add_subparsers(
-        dest="devices_cmd", required=True)
+        dest="devices_cmd", required=True
+    )
     check = devices.add_parser("check", help="validate a device map file")
     check.add_argument("file")
     check.set_defaults(func=_devices_check)
 
     config = sub.add_parser("config", help="settings").add_subparsers(
-        dest="config_cmd", required=True)
+        dest="config_cmd", required=True
+    )
     show = config.add_parser("show", help="print every ENERGYMON_* setting with its default")
     show.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
     show.set_defaults(func=_config_show)

@@ -7,7 +7,10 @@ from pydantic_settings import BaseSettings
 from services.core.settings import CommonSettings, DatabaseSettings, IngestSettings, MqttSettings
 
 SETTINGS: tuple[type[BaseSettings], ...] = (
-    CommonSettings, DatabaseSettings, MqttSettings, IngestSettings,
+    CommonSettings,
+    DatabaseSettings,
+    MqttSettings,
+    IngestSettings,
 )
 
 
@@ -21,8 +24,12 @@ def render_markdown() -> str:
     ]
     for cls in SETTINGS:
         prefix = str(cls.model_config.get("env_prefix", ""))
-        lines += [f"## {(cls.__doc__ or cls.__name__).strip().splitlines()[0]}", "",
-                  "| variable | default | meaning |", "| --- | --- | --- |"]
+        lines += [
+            f"## {(cls.__doc__ or cls.__name__).strip().splitlines()[0]}",
+            "",
+            "| variable | default | meaning |",
+            "| --- | --- | --- |",
+        ]
         for name, field in cls.model_fields.items():
             default = field.default
             shown = "(unset)" if default is None else f"`{default}`"

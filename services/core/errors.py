@@ -1,7 +1,7 @@
 """The one exception hierarchy of energymon.
 
-Every error a caller may need to handle derives from :class:`EnergymonError` and carries the data the
-caller needs as attributes; wrap library errors with ``raise ... from err``.
+Every error a caller may need to handle derives from :class:`EnergymonError` and carries the data
+the caller needs as attributes; wrap library errors with ``raise ... from err``.
 """
 
 from __future__ import annotations

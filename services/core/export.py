@@ -40,8 +40,13 @@ def iter_readings(
     """Readings of one enterprise in ``[start, end)``, ordered by meter, point and time."""
     stmt = (
         select(
-            enterprises.c.code, sites.c.code, meters.c.code, points.c.quantity,
-            readings.c.ts, readings.c.value, points.c.unit,
+            enterprises.c.code,
+            sites.c.code,
+            meters.c.code,
+            points.c.quantity,
+            readings.c.ts,
+            readings.c.value,
+            points.c.unit,
         )
         .select_from(
             readings.join(points, points.c.id == readings.c.point_id)
@@ -56,7 +61,9 @@ def iter_readings(
         stmt = stmt.where(meters.c.code == meter)
     if point is not None:
         stmt = stmt.where(points.c.quantity == point)
-    for ent, site, mtr, qty, ts, value, unit in conn.execution_options(yield_per=5000).execute(stmt):
+    for ent, site, mtr, qty, ts, value, unit in conn.execution_options(yield_per=5000).execute(
+        stmt
+    ):
         yield ent, site, mtr, qty, ts.astimezone(zone).isoformat(), value, unit
 
 

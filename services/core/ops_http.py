@@ -26,8 +26,9 @@ class OpsServer:
                     self._send(200, b"ok\n", "text/plain")
                 elif path == "/readyz":
                     ok = outer.ready()
-                    self._send(200 if ok else 503, b"ready\n" if ok else b"not ready\n",
-                               "text/plain")
+                    self._send(
+                        200 if ok else 503, b"ready\n" if ok else b"not ready\n", "text/plain"
+                    )
                 else:
                     self._send(404, b"not found\n", "text/plain")
 
@@ -38,15 +39,16 @@ class OpsServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return  # scrapes every few seconds would drown the log
 
         self.registry = registry
         self.ready = ready
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="ops-http")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="ops-http"
+        )
 
     @property
     def port(self) -> int:

@@ -192,7 +192,7 @@ class IngestSettings(BaseSettings):
     spool_max_bytes: int = Field(
         2 * 1024**3,
         ge=1024**2,
-        description="Spool bound; beyond it ingest stops acknowledging (the broker holds the rest).",
+        description="Spool bound; beyond it ingest stops acknowledging (the broker holds the rest).",  # noqa: E501
     )
     registry_refresh_s: float = Field(
         30.0, gt=0, description="How often the meter registry cache is reloaded."

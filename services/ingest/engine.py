@@ -37,8 +37,12 @@ Ack = Callable[[], None]
 MessageKind = Literal["readings", "status"]
 
 _REGISTRY_MISS = {
-    Reason.UNKNOWN_ENTERPRISE, Reason.UNKNOWN_GATEWAY, Reason.UNKNOWN_METER,
-    Reason.UNKNOWN_POINT, Reason.METER_ENTERPRISE_MISMATCH, Reason.METER_GATEWAY_MISMATCH,
+    Reason.UNKNOWN_ENTERPRISE,
+    Reason.UNKNOWN_GATEWAY,
+    Reason.UNKNOWN_METER,
+    Reason.UNKNOWN_POINT,
+    Reason.METER_ENTERPRISE_MISMATCH,
+    Reason.METER_GATEWAY_MISMATCH,
 }
 _MISS_RELOAD_S = 2.0
 _DRAIN_BUDGET_S = 1.0
@@ -199,7 +203,10 @@ class IngestEngine:
                 continue
             one = Batch()
             validate_message(item.message, index, self._limits, one)
-            if any(d.reason in _REGISTRY_MISS for d in one.dead_letters) and self._reload_for_miss():
+            if (
+                any(d.reason in _REGISTRY_MISS for d in one.dead_letters)
+                and self._reload_for_miss()
+            ):
                 index = self._index or index
                 one = Batch()
                 validate_message(item.message, index, self._limits, one)

@@ -64,8 +64,12 @@ def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
     registry = CollectorRegistry()
     engine = build_engine(cfg, registry)
     source = MqttSource(cfg.mqtt, cfg.ingest, engine)
-    ops = OpsServer(cfg.ingest.metrics_host, cfg.ingest.metrics_port, registry,
-                    lambda: engine.ready and source.subscribed)
+    ops = OpsServer(
+        cfg.ingest.metrics_host,
+        cfg.ingest.metrics_port,
+        registry,
+        lambda: engine.ready and source.subscribed,
+    )
     ops.start()
     engine.start()
     source.start()

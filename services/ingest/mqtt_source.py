@@ -7,7 +7,6 @@ engine has committed the message's readings (or fsynced it to the spool).
 
 from __future__ import annotations
 
-import functools
 import ssl
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,9 @@ log = get_logger(__name__)
 
 
 class MqttSource:
-    def __init__(self, mqtt_settings: MqttSettings, ingest: IngestSettings, engine: IngestEngine) -> None:
+    def __init__(
+        self, mqtt_settings: MqttSettings, ingest: IngestSettings, engine: IngestEngine
+    ) -> None:
         self._settings = mqtt_settings
         self._ingest = ingest
         self._engine = engine
@@ -64,7 +65,7 @@ class MqttSource:
         return f"{self._root}/v1/+/+/status"
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._ingest.session_expiry_s
         props.ReceiveMaximum = self._ingest.receive_maximum
         endpoint = self._settings.endpoint
@@ -88,8 +89,11 @@ class MqttSource:
             log.error("mqtt connect refused", reason=str(reason))
             return
         self._engine.metrics.mqtt_connected.set(1)
-        log.info("mqtt connected", session_present=bool(flags.session_present),
-                 client_id=self._ingest.client_id)
+        log.info(
+            "mqtt connected",
+            session_present=bool(flags.session_present),
+            client_id=self._ingest.client_id,
+        )
         client.subscribe(
             [
                 (self.readings_filter, SubscribeOptions(qos=1)),
@@ -125,14 +129,15 @@ class MqttSource:
                 topic=topic,
                 enterprise_code=parts[2] if ok else None,
                 gateway_code=parts[3] if ok else None,
-                payload=msg.payload,
+                payload=bytes(msg.payload),
                 received_at=datetime.now(UTC),
                 dup=bool(msg.dup),
             )
-            self._engine.submit(
-                "status" if kind == "status" else "readings",
-                message,
-                functools.partial(client.ack, msg.mid, msg.qos),
-            )
+            mid, qos = msg.mid, msg.qos
+
+            def ack() -> None:
+                client.ack(mid, qos)
+
+            self._engine.submit("status" if kind == "status" else "readings", message, ack)
         except Exception:
             log.exception("mqtt message could not be queued", topic=getattr(msg, "topic", None))

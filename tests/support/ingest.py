@@ -99,7 +99,9 @@ def start_ingest(
     fh = log_path.open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "ingest", "mqtt"],
-        env=env, stdout=fh, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
     )
     fh.close()
     return IngestProcess(proc, port, log_path)

@@ -15,8 +15,9 @@ class Publisher:
     def __init__(self, settings: MqttSettings, client_id: str) -> None:
         self.settings = settings
         self._connected = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = lambda *_a: self._connected.set()
@@ -28,8 +29,9 @@ class Publisher:
         if not self._connected.wait(10):
             raise TimeoutError("publisher could not connect")
 
-    def publish(self, topic: str, payloads: Iterable[bytes | str], qos: int = 1,
-                retain: bool = False) -> int:
+    def publish(
+        self, topic: str, payloads: Iterable[bytes | str], qos: int = 1, retain: bool = False
+    ) -> int:
         infos = [self.client.publish(topic, p, qos=qos, retain=retain) for p in payloads]
         for info in infos:
             info.wait_for_publish(30)

@@ -127,21 +127,38 @@ def resolve_postgres(private: Private) -> str:
         os.chown(data, pw.pw_uid, pw.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     port = free_port()
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust"],
-                   check=True, capture_output=True)
     subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", data, "-l", f"{data}/log", "-w", "-o",
-         f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-        check=True, capture_output=True,
+        [*as_user, str(bindir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust"],
+        check=True,
+        capture_output=True,
     )
-    private.pg_stop.append([*as_user, str(bindir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"])
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            data,
+            "-l",
+            f"{data}/log",
+            "-w",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    private.pg_stop.append(
+        [*as_user, str(bindir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"]
+    )
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
 def start_mosquitto(private: Private, extra_conf: str = "", port: int | None = None) -> int:
     """Start a private Mosquitto on a free loopback port with ``extra_conf``; return the port."""
-    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
-                                           if os.path.exists("/usr/sbin/mosquitto") else None)
+    binary = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
+    )
     if binary is None:
         raise ServiceUnavailableError(
             "no MQTT broker: set ENERGYMON_TEST_MQTT_URL, start one on 127.0.0.1:1883, or install "
@@ -155,8 +172,9 @@ def start_mosquitto(private: Private, extra_conf: str = "", port: int | None = N
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra_conf}\n",
         encoding="utf-8",
     )
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     private.procs.append(proc)
     wait_for(lambda: port_open("127.0.0.1", port), 10, f"mosquitto on port {port}")
     return port

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -52,7 +53,7 @@ def load_index(conn: Connection) -> RegistryIndex:
     ):
         if row.enterprise_id in ents:
             gws[row.id] = (ents[row.enterprise_id], row.code)
-    meter_rows = conn.execute(
+    meter_rows: Any = conn.execute(
         select(
             meters.c.id,
             meters.c.enterprise_id,

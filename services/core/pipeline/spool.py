@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -60,7 +60,7 @@ class Spool:
     def append(self, messages: Iterable[InboundMessage]) -> Path:
         """Write one segment durably; when this returns, the messages may be acknowledged."""
         self._counter += 1
-        name = f"{datetime.now().strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}-{self._counter:08d}"
+        name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}-{self._counter:08d}"
         tmp = self.directory / f"{name}.tmp"
         final = self.directory / f"{name}{_SUFFIX}"
         with tmp.open("wb") as fh:

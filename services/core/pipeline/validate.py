@@ -24,6 +24,7 @@ from services.core.pipeline.model import (
     DeadLetter,
     GatewayActivity,
     InboundMessage,
+    ReadingRow,
     Reason,
 )
 from services.core.schema.tables import SOURCE_CODES
@@ -172,77 +173,20 @@ def validate_document(
         act.see(msg.received_at, seq, msg.dup)
     batch.readings_received += len(readings)
     received = msg.received_at
-    newest = received + limits.max_future_skew
-    oldest = received - limits.max_age
-    source = SOURCE_CODES[msg.source]
+    ctx = _Context(
+        enterprise=ent,
+        gateway=gw,
+        received=received,
+        newest=received + limits.max_future_skew,
+        oldest=received - limits.max_age,
+        source=SOURCE_CODES[msg.source],
+        index=index,
+        limits=limits,
+    )
     rows = batch.rows
-    meters = index.meters
     for i, reading in enumerate(readings):
         try:
-            if type(reading) is not dict:
-                raise _Rejected(Reason.INVALID_READING, "a reading must be an object")
-            meter_code = reading.get("meter")
-            point_code = reading.get("point")
-            value = reading.get("value")
-            if type(meter_code) is not str or type(point_code) is not str:
-                raise _Rejected(Reason.INVALID_READING, "meter and point must be strings")
-            vtype = type(value)
-            if vtype is not float and vtype is not int:
-                raise _Rejected(Reason.INVALID_READING, "value must be a JSON number")
-            if not math.isfinite(value):
-                raise _Rejected(Reason.NON_FINITE_VALUE, f"value is {value}")
-            meter = meters.get((ent, meter_code))
-            if meter is None:
-                if index.meter_owners.get(meter_code):
-                    raise _Rejected(
-                        Reason.METER_ENTERPRISE_MISMATCH,
-                        f"meter {meter_code!r} belongs to another enterprise, not {ent}",
-                    )
-                raise _Rejected(
-                    Reason.UNKNOWN_METER,
-                    f"meter {meter_code!r} is not registered (or not active) for {ent}",
-                )
-            if gw is not None and meter.gateway_code is not None and meter.gateway_code != gw:
-                raise _Rejected(
-                    Reason.METER_GATEWAY_MISMATCH,
-                    f"meter {meter_code!r} is bound to gateway {meter.gateway_code!r}",
-                )
-            point = meter.points.get(point_code)
-            if point is None:
-                raise _Rejected(
-                    Reason.UNKNOWN_POINT, f"meter {meter_code!r} has no point {point_code!r}"
-                )
-            unit = reading.get("unit")
-            if unit is not None and unit != point.unit:
-                if type(unit) is not str:
-                    raise _Rejected(Reason.INVALID_READING, "unit must be a string")
-                try:
-                    value = value * _factor(unit, point.unit)
-                except UnitError:
-                    raise _Rejected(
-                        Reason.INCOMPATIBLE_UNIT,
-                        f"unit {unit!r} cannot be converted to {point.unit!r}",
-                    ) from None
-            ts = parse_ts(reading.get("ts"))
-            if ts > newest:
-                raise _Rejected(
-                    Reason.TIMESTAMP_IN_FUTURE,
-                    f"ts {ts.isoformat()} is more than {limits.max_future_skew} "
-                    f"ahead of receipt at {received.isoformat()}",
-                )
-            if ts < oldest:
-                raise _Rejected(
-                    Reason.TIMESTAMP_TOO_OLD,
-                    f"ts {ts.isoformat()} is older than the retention of "
-                    f"{limits.max_age.days} days",
-                )
-            if not point.min_value <= value <= point.max_value:
-                raise _Rejected(
-                    Reason.VALUE_OUT_OF_RANGE,
-                    f"{value} {point.unit} is outside the plausible range "
-                    f"[{point.min_value}, {point.max_value}] of {point_code}",
-                )
-            rows.append((point.point_id, ts, float(value), received, source))
+            rows.append(_validate_reading(reading, ctx))
         except _Rejected as rej:
             payload = _reading_bytes(reading)
             batch.dead_letters.append(
@@ -259,6 +203,81 @@ def validate_document(
                     len(payload),
                 )
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    enterprise: str
+    gateway: str | None
+    received: datetime
+    newest: datetime
+    oldest: datetime
+    source: int
+    index: RegistryIndex
+    limits: Limits
+
+
+def _validate_reading(reading: Any, ctx: _Context) -> ReadingRow:  # noqa: PLR0912 - one rule a branch
+    """One reading to a row, or :class:`_Rejected` naming the first rule it breaks."""
+    if type(reading) is not dict:
+        raise _Rejected(Reason.INVALID_READING, "a reading must be an object")
+    meter_code = reading.get("meter")
+    point_code = reading.get("point")
+    value: Any = reading.get("value")
+    if type(meter_code) is not str or type(point_code) is not str:
+        raise _Rejected(Reason.INVALID_READING, "meter and point must be strings")
+    vtype = type(value)
+    if vtype is not float and vtype is not int:
+        raise _Rejected(Reason.INVALID_READING, "value must be a JSON number")
+    if not math.isfinite(value):
+        raise _Rejected(Reason.NON_FINITE_VALUE, f"value is {value}")
+    meter = ctx.index.meters.get((ctx.enterprise, meter_code))
+    if meter is None:
+        if ctx.index.meter_owners.get(meter_code):
+            raise _Rejected(
+                Reason.METER_ENTERPRISE_MISMATCH,
+                f"meter {meter_code!r} belongs to another enterprise",
+            )
+        raise _Rejected(
+            Reason.UNKNOWN_METER, f"meter {meter_code!r} is not registered (or not active)"
+        )
+    if ctx.gateway is not None and meter.gateway_code not in (None, ctx.gateway):
+        raise _Rejected(
+            Reason.METER_GATEWAY_MISMATCH,
+            f"meter {meter_code!r} is bound to gateway {meter.gateway_code!r}",
+        )
+    point = meter.points.get(point_code)
+    if point is None:
+        raise _Rejected(Reason.UNKNOWN_POINT, f"meter {meter_code!r} has no point {point_code!r}")
+    unit = reading.get("unit")
+    if unit is not None and unit != point.unit:
+        if type(unit) is not str:
+            raise _Rejected(Reason.INVALID_READING, "unit must be a string")
+        try:
+            value = value * _factor(unit, point.unit)
+        except UnitError:
+            raise _Rejected(
+                Reason.INCOMPATIBLE_UNIT, f"unit {unit!r} cannot be converted to {point.unit!r}"
+            ) from None
+    ts = parse_ts(reading.get("ts"))
+    if ts > ctx.newest:
+        raise _Rejected(
+            Reason.TIMESTAMP_IN_FUTURE,
+            f"ts {ts.isoformat()} is more than {ctx.limits.max_future_skew} ahead of "
+            f"receipt at {ctx.received.isoformat()}",
+        )
+    if ts < ctx.oldest:
+        raise _Rejected(
+            Reason.TIMESTAMP_TOO_OLD,
+            f"ts {ts.isoformat()} is older than the retention of {ctx.limits.max_age.days} days",
+        )
+    if not point.min_value <= value <= point.max_value:
+        raise _Rejected(
+            Reason.VALUE_OUT_OF_RANGE,
+            f"{value} {point.unit} is outside the plausible range "
+            f"[{point.min_value}, {point.max_value}] of {point_code}",
+        )
+    return (point.point_id, ts, float(value), ctx.received, ctx.source)
 
 
 def _reject_whole(

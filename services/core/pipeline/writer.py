@@ -1,8 +1,8 @@
 """The one writer: a validated batch goes to PostgreSQL in one transaction.
 
 Readings are staged with binary ``COPY`` into a temporary table and moved with
-``INSERT ... ON CONFLICT DO NOTHING``, so a re-delivered reading adds nothing; dead letters are keyed
-by a fingerprint for the same reason. Gateway last-seen and sequence accounting ride in the same
+``INSERT ... ON CONFLICT DO NOTHING``, so a re-delivered reading adds nothing; dead letters are
+keyed by a fingerprint for the same reason. Gateway last-seen and sequence accounting ride in the same
 transaction, so a batch is either entirely stored or not at all.
 """
 
@@ -62,8 +62,14 @@ WHERE id = %s AND (status_at IS NULL OR status_at <= %s)
 def fingerprint(dl: DeadLetter) -> bytes:
     """Identity of a dead letter: the same rejected thing delivered twice is stored once."""
     h = hashlib.sha256()
-    for part in (dl.source, dl.topic or "", dl.enterprise_code or "", dl.gateway_code or "",
-                 str(dl.reading_index), dl.reason.value):
+    for part in (
+        dl.source,
+        dl.topic or "",
+        dl.enterprise_code or "",
+        dl.gateway_code or "",
+        str(dl.reading_index),
+        dl.reason.value,
+    ):
         h.update(part.encode())
         h.update(b"\0")
     h.update(dl.payload)
@@ -131,9 +137,19 @@ class ReadingWriter:
                     cur.executemany(
                         _INSERT_DEAD_LETTER,
                         [
-                            (d.received_at, d.source, d.topic, d.enterprise_code, d.gateway_code,
-                             d.reading_index, d.reason.value, d.detail, d.payload, d.payload_size,
-                             fingerprint(d))
+                            (
+                                d.received_at,
+                                d.source,
+                                d.topic,
+                                d.enterprise_code,
+                                d.gateway_code,
+                                d.reading_index,
+                                d.reason.value,
+                                d.detail,
+                                d.payload,
+                                d.payload_size,
+                                fingerprint(d),
+                            )
                             for d in batch.dead_letters
                         ],
                     )

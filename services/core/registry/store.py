@@ -47,7 +47,7 @@ def _upsert(
 ) -> int:
     """Insert or update one row keyed by ``keys``; report whether it changed. Returns its id."""
     row = {**keys, **values, "active": True}
-    stmt = insert(table).values(**row)
+    stmt: Any = insert(table).values(**row)
     changed_cols = [*values, "active"]
     excluded = stmt.excluded
     distinct = func.row(*[table.c[c] for c in changed_cols]).is_distinct_from(
@@ -80,6 +80,7 @@ def _deactivate(
 
 def _apply_meter(
     conn: Connection,
+    *,
     meter: MeterSpec,
     enterprise_id: int,
     site_id: int,
@@ -172,7 +173,14 @@ def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport
         )
         site_ids.append(site_id)
         for meter in site.meters:
-            _apply_meter(conn, meter, enterprise_id, site_id, gateway_ids, report)
+            _apply_meter(
+                conn,
+                meter=meter,
+                enterprise_id=enterprise_id,
+                site_id=site_id,
+                gateway_ids=gateway_ids,
+                report=report,
+            )
         meter_ids.extend(
             conn.execute(
                 select(meters.c.id).where(

@@ -39,51 +39,85 @@ def test_each_kind_of_bad_input_is_dead_lettered_with_its_reason_and_good_readin
         return {"meter": meter, "point": point, "ts": ts, "value": value, **kw}
 
     nan_message = (
-        '{"readings": [{"meter": "M-100", "point": "power_kw", "ts": "%s", "value": NaN},'
-        ' {"meter": "M-100", "point": "energy_import_kwh", "ts": "%s", "value": 1001.5}]}'
-        % (t[1], t[1])
+        f'{{"readings": [{{"meter": "M-100", "point": "power_kw", "ts": "{t[1]}", "value": NaN}},'
+        f' {{"meter": "M-100", "point": "energy_import_kwh", "ts": "{t[1]}", "value": 1001.5}}]}}'
     ).encode()
-    publisher.publish(a1, [
-        _msg(r("M-100", "energy_import_kwh", t[0], 1000.0), r("M-100", "power_kw", t[0], 50)),
-        b"not json{",
-        b'{"readings": {"meter": "M-100"}}',
-        nan_message,
-        _msg(r("M-100", "power_kw", t[2], 1e9)),
-        _msg(r("M-100", "power_kw", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), 1)),
-        _msg(r("M-100", "power_kw", "2015-01-01T00:00:00+08:00", 1)),
-        _msg(r("X-9", "energy_import_kwh", t[2], 1)),
-        _msg(r("M-100", "gas_volume_m3", t[2], 1)),
-        _msg(r("M-100", "energy_import_kwh", t[2], 1, unit="m3")),
-        _msg(r("M-100", "energy_import_kwh", t[3], 2, unit="MWh")),
-        _msg(r("M-100", "power_kw", "x" * 300_000, 1)),
-        _msg(r("B-1", "energy_import_kwh", t[2], 1)),
-        _msg(r("M-100", "power_kw", "2026-01-01T00:00:00", 1)),
-        _msg(r("G-1", "gas_volume_m3", int((base + timedelta(minutes=30)).timestamp() * 1000), 7.25)),
-        _msg(r("M-100", "power_kw", t[2], "12")),
-    ])
+    publisher.publish(
+        a1,
+        [
+            _msg(r("M-100", "energy_import_kwh", t[0], 1000.0), r("M-100", "power_kw", t[0], 50)),
+            b"not json{",
+            b'{"readings": {"meter": "M-100"}}',
+            nan_message,
+            _msg(r("M-100", "power_kw", t[2], 1e9)),
+            _msg(r("M-100", "power_kw", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), 1)),
+            _msg(r("M-100", "power_kw", "2015-01-01T00:00:00+08:00", 1)),
+            _msg(r("X-9", "energy_import_kwh", t[2], 1)),
+            _msg(r("M-100", "gas_volume_m3", t[2], 1)),
+            _msg(r("M-100", "energy_import_kwh", t[2], 1, unit="m3")),
+            _msg(r("M-100", "energy_import_kwh", t[3], 2, unit="MWh")),
+            _msg(r("M-100", "power_kw", "x" * 300_000, 1)),
+            _msg(r("B-1", "energy_import_kwh", t[2], 1)),
+            _msg(r("M-100", "power_kw", "2026-01-01T00:00:00", 1)),
+            _msg(
+                r(
+                    "G-1",
+                    "gas_volume_m3",
+                    int((base + timedelta(minutes=30)).timestamp() * 1000),
+                    7.25,
+                )
+            ),
+            _msg(r("M-100", "power_kw", t[2], "12")),
+        ],
+    )
     publisher.publish(a2, [_msg(r("M-100", "power_kw", t[2], 1))])
-    publisher.publish(publisher.readings_topic(ENT_A, "gw-99"), [_msg(r("G-1", "gas_volume_m3", t[2], 1))])
+    publisher.publish(
+        publisher.readings_topic(ENT_A, "gw-99"), [_msg(r("G-1", "gas_volume_m3", t[2], 1))]
+    )
     publisher.publish(publisher.readings_topic("91120111MA07N9RT25", "gw-01"), [_msg()])
-    publisher.publish(publisher.readings_topic(ENT_B, "gw-01"), [_msg(r("B-1", "energy_import_kwh", t[0], 5.0))])
+    publisher.publish(
+        publisher.readings_topic(ENT_B, "gw-01"), [_msg(r("B-1", "energy_import_kwh", t[0], 5.0))]
+    )
 
-    expected_reasons = Counter({
-        "invalid_json": 1, "invalid_schema": 1, "non_finite_value": 1, "value_out_of_range": 1,
-        "timestamp_in_future": 1, "timestamp_too_old": 1, "unknown_meter": 1, "unknown_point": 1,
-        "incompatible_unit": 1, "payload_too_large": 1, "meter_enterprise_mismatch": 1,
-        "invalid_timestamp": 1, "invalid_reading": 1, "meter_gateway_mismatch": 1,
-        "unknown_gateway": 1, "unknown_enterprise": 1,
-    })
+    expected_reasons = Counter(
+        {
+            "invalid_json": 1,
+            "invalid_schema": 1,
+            "non_finite_value": 1,
+            "value_out_of_range": 1,
+            "timestamp_in_future": 1,
+            "timestamp_too_old": 1,
+            "unknown_meter": 1,
+            "unknown_point": 1,
+            "incompatible_unit": 1,
+            "payload_too_large": 1,
+            "meter_enterprise_mismatch": 1,
+            "invalid_timestamp": 1,
+            "invalid_reading": 1,
+            "meter_gateway_mismatch": 1,
+            "unknown_gateway": 1,
+            "unknown_enterprise": 1,
+        }
+    )
     total = sum(expected_reasons.values())
-    wait_for(lambda: _rows(small_district, "SELECT count(*) FROM dead_letters")[0][0] >= total
-             and _rows(small_district, "SELECT count(*) FROM readings")[0][0] >= 6,
-             30, "dead letters and readings")
+    wait_for(
+        lambda: (
+            _rows(small_district, "SELECT count(*) FROM dead_letters")[0][0] >= total
+            and _rows(small_district, "SELECT count(*) FROM readings")[0][0] >= 6
+        ),
+        30,
+        "dead letters and readings",
+    )
 
     reasons = Counter(r[0] for r in _rows(small_district, "SELECT reason FROM dead_letters"))
     assert reasons == expected_reasons
 
-    stored = _rows(small_district, """
+    stored = _rows(
+        small_district,
+        """
         SELECT m.code, p.quantity, r.value FROM readings r JOIN points p ON p.id = r.point_id
-        JOIN meters m ON m.id = p.meter_id ORDER BY r.ts, m.code, p.quantity""")
+        JOIN meters m ON m.id = p.meter_id ORDER BY r.ts, m.code, p.quantity""",
+    )
     assert stored == [
         ("B-1", "energy_import_kwh", 5.0),
         ("M-100", "energy_import_kwh", 1000.0),
@@ -94,15 +128,27 @@ def test_each_kind_of_bad_input_is_dead_lettered_with_its_reason_and_good_readin
     ]
 
     # Whole-message rejections keep the raw payload and topic; per-reading ones the reading.
-    row = _rows(small_district, "SELECT topic, payload, reading_index, detail FROM dead_letters "
-                "WHERE reason = 'invalid_json'")[0]
-    assert row[0] == a1 and bytes(row[1]) == b"not json{" and row[2] is None
-    row = _rows(small_district, "SELECT payload, reading_index, payload_size FROM dead_letters "
-                "WHERE reason = 'non_finite_value'")[0]
-    assert row[1] == 0 and b"NaN" in bytes(row[0])
-    row = _rows(small_district, "SELECT payload_size, length(payload) FROM dead_letters "
-                "WHERE reason = 'payload_too_large'")[0]
-    assert row[0] > 262_144 and row[1] <= 65_536
+    row = _rows(
+        small_district,
+        "SELECT topic, payload, reading_index, detail FROM dead_letters "
+        "WHERE reason = 'invalid_json'",
+    )[0]
+    assert row[0] == a1
+    assert bytes(row[1]) == b"not json{"
+    assert row[2] is None
+    row = _rows(
+        small_district,
+        "SELECT payload, reading_index, payload_size FROM dead_letters "
+        "WHERE reason = 'non_finite_value'",
+    )[0]
+    assert row[1] == 0
+    assert b"NaN" in bytes(row[0])
+    row = _rows(
+        small_district,
+        "SELECT payload_size, length(payload) FROM dead_letters WHERE reason = 'payload_too_large'",
+    )[0]
+    assert row[0] > 262_144
+    assert row[1] <= 65_536
 
     assert ingest.metric("energymon_ingest_rejected_total", 'reason="invalid_json"') == 1
     assert ingest.metric("energymon_ingest_readings_written_total") == 6
@@ -114,8 +160,12 @@ def test_redelivered_and_duplicated_messages_leave_no_duplicate_rows(
 ) -> None:
     base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
     readings = [
-        {"meter": "M-100", "point": "energy_import_kwh",
-         "ts": (base + timedelta(minutes=15 * i)).isoformat(), "value": 100.0 + i}
+        {
+            "meter": "M-100",
+            "point": "energy_import_kwh",
+            "ts": (base + timedelta(minutes=15 * i)).isoformat(),
+            "value": 100.0 + i,
+        }
         for i in range(8)
     ]
     messages = [_msg(*readings[i : i + 2], seq=i) for i in range(0, 8, 2)]
@@ -123,8 +173,11 @@ def test_redelivered_and_duplicated_messages_leave_no_duplicate_rows(
     publisher.publish(topic, messages)
     publisher.publish(topic, messages)  # the whole stream again
     publisher.publish(topic, [_msg(*readings)])  # and the same readings regrouped
-    wait_for(lambda: ingest.metric("energymon_ingest_readings_duplicate_total") >= 16, 30,
-             "duplicates to be processed")
+    wait_for(
+        lambda: ingest.metric("energymon_ingest_readings_duplicate_total") >= 16,
+        30,
+        "duplicates to be processed",
+    )
     rows = _rows(small_district, "SELECT value FROM readings ORDER BY ts")
     assert [r[0] for r in rows] == [100.0 + i for i in range(8)]
     assert ingest.metric("energymon_ingest_readings_written_total") == 8

@@ -110,7 +110,9 @@ def upgrade() -> None:
         sa.Column("status_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_seq", sa.BigInteger(), nullable=True),
-        sa.Column("seq_first", sa.BigInteger(), nullable=True, comment="first seq of the current range"),
+        sa.Column(
+            "seq_first", sa.BigInteger(), nullable=True, comment="first seq of the current range"
+        ),
         sa.Column("seq_received", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column(
             "created_at",
