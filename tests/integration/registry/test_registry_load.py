@@ -1,0 +1,100 @@
+"""`energymon registry load` provisions a district idempotently and names bad lines precisely."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from services.core.db import make_engine
+from services.core.registry.spec import parse_district
+from services.core.registry.store import apply_district
+from services.core.settings import DatabaseSettings
+
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "district_small.yaml"
+
+
+def _snapshot(db: DatabaseSettings) -> list[tuple[object, ...]]:
+    with psycopg.connect(db.libpq_url) as conn:
+        return conn.execute("""
+            SELECT e.code, s.code, s.kind, s.dc_class, m.code, m.carrier, m.role, m.multiplier,
+                   m.active, g.code, p.quantity, p.unit, p.kind, p.active
+            FROM meters m JOIN enterprises e ON e.id = m.enterprise_id
+            JOIN sites s ON s.id = m.site_id LEFT JOIN gateways g ON g.id = m.gateway_id
+            JOIN points p ON p.meter_id = m.id ORDER BY 1, 2, 5, 11""").fetchall()
+
+
+def _cli(db: DatabaseSettings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ENERGYMON_DATABASE_URL": db.url}
+    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_loading_the_same_file_twice_changes_nothing_the_second_time(
+    db_settings: DatabaseSettings,
+) -> None:
+    first = _cli(db_settings, "registry", "load", str(FIXTURE))
+    assert first.returncode == 0, first.stderr
+    assert "meters created 5, points created 6" in first.stdout
+    before = _snapshot(db_settings)
+    second = _cli(db_settings, "registry", "load", str(FIXTURE))
+    assert second.returncode == 0, second.stderr
+    assert "created" not in second.stdout
+    assert "updated" not in second.stdout
+    assert "deactivated" not in second.stdout
+    assert _snapshot(db_settings) == before
+    assert len(before) == 6
+    assert ("91120111MA05K8XX3E", "dc-1", "data_centre", "new_large", "DC-IT-1", "electricity",
+            "it_load", 1, True, None, "energy_import_kwh", "kWh", "cumulative", True) in before
+
+
+def test_a_changed_file_updates_in_place_and_deactivates_what_it_no_longer_lists(
+    db_settings: DatabaseSettings,
+) -> None:
+    engine = make_engine(db_settings)
+    text = FIXTURE.read_text()
+    with engine.begin() as conn:
+        apply_district(conn, parse_district(text))
+    changed = text.replace("multiplier: 80", "multiplier: 120").replace(
+        "points: [energy_import_kwh, power_kw]", "points: [energy_import_kwh]").replace(
+        "          - code: G-1\n            carrier: natural_gas\n            protocol: mqtt\n"
+        "            points: [gas_volume_m3]\n", "")
+    with engine.begin() as conn:
+        report = apply_district(conn, parse_district(changed))
+    assert report.counts[("meters", "updated")] == 1
+    assert report.counts[("meters", "deactivated")] == 1
+    assert report.counts[("points", "deactivated")] == 1
+    rows = {(r[4], r[10]): r for r in _snapshot(db_settings)}
+    assert rows[("M-100", "energy_import_kwh")][7] == 120
+    assert rows[("M-100", "power_kw")][13] is False
+    assert rows[("G-1", "gas_volume_m3")][8] is False
+    with engine.begin() as conn:  # and back: reactivated, same ids
+        apply_district(conn, parse_district(text))
+    assert all(r[8] and r[13] for r in _snapshot(db_settings))
+    engine.dispose()
+
+
+def test_an_invalid_file_is_refused_with_the_field_and_line_and_changes_nothing(
+    db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(FIXTURE.read_text().replace("carrier: natural_gas", "carrier: plutonium"))
+    result = _cli(db_settings, "registry", "load", str(bad))
+    assert result.returncode == 2
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "plutonium" in t)
+    assert f"line {line}: enterprises[0].sites[0].meters[1].carrier" in result.stderr
+    assert _snapshot(db_settings) == []
+
+
+def test_a_wrong_check_character_names_the_expected_one(
+    db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(FIXTURE.read_text().replace("91120111MA05K8XX3E", "91120111MA05K8XX3Q"))
+    result = _cli(db_settings, "registry", "load", "--dry-run", str(bad))
+    assert result.returncode == 2
+    assert "line 3: enterprises[0].code" in result.stderr
+    assert "expected 'E'" in result.stderr
