@@ -94,6 +94,7 @@ class IngestEngine:
         self._unacked = 0
         self._unacked_lock = threading.Lock()
         self.written_batches = 0
+        self._spool_segments = 0
 
     # ---- called from source threads -------------------------------------------------------
     def submit(self, kind: MessageKind, message: InboundMessage, ack: Ack) -> None:
@@ -155,13 +156,18 @@ class IngestEngine:
         readings = self._estimate(first)
         deadline = first.arrived + self._config.batch_max_age_s
         while readings < self._config.batch_max_readings:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0:
-                break
+            # Take what is already queued without waiting (a backlog fills a batch at once);
+            # wait for more only while the oldest item is younger than the age limit.
             try:
-                item = self._queue.get(timeout=timeout)
+                item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
             items.append(item)
             readings += self._estimate(item)
         return items
@@ -323,7 +329,7 @@ class IngestEngine:
         self._ack(items)
 
     def _maybe_drain_spool(self, *, force_wait: bool = False) -> None:
-        if self._spool.is_empty():
+        if self._spool_segments == 0:
             return
         if not self._database_due():
             if force_wait:
@@ -350,6 +356,7 @@ class IngestEngine:
 
     def _refresh_spool_metrics(self) -> None:
         segments = self._spool.segments()
+        self._spool_segments = len(segments)
         self.metrics.spool_segments.set(len(segments))
         self.metrics.spool_bytes.set(sum(p.stat().st_size for p in segments))
 
