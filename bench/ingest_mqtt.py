@@ -29,16 +29,16 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.core.db import make_engine  # noqa: E402
-from services.core.pipeline.model import Batch  # noqa: E402
-from services.core.pipeline.writer import ReadingWriter  # noqa: E402
-from services.core.registry.spec import parse_district  # noqa: E402
-from services.core.registry.store import apply_district  # noqa: E402
-from services.core.settings import DatabaseSettings, MqttSettings  # noqa: E402
-from tests.support import db as dbs  # noqa: E402
-from tests.support.ingest import start_ingest  # noqa: E402
-from tests.support.mqtt import Publisher  # noqa: E402
-from tests.support.services import Private, resolve_postgres, start_mosquitto, wait_for  # noqa: E402
+from services.core.db import make_engine
+from services.core.pipeline.model import Batch
+from services.core.pipeline.writer import ReadingWriter
+from services.core.registry.spec import parse_district
+from services.core.registry.store import apply_district
+from services.core.settings import DatabaseSettings, MqttSettings
+from tests.support import db as dbs
+from tests.support.ingest import start_ingest
+from tests.support.mqtt import Publisher
+from tests.support.services import Private, resolve_postgres, start_mosquitto, wait_for
 
 ENT = "91120111MA05K8XX3E"
 GATEWAYS = 10
@@ -49,12 +49,15 @@ def district_yaml() -> str:
     meters = "\n".join(
         f"          - {{code: M-{g}-{m}, carrier: electricity, gateway: gw-{g}, "
         f"points: [energy_import_kwh]}}"
-        for g in range(GATEWAYS) for m in range(METERS_PER_GATEWAY)
+        for g in range(GATEWAYS)
+        for m in range(METERS_PER_GATEWAY)
     )
     gws = ", ".join(f"{{code: gw-{g}}}" for g in range(GATEWAYS))
-    return (f"enterprises:\n  - code: {ENT}\n    name: Bench\n    industry: C33\n"
-            f"    town: Xinkou\n    gateways: [{gws}]\n    sites:\n      - code: s\n"
-            f"        kind: industrial\n        meters:\n{meters}\n")
+    return (
+        f"enterprises:\n  - code: {ENT}\n    name: Bench\n    industry: C33\n"
+        f"    town: Xinkou\n    gateways: [{gws}]\n    sites:\n      - code: s\n"
+        f"        kind: industrial\n        meters:\n{meters}\n"
+    )
 
 
 def messages(total_readings: int, per_message: int) -> list[tuple[int, bytes]]:
@@ -64,9 +67,12 @@ def messages(total_readings: int, per_message: int) -> list[tuple[int, bytes]]:
     per_gateway = total_readings // GATEWAYS
     for g in range(GATEWAYS):
         readings = [
-            {"meter": f"M-{g}-{i % METERS_PER_GATEWAY}", "point": "energy_import_kwh",
-             "ts": (start + timedelta(seconds=i // METERS_PER_GATEWAY)).isoformat(),
-             "value": float(i)}
+            {
+                "meter": f"M-{g}-{i % METERS_PER_GATEWAY}",
+                "point": "energy_import_kwh",
+                "ts": (start + timedelta(seconds=i // METERS_PER_GATEWAY)).isoformat(),
+                "value": float(i),
+            }
             for i in range(per_gateway)
         ]
         for seq, k in enumerate(range(0, per_gateway, per_message)):
@@ -80,10 +86,15 @@ def count(db: DatabaseSettings) -> int:
         return int(row[0]) if row else 0
 
 
-def end_to_end(db: DatabaseSettings, mqtt: MqttSettings, msgs: list[tuple[int, bytes]],
-               total: int, work: Path) -> float:
-    ingest = start_ingest(db, mqtt, work, extra_env={"ENERGYMON_LOG_LEVEL": "WARNING",
-                                                     "ENERGYMON_INGEST_RECEIVE_MAXIMUM": "4000"})
+def end_to_end(
+    db: DatabaseSettings, mqtt: MqttSettings, msgs: list[tuple[int, bytes]], total: int, work: Path
+) -> float:
+    ingest = start_ingest(
+        db,
+        mqtt,
+        work,
+        extra_env={"ENERGYMON_LOG_LEVEL": "WARNING", "ENERGYMON_INGEST_RECEIVE_MAXIMUM": "4000"},
+    )
     ingest.wait_ready(60)
     ingest.stop()
     pub = Publisher(mqtt, "bench-pub")
@@ -94,8 +105,12 @@ def end_to_end(db: DatabaseSettings, mqtt: MqttSettings, msgs: list[tuple[int, b
         for i in range(0, len(payloads), 2000):
             pub.publish(mqtt.readings_topic(ENT, f"gw-{g}"), payloads[i : i + 2000])
     pub.close()
-    ingest = start_ingest(db, mqtt, work, extra_env={"ENERGYMON_LOG_LEVEL": "WARNING",
-                                                     "ENERGYMON_INGEST_RECEIVE_MAXIMUM": "4000"})
+    ingest = start_ingest(
+        db,
+        mqtt,
+        work,
+        extra_env={"ENERGYMON_LOG_LEVEL": "WARNING", "ENERGYMON_INGEST_RECEIVE_MAXIMUM": "4000"},
+    )
     try:
         wait_for(lambda: count(db) > 0, 60, "the first commit", interval=0.01)
         t0, c0 = time.perf_counter(), count(db)
@@ -112,8 +127,10 @@ def rows_for(db: DatabaseSettings, total: int) -> list[tuple[int, datetime, floa
         ids = [r[0] for r in conn.execute("SELECT id FROM points ORDER BY id").fetchall()]
     start = datetime.now(UTC) - timedelta(days=30)
     now = datetime.now(UTC)
-    return [(ids[i % len(ids)], start + timedelta(seconds=i // len(ids)), float(i), now, 1)
-            for i in range(total)]
+    return [
+        (ids[i % len(ids)], start + timedelta(seconds=i // len(ids)), float(i), now, 1)
+        for i in range(total)
+    ]
 
 
 def raw_copy(db: DatabaseSettings, rows: list[tuple[int, datetime, float, datetime, int]]) -> float:
@@ -121,9 +138,13 @@ def raw_copy(db: DatabaseSettings, rows: list[tuple[int, datetime, float, dateti
         conn.execute("TRUNCATE readings")
         conn.commit()
         t0 = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
-            "COPY readings (point_id, ts, value, received_at, source) FROM STDIN (FORMAT BINARY)"
-        ) as cp:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY readings (point_id, ts, value, received_at, source) "
+                "FROM STDIN (FORMAT BINARY)"
+            ) as cp,
+        ):
             cp.set_types(["int4", "timestamptz", "float8", "timestamptz", "int2"])
             for row in rows:
                 cp.write_row(row)
@@ -131,8 +152,9 @@ def raw_copy(db: DatabaseSettings, rows: list[tuple[int, datetime, float, dateti
         return len(rows) / (time.perf_counter() - t0)
 
 
-def idempotent_write(db: DatabaseSettings,
-                     rows: list[tuple[int, datetime, float, datetime, int]]) -> float:
+def idempotent_write(
+    db: DatabaseSettings, rows: list[tuple[int, datetime, float, datetime, int]]
+) -> float:
     with psycopg.connect(db.libpq_url, autocommit=True) as conn:
         conn.execute("TRUNCATE readings")
     writer = ReadingWriter(db)
@@ -144,8 +166,9 @@ def idempotent_write(db: DatabaseSettings,
     return rate
 
 
-def run_case(server: str, template: str, mqtt_port: int, per_message: int, total: int,
-             work: Path) -> dict[str, float]:
+def run_case(
+    server: str, template: str, mqtt_port: int, *, per_message: int, total: int, work: Path
+) -> dict[str, float]:
     name = dbs.clone(server, template)
     db = DatabaseSettings(url=dbs.with_database(server, name), timescale="off")
     engine = make_engine(db)
@@ -170,19 +193,26 @@ def main() -> int:
     private = Private()
     try:
         server = resolve_postgres(private)
-        port = start_mosquitto(private, "max_queued_messages 0\nmax_queued_bytes 0\n"
-                                        "max_inflight_messages 0\n")
+        port = start_mosquitto(
+            private, "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 0\n"
+        )
         template = dbs.create_template(server)
         work = Path(tempfile.mkdtemp(prefix="energymon-bench-"))
-        print(f"machine: {os.cpu_count()} cores; PostgreSQL {server.rsplit('@', 1)[-1]}; "
-              f"private mosquitto :{port}")
-        print(f"{'case':<28}{'messages':>10}{'e2e r/s':>12}{'COPY r/s':>12}{'idem r/s':>12}"
-              f"{'e2e/idem':>10}{'e2e/COPY':>10}{'msg/s':>10}")
+        print(
+            f"machine: {os.cpu_count()} cores; PostgreSQL {server.rsplit('@', 1)[-1]}; "
+            f"private mosquitto :{port}"
+        )
+        print(
+            f"{'case':<28}{'messages':>10}{'e2e r/s':>12}{'COPY r/s':>12}{'idem r/s':>12}"
+            f"{'e2e/idem':>10}{'e2e/COPY':>10}{'msg/s':>10}"
+        )
         for per_message, total in ((50, args.readings), (1, args.single_messages)):
-            r = run_case(server, template, port, per_message, total, work)
-            print(f"{f'{per_message}-reading messages':<28}{r['messages']:>10}{r['e2e']:>12,.0f}"
-                  f"{r['copy']:>12,.0f}{r['idempotent']:>12,.0f}{r['e2e'] / r['idempotent']:>10.2f}"
-                  f"{r['e2e'] / r['copy']:>10.2f}{r['e2e'] / per_message:>10,.0f}")
+            r = run_case(server, template, port, per_message=per_message, total=total, work=work)
+            print(
+                f"{f'{per_message}-reading messages':<28}{r['messages']:>10}{r['e2e']:>12,.0f}"
+                f"{r['copy']:>12,.0f}{r['idempotent']:>12,.0f}{r['e2e'] / r['idempotent']:>10.2f}"
+                f"{r['e2e'] / r['copy']:>10.2f}{r['e2e'] / per_message:>10,.0f}"
+            )
         dbs.drop(server, template)
     finally:
         private.close()

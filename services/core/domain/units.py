@@ -2,7 +2,8 @@
 
 A reading may carry its own unit; it is converted to the quantity's canonical unit when both share a
 dimension (Wh -> kWh, MW -> kW, MJ -> GJ ...) and rejected otherwise. Unit symbols are matched
-exactly (``MWh`` is mega, ``mWh`` would be milli and is not accepted) with a few spelled-out aliases.
+exactly (``MWh`` is mega, ``mWh`` would be milli and is not accepted) with a few spelled-out
+aliases.
 """
 
 from __future__ import annotations

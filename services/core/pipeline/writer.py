@@ -2,8 +2,8 @@
 
 Readings are staged with binary ``COPY`` into a temporary table and moved with
 ``INSERT ... ON CONFLICT DO NOTHING``, so a re-delivered reading adds nothing; dead letters are
-keyed by a fingerprint for the same reason. Gateway last-seen and sequence accounting ride in the same
-transaction, so a batch is either entirely stored or not at all.
+keyed by a fingerprint for the same reason. Gateway last-seen and sequence accounting ride in the
+same transaction, so a batch is either entirely stored or not at all.
 """
 
 from __future__ import annotations

@@ -19,8 +19,13 @@ from tests.support.mqtt import Publisher
 from tests.support.services import wait_for
 from tests.support.tcpproxy import TcpProxy
 
-METERS = [("M-100", "energy_import_kwh"), ("M-100", "power_kw"), ("G-1", "gas_volume_m3"),
-          ("DC-IN-1", "energy_import_kwh"), ("DC-IT-1", "energy_import_kwh")]
+METERS = [
+    ("M-100", "energy_import_kwh"),
+    ("M-100", "power_kw"),
+    ("G-1", "gas_volume_m3"),
+    ("DC-IN-1", "energy_import_kwh"),
+    ("DC-IT-1", "energy_import_kwh"),
+]
 
 
 def _stream(n_messages: int, start: datetime) -> list[bytes]:
@@ -28,8 +33,16 @@ def _stream(n_messages: int, start: datetime) -> list[bytes]:
     out = []
     for i in range(n_messages):
         ts = (start + timedelta(seconds=i)).isoformat()
-        out.append(orjson.dumps({"seq": i + 1, "readings": [
-            {"meter": m, "point": p, "ts": ts, "value": float(i)} for m, p in METERS]}))
+        out.append(
+            orjson.dumps(
+                {
+                    "seq": i + 1,
+                    "readings": [
+                        {"meter": m, "point": p, "ts": ts, "value": float(i)} for m, p in METERS
+                    ],
+                }
+            )
+        )
     return out
 
 
@@ -43,16 +56,23 @@ def _assert_exact(db: DatabaseSettings, n_messages: int) -> None:
         rows = conn.execute(
             "SELECT p.quantity, count(*), count(DISTINCT r.ts), min(r.value), max(r.value), "
             "sum(r.value) FROM readings r JOIN points p ON p.id = r.point_id "
-            "JOIN meters m ON m.id = p.meter_id GROUP BY m.code, p.quantity").fetchall()
+            "JOIN meters m ON m.id = p.meter_id GROUP BY m.code, p.quantity"
+        ).fetchall()
     assert len(rows) == len(METERS)
     expected_sum = n_messages * (n_messages - 1) / 2
     for _q, n, distinct, lo, hi, total in rows:
-        assert (n, distinct, lo, hi, total) == (n_messages, n_messages, 0.0, n_messages - 1,
-                                                 expected_sum)
+        assert (n, distinct, lo, hi, total) == (
+            n_messages,
+            n_messages,
+            0.0,
+            n_messages - 1,
+            expected_sum,
+        )
 
 
-def _publish_in_background(pub: Publisher, topic: str, messages: list[bytes],
-                           rate: float) -> threading.Thread:
+def _publish_in_background(
+    pub: Publisher, topic: str, messages: list[bytes], rate: float
+) -> threading.Thread:
     def run() -> None:
         step = 50
         for i in range(0, len(messages), step):
@@ -66,15 +86,18 @@ def _publish_in_background(pub: Publisher, topic: str, messages: list[bytes],
 
 
 def test_kill_9_mid_stream_and_restart_stores_every_reading_exactly_once(
-    small_district: DatabaseSettings, mqtt_settings: MqttSettings, publisher: Publisher,
+    small_district: DatabaseSettings,
+    mqtt_settings: MqttSettings,
+    publisher: Publisher,
     tmp_path: Path,
 ) -> None:
     n = 3000
     messages = _stream(n, datetime.now(UTC) - timedelta(days=1))
     ingest = start_ingest(small_district, mqtt_settings, tmp_path)
     ingest.wait_ready()
-    sender = _publish_in_background(publisher, publisher.readings_topic(ENT_A, "gw-01"),
-                                    messages, rate=600)
+    sender = _publish_in_background(
+        publisher, publisher.readings_topic(ENT_A, "gw-01"), messages, rate=600
+    )
     wait_for(lambda: _count(small_district) >= 2000, 60, "a part of the stream to be stored")
     ingest.kill9()
     stored_at_kill = _count(small_district)
@@ -91,20 +114,24 @@ def test_kill_9_mid_stream_and_restart_stores_every_reading_exactly_once(
 
 
 def test_database_outage_longer_than_the_broker_queue_loses_nothing(
-    small_district: DatabaseSettings, mqtt_settings: MqttSettings, publisher: Publisher,
+    small_district: DatabaseSettings,
+    mqtt_settings: MqttSettings,
+    publisher: Publisher,
     tmp_path: Path,
 ) -> None:
     target = urlsplit(small_district.libpq_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
     via_proxy = DatabaseSettings(
         url=target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}").geturl(),
-        timescale="off", connect_timeout_s=1,
+        timescale="off",
+        connect_timeout_s=1,
     )
     n = 2500  # well over Mosquitto's default max_queued_messages of 1000
     messages = _stream(n, datetime.now(UTC) - timedelta(days=2))
     topic = publisher.readings_topic(ENT_A, "gw-01")
-    ingest = start_ingest(via_proxy, mqtt_settings, tmp_path,
-                          extra_env={"ENERGYMON_INGEST_DB_RETRY_MAX_S": "1"})
+    ingest = start_ingest(
+        via_proxy, mqtt_settings, tmp_path, extra_env={"ENERGYMON_INGEST_DB_RETRY_MAX_S": "1"}
+    )
     try:
         ingest.wait_ready()
         publisher.publish(topic, messages[:200])
@@ -114,14 +141,18 @@ def test_database_outage_longer_than_the_broker_queue_loses_nothing(
         wait_for(lambda: ingest.status("/readyz") == 503, 30, "ingest to report not-ready")
         # Every message of the outage reaches ingest (the broker's queue never fills because
         # ingest acknowledges once a message is fsynced to its spool).
-        wait_for(lambda: ingest.metric("energymon_ingest_spooled_messages_total") >= n - 200, 60,
-                 "the outage's messages to be spooled")
+        wait_for(
+            lambda: ingest.metric("energymon_ingest_spooled_messages_total") >= n - 200,
+            60,
+            "the outage's messages to be spooled",
+        )
         assert ingest.metric("energymon_ingest_spool_segments") >= 1
         assert _count(small_district) < n * len(METERS)
         proxy.restore()
         wait_for(lambda: _count(small_district) >= n * len(METERS), 90, "the spool to drain")
-        wait_for(lambda: ingest.metric("energymon_ingest_spool_segments") == 0, 30,
-                 "an empty spool")
+        wait_for(
+            lambda: ingest.metric("energymon_ingest_spool_segments") == 0, 30, "an empty spool"
+        )
         assert ingest.status("/readyz") == 200
         _assert_exact(small_district, n)
         assert ingest.metric("energymon_ingest_database_errors_total") >= 1
@@ -132,17 +163,24 @@ def test_database_outage_longer_than_the_broker_queue_loses_nothing(
 
 @pytest.mark.parametrize("replicas", [2])
 def test_two_ingest_replicas_split_the_shared_subscription_without_loss_or_duplicates(
-    small_district: DatabaseSettings, mqtt_settings: MqttSettings, publisher: Publisher,
-    tmp_path: Path, replicas: int,
+    small_district: DatabaseSettings,
+    mqtt_settings: MqttSettings,
+    publisher: Publisher,
+    tmp_path: Path,
+    replicas: int,
 ) -> None:
-    procs = [start_ingest(small_district, mqtt_settings, tmp_path, client_id=f"ingest-{i}")
-             for i in range(replicas)]
+    procs = [
+        start_ingest(small_district, mqtt_settings, tmp_path, client_id=f"ingest-{i}")
+        for i in range(replicas)
+    ]
     try:
         for p in procs:
             p.wait_ready()
         n = 2000
-        publisher.publish(publisher.readings_topic(ENT_A, "gw-01"),
-                          _stream(n, datetime.now(UTC) - timedelta(days=3)))
+        publisher.publish(
+            publisher.readings_topic(ENT_A, "gw-01"),
+            _stream(n, datetime.now(UTC) - timedelta(days=3)),
+        )
         wait_for(lambda: _count(small_district) >= n * len(METERS), 60, "every reading")
         _assert_exact(small_district, n)
         written = [p.metric("energymon_ingest_readings_written_total") for p in procs]
