@@ -29,8 +29,14 @@ def _snapshot(db: DatabaseSettings) -> list[tuple[object, ...]]:
 
 def _cli(db: DatabaseSettings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ENERGYMON_DATABASE_URL": db.url}
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_loading_the_same_file_twice_changes_nothing_the_second_time(
@@ -47,8 +53,22 @@ def test_loading_the_same_file_twice_changes_nothing_the_second_time(
     assert "deactivated" not in second.stdout
     assert _snapshot(db_settings) == before
     assert len(before) == 6
-    assert ("91120111MA05K8XX3E", "dc-1", "data_centre", "new_large", "DC-IT-1", "electricity",
-            "it_load", 1, True, None, "energy_import_kwh", "kWh", "cumulative", True) in before
+    assert (
+        "91120111MA05K8XX3E",
+        "dc-1",
+        "data_centre",
+        "new_large",
+        "DC-IT-1",
+        "electricity",
+        "it_load",
+        1,
+        True,
+        None,
+        "energy_import_kwh",
+        "kWh",
+        "cumulative",
+        True,
+    ) in before
 
 
 def test_a_changed_file_updates_in_place_and_deactivates_what_it_no_longer_lists(
@@ -58,10 +78,15 @@ def test_a_changed_file_updates_in_place_and_deactivates_what_it_no_longer_lists
     text = FIXTURE.read_text()
     with engine.begin() as conn:
         apply_district(conn, parse_district(text))
-    changed = text.replace("multiplier: 80", "multiplier: 120").replace(
-        "points: [energy_import_kwh, power_kw]", "points: [energy_import_kwh]").replace(
-        "          - code: G-1\n            carrier: natural_gas\n            protocol: mqtt\n"
-        "            points: [gas_volume_m3]\n", "")
+    changed = (
+        text.replace("multiplier: 80", "multiplier: 120")
+        .replace("points: [energy_import_kwh, power_kw]", "points: [energy_import_kwh]")
+        .replace(
+            "          - code: G-1\n            carrier: natural_gas\n            protocol: mqtt\n"
+            "            points: [gas_volume_m3]\n",
+            "",
+        )
+    )
     with engine.begin() as conn:
         report = apply_district(conn, parse_district(changed))
     assert report.counts[("meters", "updated")] == 1

@@ -20,8 +20,10 @@ from tests.support import db as dbs
 
 pytestmark = [
     pytest.mark.timescale,
-    pytest.mark.skipif(not os.environ.get("ENERGYMON_TEST_TIMESCALE_URL"),
-                       reason="ENERGYMON_TEST_TIMESCALE_URL is not set"),
+    pytest.mark.skipif(
+        not os.environ.get("ENERGYMON_TEST_TIMESCALE_URL"),
+        reason="ENERGYMON_TEST_TIMESCALE_URL is not set",
+    ),
 ]
 
 
@@ -31,16 +33,24 @@ def ts_db() -> Iterator[DatabaseSettings]:
     name = f"energymon_ts_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield DatabaseSettings(url=dbs.with_database(server, name), timescale="on",
-                           retention_days=400, compress_after_days=3)
+    yield DatabaseSettings(
+        url=dbs.with_database(server, name),
+        timescale="on",
+        retention_days=400,
+        compress_after_days=3,
+    )
     dbs.drop(server, name)
 
 
 def _jobs(db: DatabaseSettings) -> dict[str, str]:
     with psycopg.connect(db.libpq_url) as conn:
-        return {proc: str(cfg) for proc, cfg in conn.execute(
-            "SELECT proc_name, config FROM timescaledb_information.jobs "
-            "WHERE hypertable_name = 'readings'")}
+        return {
+            proc: str(cfg)
+            for proc, cfg in conn.execute(
+                "SELECT proc_name, config FROM timescaledb_information.jobs "
+                "WHERE hypertable_name = 'readings'"
+            )
+        }
 
 
 def test_readings_become_a_compressed_hypertable_with_retention(ts_db: DatabaseSettings) -> None:

@@ -11,8 +11,12 @@ def test_spooled_messages_read_back_identically_in_order(tmp_path: Path) -> None
     spool = Spool(tmp_path, max_bytes=1 << 20)
     at = datetime(2026, 11, 23, 1, 2, 3, 456789, tzinfo=UTC)
     batches = [
-        [InboundMessage("mqtt", f"r/v1/E/g/readings{i}", "E", "g", bytes([i]) * i, at, dup=i % 2 == 0)
-         for i in range(5)],
+        [
+            InboundMessage(
+                "mqtt", f"r/v1/E/g/readings{i}", "E", "g", bytes([i]) * i, at, dup=i % 2 == 0
+            )
+            for i in range(5)
+        ],
         [InboundMessage("modbus", None, "E", None, b"\x00\xff{}", at)],
     ]
     for b in batches:

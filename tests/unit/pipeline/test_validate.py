@@ -14,11 +14,15 @@ from services.core.pipeline.validate import Limits, validate_message
 NOW = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
 INDEX = RegistryIndex(
     meters={
-        ("E1", "M1"): MeterEntry(1, "gw", {
-            "energy_import_kwh": PointEntry(10, "kWh", 0, 1e12),
-            "power_kw": PointEntry(11, "kW", -1e4, 1e4),
-            "heat_energy_gj": PointEntry(12, "GJ", 0, 1e12),
-        }),
+        ("E1", "M1"): MeterEntry(
+            1,
+            "gw",
+            {
+                "energy_import_kwh": PointEntry(10, "kWh", 0, 1e12),
+                "power_kw": PointEntry(11, "kW", -1e4, 1e4),
+                "heat_energy_gj": PointEntry(12, "GJ", 0, 1e12),
+            },
+        ),
     },
     gateways={("E1", "gw"): 7},
     enterprises=frozenset({"E1"}),
@@ -34,8 +38,17 @@ def _run(readings: list[object], **kw: object) -> Batch:
 
 
 def _one(**reading: object) -> Batch:
-    return _run([{"meter": "M1", "point": "energy_import_kwh", "ts": NOW.isoformat(),
-                  "value": 1.0, **reading}])
+    return _run(
+        [
+            {
+                "meter": "M1",
+                "point": "energy_import_kwh",
+                "ts": NOW.isoformat(),
+                "value": 1.0,
+                **reading,
+            }
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,8 +126,9 @@ def test_one_bad_reading_does_not_cost_its_neighbours() -> None:
 def test_sequence_numbers_are_tracked_per_gateway_and_duplicates_are_not_counted() -> None:
     batch = Batch()
     for seq, dup in ((5, False), (7, False), (7, True)):
-        msg = InboundMessage("mqtt", "t", "E1", "gw", orjson.dumps({"seq": seq, "readings": []}),
-                             NOW, dup=dup)
+        msg = InboundMessage(
+            "mqtt", "t", "E1", "gw", orjson.dumps({"seq": seq, "readings": []}), NOW, dup=dup
+        )
         validate_message(msg, INDEX, Limits(), batch)
     act = batch.gateways[7]
     assert (act.min_seq, act.max_seq, act.messages_with_seq) == (5, 7, 2)
