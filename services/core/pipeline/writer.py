@@ -25,6 +25,21 @@ CREATE TEMPORARY TABLE IF NOT EXISTS stage_readings (
 ) ON COMMIT DELETE ROWS
 """
 
+# New readings, and for each point the time range they cover: the accounting recomputes exactly
+# the buckets those ranges touch (duplicates change nothing, so they mark nothing).
+_INSERT_READINGS = """
+WITH inserted AS (
+    INSERT INTO readings (point_id, ts, value, received_at, source)
+    SELECT point_id, ts, value, received_at, source FROM stage_readings
+    ON CONFLICT DO NOTHING
+    RETURNING point_id, ts
+), dirty AS (
+    INSERT INTO rollup_dirty (point_id, from_ts, to_ts)
+    SELECT point_id, min(ts), max(ts) FROM inserted GROUP BY point_id
+)
+SELECT count(*) FROM inserted
+"""
+
 _INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (received_at, source, topic, enterprise_code, gateway_code,
                           reading_index, reason, detail, payload, payload_size, fingerprint)
@@ -127,12 +142,9 @@ class ReadingWriter:
                         copy.set_types(["int4", "timestamptz", "float8", "timestamptz", "int2"])
                         for row in batch.rows:
                             copy.write_row(row)
-                    cur.execute(
-                        "INSERT INTO readings (point_id, ts, value, received_at, source) "
-                        "SELECT point_id, ts, value, received_at, source FROM stage_readings "
-                        "ON CONFLICT DO NOTHING"
-                    )
-                    inserted = cur.rowcount
+                    cur.execute(_INSERT_READINGS)
+                    row = cur.fetchone()
+                    inserted = int(row[0]) if row else 0  # type: ignore[call-overload]
                 if batch.dead_letters:
                     cur.executemany(
                         _INSERT_DEAD_LETTER,

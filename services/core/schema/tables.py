@@ -188,3 +188,15 @@ dead_letters = Table(
 )
 Index("ix_dead_letters_received_at", dead_letters.c.received_at)
 Index("ix_dead_letters_reason", dead_letters.c.reason, dead_letters.c.received_at)
+
+rollup_dirty = Table(
+    "rollup_dirty",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("point_id", Integer, nullable=False),
+    Column("from_ts", DateTime(timezone=True), nullable=False),
+    Column("to_ts", DateTime(timezone=True), nullable=False),
+    Column("marked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    comment="new readings per point since the rollups last caught up; consumed by the "
+    "accounting job",
+)
