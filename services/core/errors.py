@@ -40,4 +40,9 @@ class UnitError(EnergymonError):
 
 
 class StorageUnavailableError(EnergymonError):
-    """The database cannot be reached or refused the write; the caller should retry later."""
+    """The database cannot be reached; the caller should retry later."""
+
+
+class StorageRejectedError(EnergymonError):
+    """The database is up but refused this data (a constraint or type error): retrying the same
+    data will fail again, so the caller must isolate it."""

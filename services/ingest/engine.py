@@ -22,10 +22,10 @@ import orjson
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from services.core.errors import StorageUnavailableError
+from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.logging import get_logger
 from services.core.pipeline.index import RegistryIndex, load_index
-from services.core.pipeline.model import Batch, InboundMessage, Reason
+from services.core.pipeline.model import Batch, DeadLetter, InboundMessage, Reason
 from services.core.pipeline.spool import Spool
 from services.core.pipeline.validate import Limits, validate_message
 from services.core.pipeline.writer import ReadingWriter, WriteResult
@@ -188,10 +188,46 @@ class IngestEngine:
                 self._write_items(items)
             except StorageUnavailableError as err:
                 self._database_failed(err)
+            except StorageRejectedError as err:
+                log.error("database rejected a batch; isolating it", error=str(err))
+                if self._write_isolating(items):
+                    self._ack(items)
+                    return
             else:
                 self._ack(items)
                 return
         self._spool_items(items)
+
+    def _write_isolating(self, items: list[_Item]) -> bool:
+        """Write message by message; dead-letter each one the database refuses. False when the
+        database went away meanwhile (the caller spools)."""
+        for item in items:
+            try:
+                self._write_items([item])
+            except StorageRejectedError as err:
+                msg = item.message
+                dead = DeadLetter(
+                    msg.source,
+                    msg.received_at,
+                    msg.topic,
+                    msg.enterprise_code,
+                    msg.gateway_code,
+                    None,
+                    Reason.STORAGE_REJECTED,
+                    str(err)[:500],
+                    msg.payload[: self._limits.dead_letter_payload_bytes],
+                    len(msg.payload),
+                )
+                try:
+                    self._writer.write(Batch(dead_letters=[dead]))
+                except (StorageRejectedError, StorageUnavailableError) as again:
+                    self._database_failed(again)
+                    return False
+                self.metrics.rejected.labels(msg.source, Reason.STORAGE_REJECTED.value).inc()
+            except StorageUnavailableError as err:
+                self._database_failed(err)
+                return False
+        return True
 
     def _write_items(self, items: list[_Item]) -> WriteResult:
         index = self._registry()
@@ -344,6 +380,9 @@ class IngestEngine:
             except StorageUnavailableError as err:
                 self._database_failed(err)
                 return
+            except StorageRejectedError:
+                if not self._write_isolating(items):
+                    return
             Spool.remove(segment)
             self._refresh_spool_metrics()
             if time.monotonic() > budget_end and not self._stop.is_set():

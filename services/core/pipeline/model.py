@@ -29,6 +29,7 @@ class Reason(StrEnum):
     METER_GATEWAY_MISMATCH = "meter_gateway_mismatch"
     UNKNOWN_POINT = "unknown_point"
     INCOMPATIBLE_UNIT = "incompatible_unit"
+    STORAGE_REJECTED = "storage_rejected"
 
 
 @dataclass(frozen=True, slots=True)

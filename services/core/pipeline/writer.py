@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from services.core.errors import StorageUnavailableError
+from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.pipeline.model import Batch, DeadLetter
 from services.core.settings import DatabaseSettings
 
@@ -143,8 +143,8 @@ class ReadingWriter:
                         for row in batch.rows:
                             copy.write_row(row)
                     cur.execute(_INSERT_READINGS)
-                    row = cur.fetchone()
-                    inserted = int(row[0]) if row else 0  # type: ignore[call-overload]
+                    counted = cur.fetchone()
+                    inserted = int(counted[0]) if counted else 0  # type: ignore[call-overload]
                 if batch.dead_letters:
                     cur.executemany(
                         _INSERT_DEAD_LETTER,
@@ -181,9 +181,11 @@ class ReadingWriter:
                     gaps = {int(gid): int(n) for gid, n in cur.fetchall()}  # type: ignore[call-overload]
                 for gateway_id, status, at in batch.statuses:
                     cur.execute(_GATEWAY_STATUS, (status, at, gateway_id, at))
-        except psycopg.Error as err:
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
             self.close()
             raise StorageUnavailableError(f"database write failed: {err}") from err
+        except psycopg.Error as err:
+            raise StorageRejectedError(f"database rejected the batch: {err}") from err
         return WriteResult(
             inserted=inserted,
             duplicates=len(batch.rows) - inserted,

@@ -181,3 +181,42 @@ def test_redelivered_and_duplicated_messages_leave_no_duplicate_rows(
     rows = _rows(small_district, "SELECT value FROM readings ORDER BY ts")
     assert [r[0] for r in rows] == [100.0 + i for i in range(8)]
     assert ingest.metric("energymon_ingest_readings_written_total") == 8
+
+
+def test_a_message_the_database_refuses_is_isolated_and_the_rest_are_stored(
+    ingest: IngestProcess, publisher: Publisher, small_district: DatabaseSettings
+) -> None:
+    with psycopg.connect(small_district.libpq_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT no_thirteen CHECK (value <> 13)")
+    base = datetime.now(UTC) - timedelta(hours=3)
+    topic = publisher.readings_topic(ENT_A, "gw-01")
+    values = [11.0, 12.0, 13.0, 14.0]
+    publisher.publish(
+        topic,
+        [
+            _msg(
+                {
+                    "meter": "M-100",
+                    "point": "power_kw",
+                    "value": v,
+                    "ts": (base + timedelta(minutes=i)).isoformat(),
+                }
+            )
+            for i, v in enumerate(values)
+        ],
+    )
+    wait_for(
+        lambda: (
+            _rows(small_district, "SELECT count(*) FROM dead_letters")[0][0] == 1
+            and _rows(small_district, "SELECT count(*) FROM readings")[0][0] == 3
+        ),
+        30,
+        "the refused message dead-lettered and the others stored",
+    )
+    assert _rows(small_district, "SELECT reason FROM dead_letters") == [("storage_rejected",)]
+    assert [r[0] for r in _rows(small_district, "SELECT value FROM readings ORDER BY ts")] == [
+        11.0,
+        12.0,
+        14.0,
+    ]
+    assert ingest.status("/readyz") == 200

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from services.core.errors import StorageUnavailableError
+from services.core.errors import StorageRejectedError
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
@@ -49,7 +49,7 @@ def test_new_readings_mark_their_time_range_per_point_and_duplicates_mark_nothin
 def test_a_failed_batch_leaves_nothing_behind(db_settings: DatabaseSettings) -> None:
     writer = ReadingWriter(db_settings)
     bad = Batch(rows=[(1, T0, 1.0, NOW, 1), (1, None, 2.0, NOW, 1)])  # type: ignore[list-item]
-    with pytest.raises(StorageUnavailableError, match="null value"):
+    with pytest.raises(StorageRejectedError, match="null value"):
         writer.write(bad)
     with psycopg.connect(db_settings.libpq_url) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (0,)
