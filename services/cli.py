@@ -102,6 +102,41 @@ def _config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mqtt_credentials(args: argparse.Namespace) -> int:
+    import os
+
+    from services.core.db import make_engine
+    from services.core.registry import mqtt_acl
+    from services.core.settings import DatabaseSettings, MqttSettings
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    creds_path = out / "credentials.csv"
+    existing = (
+        mqtt_acl.read_credentials(creds_path.read_text(encoding="utf-8"))
+        if creds_path.exists()
+        else {}
+    )
+    with make_engine(DatabaseSettings()).connect() as conn:
+        gws = mqtt_acl.active_gateways(conn)
+    creds = mqtt_acl.plan_credentials(gws, existing, args.ingest_user)
+    for name, text in (
+        ("credentials.csv", mqtt_acl.render_credentials(creds)),
+        ("passwd", mqtt_acl.render_password_file(creds)),
+        ("acl", mqtt_acl.render_acl(gws, MqttSettings().topic_root, args.ingest_user)),
+    ):
+        path = out / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    new = sum(1 for c in creds if c.username not in existing)
+    print(
+        f"wrote {out}/passwd, acl and credentials.csv: {len(creds) - 1} gateways, "
+        f"{new} new accounts"
+    )
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
@@ -166,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     show = config.add_parser("show", help="print every ENERGYMON_* setting with its default")
     show.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
     show.set_defaults(func=_config_show)
+
+    mqtt = sub.add_parser("mqtt", help="broker integration").add_subparsers(
+        dest="mqtt_cmd", required=True
+    )
+    creds = mqtt.add_parser(
+        "credentials", help="Mosquitto password and ACL files for every registered gateway"
+    )
+    creds.add_argument("--out", required=True, help="directory for passwd, acl, credentials.csv")
+    creds.add_argument("--ingest-user", default="energymon-ingest")
+    creds.set_defaults(func=_mqtt_credentials)
 
     demo = sub.add_parser("demo", help="run the whole platform with simulated gateways")
     demo.add_argument("--seconds", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")

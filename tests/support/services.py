@@ -168,8 +168,12 @@ def start_mosquitto(private: Private, extra_conf: str = "", port: int | None = N
     d = tempfile.mkdtemp(prefix="energymon-mqtt-")
     private.dirs.append(d)
     conf = Path(d) / "mosquitto.conf"
+    anonymous = "" if "allow_anonymous" in extra_conf else "allow_anonymous true\n"
+    if os.geteuid() == 0:
+        # As root Mosquitto drops to its own user, which cannot read the test's private files.
+        anonymous += "user root\n"
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra_conf}\n",
+        f"listener {port} 127.0.0.1\n{anonymous}persistence false\n{extra_conf}\n",
         encoding="utf-8",
     )
     proc = subprocess.Popen(
