@@ -137,13 +137,54 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api(_args: argparse.Namespace) -> int:
+    from services.api.app import main as api_main
+
+    return api_main()
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from services.api.security import Role
+    from services.api.users import create_user
+    from services.core.db import make_engine
+    from services.core.settings import DatabaseSettings
+
+    password = os.environ.get("ENERGYMON_NEW_USER_PASSWORD") or getpass.getpass("password: ")
+    with make_engine(DatabaseSettings()).begin() as conn:
+        create_user(
+            conn,
+            username=args.username,
+            password=password,
+            role=Role(args.role),
+            enterprise_code=args.enterprise,
+            gateway_code=args.gateway,
+        )
+    print(f"created {args.role} {args.username}")
+    return 0
+
+
+def _users_api_key(args: argparse.Namespace) -> int:
+    from services.api.users import create_api_key
+    from services.core.db import make_engine
+    from services.core.settings import DatabaseSettings
+
+    with make_engine(DatabaseSettings()).begin() as conn:
+        key = create_api_key(conn, args.username, args.name)
+    print(key)
+    print("store it now: only its hash is kept", file=sys.stderr)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
     return run_demo(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, read top to bottom
     parser = argparse.ArgumentParser(prog="energymon", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -201,6 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
     show = config.add_parser("show", help="print every ENERGYMON_* setting with its default")
     show.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
     show.set_defaults(func=_config_show)
+
+    sub.add_parser("api", help="serve the monitoring API (ENERGYMON_API_HOST/PORT)").set_defaults(
+        func=_api
+    )
+
+    users = sub.add_parser("users", help="API accounts").add_subparsers(
+        dest="users_cmd", required=True
+    )
+    ucreate = users.add_parser(
+        "create", help="create an account (password from ENERGYMON_NEW_USER_PASSWORD or a prompt)"
+    )
+    ucreate.add_argument("username")
+    ucreate.add_argument(
+        "--role", required=True, choices=["admin", "officer", "enterprise", "gateway"]
+    )
+    ucreate.add_argument("--enterprise", help="unified social credit code (enterprise, gateway)")
+    ucreate.add_argument("--gateway", help="gateway code (gateway accounts)")
+    ucreate.set_defaults(func=_users_create)
+    ukey = users.add_parser("api-key", help="issue an API key for an account (printed once)")
+    ukey.add_argument("username")
+    ukey.add_argument("--name", help="what the key is for")
+    ukey.set_defaults(func=_users_api_key)
 
     mqtt = sub.add_parser("mqtt", help="broker integration").add_subparsers(
         dest="mqtt_cmd", required=True

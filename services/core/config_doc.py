@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings
 
-from services.core.settings import CommonSettings, DatabaseSettings, IngestSettings, MqttSettings
+from services.core.settings import (
+    ApiSettings,
+    CommonSettings,
+    DatabaseSettings,
+    IngestSettings,
+    MqttSettings,
+)
 
 SETTINGS: tuple[type[BaseSettings], ...] = (
     CommonSettings,
     DatabaseSettings,
     MqttSettings,
     IngestSettings,
+    ApiSettings,
 )
 
 

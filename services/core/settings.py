@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.core.errors import ConfigError
 
 
+DEV_JWT_KEYS = "dev:insecure-development-signing-key-change-me"
+
+
 class CommonSettings(BaseSettings):
     """Settings every process shares."""
 
@@ -209,11 +212,50 @@ class IngestSettings(BaseSettings):
     )
 
 
-def require_safe(common: CommonSettings, mqtt: MqttSettings | None = None) -> None:
+def require_safe(
+    common: CommonSettings, mqtt: MqttSettings | None = None, api: ApiSettings | None = None
+) -> None:
     """Refuse dangerous defaults outside development."""
     if common.env != "production":
         return
+    if api is not None and any(secret in DEV_JWT_KEYS for _kid, secret in api.keys):
+        raise ConfigError("ENERGYMON_API_JWT_KEYS is the development default; refused in production")
     if mqtt is not None and mqtt.endpoint.username is None:
         raise ConfigError(
             "ENERGYMON_MQTT_URL has no credentials; anonymous MQTT is refused in production"
         )
+
+
+class ApiSettings(BaseSettings):
+    """The monitoring API."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_API_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    jwt_keys: str = Field(
+        DEV_JWT_KEYS,
+        description="Signing keys as `kid:secret,kid:secret`; the first signs new tokens, all "
+        "verify (rotate by prepending a new key). The default is refused in production.",
+    )
+    token_ttl_s: int = Field(900, ge=60, le=86400, description="Access-token lifetime in seconds.")
+    audience: str = Field("energymon-api", description="JWT audience (`aud`) issued and required.")
+    max_page_size: int = Field(1000, ge=1, description="Largest `limit` a list accepts.")
+    max_range_days: int = Field(400, ge=1, description="Longest time range one query may ask for.")
+    max_body_bytes: int = Field(1048576, ge=1024, description="Largest request body accepted.")
+    rate_limit_per_s: float = Field(50.0, gt=0, description="Sustained requests/s per credential.")
+    rate_limit_burst: int = Field(200, ge=1, description="Burst allowance per credential.")
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        pairs = []
+        for item in self.jwt_keys.split(","):
+            kid, sep, secret = item.strip().partition(":")
+            if not sep or not kid or len(secret) < 32:
+                raise ConfigError(
+                    "ENERGYMON_API_JWT_KEYS must be `kid:secret` pairs with secrets of at least "
+                    "32 characters (HS256 wants 256-bit keys)"
+                )
+            pairs.append((kid, secret))
+        return pairs
+

@@ -200,3 +200,35 @@ rollup_dirty = Table(
     comment="new readings per point since the rollups last caught up; consumed by the "
     "accounting job",
 )
+
+api_users = Table(
+    "api_users",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False, comment="argon2id"),
+    Column("role", String(16), nullable=False),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=True),
+    Column("gateway_id", Integer, ForeignKey("gateways.id"), nullable=True),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("role IN ('admin', 'officer', 'enterprise', 'gateway')", name="role"),
+    CheckConstraint(
+        "(role IN ('admin', 'officer') AND enterprise_id IS NULL AND gateway_id IS NULL) OR "
+        "(role = 'enterprise' AND enterprise_id IS NOT NULL AND gateway_id IS NULL) OR "
+        "(role = 'gateway' AND enterprise_id IS NOT NULL AND gateway_id IS NOT NULL)",
+        name="tenant",
+    ),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("user_id", Integer, ForeignKey("api_users.id"), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True, comment="public part of the key"),
+    Column("key_hash", LargeBinary, nullable=False, comment="sha256 of the secret part"),
+    Column("name", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,136 @@
+"""Per-app state: settings, database, writer pool, registry snapshot, metrics, rate limiter."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from sqlalchemy import Engine
+
+from services.core.pipeline.index import RegistryIndex, load_index
+from services.core.pipeline.validate import Limits
+from services.core.pipeline.writer import ReadingWriter
+from services.core.settings import (
+    ApiSettings,
+    CommonSettings,
+    DatabaseSettings,
+    IngestSettings,
+)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    common: CommonSettings
+    db: DatabaseSettings
+    api: ApiSettings
+    ingest: IngestSettings
+
+    @classmethod
+    def from_env(cls) -> ApiConfig:
+        return cls(CommonSettings(), DatabaseSettings(), ApiSettings(), IngestSettings())
+
+
+class ApiMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "energymon_api_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "energymon_api_request_seconds",
+            "Request latency by route template and method.",
+            ["route", "method"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=registry,
+        )
+        self.ingest_readings = Counter(
+            "energymon_api_ingest_readings_total",
+            "HTTP-ingested readings by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+
+
+class WriterPool:
+    """A few ReadingWriters shared by request threads (each owns one connection)."""
+
+    def __init__(self, settings: DatabaseSettings, size: int = 4) -> None:
+        self._pool: queue.Queue[ReadingWriter] = queue.Queue()
+        for _ in range(size):
+            self._pool.put(ReadingWriter(settings))
+
+    @contextmanager
+    def writer(self) -> Iterator[ReadingWriter]:
+        w = self._pool.get()
+        try:
+            yield w
+        finally:
+            self._pool.put(w)
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            self._pool.get_nowait().close()
+
+
+class RegistryCache:
+    """The registry snapshot HTTP ingest validates against; reloaded like ingest's."""
+
+    def __init__(self, engine: Engine, refresh_s: float) -> None:
+        self._engine = engine
+        self._refresh_s = refresh_s
+        self._index: RegistryIndex | None = None
+        self._loaded = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, *, force: bool = False) -> RegistryIndex:
+        with self._lock:
+            age = time.monotonic() - self._loaded
+            if self._index is None or age > self._refresh_s or (force and age > 2.0):
+                with self._engine.connect() as conn:
+                    self._index = load_index(conn)
+                self._loaded = time.monotonic()
+            return self._index
+
+
+class RateLimiter:
+    """Token bucket per credential: ``rate`` requests/s sustained, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 when allowed, else the seconds until a request would be."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - last) * self._rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self._rate
+
+
+@dataclass
+class ApiContext:
+    config: ApiConfig
+    engine: Engine
+    writers: WriterPool
+    registry: RegistryCache
+    metrics: ApiMetrics
+    limiter: RateLimiter
+    limits: Limits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = Limits.from_settings(self.config.ingest, self.config.db)

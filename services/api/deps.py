@@ -1,0 +1,73 @@
+"""Request dependencies: the context, the caller (principal), role checks, rate limiting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from services.api.context import ApiContext
+from services.api.problems import Problem
+from services.api.security import InvalidTokenError, Principal, Role, decode_token
+from services.api.users import principal_for_api_key
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A machine client's API key (emk_...)"
+)
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="energymon"'}
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+def principal(
+    ctx: Ctx,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    who: Principal | None = None
+    if bearer is not None:
+        try:
+            who = decode_token(bearer.credentials, ctx.config.api)
+        except InvalidTokenError as err:
+            raise Problem(401, f"invalid token: {err}", headers=_UNAUTHORIZED) from err
+    elif api_key is not None:
+        with ctx.engine.connect() as conn:
+            who = principal_for_api_key(conn, api_key)
+        if who is None:
+            raise Problem(401, "invalid API key", headers=_UNAUTHORIZED)
+    if who is None:
+        raise Problem(401, "authentication required", headers=_UNAUTHORIZED)
+    wait = ctx.limiter.take(f"user:{who.user_id}")
+    if wait > 0:
+        raise Problem(
+            429,
+            "rate limit exceeded for this credential",
+            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    def check(who: Caller) -> Principal:
+        if who.role not in roles:
+            raise Problem(403, f"the {who.role} role may not do this")
+        return who
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER, Role.ENTERPRISE))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Gateway = Annotated[Principal, Depends(require(Role.GATEWAY))]

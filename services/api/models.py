@@ -1,0 +1,139 @@
+"""Wire models of the API (responses), with examples for the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+    enterprise: str | None = None
+    gateway: str | None = None
+
+
+class EnterpriseOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "91120111MA05K8XX3E",
+                    "name": "Xiqing Precision Castings Co.",
+                    "industry": "C33",
+                    "town": "Zhangjiawo",
+                    "grid_region": "north",
+                    "active": True,
+                }
+            ]
+        }
+    )
+
+    code: str = Field(description="Unified social credit code")
+    name: str
+    industry: str = Field(description="GB/T 4754 industry code")
+    town: str
+    grid_region: str
+    active: bool
+
+
+class SiteOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    dc_class: str | None = None
+    pue_limit: float | None = Field(None, description="Explicit limit; else the class's limit")
+    pue_category: str | None = None
+    active: bool
+
+
+class GatewayOut(BaseModel):
+    code: str
+    name: str | None = None
+    status: str | None = Field(None, description="Last MQTT status: online / offline")
+    status_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    active: bool
+
+
+class PointOut(BaseModel):
+    quantity: str
+    unit: str
+    kind: str
+    active: bool
+
+
+class MeterOut(BaseModel):
+    code: str
+    site: str
+    carrier: str
+    protocol: str
+    role: str
+    multiplier: float
+    serial: str | None = None
+    gateway: str | None = None
+    active: bool
+    points: list[PointOut]
+
+
+class ReadingOut(BaseModel):
+    ts: datetime = Field(description="ISO 8601 with the offset of the requested `tz`")
+    value: float
+
+
+class ReadingsPage(Page[ReadingOut]):
+    meter: str
+    point: str
+    unit: str
+
+
+class IngestRejection(BaseModel):
+    index: int | None = Field(description="Reading index in `readings`; null for the message")
+    reason: str
+    detail: str
+
+
+class IngestResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accepted": 2,
+                    "duplicates": 0,
+                    "rejected": 1,
+                    "rejections": [
+                        {
+                            "index": 2,
+                            "reason": "unknown_point",
+                            "detail": "meter 'M-100' has no point 'gas_volume_m3'",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    accepted: int = Field(description="Readings newly stored")
+    duplicates: int = Field(description="Valid readings that were already stored")
+    rejected: int
+    rejections: list[IngestRejection]
+
+
+class RegistryApplyOut(BaseModel):
+    enterprises: int
+    changes: dict[str, int] = Field(description="`table outcome` -> rows")

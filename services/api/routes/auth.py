@@ -1,0 +1,60 @@
+"""OAuth2 token endpoint: password grant (people) and client credentials (machines)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from sqlalchemy import select
+
+from services.api.deps import Caller, Ctx
+from services.api.models import MeOut, TokenOut
+from services.api.problems import Problem
+from services.api.security import issue_token
+from services.api.users import authenticate
+from services.core.schema.tables import enterprises, gateways
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenOut, summary="Issue an access token")
+def token(
+    ctx: Ctx,
+    grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")],
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+) -> TokenOut:
+    """`password` grant for people (username + password); `client_credentials` for machine
+    clients (client_id + client_secret of a service account). Tokens are short-lived JWTs."""
+    user, secret = (username, password) if grant_type == "password" else (client_id, client_secret)
+    if not user or not secret:
+        raise Problem(400, "credentials missing for this grant type", kind="invalid-request")
+    with ctx.engine.connect() as conn:
+        who = authenticate(conn, user, secret)
+    if who is None:
+        raise Problem(
+            401,
+            "invalid credentials",
+            kind="invalid-grant",
+            headers={"WWW-Authenticate": 'Bearer realm="energymon"'},
+        )
+    return TokenOut(
+        access_token=issue_token(who, ctx.config.api), expires_in=ctx.config.api.token_ttl_s
+    )
+
+
+@router.get("/me", response_model=MeOut, summary="Who am I")
+def me(ctx: Ctx, who: Caller) -> MeOut:
+    ent = gw = None
+    with ctx.engine.connect() as conn:
+        if who.enterprise_id is not None:
+            ent = conn.execute(
+                select(enterprises.c.code).where(enterprises.c.id == who.enterprise_id)
+            ).scalar()
+        if who.gateway_id is not None:
+            gw = conn.execute(
+                select(gateways.c.code).where(gateways.c.id == who.gateway_id)
+            ).scalar()
+    return MeOut(username=who.username, role=who.role.value, enterprise=ent, gateway=gw)

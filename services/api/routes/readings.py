@@ -1,0 +1,89 @@
+"""Raw readings of one point, in a bounded time range, paginated."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from services.api import pagination
+from services.api.deps import Ctx, Reader
+from services.api.models import ReadingOut, ReadingsPage
+from services.api.problems import Problem
+from services.api.routes.registry import Limit, visible_enterprise
+from services.core.schema.tables import meters, points, readings
+
+router = APIRouter(prefix="/api/v1", tags=["readings"])
+
+
+def zone_param(ctx: Ctx, tz: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz) if tz else ctx.config.common.zone
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise Problem(400, f"unknown time zone {tz!r}", kind="invalid-timezone") from err
+
+
+def check_range(ctx: Ctx, start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Problem(
+            400,
+            "from and to need a UTC offset (e.g. 2026-11-01T00:00:00+08:00)",
+            kind="invalid-range",
+        )
+    if end <= start:
+        raise Problem(400, "to must be after from", kind="invalid-range")
+    if end - start > timedelta(days=ctx.config.api.max_range_days):
+        raise Problem(
+            400, f"the range is at most {ctx.config.api.max_range_days} days", kind="range-too-long"
+        )
+
+
+@router.get(
+    "/enterprises/{code}/meters/{meter}/points/{point}/readings",
+    response_model=ReadingsPage,
+    summary="Raw readings of a point",
+)
+def point_readings(
+    ctx: Ctx,
+    who: Reader,
+    code: str,
+    meter: str,
+    point: str,
+    start: Annotated[datetime, Query(alias="from", description="ISO 8601 with offset")],
+    end: Annotated[datetime, Query(alias="to", description="ISO 8601 with offset, exclusive")],
+    tz: Annotated[str | None, Query(description="IANA zone for the output offsets")] = None,
+    limit: Limit = 1000,
+    cursor: str | None = None,
+) -> ReadingsPage:
+    """Readings as stored (the point's unit, before the meter multiplier), ordered by time."""
+    check_range(ctx, start, end)
+    zone = zone_param(ctx, tz)
+    if limit > ctx.config.api.max_page_size:
+        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
+    after = pagination.decode(cursor)
+    with ctx.engine.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        pt = conn.execute(
+            select(points.c.id, points.c.unit)
+            .join(meters, meters.c.id == points.c.meter_id)
+            .where(
+                meters.c.enterprise_id == ent.id, meters.c.code == meter, points.c.quantity == point
+            )
+        ).first()
+        if pt is None:
+            raise Problem(404, f"no point {point} on meter {meter}")
+        stmt = (
+            select(readings.c.ts, readings.c.value)
+            .where(readings.c.point_id == pt.id, readings.c.ts >= start, readings.c.ts < end)
+            .order_by(readings.c.ts)
+            .limit(limit + 1)
+        )
+        if after is not None:
+            stmt = stmt.where(readings.c.ts > datetime.fromisoformat(str(after)))
+        rows = conn.execute(stmt).all()
+    items = [ReadingOut(ts=r.ts.astimezone(zone), value=r.value) for r in rows[:limit]]
+    nxt = pagination.encode(rows[limit - 1].ts.isoformat()) if len(rows) > limit else None
+    return ReadingsPage(meter=meter, point=point, unit=pt.unit, items=items, next_cursor=nxt)

@@ -1,0 +1,175 @@
+"""Registry resources: enterprises, sites, gateways, meters with points; the admin apply."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import Connection, Row, select
+from starlette.concurrency import run_in_threadpool
+
+from services.api import pagination
+from services.api.deps import Admin, Ctx, Reader
+from services.api.models import (
+    EnterpriseOut,
+    GatewayOut,
+    MeterOut,
+    Page,
+    PointOut,
+    RegistryApplyOut,
+    SiteOut,
+)
+from services.api.problems import Problem
+from services.api.security import Principal
+from services.core.errors import RegistryError
+from services.core.registry.spec import parse_district
+from services.core.registry.store import ApplyReport, apply_district
+from services.core.schema.tables import enterprises, gateways, meters, points, sites
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+Limit = Annotated[int, Query(ge=1, description="Page size (at most ENERGYMON_API_MAX_PAGE_SIZE)")]
+
+
+def visible_enterprise(conn: Connection, who: Principal, code: str) -> Row[Any]:
+    """The enterprise ``code`` if the caller may see it; another tenant's is a 404."""
+    row = conn.execute(select(enterprises).where(enterprises.c.code == code)).first()
+    if row is None or (not who.sees_everything and row.id != who.enterprise_id):
+        raise Problem(404, f"no enterprise {code}")
+    return row
+
+
+def _limit(ctx: Ctx, limit: int) -> int:
+    if limit > ctx.config.api.max_page_size:
+        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
+    return limit
+
+
+@router.get("/enterprises", response_model=Page[EnterpriseOut], summary="List enterprises")
+def list_enterprises(
+    ctx: Ctx,
+    who: Reader,
+    town: str | None = None,
+    industry: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> Page[EnterpriseOut]:
+    """Key energy-using units in scope, ordered by code: every one for officers, your own for an
+    enterprise account."""
+    limit = _limit(ctx, limit)
+    stmt = select(enterprises).order_by(enterprises.c.code).limit(limit + 1)
+    if not who.sees_everything:
+        stmt = stmt.where(enterprises.c.id == who.enterprise_id)
+    if town is not None:
+        stmt = stmt.where(enterprises.c.town == town)
+    if industry is not None:
+        stmt = stmt.where(enterprises.c.industry.startswith(industry))
+    after = pagination.decode(cursor)
+    if after is not None:
+        stmt = stmt.where(enterprises.c.code > str(after))
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    items = [EnterpriseOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
+    return Page(
+        items=items, next_cursor=pagination.encode(items[-1].code) if len(rows) > limit else None
+    )
+
+
+@router.get("/enterprises/{code}", response_model=EnterpriseOut, summary="One enterprise")
+def get_enterprise(ctx: Ctx, who: Reader, code: str) -> EnterpriseOut:
+    with ctx.engine.connect() as conn:
+        return EnterpriseOut.model_validate(
+            visible_enterprise(conn, who, code), from_attributes=True
+        )
+
+
+@router.get("/enterprises/{code}/sites", response_model=list[SiteOut], summary="Sites")
+def list_sites(ctx: Ctx, who: Reader, code: str) -> list[SiteOut]:
+    with ctx.engine.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        rows = conn.execute(
+            select(sites).where(sites.c.enterprise_id == ent.id).order_by(sites.c.code)
+        ).all()
+    return [SiteOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/enterprises/{code}/gateways", response_model=list[GatewayOut], summary="Gateways")
+def list_gateways(ctx: Ctx, who: Reader, code: str) -> list[GatewayOut]:
+    with ctx.engine.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        rows = conn.execute(
+            select(gateways).where(gateways.c.enterprise_id == ent.id).order_by(gateways.c.code)
+        ).all()
+    return [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get(
+    "/enterprises/{code}/meters", response_model=list[MeterOut], summary="Meters with their points"
+)
+def list_meters(ctx: Ctx, who: Reader, code: str) -> list[MeterOut]:
+    with ctx.engine.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        rows = conn.execute(
+            select(meters, sites.c.code.label("site_code"), gateways.c.code.label("gateway_code"))
+            .join(sites, sites.c.id == meters.c.site_id)
+            .outerjoin(gateways, gateways.c.id == meters.c.gateway_id)
+            .where(meters.c.enterprise_id == ent.id)
+            .order_by(meters.c.code)
+        ).all()
+        pts = conn.execute(
+            select(points)
+            .join(meters, meters.c.id == points.c.meter_id)
+            .where(meters.c.enterprise_id == ent.id)
+            .order_by(points.c.quantity)
+        ).all()
+    by_meter: dict[int, list[PointOut]] = {}
+    for p in pts:
+        by_meter.setdefault(p.meter_id, []).append(PointOut.model_validate(p, from_attributes=True))
+    return [
+        MeterOut(
+            code=r.code,
+            site=r.site_code,
+            carrier=r.carrier,
+            protocol=r.protocol,
+            role=r.role,
+            multiplier=float(r.multiplier),
+            serial=r.serial,
+            gateway=r.gateway_code,
+            active=r.active,
+            points=by_meter.get(r.id, []),
+        )
+        for r in rows
+    ]
+
+
+@router.post(
+    "/registry/apply",
+    response_model=RegistryApplyOut,
+    summary="Provision enterprises from a district document (admin)",
+)
+async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> RegistryApplyOut:
+    """The same document and code path as `energymon registry load`: JSON or YAML
+    (`Content-Type: application/yaml`). Idempotent; within each enterprise listed, objects
+    no longer listed are deactivated."""
+    body = await request.body()
+    if len(body) > ctx.config.api.max_body_bytes:
+        raise Problem(413, "request body too large")
+    text = body.decode("utf-8", errors="replace")
+    if "json" in request.headers.get("content-type", ""):
+        text = yaml.safe_dump(yaml.safe_load(text) or {})  # JSON is YAML; keep line numbers sane
+    try:
+        spec = parse_district(text)
+    except RegistryError as err:
+        raise Problem(
+            422, str(err), kind="registry-invalid", location=err.location, line=err.line
+        ) from err
+
+    def apply() -> ApplyReport:
+        with ctx.engine.begin() as conn:
+            return apply_district(conn, spec)
+
+    report = await run_in_threadpool(apply)
+    return RegistryApplyOut(
+        enterprises=len(spec.enterprises),
+        changes={f"{t} {o}": n for (t, o), n in sorted(report.counts.items())},
+    )

@@ -1,0 +1,127 @@
+"""Credentials: argon2id password hashes, signed short-lived JWTs, API keys.
+
+Tokens are HS256 JWTs with ``kid`` in the header; every key in ``ENERGYMON_API_JWT_KEYS`` verifies
+and the first signs, so a key is rotated by prepending a new one and dropping the old one once the
+longest token lifetime has passed. Only HS256 is accepted: ``alg=none`` and algorithm confusion are
+refused. API keys look like ``emk_<prefix>_<secret>``; only the SHA-256 of the secret is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from services.core.errors import EnergymonError
+from services.core.settings import ApiSettings
+
+_HASHER = PasswordHasher()
+_ISSUER = "energymon"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    ENTERPRISE = "enterprise"
+    GATEWAY = "gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling. The tenant comes from here, never from a request parameter."""
+
+    user_id: int
+    username: str
+    role: Role
+    enterprise_id: int | None = None
+    gateway_id: int | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (Role.ADMIN, Role.OFFICER)
+
+
+class InvalidTokenError(EnergymonError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def issue_token(principal: Principal, settings: ApiSettings, *, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    kid, secret = settings.keys[0]
+    claims = {
+        "sub": str(principal.user_id),
+        "name": principal.username,
+        "role": principal.role.value,
+        "ent": principal.enterprise_id,
+        "gw": principal.gateway_id,
+        "aud": settings.audience,
+        "iss": _ISSUER,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.token_ttl_s)).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": kid})
+
+
+def decode_token(token: str, settings: ApiSettings) -> Principal:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as err:
+        raise InvalidTokenError("malformed token") from err
+    keys = dict(settings.keys)
+    secret = keys.get(str(header.get("kid", "")))
+    if secret is None:
+        raise InvalidTokenError("unknown signing key")
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=settings.audience,
+            issuer=_ISSUER,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+        return Principal(
+            user_id=int(claims["sub"]),
+            username=str(claims.get("name", "")),
+            role=Role(claims["role"]),
+            enterprise_id=claims.get("ent"),
+            gateway_id=claims.get("gw"),
+        )
+    except (jwt.PyJWTError, KeyError, ValueError) as err:
+        raise InvalidTokenError(str(err)) from err
+
+
+def new_api_key() -> tuple[str, str, bytes]:
+    """(full key to show once, prefix to store, hash to store)."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return f"emk_{prefix}_{secret}", prefix, hashlib.sha256(secret.encode()).digest()
+
+
+def split_api_key(key: str) -> tuple[str, bytes] | None:
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "emk":
+        return None
+    return parts[1], hashlib.sha256(parts[2].encode()).digest()
+
+
+def same_hash(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)

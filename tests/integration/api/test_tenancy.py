@@ -1,0 +1,133 @@
+"""Every route x every role: an enterprise never sees another's data, officers never write the
+registry, gateways never read. The matrix is generated from the app's own routes, so a new route
+fails here until its expectations are written down."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.integration.api.conftest import ApiHarness
+from tests.integration.conftest import ENT_A, ENT_B
+
+# Path parameters for "tenant A" and "tenant B" versions of each route.
+PARAMS = {
+    "A": {"code": ENT_A, "meter": "M-100", "point": "energy_import_kwh"},
+    "B": {"code": ENT_B, "meter": "B-1", "point": "energy_import_kwh"},
+}
+QUERY = {"readings": {"from": "2026-11-01T00:00:00+08:00", "to": "2026-11-02T00:00:00+08:00"}}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/auth/token",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/docs/oauth2-redirect",
+}
+READERS = {"admin": "all", "officer": "all", "ent_a": "A", "ent_b": "B"}
+
+
+def _get_routes(api: ApiHarness) -> list[str]:
+    spec = api.client.get("/openapi.json").json()
+    return sorted(p for p, ops in spec["paths"].items() if "get" in ops and p not in PUBLIC)
+
+
+def _fill(path: str, tenant: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: PARAMS[tenant][m.group(1)], path)
+
+
+def _expected(user: str | None, path: str, tenant: str) -> int:
+    if user is None:
+        return 401
+    if path == "/api/v1/me":
+        return 200  # every credential may ask who it is
+    if user == "gw_a":
+        return 403
+    if "{code}" not in path:
+        return 200
+    scope = READERS[user]
+    return 200 if scope in ("all", tenant) else 404
+
+
+@pytest.mark.parametrize("user", [None, "admin", "officer", "ent_a", "ent_b", "gw_a"])
+def test_every_read_route_answers_each_role_as_its_tenancy_says(
+    api: ApiHarness, user: str | None
+) -> None:
+    routes = _get_routes(api)
+    assert "/api/v1/enterprises/{code}/meters" in routes
+    failures = []
+    for path in routes:
+        for tenant in ("A", "B") if "{code}" in path else ("A",):
+            params = QUERY["readings"] if path.endswith("/readings") else None
+            resp = api.client.get(_fill(path, tenant), params=params, headers=api.as_(user))
+            want = _expected(user, path, tenant)
+            if resp.status_code != want:
+                failures.append(f"{user} GET {_fill(path, tenant)}: {resp.status_code} != {want}")
+            if resp.status_code >= 400:
+                assert resp.headers["content-type"] == "application/problem+json"
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    ("user", "codes"),
+    [
+        ("admin", [ENT_A, ENT_B]),
+        ("officer", [ENT_A, ENT_B]),
+        ("ent_a", [ENT_A]),
+        ("ent_b", [ENT_B]),
+    ],
+)
+def test_lists_contain_only_the_callers_tenants(
+    api: ApiHarness, user: str, codes: list[str]
+) -> None:
+    resp = api.client.get("/api/v1/enterprises", headers=api.as_(user))
+    assert [e["code"] for e in resp.json()["items"]] == codes
+    # a filter cannot widen the scope
+    resp = api.client.get("/api/v1/enterprises", params={"town": "Jingwu"}, headers=api.as_(user))
+    assert [e["code"] for e in resp.json()["items"]] == [c for c in codes if c == ENT_B]
+
+
+REGISTRY_DOC = f"""
+validate_check_digits: true
+enterprises:
+  - code: {ENT_B}
+    name: Jingwu Cold Storage Ltd. (renamed)
+    industry: G59
+    town: Jingwu
+    gateways: [{{code: gw-01}}]
+    sites:
+      - code: store-1
+        meters:
+          - {{code: B-1, carrier: electricity, points: [energy_import_kwh]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("user", "status"),
+    [
+        (None, 401),
+        ("officer", 403),
+        ("ent_a", 403),
+        ("ent_b", 403),
+        ("gw_a", 403),
+        ("admin", 200),
+    ],
+)
+def test_only_admins_write_the_registry(api: ApiHarness, user: str | None, status: int) -> None:
+    resp = api.client.post(
+        "/api/v1/registry/apply",
+        content=REGISTRY_DOC,
+        headers={**api.as_(user), "Content-Type": "application/yaml"},
+    )
+    assert resp.status_code == status, resp.text
+    name = api.client.get(f"/api/v1/enterprises/{ENT_B}", headers=api.as_("officer")).json()["name"]
+    assert name.endswith("(renamed)") == (status == 200)
+
+
+@pytest.mark.parametrize("user", ["admin", "officer", "ent_a", "ent_b"])
+def test_only_gateways_push_readings(api: ApiHarness, user: str) -> None:
+    resp = api.client.post("/api/v1/ingest/readings", json={"readings": []}, headers=api.as_(user))
+    assert resp.status_code == 403
