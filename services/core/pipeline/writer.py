@@ -88,9 +88,8 @@ def fingerprint(dl: DeadLetter) -> bytes:
         h.update(part.encode())
         h.update(b"\0")
     h.update(dl.payload)
-    if dl.source != "mqtt":
-        # Without broker redelivery, identical payloads at different times are separate events.
-        h.update(dl.received_at.isoformat().encode())
+    # Content only, not the time of receipt: an HTTP client's retry is as much a duplicate
+    # delivery as an MQTT redelivery. Readings carry their own timestamps, so new data differs.
     return h.digest()
 
 

@@ -39,7 +39,8 @@ class ApiHarness:
 
 def api_settings(**overrides: object) -> ApiSettings:
     return ApiSettings(
-        jwt_keys="k2:second-signing-key-for-the-test-suite,k1:first-signing-key-for-the-test-suite", **overrides
+        jwt_keys="k2:second-signing-key-for-the-test-suite,k1:first-signing-key-for-the-test-suite",
+        **overrides,
     )  # type: ignore[arg-type]
 
 
