@@ -1,0 +1,206 @@
+"""Private PostgreSQL and Mosquitto instances for the demo and the tests.
+
+``energymon demo`` on a machine where nothing is configured, and the test suite on a machine where
+no service runs, start their own servers from the binaries installed here: PostgreSQL's
+``initdb``/``pg_ctl`` (on the PATH, via ``pg_config``, or Debian's ``/usr/lib/postgresql/*/bin``)
+and ``mosquitto``. A data directory may be kept between runs (the demo) or thrown away (tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from services.core.errors import EnergymonError
+
+
+class ServiceUnavailableError(EnergymonError):
+    """No server is configured, running or startable; the message says what to install."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(
+    predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05
+) -> None:
+    """Poll ``predicate()`` until it is truthy; TimeoutError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def postgres_answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def pg_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        cand = Path(out.stdout.strip())
+        if (cand / "initdb").exists():
+            return cand
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
+    )
+    return Path(versions[-1]).parent if versions else None
+
+
+def mosquitto_binary() -> str | None:
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
+
+
+@dataclass
+class Embedded:
+    """Servers started by this process; :meth:`close` stops them (and removes temporary dirs)."""
+
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    temp_dirs: list[Path] = field(default_factory=list)
+    pg_stops: list[list[str]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for cmd in self.pg_stops:
+            subprocess.run(cmd, check=False, capture_output=True)
+        for proc in self.procs:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+            if proc.poll() is None:
+                proc.kill()
+        for d in self.temp_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def start_postgres(self, data_dir: Path, *, fsync: bool = True, temporary: bool = False) -> str:
+        """Start (initialising if needed) a cluster in ``data_dir``; returns a maintenance URL."""
+        bindir = pg_bindir()
+        if bindir is None:
+            raise ServiceUnavailableError(
+                "no PostgreSQL: set the database URL, start a server on 127.0.0.1:5432, or "
+                "install the PostgreSQL server binaries (initdb, pg_ctl)"
+            )
+        as_user: list[str] = []
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if temporary:
+            self.temp_dirs.append(data_dir)
+        if os.geteuid() == 0:
+            # initdb refuses root: run the private cluster as the system's postgres user.
+            import pwd
+
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                raise ServiceUnavailableError(
+                    "a private PostgreSQL cannot run as root and there is no 'postgres' user"
+                ) from None
+            parent = data_dir.parent
+            os.chmod(parent, parent.stat().st_mode | 0o011)  # postgres must reach its directory
+            for path in (data_dir, *data_dir.rglob("*")):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+            os.chmod(data_dir, 0o700)
+            as_user = ["runuser", "-u", "postgres", "--"]
+        if not (data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [
+                    *as_user,
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        port = free_port()
+        options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1"
+        if not fsync:
+            options += " -c fsync=off -c synchronous_commit=off"
+        subprocess.run(
+            [
+                *as_user,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(data_dir / "server.log"),
+                "-w",
+                "-o",
+                options,
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.pg_stops.append(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]
+        )
+        return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def start_mosquitto(
+        self, work_dir: Path, extra_conf: str = "", *, temporary: bool = False
+    ) -> int:
+        """Start a Mosquitto on a free loopback port with ``extra_conf``; returns the port."""
+        binary = mosquitto_binary()
+        if binary is None:
+            raise ServiceUnavailableError(
+                "no MQTT broker: set the MQTT URL, start one on 127.0.0.1:1883, or install "
+                "mosquitto (an MQTT 5 broker with shared subscriptions is required)"
+            )
+        work_dir.mkdir(parents=True, exist_ok=True)
+        if temporary:
+            self.temp_dirs.append(work_dir)
+        port = free_port()
+        conf = work_dir / "mosquitto.conf"
+        head = f"listener {port} 127.0.0.1\npersistence false\n"
+        if "allow_anonymous" not in extra_conf:
+            head += "allow_anonymous true\n"
+        if os.geteuid() == 0:
+            # As root Mosquitto drops to its own user, which cannot read private files here.
+            head += "user root\n"
+        conf.write_text(head + extra_conf + "\n", encoding="utf-8")
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.procs.append(proc)
+        wait_for(lambda: port_open("127.0.0.1", port), 10, f"mosquitto on port {port}")
+        return port
