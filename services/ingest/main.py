@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from dataclasses import dataclass
-from types import FrameType
 
 from prometheus_client import CollectorRegistry
 
 from services.core.db import make_engine
+from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
 from services.core.pipeline.spool import Spool
@@ -60,7 +59,7 @@ def build_engine(cfg: IngestConfig, registry: CollectorRegistry) -> IngestEngine
 def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
     """Run MQTT ingest until ``stop`` is set (or SIGINT/SIGTERM). Returns an exit code."""
     require_safe(cfg.common, cfg.mqtt)
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     registry = CollectorRegistry()
     engine = build_engine(cfg, registry)
     source = MqttSource(cfg.mqtt, cfg.ingest, engine)
@@ -87,17 +86,6 @@ def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
     source.stop()
     ops.stop()
     return 0
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
 
 
 def main_mqtt() -> int:
