@@ -232,3 +232,36 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
+
+poller_members = Table(
+    "poller_members",
+    metadata,
+    Column("owner", String(128), primary_key=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    comment="live Modbus pollers; a member whose heartbeat is older than the lease is gone",
+)
+
+device_leases = Table(
+    "device_leases",
+    metadata,
+    Column("meter_id", Integer, ForeignKey("meters.id"), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    comment="which poller may poll a Modbus meter, until when (database time)",
+)
+
+device_status = Table(
+    "device_status",
+    metadata,
+    Column("meter_id", Integer, ForeignKey("meters.id"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("last_success_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("owner", String(128), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("state IN ('online', 'degraded', 'offline')", name="state"),
+    comment="per Modbus device: online / degraded / offline, for alerts and the API",
+)
