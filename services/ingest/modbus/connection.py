@@ -1,0 +1,176 @@
+"""One object owns each Modbus connection (a TCP endpoint or a serial line).
+
+Requests on a line are serialised by a lock — an RS-485 bus carries one request at a time, and most
+Modbus TCP gateways to RTU buses behave the same — with the inter-frame gap the bus needs. Library
+failures become one typed :class:`PollError`; the first failure of a line is logged loudly, repeats
+quietly, recovery once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+
+from services.core.errors import EnergymonError
+from services.core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Transport(StrEnum):
+    TCP = "tcp"
+    RTU_OVER_TCP = "rtu-over-tcp"
+    SERIAL = "serial"
+
+
+class FailureReason(StrEnum):
+    """A closed set: it is a metric label."""
+
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    EXCEPTION_CODE = "exception_code"
+    GARBAGE = "garbage"
+
+
+class PollError(EnergymonError):
+    def __init__(
+        self, reason: FailureReason, detail: str, exception_code: int | None = None
+    ) -> None:
+        self.reason = reason
+        self.exception_code = exception_code
+        super().__init__(f"{reason}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class LineSettings:
+    """Where a line is and how to talk on it. ``key`` identifies the line (shared by devices)."""
+
+    transport: Transport
+    host: str = "127.0.0.1"
+    port: int = 502
+    serial_port: str = ""
+    baudrate: int = 9600
+    parity: str = "N"
+    timeout_s: float = 1.0
+
+    @property
+    def key(self) -> str:
+        if self.transport == Transport.SERIAL:
+            return f"serial:{self.serial_port}"
+        return f"{self.transport}:{self.host}:{self.port}"
+
+    @property
+    def inter_frame_s(self) -> float:
+        """The RTU silent interval: 3.5 characters of 11 bits, at least 1.75 ms above 19200 baud."""
+        if self.transport == Transport.TCP:
+            return 0.0
+        return max(3.5 * 11 / self.baudrate, 0.00175)
+
+
+class ModbusLine:
+    def __init__(self, settings: LineSettings) -> None:
+        self.settings = settings
+        self._lock = asyncio.Lock()
+        self._client: Any = None
+        self._failing = False
+        self._last_frame = 0.0
+
+    def _make_client(self) -> Any:
+        s = self.settings
+        if s.transport == Transport.SERIAL:
+            return AsyncModbusSerialClient(
+                s.serial_port,
+                framer=FramerType.RTU,
+                baudrate=s.baudrate,
+                parity=s.parity,
+                timeout=s.timeout_s,
+                retries=0,
+            )
+        framer = FramerType.SOCKET if s.transport == Transport.TCP else FramerType.RTU
+        return AsyncModbusTcpClient(
+            s.host, port=s.port, framer=framer, timeout=s.timeout_s, retries=0, reconnect_delay=0
+        )
+
+    async def read(self, function: str, address: int, count: int, unit: int) -> list[int]:
+        """Read ``count`` registers; raises PollError. ``function``: holding | input."""
+        async with self._lock:
+            try:
+                registers = await self._read_locked(function, address, count, unit)
+            except PollError as err:
+                if err.reason == FailureReason.EXCEPTION_CODE:
+                    raise  # the device answered: the line itself is fine
+                if not self._failing:
+                    log.warning("modbus line failing", line=self.settings.key, error=str(err))
+                self._failing = True
+                raise
+            if self._failing:
+                log.info("modbus line recovered", line=self.settings.key)
+                self._failing = False
+            return registers
+
+    async def _read_locked(self, function: str, address: int, count: int, unit: int) -> list[int]:
+        gap = self.settings.inter_frame_s - (time.monotonic() - self._last_frame)
+        if gap > 0:
+            await asyncio.sleep(gap)
+        try:
+            if self._client is None or not self._client.connected:
+                if self._client is None:
+                    self._client = self._make_client()
+                if not await asyncio.wait_for(self._client.connect(), self.settings.timeout_s * 2):
+                    raise PollError(
+                        FailureReason.CONNECTION, f"cannot connect to {self.settings.key}"
+                    )
+            reader = (
+                self._client.read_input_registers
+                if function == "input"
+                else self._client.read_holding_registers
+            )
+            response = await asyncio.wait_for(
+                reader(address, count=count, device_id=unit), self.settings.timeout_s * 1.5
+            )
+        except TimeoutError as err:
+            self._drop()
+            raise PollError(
+                FailureReason.TIMEOUT, f"no answer within {self.settings.timeout_s}s"
+            ) from err
+        except (ConnectionException, OSError) as err:
+            self._drop()
+            raise PollError(FailureReason.CONNECTION, str(err)) from err
+        except ModbusIOException as err:
+            self._drop()
+            reason = (
+                FailureReason.TIMEOUT if "timeout" in str(err).lower() else FailureReason.GARBAGE
+            )
+            raise PollError(reason, str(err)) from err
+        except ModbusException as err:
+            self._drop()
+            raise PollError(FailureReason.GARBAGE, str(err)) from err
+        finally:
+            self._last_frame = time.monotonic()
+        if response.isError():
+            code = getattr(response, "exception_code", None)
+            raise PollError(
+                FailureReason.EXCEPTION_CODE,
+                f"device {unit} answered exception code {code}",
+                exception_code=code,
+            )
+        registers = list(response.registers)
+        if len(registers) < count:
+            raise PollError(FailureReason.GARBAGE, f"{len(registers)} registers for {count} asked")
+        return registers[:count]
+
+    def _drop(self) -> None:
+        # A timed-out or garbled exchange may leave bytes in flight: start the next one clean.
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def close(self) -> None:
+        self._drop()
