@@ -1,0 +1,185 @@
+"""The Modbus poller: leases decide which devices this process polls; each device is polled on
+its own wall-clock-aligned schedule; readings go through the ingest engine (the one validation
+and write path, with the spool).
+
+Per device: a poll reads the device's coalesced register blocks over its line, decodes them, and
+stamps every value with the time the last response arrived (UTC). A failure costs only that poll:
+nothing is stored for it, the device goes degraded, then offline after ``offline_after``
+consecutive failures, and offline devices are probed with back-off until they answer again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import orjson
+
+from services.core.logging import get_logger
+from services.core.pipeline.model import InboundMessage
+from services.ingest.modbus.connection import FailureReason, LineSettings, ModbusLine, PollError
+from services.ingest.modbus.metrics import PollerMetrics
+
+log = get_logger(__name__)
+
+# (point, value, unit) for every register a device map feeds into a platform point
+Decoded = list[tuple[str, float, str]]
+
+
+class DeviceState(StrEnum):
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBlock:
+    function: str  # holding | input
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    meter_id: int
+    enterprise: str
+    meter: str
+    unit_id: int
+    line: LineSettings
+    interval_s: float
+    blocks: tuple[ReadBlock, ...]
+    decode: Callable[[Sequence[list[int]]], Decoded] = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    retries: int = 1
+    retry_backoff_s: float = 0.05
+    offline_after: int = 3
+    max_backoff_s: float = 60.0
+
+
+Submit = Callable[[InboundMessage], None]
+StatusSink = Callable[[int, DeviceState, int, str | None, datetime | None], None]
+
+
+def next_slot(now: float, interval: float) -> float:
+    """The next wall-clock instant that is a whole multiple of ``interval`` seconds."""
+    return (math.floor(now / interval) + 1) * interval
+
+
+class DeviceRunner:
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        line: ModbusLine,
+        *,
+        policy: PollPolicy,
+        submit: Submit,
+        status: StatusSink,
+        metrics: PollerMetrics,
+        gate: asyncio.Semaphore,
+        lease_valid: Callable[[], bool],
+    ) -> None:
+        self.spec = spec
+        self._line = line
+        self._policy = policy
+        self._submit = submit
+        self._status = status
+        self._metrics = metrics
+        self._gate = gate
+        self._lease_valid = lease_valid
+        self.state = DeviceState.ONLINE
+        self.failures = 0
+        self.in_flight = asyncio.Lock()
+
+    def _backoff(self) -> float:
+        if self.state != DeviceState.OFFLINE:
+            return 0.0
+        extra = self.failures - self._policy.offline_after
+        return min(self.spec.interval_s * float(2 ** max(0, extra)), self._policy.max_backoff_s)
+
+    async def run(self) -> None:
+        interval = self.spec.interval_s
+        while True:
+            slot = next_slot(time.time() + self._backoff(), interval)
+            await asyncio.sleep(max(0.0, slot - time.time()))
+            if not self._lease_valid():
+                continue
+            async with self._gate, self.in_flight:
+                self._metrics.schedule_lag.observe(max(0.0, time.time() - slot))
+                await self.poll_once()
+
+    async def poll_once(self) -> bool:
+        started = time.perf_counter()
+        try:
+            registers = [await self._read(block) for block in self.spec.blocks]
+            arrived = datetime.now(UTC)
+            decoded = self.spec.decode(registers)
+        except PollError as err:
+            self._failed(err)
+            return False
+        except (ValueError, ArithmeticError) as err:
+            self._failed(PollError(FailureReason.GARBAGE, f"cannot decode: {err}"))
+            return False
+        finally:
+            self._metrics.poll_seconds.observe(time.perf_counter() - started)
+        ts = arrived.isoformat()
+        doc = {
+            "readings": [
+                {"meter": self.spec.meter, "point": point, "ts": ts, "value": value, "unit": unit}
+                for point, value, unit in decoded
+            ]
+        }
+        self._submit(
+            InboundMessage("modbus", None, self.spec.enterprise, None, orjson.dumps(doc), arrived)
+        )
+        self._metrics.polls.labels("ok").inc()
+        if self.state != DeviceState.ONLINE:
+            log.info(
+                "modbus device back online", meter=self.spec.meter, after_failures=self.failures
+            )
+        changed = self.state != DeviceState.ONLINE
+        self.state, self.failures = DeviceState.ONLINE, 0
+        if changed:
+            self._status(self.spec.meter_id, self.state, 0, None, arrived)
+        return True
+
+    async def _read(self, block: ReadBlock) -> list[int]:
+        attempt = 0
+        while True:
+            try:
+                return await self._line.read(
+                    block.function, block.start, block.count, self.spec.unit_id
+                )
+            except PollError as err:
+                # Illegal function/address (1, 2, 3) will not change on a retry; busy (6) may.
+                permanent = err.reason == FailureReason.EXCEPTION_CODE and err.exception_code in {
+                    1,
+                    2,
+                    3,
+                }
+                if permanent or attempt >= self._policy.retries:
+                    raise
+                attempt += 1
+                await asyncio.sleep(self._policy.retry_backoff_s * 2 ** (attempt - 1))
+
+    def _failed(self, err: PollError) -> None:
+        self.failures += 1
+        self._metrics.polls.labels("failed").inc()
+        self._metrics.failures.labels(err.reason.value).inc()
+        self._metrics.device_failures.labels(self.spec.enterprise, self.spec.meter).inc()
+        new = (
+            DeviceState.OFFLINE
+            if self.failures >= self._policy.offline_after
+            else DeviceState.DEGRADED
+        )
+        if new != self.state:
+            log.warning("modbus device " + new.value, meter=self.spec.meter, error=str(err))
+            self.state = new
+            self._status(self.spec.meter_id, new, self.failures, str(err), None)
