@@ -265,3 +265,66 @@ device_status = Table(
     CheckConstraint("state IN ('online', 'degraded', 'offline')", name="state"),
     comment="per Modbus device: online / degraded / offline, for alerts and the API",
 )
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("rule", String(48), nullable=False),
+    Column("subject_type", String(16), nullable=False, comment="enterprise/site/meter/gateway"),
+    Column("subject_id", Integer, nullable=False),
+    Column("subject", Text, nullable=False, comment="human-readable codes of the subject"),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=True),
+    Column("window", String(24), nullable=False, server_default="", comment="e.g. rolling_24h"),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("value", Double, nullable=True),
+    Column("limit_value", Double, nullable=True),
+    Column("evidence", JSONB, nullable=False, server_default="{}"),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_evaluated_at", DateTime(timezone=True), nullable=False),
+    Column("cleared_since", DateTime(timezone=True), nullable=True,
+           comment="when the condition stopped holding; resolves after the hold time"),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_by", Text, nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_by", Text, nullable=True),
+    Column("resolution_comment", Text, nullable=True),
+    CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
+    CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
+)
+# One live alert per (rule, subject, window): re-evaluation updates it, never duplicates it.
+Index("uq_alerts_live", alerts.c.rule, alerts.c.subject_type, alerts.c.subject_id,
+      alerts.c.window, unique=True, postgresql_where=alerts.c.state != "resolved")
+Index("ix_alerts_state_opened", alerts.c.state, alerts.c.opened_at)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False, comment="'system' or the officer's username"),
+    Column("action", String(24), nullable=False),
+    Column("detail", JSONB, nullable=False, server_default="{}"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id"), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("event", String(24), nullable=False, comment="opened / resolved / renotify-N"),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("alert_id", "channel", "event"),
+    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+)
+Index("ix_notifications_due", notifications.c.status, notifications.c.next_attempt_at)
