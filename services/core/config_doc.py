@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings
 
 from services.core.settings import (
+    AlertsSettings,
     ApiSettings,
     CommonSettings,
     DatabaseSettings,
@@ -18,6 +19,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     MqttSettings,
     IngestSettings,
     ApiSettings,
+    AlertsSettings,
 )
 
 

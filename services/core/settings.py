@@ -219,7 +219,9 @@ def require_safe(
     if common.env != "production":
         return
     if api is not None and any(secret in DEV_JWT_KEYS for _kid, secret in api.keys):
-        raise ConfigError("ENERGYMON_API_JWT_KEYS is the development default; refused in production")
+        raise ConfigError(
+            "ENERGYMON_API_JWT_KEYS is the development default; refused in production"
+        )
     if mqtt is not None and mqtt.endpoint.username is None:
         raise ConfigError(
             "ENERGYMON_MQTT_URL has no credentials; anonymous MQTT is refused in production"
@@ -259,3 +261,49 @@ class ApiSettings(BaseSettings):
             pairs.append((kid, secret))
         return pairs
 
+
+class AlertsSettings(BaseSettings):
+    """The alerts service: evaluation, lifecycle, notification channels."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_ALERTS_", extra="ignore")
+
+    interval_s: float = Field(60.0, gt=0, description="Evaluation interval of every rule family.")
+    hold_s: float = Field(
+        600.0, ge=0, description="A condition must stay clear this long before auto-resolve."
+    )
+    silent_intervals: int = Field(
+        3, ge=1, description="A meter is silent after this many expected intervals without data."
+    )
+    pue_margin: float = Field(
+        0.02, ge=0, description="Hysteresis: a PUE alert clears below limit - margin."
+    )
+    budget_thresholds: str = Field("0.8,0.9", description="Budget warning shares, comma-separated.")
+    routes: str = Field(
+        "*:warning=webhook,email",
+        description="`rule-glob:min-severity=channel,...;...` — which alerts go where "
+        "(only configured channels are used).",
+    )
+    renotify_s: float = Field(
+        0, ge=0, description="Re-notify a still-open alert after this long (0 = never)."
+    )
+    webhook_url: str = Field("", description="Webhook channel: POST JSON here (empty = off).")
+    webhook_secret: str = Field("", description="HMAC-SHA256 key signing each webhook body.")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Webhook request timeout.")
+    smtp_host: str = Field("", description="Email channel: SMTP server (empty = off).")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str = Field("", description="SMTP login (empty = no AUTH).")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_from: str = Field("energymon@localhost", description="Sender address.")
+    email_to: str = Field("", description="Recipients, comma-separated.")
+    digest_s: float = Field(
+        0,
+        ge=0,
+        description="Batch email into one digest per this many "
+        "seconds (0 = one mail per alert event).",
+    )
+    max_attempts: int = Field(
+        10, ge=1, description="Delivery attempts before a notification fails."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
+    metrics_port: int = Field(9103, ge=0, le=65535, description="Port of the alerts /metrics.")

@@ -1,0 +1,262 @@
+"""Notification channels, routing, and delivery with retries.
+
+Evaluation only *enqueues* notifications (one row per alert, channel and event, so a condition
+re-evaluated a hundred times notifies once). A separate delivery pass sends what is due, one
+notification at a time with a timeout, so a failing channel delays only its own rows: failures are
+retried with exponential back-off (5 s doubling to one hour) until ``max_attempts``.
+
+Webhook: ``POST`` of the alert as JSON with ``X-Energymon-Event`` and
+``X-Energymon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``; the receiver
+recomputes it with the shared secret and rejects stale timestamps.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from html import escape
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+
+from services.alerts.lifecycle import Severity
+from services.core.errors import EnergymonError
+from services.core.logging import get_logger
+from services.core.schema.tables import alerts, notifications
+from services.core.settings import AlertsSettings
+
+log = get_logger(__name__)
+_RANK = {Severity.INFO.value: 0, Severity.WARNING.value: 1, Severity.CRITICAL.value: 2}
+
+
+class DeliveryError(EnergymonError):
+    pass
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, alert: dict[str, Any], event: str) -> None: ...
+
+
+def alert_document(alert: dict[str, Any], event: str) -> dict[str, Any]:
+    def iso(v: Any) -> Any:
+        return v.isoformat() if isinstance(v, datetime) else v
+
+    keys = (
+        "id",
+        "rule",
+        "subject_type",
+        "subject",
+        "window",
+        "severity",
+        "state",
+        "title",
+        "value",
+        "limit_value",
+        "evidence",
+        "opened_at",
+        "resolved_at",
+        "resolution_comment",
+    )
+    return {"event": event, "alert": {k: iso(alert.get(k)) for k in keys}}
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def __init__(self, url: str, secret: str, timeout_s: float) -> None:
+        self.url, self.secret, self.timeout_s = url, secret, timeout_s
+
+    def send(self, alert: dict[str, Any], event: str) -> None:
+        body = json.dumps(alert_document(alert, event), ensure_ascii=False).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Energymon-Event": event,
+            "User-Agent": "energymon-alerts",
+        }
+        if self.secret:
+            headers["X-Energymon-Signature"] = sign(self.secret, body, int(time.time()))
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310 - operator-configured URL
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:  # noqa: S310
+                if resp.status >= 300:
+                    raise DeliveryError(f"webhook answered {resp.status}")
+        except (urllib.error.URLError, OSError) as err:
+            raise DeliveryError(f"webhook failed: {err}") from err
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: AlertsSettings) -> None:
+        self.s = settings
+        self.recipients = [a.strip() for a in settings.email_to.split(",") if a.strip()]
+
+    def message(self, alert: dict[str, Any], event: str) -> EmailMessage:
+        doc = alert_document(alert, event)["alert"]
+        msg = EmailMessage()
+        msg["Subject"] = f"[energymon {doc['severity']}] {event}: {doc['title']}"
+        msg["From"] = self.s.smtp_from
+        msg["To"] = ", ".join(self.recipients)
+        rows = [
+            (k, doc[k])
+            for k in ("rule", "subject", "window", "value", "limit_value", "opened_at", "state")
+            if doc[k] not in (None, "")
+        ]
+        msg.set_content(
+            "\n".join(
+                [
+                    doc["title"],
+                    "",
+                    *(f"{k}: {v}" for k, v in rows),
+                    "",
+                    f"evidence: {json.dumps(doc['evidence'], ensure_ascii=False)}",
+                ]
+            )
+        )
+        table = "".join(
+            f"<tr><th align='left'>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
+            for k, v in rows
+        )
+        msg.add_alternative(
+            f"<h3>{escape(doc['title'])}</h3><table>{table}</table>"
+            f"<pre>{escape(json.dumps(doc['evidence'], indent=2))}</pre>",
+            subtype="html",
+        )
+        return msg
+
+    def send(self, alert: dict[str, Any], event: str) -> None:
+        try:
+            with smtplib.SMTP(self.s.smtp_host, self.s.smtp_port, timeout=10) as smtp:
+                if self.s.smtp_starttls:
+                    smtp.starttls()
+                if self.s.smtp_user:
+                    smtp.login(self.s.smtp_user, self.s.smtp_password)
+                smtp.send_message(self.message(alert, event))
+        except (smtplib.SMTPException, OSError) as err:
+            raise DeliveryError(f"smtp failed: {err}") from err
+
+
+def channels_from(settings: AlertsSettings) -> dict[str, Channel]:
+    out: dict[str, Channel] = {}
+    if settings.webhook_url:
+        out["webhook"] = WebhookChannel(
+            settings.webhook_url, settings.webhook_secret, settings.webhook_timeout_s
+        )
+    if settings.smtp_host and settings.email_to:
+        out["email"] = EmailChannel(settings)
+    return out
+
+
+class Router:
+    """``rule-glob:min-severity=channel,channel;...``, first match wins."""
+
+    def __init__(self, spec: str, available: Sequence[str]) -> None:
+        self.routes: list[tuple[str, int, list[str]]] = []
+        for part in filter(None, (p.strip() for p in spec.split(";"))):
+            head, _, chans = part.partition("=")
+            pattern, _, severity = head.partition(":")
+            self.routes.append(
+                (
+                    pattern or "*",
+                    _RANK.get(severity or "info", 0),
+                    [c for c in chans.split(",") if c in available],
+                )
+            )
+
+    def __call__(self, alert: Any) -> list[str]:
+        rule, severity = alert.rule, getattr(alert, "severity", "warning")
+        severity = getattr(severity, "value", severity)
+        for pattern, min_rank, chans in self.routes:
+            if fnmatch.fnmatch(rule, pattern):
+                return chans if _RANK.get(severity, 1) >= min_rank else []
+        return []
+
+
+def deliver_due(
+    engine: Engine,
+    channels: dict[str, Channel],
+    *,
+    max_attempts: int,
+    now: datetime | None = None,
+    limit: int = 50,
+) -> dict[str, int]:
+    """Send due notifications, each in its own short transaction (row locked, skipped by a
+    concurrent sender); returns counts by outcome."""
+    now = now or datetime.now(UTC)
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    with engine.connect() as conn:
+        due_ids = list(
+            conn.execute(
+                select(notifications.c.id)
+                .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
+                .order_by(notifications.c.id)
+                .limit(limit)
+            ).scalars()
+        )
+    for n_id in due_ids:
+        with engine.begin() as conn:
+            row = (
+                conn.execute(
+                    select(notifications, alerts)
+                    .join(alerts, alerts.c.id == notifications.c.alert_id)
+                    .where(notifications.c.id == n_id, notifications.c.status == "pending")
+                    .with_for_update(skip_locked=True, of=notifications)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                continue
+            counts[_attempt(conn, row, channels, max_attempts, now)] += 1
+    return counts
+
+
+def _attempt(
+    conn: Any, row: Any, channels: dict[str, Channel], max_attempts: int, now: datetime
+) -> str:
+    n_id = row[notifications.c.id]
+    channel = channels.get(row["channel"])
+    attempts = row["attempts"] + 1
+    try:
+        if channel is None:
+            raise DeliveryError(f"channel {row['channel']} is not configured")
+        channel.send({c.name: row[alerts.c[c.name]] for c in alerts.columns}, row["event"])
+    except DeliveryError as err:
+        final = attempts >= max_attempts
+        backoff = timedelta(seconds=min(3600, 5 * 2 ** (attempts - 1)))
+        conn.execute(
+            update(notifications)
+            .where(notifications.c.id == n_id)
+            .values(
+                attempts=attempts,
+                last_error=str(err)[:500],
+                status="failed" if final else "pending",
+                next_attempt_at=now + backoff,
+            )
+        )
+        log.warning(
+            "notification not delivered", channel=row["channel"], attempt=attempts, error=str(err)
+        )
+        return "failed" if final else "retry"
+    conn.execute(
+        update(notifications)
+        .where(notifications.c.id == n_id)
+        .values(attempts=attempts, status="sent", sent_at=datetime.now(UTC), last_error=None)
+    )
+    return "sent"

@@ -1,0 +1,228 @@
+"""Alerts in the database: load live alerts, apply lifecycle actions, officer actions, history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from services.alerts.lifecycle import (
+    Action,
+    AlertKey,
+    Finding,
+    LiveAlert,
+    Open,
+    Resolve,
+    Severity,
+    StartClearing,
+    State,
+    Update,
+)
+from services.core.errors import EnergymonError
+from services.core.schema.tables import alert_events, alerts, notifications
+
+SYSTEM = "system"
+
+
+class AlertNotFoundError(EnergymonError):
+    pass
+
+
+def live_alerts(conn: Connection, rules: Iterable[str]) -> dict[AlertKey, LiveAlert]:
+    rows = conn.execute(
+        select(
+            alerts.c.id,
+            alerts.c.rule,
+            alerts.c.subject_type,
+            alerts.c.subject_id,
+            alerts.c.window,
+            alerts.c.state,
+            alerts.c.severity,
+            alerts.c.cleared_since,
+        ).where(alerts.c.state != State.RESOLVED.value, alerts.c.rule.in_(list(rules)))
+    )
+    out = {}
+    for r in rows:
+        key = (r.rule, r.subject_type, r.subject_id, r.window)
+        out[key] = LiveAlert(r.id, key, State(r.state), Severity(r.severity), r.cleared_since)
+    return out
+
+
+def _fields(f: Finding) -> dict[str, Any]:
+    return {
+        "severity": f.severity.value,
+        "title": f.title,
+        "value": f.value,
+        "limit_value": f.limit,
+        "evidence": dict(f.evidence),
+        "subject": f.subject,
+    }
+
+
+def _event(
+    conn: Connection, alert_id: int, at: datetime, action: str, actor: str = SYSTEM, **detail: Any
+) -> None:
+    conn.execute(
+        alert_events.insert().values(
+            alert_id=alert_id, at=at, actor=actor, action=action, detail=detail
+        )
+    )
+
+
+def enqueue(
+    conn: Connection, alert_id: int, event: str, channels: Sequence[str], at: datetime
+) -> None:
+    """One notification per (alert, channel, event): enqueuing twice sends once."""
+    for channel in channels:
+        conn.execute(
+            insert(notifications)
+            .values(
+                alert_id=alert_id,
+                channel=channel,
+                event=event,
+                next_attempt_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["alert_id", "channel", "event"])
+        )
+
+
+def apply(
+    conn: Connection, actions: Sequence[Action], now: datetime, route: Any = None
+) -> dict[str, int]:
+    """Apply lifecycle actions in the caller's transaction. ``route(finding_or_row) -> channels``
+    decides notifications. Returns counts by action."""
+    counts = {"opened": 0, "updated": 0, "clearing": 0, "resolved": 0}
+    for action in actions:
+        if isinstance(action, Open):
+            f = action.finding
+            stmt = (
+                insert(alerts)
+                .values(
+                    rule=f.rule,
+                    subject_type=f.subject_type,
+                    subject_id=f.subject_id,
+                    enterprise_id=f.enterprise_id,
+                    window=f.window,
+                    state=State.OPEN.value,
+                    opened_at=now,
+                    updated_at=now,
+                    last_evaluated_at=now,
+                    **_fields(f),
+                )
+                .on_conflict_do_nothing()
+                .returning(alerts.c.id)
+            )
+            alert_id = conn.execute(stmt).scalar()
+            if alert_id is None:
+                continue  # another evaluator opened it a moment ago
+            _event(conn, alert_id, now, "opened", value=f.value, limit=f.limit)
+            if route is not None:
+                enqueue(conn, alert_id, "opened", route(f), now)
+            counts["opened"] += 1
+        elif isinstance(action, Update):
+            f = action.finding
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == action.alert_id)
+                .values(updated_at=now, last_evaluated_at=now, cleared_since=None, **_fields(f))
+            )
+            if action.severity_changed:
+                _event(conn, action.alert_id, now, "severity_changed", severity=f.severity.value)
+            counts["updated"] += 1
+        elif isinstance(action, StartClearing):
+            values: dict[str, Any] = {"last_evaluated_at": now}
+            if action.finding is not None:
+                values.update(value=action.finding.value, evidence=dict(action.finding.evidence))
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == action.alert_id, alerts.c.cleared_since.is_(None))
+                .values(cleared_since=now, **values)
+            )
+            conn.execute(update(alerts).where(alerts.c.id == action.alert_id).values(**values))
+            counts["clearing"] += 1
+        elif isinstance(action, Resolve):
+            _resolve(
+                conn,
+                action.alert_id,
+                now,
+                SYSTEM,
+                "condition cleared for the hold time",
+                route=route,
+            )
+            counts["resolved"] += 1
+    return counts
+
+
+def _resolve(
+    conn: Connection, alert_id: int, now: datetime, actor: str, comment: str, *, route: Any
+) -> None:
+    row = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.state != State.RESOLVED.value)
+        .values(
+            state=State.RESOLVED.value,
+            resolved_at=now,
+            resolved_by=actor,
+            resolution_comment=comment,
+            updated_at=now,
+        )
+        .returning(alerts.c.id, alerts.c.rule, alerts.c.severity)
+    ).first()
+    if row is None:
+        raise AlertNotFoundError(f"no live alert {alert_id}")
+    _event(conn, alert_id, now, "resolved", actor, comment=comment)
+    if route is not None:
+        enqueue(conn, alert_id, "resolved", route(row), now)
+
+
+def acknowledge(
+    conn: Connection, alert_id: int, actor: str, now: datetime, comment: str | None = None
+) -> None:
+    row = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.state == State.OPEN.value)
+        .values(
+            state=State.ACKNOWLEDGED.value,
+            acknowledged_at=now,
+            acknowledged_by=actor,
+            updated_at=now,
+        )
+        .returning(alerts.c.id)
+    ).first()
+    if row is None:
+        raise AlertNotFoundError(f"no open alert {alert_id}")
+    _event(conn, alert_id, now, "acknowledged", actor, comment=comment)
+
+
+def resolve(
+    conn: Connection, alert_id: int, actor: str, now: datetime, comment: str, *, route: Any = None
+) -> None:
+    _resolve(conn, alert_id, now, actor, comment, route=route)
+
+
+def history(conn: Connection, alert_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(alert_events).where(alert_events.c.alert_id == alert_id).order_by(alert_events.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def list_alerts(
+    conn: Connection,
+    *,
+    states: Sequence[str] = ("open", "acknowledged"),
+    rule: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(alerts)
+        .where(alerts.c.state.in_(list(states)))
+        .order_by(alerts.c.opened_at.desc())
+        .limit(limit)
+    )
+    if rule is not None:
+        stmt = stmt.where(and_(alerts.c.rule == rule))
+    return [dict(r._mapping) for r in conn.execute(stmt)]
