@@ -178,6 +178,45 @@ def _users_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alerts_run(_args: argparse.Namespace) -> int:
+    from services.alerts.main import main as alerts_main
+
+    return alerts_main()
+
+
+def _alerts_list(args: argparse.Namespace) -> int:
+    from services.alerts.store import list_alerts
+    from services.core.db import make_engine
+    from services.core.settings import DatabaseSettings
+
+    states = ["open", "acknowledged", "resolved"] if args.all else ["open", "acknowledged"]
+    with make_engine(DatabaseSettings()).connect() as conn:
+        rows = list_alerts(conn, states=states, rule=args.rule, limit=args.limit)
+    print(f"{'id':>6}  {'state':<12} {'severity':<9} {'rule':<24} {'opened (UTC)':<20} title")
+    for r in rows:
+        print(
+            f"{r['id']:>6}  {r['state']:<12} {r['severity']:<9} {r['rule']:<24} "
+            f"{r['opened_at']:%Y-%m-%d %H:%M:%S}  {r['title']}"
+        )
+    return 0
+
+
+def _alerts_act(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.alerts.store import acknowledge, resolve
+    from services.core.db import make_engine
+    from services.core.settings import DatabaseSettings
+
+    with make_engine(DatabaseSettings()).begin() as conn:
+        if args.alerts_cmd == "ack":
+            acknowledge(conn, args.id, args.by, datetime.now(UTC), args.comment)
+        else:
+            resolve(conn, args.id, args.by, datetime.now(UTC), args.comment)
+    print(f"alert {args.id} {'acknowledged' if args.alerts_cmd == 'ack' else 'resolved'}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
@@ -264,6 +303,24 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     ukey.add_argument("username")
     ukey.add_argument("--name", help="what the key is for")
     ukey.set_defaults(func=_users_api_key)
+
+    alerts = sub.add_parser("alerts", help="alert evaluation and officer actions").add_subparsers(
+        dest="alerts_cmd", required=True
+    )
+    alerts.add_parser(
+        "run", help="evaluate rules and deliver notifications (HA: run two)"
+    ).set_defaults(func=_alerts_run)
+    alist = alerts.add_parser("list", help="live alerts (--all includes resolved)")
+    alist.add_argument("--all", action="store_true")
+    alist.add_argument("--rule")
+    alist.add_argument("--limit", type=int, default=100)
+    alist.set_defaults(func=_alerts_list)
+    for name, needs_comment in (("ack", False), ("resolve", True)):
+        act = alerts.add_parser(name, help=f"{name} an alert as an officer")
+        act.add_argument("id", type=int)
+        act.add_argument("--by", required=True, help="the officer's name")
+        act.add_argument("--comment", required=needs_comment)
+        act.set_defaults(func=_alerts_act)
 
     mqtt = sub.add_parser("mqtt", help="broker integration").add_subparsers(
         dest="mqtt_cmd", required=True

@@ -1,0 +1,139 @@
+"""Rule families evaluated by the active process: findings -> lifecycle plan -> store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import Connection, Engine, text
+
+from services.alerts.lifecycle import AlertKey, Finding, LiveAlert, plan
+from services.alerts.notify import Router
+from services.alerts.rules import connectivity
+from services.alerts.store import apply, live_alerts
+from services.core.settings import AlertsSettings
+
+FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    rules: tuple[str, ...]
+    find: FindFn
+
+
+def connectivity_family(settings: AlertsSettings) -> Family:
+    def find(conn: Connection, now: datetime, _live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return [
+            *connectivity.silent_meters(conn, now, settings.silent_intervals),
+            *connectivity.gateways_offline(conn, now),
+            *connectivity.modbus_devices_offline(conn, now),
+        ]
+
+    return Family(
+        "connectivity",
+        (
+            connectivity.SILENT_METER,
+            connectivity.GATEWAY_OFFLINE,
+            connectivity.MODBUS_DEVICE_OFFLINE,
+        ),
+        find,
+    )
+
+
+class AlertsMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.open = Gauge(
+            "energymon_alerts_open",
+            "Live (open or acknowledged) alerts.",
+            ["rule", "severity"],
+            registry=registry,
+        )
+        self.evaluation_seconds = Histogram(
+            "energymon_alerts_evaluation_seconds",
+            "Time of one rule family's evaluation.",
+            ["family"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=registry,
+        )
+        self.actions = Counter(
+            "energymon_alerts_actions_total",
+            "Lifecycle actions applied.",
+            ["action"],
+            registry=registry,
+        )
+        self.leader = Gauge(
+            "energymon_alerts_leader", "1 while this process evaluates.", registry=registry
+        )
+        self.notifications = Counter(
+            "energymon_alerts_notifications_total",
+            "Delivery attempts by channel outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "energymon_alerts_last_evaluation_timestamp_seconds",
+            "When a family last evaluated successfully.",
+            ["family"],
+            registry=registry,
+        )
+
+
+class Evaluator:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: AlertsSettings,
+        families: list[Family],
+        router: Router,
+        metrics: AlertsMetrics,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.families = families
+        self.router = router
+        self.metrics = metrics
+
+    def evaluate(self, family: Family, now: datetime | None = None) -> dict[str, int]:
+        now = now or datetime.now(UTC)
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            live = live_alerts(conn, family.rules)
+            findings = family.find(conn, now, live)
+            actions = plan(
+                findings,
+                live,
+                rules=family.rules,
+                now=now,
+                hold=timedelta(seconds=self.settings.hold_s),
+            )
+            counts = apply(conn, actions, now, route=self.router)
+        self.metrics.evaluation_seconds.labels(family.name).observe(time.perf_counter() - started)
+        self.metrics.last_success.labels(family.name).set(time.time())
+        for action, n in counts.items():
+            self.metrics.actions.labels(action).inc(n)
+        self.refresh_open_gauge()
+        return counts
+
+    def evaluate_all(self, now: datetime | None = None) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for family in self.families:
+            for k, v in self.evaluate(family, now).items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def refresh_open_gauge(self) -> None:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT rule, severity, count(*) FROM alerts WHERE state <> 'resolved' "
+                    "GROUP BY rule, severity"
+                )
+            ).all()
+        self.metrics.open.clear()
+        for rule, severity, n in rows:
+            self.metrics.open.labels(rule, severity).set(n)
