@@ -57,7 +57,7 @@ def alert_document(alert: dict[str, Any], event: str) -> dict[str, Any]:
         "rule",
         "subject_type",
         "subject",
-        "window",
+        "time_window",
         "severity",
         "state",
         "title",
@@ -115,7 +115,15 @@ class EmailChannel:
         msg["To"] = ", ".join(self.recipients)
         rows = [
             (k, doc[k])
-            for k in ("rule", "subject", "window", "value", "limit_value", "opened_at", "state")
+            for k in (
+                "rule",
+                "subject",
+                "time_window",
+                "value",
+                "limit_value",
+                "opened_at",
+                "state",
+            )
             if doc[k] not in (None, "")
         ]
         msg.set_content(

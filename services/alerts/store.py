@@ -38,7 +38,7 @@ def live_alerts(conn: Connection, rules: Iterable[str]) -> dict[AlertKey, LiveAl
             alerts.c.rule,
             alerts.c.subject_type,
             alerts.c.subject_id,
-            alerts.c.window,
+            alerts.c.time_window,
             alerts.c.state,
             alerts.c.severity,
             alerts.c.cleared_since,
@@ -46,7 +46,7 @@ def live_alerts(conn: Connection, rules: Iterable[str]) -> dict[AlertKey, LiveAl
     )
     out = {}
     for r in rows:
-        key = (r.rule, r.subject_type, r.subject_id, r.window)
+        key = (r.rule, r.subject_type, r.subject_id, r.time_window)
         out[key] = LiveAlert(r.id, key, State(r.state), Severity(r.severity), r.cleared_since)
     return out
 
@@ -105,7 +105,7 @@ def apply(
                     subject_type=f.subject_type,
                     subject_id=f.subject_id,
                     enterprise_id=f.enterprise_id,
-                    window=f.window,
+                    time_window=f.window,
                     state=State.OPEN.value,
                     opened_at=now,
                     updated_at=now,

@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.core.errors import ConfigError
 
-
 DEV_JWT_KEYS = "dev:insecure-development-signing-key-change-me"
 
 

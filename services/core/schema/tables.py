@@ -275,7 +275,9 @@ alerts = Table(
     Column("subject_id", Integer, nullable=False),
     Column("subject", Text, nullable=False, comment="human-readable codes of the subject"),
     Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=True),
-    Column("window", String(24), nullable=False, server_default="", comment="e.g. rolling_24h"),
+    Column(
+        "time_window", String(24), nullable=False, server_default="", comment="e.g. rolling_24h"
+    ),
     Column("severity", String(16), nullable=False),
     Column("state", String(16), nullable=False),
     Column("title", Text, nullable=False),
@@ -285,8 +287,12 @@ alerts = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_evaluated_at", DateTime(timezone=True), nullable=False),
-    Column("cleared_since", DateTime(timezone=True), nullable=True,
-           comment="when the condition stopped holding; resolves after the hold time"),
+    Column(
+        "cleared_since",
+        DateTime(timezone=True),
+        nullable=True,
+        comment="when the condition stopped holding; resolves after the hold time",
+    ),
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
     Column("acknowledged_by", Text, nullable=True),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
@@ -296,8 +302,15 @@ alerts = Table(
     CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
 )
 # One live alert per (rule, subject, window): re-evaluation updates it, never duplicates it.
-Index("uq_alerts_live", alerts.c.rule, alerts.c.subject_type, alerts.c.subject_id,
-      alerts.c.window, unique=True, postgresql_where=alerts.c.state != "resolved")
+Index(
+    "uq_alerts_live",
+    alerts.c.rule,
+    alerts.c.subject_type,
+    alerts.c.subject_id,
+    alerts.c.time_window,
+    unique=True,
+    postgresql_where=alerts.c.state != "resolved",
+)
 Index("ix_alerts_state_opened", alerts.c.state, alerts.c.opened_at)
 
 alert_events = Table(

@@ -34,7 +34,7 @@ def upgrade() -> None:
         ),
         sa.Column("enterprise_id", sa.Integer(), nullable=True),
         sa.Column(
-            "window",
+            "time_window",
             sa.String(length=24),
             server_default="",
             nullable=False,
@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_alerts_live",
         "alerts",
-        ["rule", "subject_type", "subject_id", "window"],
+        ["rule", "subject_type", "subject_id", "time_window"],
         unique=True,
         postgresql_where=sa.text("state != 'resolved'"),
     )
