@@ -185,7 +185,7 @@ def _alerts_run(_args: argparse.Namespace) -> int:
 
 
 def _alerts_list(args: argparse.Namespace) -> int:
-    from services.alerts.store import list_alerts
+    from services.core.alerting.store import list_alerts
     from services.core.db import make_engine
     from services.core.settings import DatabaseSettings
 
@@ -204,7 +204,7 @@ def _alerts_list(args: argparse.Namespace) -> int:
 def _alerts_act(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from services.alerts.store import acknowledge, resolve
+    from services.core.alerting.store import acknowledge, resolve
     from services.core.db import make_engine
     from services.core.settings import DatabaseSettings
 

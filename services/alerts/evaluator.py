@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, text
 
-from services.alerts.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.alerts.notify import Router
 from services.alerts.rules import connectivity
-from services.alerts.store import apply, live_alerts
+from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
+from services.core.alerting.store import apply, live_alerts
 from services.core.settings import AlertsSettings
 
 FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]

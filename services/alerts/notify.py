@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
 
-from services.alerts.lifecycle import Severity
+from services.core.alerting.lifecycle import Severity
 from services.core.errors import EnergymonError
 from services.core.logging import get_logger
 from services.core.schema.tables import alerts, notifications

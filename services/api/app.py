@@ -22,7 +22,8 @@ from services.api.context import (
 )
 from services.api.problems import install as install_problems
 from services.api.problems import problem_response
-from services.api.routes import auth, ingest, readings, registry
+from services.api.routes import alerts, auth, ingest, readings, registry
+from services.api.security import configure_hasher
 from services.core.db import make_engine
 from services.core.schema.migrate import current_revision, head_revision
 
@@ -37,6 +38,7 @@ Roles: `admin`, `officer` (reads everything), `enterprise` (its own enterprise o
 
 
 def create_app(config: ApiConfig) -> FastAPI:
+    configure_hasher(config.api.argon2_time_cost, config.api.argon2_memory_kib)
     engine = make_engine(config.db, pool_size=8)
     metrics_registry = CollectorRegistry()
     ctx = ApiContext(
@@ -104,7 +106,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (auth, registry, readings, ingest):
+    for module in (auth, registry, readings, ingest, alerts):
         app.include_router(module.router)
     return app
 

@@ -137,3 +137,66 @@ class IngestResult(BaseModel):
 class RegistryApplyOut(BaseModel):
     enterprises: int
     changes: dict[str, int] = Field(description="`table outcome` -> rows")
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "rule": "pue_over_limit",
+                    "subject_type": "site",
+                    "subject": "91120111MA05K8XX3E/dc-1",
+                    "enterprise": "91120111MA05K8XX3E",
+                    "window": "ytd",
+                    "severity": "critical",
+                    "state": "open",
+                    "title": "PUE 1.31 above the limit 1.25 (year to date)",
+                    "value": 1.31,
+                    "limit": 1.25,
+                    "opened_at": "2026-11-24T09:00:00+08:00",
+                    "updated_at": "2026-11-24T10:00:00+08:00",
+                }
+            ]
+        }
+    )
+
+    id: int
+    rule: str
+    subject_type: str
+    subject: str
+    enterprise: str | None
+    window: str
+    severity: str
+    state: str
+    title: str
+    value: float | None
+    limit: float | None
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution_comment: str | None = None
+
+
+class AlertEventOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, object]
+
+
+class AlertDetailOut(AlertOut):
+    evidence: dict[str, object] = Field(description="The figures the alert was computed from")
+    history: list[AlertEventOut]
+
+
+class AlertActionIn(BaseModel):
+    comment: str | None = Field(None, max_length=2000)
+
+
+class AlertResolveIn(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000)

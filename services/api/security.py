@@ -23,6 +23,14 @@ from services.core.errors import EnergymonError
 from services.core.settings import ApiSettings
 
 _HASHER = PasswordHasher()
+
+
+def configure_hasher(time_cost: int, memory_kib: int) -> None:
+    """Set the cost of new hashes; existing hashes carry their own parameters and still verify."""
+    global _HASHER  # noqa: PLW0603 - one hasher per process, set at start-up
+    _HASHER = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
 _ISSUER = "energymon"
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
 
-from services.alerts.lifecycle import Finding, Severity
+from services.core.alerting.lifecycle import Finding, Severity
 
 SILENT_METER = "silent_meter"
 GATEWAY_OFFLINE = "gateway_offline"

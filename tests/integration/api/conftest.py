@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import Connection, text
 
 from services.api.app import create_app
 from services.api.context import ApiConfig
-from services.api.security import Role
+from services.api.security import Role, configure_hasher
 from services.api.users import create_user
+from services.core.alerting.lifecycle import Finding, Open
+from services.core.alerting.store import apply
 from services.core.db import make_engine
 from services.core.settings import ApiSettings, CommonSettings, DatabaseSettings, IngestSettings
 from tests.integration.conftest import ENT_A, ENT_B
@@ -32,12 +36,15 @@ class ApiHarness:
     tokens: dict[str, str]
     db: DatabaseSettings
     settings: ApiSettings
+    alert_ids: dict[str, int]
 
     def as_(self, user: str | None) -> dict[str, str]:
         return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
 def api_settings(**overrides: object) -> ApiSettings:
+    # cheap hashes keep the suite fast; production keeps argon2id's default cost
+    overrides = {"argon2_time_cost": 1, "argon2_memory_kib": 64, **overrides}
     return ApiSettings(
         jwt_keys="k2:second-signing-key-for-the-test-suite,k1:first-signing-key-for-the-test-suite",
         **overrides,
@@ -51,6 +58,8 @@ def api_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def api(small_district: DatabaseSettings, api_overrides: dict[str, object]) -> Iterator[ApiHarness]:
+    settings = api_settings(**api_overrides)
+    configure_hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     engine = make_engine(small_district)
     with engine.begin() as conn:
         for name, (role, ent, gw) in USERS.items():
@@ -62,9 +71,42 @@ def api(small_district: DatabaseSettings, api_overrides: dict[str, object]) -> I
                 enterprise_code=ent,
                 gateway_code=gw,
             )
+        alert_ids = {
+            tenant: _seed_alert(conn, code) for tenant, code in (("A", ENT_A), ("B", ENT_B))
+        }
     engine.dispose()
     settings = api_settings(**api_overrides)
-    app = create_app(ApiConfig(CommonSettings(), small_district, settings, IngestSettings()))
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         tokens = {name: token(client, name, PASSWORD) for name in USERS}
-        yield ApiHarness(url, client, tokens, small_district, settings)
+        yield ApiHarness(url, client, tokens, small_district, settings, alert_ids)
+
+
+def _seed_alert(conn: Connection, enterprise: str) -> int:
+    """An open silent-meter alert on the enterprise's first meter."""
+    now = datetime.now(UTC)
+    ent_id, meter_id, meter = conn.execute(
+        text(
+            "SELECT e.id, m.id, m.code FROM meters m JOIN enterprises e ON e.id = m.enterprise_id "
+            "WHERE e.code = :c ORDER BY m.id LIMIT 1"
+        ),
+        {"c": enterprise},
+    ).one()
+    actions = [
+        Open(
+            Finding(
+                "silent_meter",
+                "meter",
+                meter_id,
+                f"{enterprise}/{meter}",
+                "",
+                True,
+                title=f"meter {meter} silent",
+                value=3600.0,
+                limit=2700.0,
+                enterprise_id=ent_id,
+                evidence={"last_reading_at": None},
+            )
+        )
+    ]
+    apply(conn, actions, now)
+    return int(conn.execute(text("SELECT max(id) FROM alerts")).scalar_one())

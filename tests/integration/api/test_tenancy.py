@@ -35,8 +35,13 @@ def _get_routes(api: ApiHarness) -> list[str]:
     return sorted(p for p, ops in spec["paths"].items() if "get" in ops and p not in PUBLIC)
 
 
-def _fill(path: str, tenant: str) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: PARAMS[tenant][m.group(1)], path)
+def _fill(path: str, tenant: str, api: ApiHarness) -> str:
+    params = {**PARAMS[tenant], "alert_id": str(api.alert_ids[tenant])}
+    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
+
+
+def _tenant_scoped(path: str) -> bool:
+    return "{code}" in path or "{alert_id}" in path
 
 
 def _expected(user: str | None, path: str, tenant: str) -> int:
@@ -46,7 +51,7 @@ def _expected(user: str | None, path: str, tenant: str) -> int:
         return 200  # every credential may ask who it is
     if user == "gw_a":
         return 403
-    if "{code}" not in path:
+    if not _tenant_scoped(path):
         return 200
     scope = READERS[user]
     return 200 if scope in ("all", tenant) else 404
@@ -58,14 +63,17 @@ def test_every_read_route_answers_each_role_as_its_tenancy_says(
 ) -> None:
     routes = _get_routes(api)
     assert "/api/v1/enterprises/{code}/meters" in routes
+    assert "/api/v1/alerts/{alert_id}" in routes
     failures = []
     for path in routes:
-        for tenant in ("A", "B") if "{code}" in path else ("A",):
+        for tenant in ("A", "B") if _tenant_scoped(path) else ("A",):
             params = QUERY["readings"] if path.endswith("/readings") else None
-            resp = api.client.get(_fill(path, tenant), params=params, headers=api.as_(user))
+            resp = api.client.get(_fill(path, tenant, api), params=params, headers=api.as_(user))
             want = _expected(user, path, tenant)
             if resp.status_code != want:
-                failures.append(f"{user} GET {_fill(path, tenant)}: {resp.status_code} != {want}")
+                failures.append(
+                    f"{user} GET {_fill(path, tenant, api)}: {resp.status_code} != {want}"
+                )
             if resp.status_code >= 400:
                 assert resp.headers["content-type"] == "application/problem+json"
     assert failures == []
@@ -131,3 +139,60 @@ def test_only_admins_write_the_registry(api: ApiHarness, user: str | None, statu
 def test_only_gateways_push_readings(api: ApiHarness, user: str) -> None:
     resp = api.client.post("/api/v1/ingest/readings", json={"readings": []}, headers=api.as_(user))
     assert resp.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("user", "status"),
+    [
+        ("officer", 200),
+        ("admin", 200),
+        ("ent_a", 403),
+        ("ent_b", 403),
+        ("gw_a", 403),
+    ],
+)
+def test_only_officers_act_on_alerts(api: ApiHarness, user: str, status: int) -> None:
+    alert = api.alert_ids["A"]
+    ack = api.client.post(
+        f"/api/v1/alerts/{alert}/acknowledge", json={"comment": "on it"}, headers=api.as_(user)
+    )
+    assert ack.status_code == status
+    if status == 200:
+        assert ack.json()["state"] == "acknowledged"
+        done = api.client.post(
+            f"/api/v1/alerts/{alert}/resolve",
+            json={"comment": "meter cable repaired"},
+            headers=api.as_(user),
+        )
+        body = done.json()
+        assert (body["state"], body["resolved_by"], body["resolution_comment"]) == (
+            "resolved",
+            user,
+            "meter cable repaired",
+        )
+        assert [(e["actor"], e["action"]) for e in body["history"]] == [
+            ("system", "opened"),
+            (user, "acknowledged"),
+            (user, "resolved"),
+        ]
+        again = api.client.post(
+            f"/api/v1/alerts/{alert}/resolve", json={"comment": "x"}, headers=api.as_(user)
+        )
+        assert again.status_code == 409
+
+
+def test_alert_lists_filter_and_stay_within_the_tenant(api: ApiHarness) -> None:
+    mine = api.client.get("/api/v1/alerts", headers=api.as_("ent_b")).json()["items"]
+    assert [a["enterprise"] for a in mine] == [ENT_B]
+    everyone = api.client.get(
+        "/api/v1/alerts",
+        params={"type": "silent_meter", "state": ["open", "acknowledged"]},
+        headers=api.as_("officer"),
+    ).json()["items"]
+    assert sorted(a["enterprise"] for a in everyone) == [ENT_A, ENT_B]
+    assert (
+        api.client.get(
+            "/api/v1/alerts", params={"enterprise": ENT_A}, headers=api.as_("ent_b")
+        ).json()["items"]
+        == []
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from services.alerts.lifecycle import (
+from services.core.alerting.lifecycle import (
     Action,
     AlertKey,
     Finding,

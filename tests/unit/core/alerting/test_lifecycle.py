@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.alerts.lifecycle import (
+from services.core.alerting.lifecycle import (
     Finding,
     LiveAlert,
     Open,

@@ -1,0 +1,150 @@
+"""Alerts: list and filter, detail with evidence and history, acknowledge, resolve."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import Connection, select
+
+from services.api import pagination
+from services.api.deps import Ctx, Reader, require
+from services.api.models import (
+    AlertActionIn,
+    AlertDetailOut,
+    AlertEventOut,
+    AlertOut,
+    AlertResolveIn,
+    Page,
+)
+from services.api.problems import Problem
+from services.api.routes.registry import Limit
+from services.api.security import Principal, Role
+from services.core.alerting import store
+from services.core.schema.tables import alerts, enterprises
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+Officer = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER))]
+_COLUMNS = (*alerts.columns, enterprises.c.code.label("enterprise"))
+
+
+def _out(row: Any) -> dict[str, Any]:
+    m = row._mapping
+    return {
+        **{k: m[k] for k in AlertOut.model_fields if k in m},
+        "window": m["time_window"],
+        "limit": m["limit_value"],
+        "enterprise": m["enterprise"],
+    }
+
+
+def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
+    row = conn.execute(
+        select(*_COLUMNS)
+        .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
+        .where(alerts.c.id == alert_id)
+    ).first()
+    if row is None or (not who.sees_everything and row.enterprise_id != who.enterprise_id):
+        raise Problem(404, f"no alert {alert_id}")
+    return row
+
+
+@router.get("/alerts", response_model=Page[AlertOut], summary="List alerts")
+def list_alerts(
+    ctx: Ctx,
+    who: Reader,
+    type: Annotated[str | None, Query(description="Rule, e.g. pue_over_limit")] = None,
+    severity: str | None = None,
+    state: Annotated[list[str] | None, Query(description="open, acknowledged, resolved")] = None,
+    enterprise: str | None = None,
+    subject: Annotated[str | None, Query(description="Subject prefix, e.g. ENT/dc-1")] = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> Page[AlertOut]:
+    """Newest first. An enterprise account sees only its own enterprise's alerts."""
+    if limit > ctx.config.api.max_page_size:
+        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
+    stmt = (
+        select(*_COLUMNS)
+        .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
+        .order_by(alerts.c.id.desc())
+        .limit(limit + 1)
+    )
+    if not who.sees_everything:
+        stmt = stmt.where(alerts.c.enterprise_id == who.enterprise_id)
+    if type is not None:
+        stmt = stmt.where(alerts.c.rule == type)
+    if severity is not None:
+        stmt = stmt.where(alerts.c.severity == severity)
+    if state:
+        stmt = stmt.where(alerts.c.state.in_(state))
+    if enterprise is not None:
+        stmt = stmt.where(enterprises.c.code == enterprise)
+    if subject is not None:
+        stmt = stmt.where(alerts.c.subject.startswith(subject, autoescape=True))
+    if start is not None:
+        stmt = stmt.where(alerts.c.opened_at >= start)
+    if end is not None:
+        stmt = stmt.where(alerts.c.opened_at < end)
+    after = pagination.decode(cursor)
+    if after is not None:
+        stmt = stmt.where(alerts.c.id < int(str(after)))
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    items = [AlertOut.model_validate(_out(r)) for r in rows[:limit]]
+    return Page(
+        items=items, next_cursor=pagination.encode(items[-1].id) if len(rows) > limit else None
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    response_model=AlertDetailOut,
+    summary="An alert with its evidence and history",
+)
+def get_alert(ctx: Ctx, who: Reader, alert_id: int) -> AlertDetailOut:
+    with ctx.engine.connect() as conn:
+        row = _visible(conn, who, alert_id)
+        events = store.history(conn, alert_id)
+    return AlertDetailOut.model_validate(
+        {
+            **_out(row),
+            "evidence": row.evidence,
+            "history": [AlertEventOut.model_validate(e, from_attributes=False) for e in events],
+        }
+    )
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertDetailOut,
+    summary="Acknowledge an open alert (officer)",
+)
+def acknowledge(ctx: Ctx, who: Officer, alert_id: int, body: AlertActionIn) -> AlertDetailOut:
+    with ctx.engine.begin() as conn:
+        _visible(conn, who, alert_id)
+        try:
+            store.acknowledge(conn, alert_id, who.username, datetime.now(UTC), body.comment)
+        except store.AlertNotFoundError as err:
+            raise Problem(
+                409, "only an open alert can be acknowledged", kind="alert-state"
+            ) from err
+    return get_alert(ctx, who, alert_id)
+
+
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    response_model=AlertDetailOut,
+    summary="Resolve an alert with a comment (officer)",
+)
+def resolve(ctx: Ctx, who: Officer, alert_id: int, body: AlertResolveIn) -> AlertDetailOut:
+    with ctx.engine.begin() as conn:
+        _visible(conn, who, alert_id)
+        try:
+            store.resolve(conn, alert_id, who.username, datetime.now(UTC), body.comment)
+        except store.AlertNotFoundError as err:
+            raise Problem(409, "the alert is already resolved", kind="alert-state") from err
+    return get_alert(ctx, who, alert_id)
