@@ -75,7 +75,7 @@ def api(small_district: DatabaseSettings, api_overrides: dict[str, object]) -> I
             tenant: _seed_alert(conn, code) for tenant, code in (("A", ENT_A), ("B", ENT_B))
         }
     engine.dispose()
-    settings = api_settings(**api_overrides)
+    app = create_app(ApiConfig(CommonSettings(), small_district, settings, IngestSettings()))
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         tokens = {name: token(client, name, PASSWORD) for name in USERS}
         yield ApiHarness(url, client, tokens, small_district, settings, alert_ids)
