@@ -75,6 +75,11 @@ def create_app(config: ApiConfig) -> FastAPI:
                 f"bodies are limited to {config.api.max_body_bytes} bytes",
                 request.url.path,
             )
+        if "%00" in request.url.query or "\x00" in request.url.path:
+            # PostgreSQL text cannot hold NUL; refuse it before it reaches a query
+            return problem_response(
+                400, "invalid-parameter", "NUL characters are not allowed", request.url.path
+            )
         start = time.perf_counter()
         response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -200,3 +200,23 @@ class AlertActionIn(BaseModel):
 
 class AlertResolveIn(BaseModel):
     comment: str = Field(min_length=1, max_length=2000)
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route may answer with."""
+    return {
+        code: {"model": ProblemOut, "content": {"application/problem+json": {}}} for code in codes
+    }
+
+
+STANDARD_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -86,6 +88,14 @@ def install(app: FastAPI) -> None:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return problem_response(
             422, "validation-error", "the request is not valid", request.url.path, errors=errors
+        )
+
+    @app.exception_handler(psycopg.DataError)
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _data(request: Request, exc: Exception) -> JSONResponse:
+        detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+        return problem_response(
+            400, "invalid-parameter", f"a value is not acceptable: {detail}", request.url.path
         )
 
     @app.exception_handler(Exception)

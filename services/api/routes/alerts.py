@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Connection, select
 
 from services.api import pagination
 from services.api.deps import Ctx, Reader, require
 from services.api.models import (
+    STANDARD_PROBLEMS,
     AlertActionIn,
     AlertDetailOut,
     AlertEventOut,
@@ -24,8 +25,9 @@ from services.api.security import Principal, Role
 from services.core.alerting import store
 from services.core.schema.tables import alerts, enterprises
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=STANDARD_PROBLEMS)
 Officer = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER))]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 _COLUMNS = (*alerts.columns, enterprises.c.code.label("enterprise"))
 
 
@@ -105,7 +107,7 @@ def list_alerts(
     response_model=AlertDetailOut,
     summary="An alert with its evidence and history",
 )
-def get_alert(ctx: Ctx, who: Reader, alert_id: int) -> AlertDetailOut:
+def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
     with ctx.engine.connect() as conn:
         row = _visible(conn, who, alert_id)
         events = store.history(conn, alert_id)
@@ -123,7 +125,7 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: int) -> AlertDetailOut:
     response_model=AlertDetailOut,
     summary="Acknowledge an open alert (officer)",
 )
-def acknowledge(ctx: Ctx, who: Officer, alert_id: int, body: AlertActionIn) -> AlertDetailOut:
+def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) -> AlertDetailOut:
     with ctx.engine.begin() as conn:
         _visible(conn, who, alert_id)
         try:
@@ -140,7 +142,7 @@ def acknowledge(ctx: Ctx, who: Officer, alert_id: int, body: AlertActionIn) -> A
     response_model=AlertDetailOut,
     summary="Resolve an alert with a comment (officer)",
 )
-def resolve(ctx: Ctx, who: Officer, alert_id: int, body: AlertResolveIn) -> AlertDetailOut:
+def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> AlertDetailOut:
     with ctx.engine.begin() as conn:
         _visible(conn, who, alert_id)
         try:

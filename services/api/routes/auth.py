@@ -8,13 +8,13 @@ from fastapi import APIRouter, Form
 from sqlalchemy import select
 
 from services.api.deps import Caller, Ctx
-from services.api.models import MeOut, TokenOut
+from services.api.models import STANDARD_PROBLEMS, MeOut, TokenOut
 from services.api.problems import Problem
 from services.api.security import issue_token
 from services.api.users import authenticate
 from services.core.schema.tables import enterprises, gateways
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["auth"], responses=STANDARD_PROBLEMS)
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="Issue an access token")

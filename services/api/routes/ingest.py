@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import Ctx, Gateway
-from services.api.models import IngestRejection, IngestResult
+from services.api.models import STANDARD_PROBLEMS, IngestRejection, IngestResult
 from services.api.problems import Problem
 from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.pipeline.model import Batch, InboundMessage, Reason
 from services.core.pipeline.validate import validate_message
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"], responses=STANDARD_PROBLEMS)
 _MISSES = {
     Reason.UNKNOWN_METER,
     Reason.UNKNOWN_POINT,

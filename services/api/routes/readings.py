@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from services.api import pagination
 from services.api.deps import Ctx, Reader
-from services.api.models import ReadingOut, ReadingsPage
+from services.api.models import STANDARD_PROBLEMS, ReadingOut, ReadingsPage
 from services.api.problems import Problem
 from services.api.routes.registry import Limit, visible_enterprise
 from services.core.schema.tables import meters, points, readings
 
-router = APIRouter(prefix="/api/v1", tags=["readings"])
+router = APIRouter(prefix="/api/v1", tags=["readings"], responses=STANDARD_PROBLEMS)
 
 
 def zone_param(ctx: Ctx, tz: str | None) -> ZoneInfo:

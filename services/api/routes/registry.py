@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api import pagination
 from services.api.deps import Admin, Ctx, Reader
 from services.api.models import (
+    STANDARD_PROBLEMS,
     EnterpriseOut,
     GatewayOut,
     MeterOut,
@@ -27,7 +28,7 @@ from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district
 from services.core.schema.tables import enterprises, gateways, meters, points, sites
 
-router = APIRouter(prefix="/api/v1", tags=["registry"])
+router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
 Limit = Annotated[int, Query(ge=1, description="Page size (at most ENERGYMON_API_MAX_PAGE_SIZE)")]
 
 
