@@ -1,0 +1,361 @@
+"""A seedable fleet of simulated gateways and meters, and the readings they produce.
+
+Pure: no network, no clock. The same seed, configuration and start time give the same fleet and
+the same readings. Power follows a daily and weekly load shape with noise; cumulative counters
+integrate that power (so power and counters agree); a data centre's facility meter reads its IT
+load times the site's PUE, which drifts a little with the time of day (cooling).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import yaml
+
+from services.core.domain.uscc import uscc_check_char
+
+TOWNS = (
+    "Yangliuqing",
+    "Xinkou",
+    "Jingwu",
+    "Wangwenzhuang",
+    "Zhangjiawo",
+    "Zhongbei",
+    "Dasi",
+    "Liqizhuang",
+)
+INDUSTRIES = (
+    ("C33", "Precision Castings"),
+    ("C17", "Textiles"),
+    ("C26", "Chemicals"),
+    ("C36", "Auto Parts"),
+    ("C13", "Food Processing"),
+    ("C30", "Building Materials"),
+    ("C39", "Electronics"),
+    ("G59", "Cold Storage"),
+)
+LOCAL = timezone(timedelta(hours=8))  # Asia/Shanghai has no DST
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    seed: int = 1
+    enterprises: int = 6
+    gateways_per_enterprise: int = 1
+    meters_per_gateway: int = 3
+    data_centres: int = 2
+    interval_s: int = 900
+    dc_pues: tuple[float, ...] = (1.32, 1.42, 1.20, 1.62)
+    reset_rate: float = 0.0  # chance per counter per interval of a meter reset (counter to 0)
+
+
+@dataclass(frozen=True)
+class PointSim:
+    quantity: str
+    unit: str
+
+
+@dataclass
+class MeterSim:
+    code: str
+    site: str
+    carrier: str
+    role: str
+    multiplier: float
+    points: tuple[PointSim, ...]
+    base: float  # mean primary-side rate: kW, m3/h or t/h
+    phase: float
+    noise_seed: int
+    pue: float | None = None
+    it_meter: MeterSim | None = None  # a facility meter follows its site's IT meter
+    counter: float = 0.0  # raw register value (primary / multiplier)
+
+
+@dataclass
+class SiteSim:
+    code: str
+    kind: str
+    dc_class: str | None = None
+    meters: list[MeterSim] = field(default_factory=list)
+
+
+@dataclass
+class GatewaySim:
+    code: str
+    meters: list[MeterSim] = field(default_factory=list)
+
+
+@dataclass
+class EnterpriseSim:
+    code: str
+    name: str
+    industry: str
+    town: str
+    gateways: list[GatewaySim] = field(default_factory=list)
+    sites: list[SiteSim] = field(default_factory=list)
+
+
+@dataclass
+class Fleet:
+    config: FleetConfig
+    enterprises: list[EnterpriseSim]
+
+    def meters(self) -> Iterator[tuple[EnterpriseSim, GatewaySim, MeterSim]]:
+        for ent in self.enterprises:
+            for gw in ent.gateways:
+                for m in gw.meters:
+                    yield ent, gw, m
+
+
+@dataclass(frozen=True)
+class GatewayMessage:
+    enterprise: str
+    gateway: str
+    seq: int
+    payload: bytes
+    readings: tuple[tuple[str, str, datetime, float], ...]  # meter, point, ts, value
+
+
+def uscc(rng: random.Random) -> str:
+    """A well-formed unified social credit code (Tianjin Xiqing registration prefix)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = "91120111" + "".join(rng.choice(alphabet) for _ in range(9))
+    return body + uscc_check_char(body)
+
+
+def build_fleet(config: FleetConfig) -> Fleet:
+    rng = random.Random(config.seed)
+    ents: list[EnterpriseSim] = []
+    for i in range(config.enterprises):
+        industry, label = INDUSTRIES[i % len(INDUSTRIES)]
+        town = TOWNS[i % len(TOWNS)]
+        ent = EnterpriseSim(uscc(rng), f"{town} {label} Co. {i + 1}", industry, town)
+        plant = SiteSim("plant-1", "industrial")
+        ent.sites.append(plant)
+        for g in range(config.gateways_per_enterprise):
+            gw = GatewaySim(f"gw-{g + 1:02d}")
+            for k in range(config.meters_per_gateway):
+                kind = k % 4
+                code = f"M-{g + 1}{k + 1:02d}"
+                if kind == 3:
+                    meter = MeterSim(
+                        code,
+                        plant.code,
+                        "natural_gas",
+                        "boundary",
+                        1.0,
+                        (PointSim("gas_volume_m3", "m3"),),
+                        rng.uniform(20, 200),
+                        rng.uniform(0, 2),
+                        rng.randrange(2**31),
+                    )
+                elif kind == 2 and k > 0:
+                    meter = MeterSim(
+                        code,
+                        plant.code,
+                        "steam",
+                        "boundary",
+                        1.0,
+                        (PointSim("steam_mass_t", "t"),),
+                        rng.uniform(0.5, 4),
+                        rng.uniform(0, 2),
+                        rng.randrange(2**31),
+                    )
+                else:
+                    meter = MeterSim(
+                        code,
+                        plant.code,
+                        "electricity",
+                        "boundary" if k == 0 else "sub",
+                        rng.choice((40, 80, 120)),
+                        (PointSim("energy_import_kwh", "kWh"), PointSim("power_kw", "kW")),
+                        rng.uniform(200, 3000),
+                        rng.uniform(0, 2),
+                        rng.randrange(2**31),
+                    )
+                gw.meters.append(meter)
+                plant.meters.append(meter)
+            ent.gateways.append(gw)
+        ents.append(ent)
+    for d in range(config.data_centres):
+        ent = ents[d % len(ents)]
+        pue = config.dc_pues[d % len(config.dc_pues)]
+        dc_class = "new_large" if d % 2 == 0 else "existing"
+        site = SiteSim(f"dc-{d + 1}", "data_centre", dc_class)
+        it_kw = rng.uniform(2000, 8000)
+        electric = (PointSim("energy_import_kwh", "kWh"), PointSim("power_kw", "kW"))
+        it = MeterSim(
+            f"DC{d + 1}-IT",
+            site.code,
+            "electricity",
+            "it_load",
+            1.0,
+            electric,
+            it_kw,
+            0.0,
+            rng.randrange(2**31),
+        )
+        facility = MeterSim(
+            f"DC{d + 1}-IN",
+            site.code,
+            "electricity",
+            "facility_total",
+            1.0,
+            electric,
+            it_kw * pue,
+            0.0,
+            rng.randrange(2**31),
+            pue=pue,
+            it_meter=it,
+        )
+        site.meters += [facility, it]
+        ent.sites.append(site)
+        ent.gateways[0].meters += [facility, it]
+    return Fleet(config, ents)
+
+
+def _noise(seed: int, step: int) -> float:
+    digest = hashlib.blake2b(f"{seed}:{step}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") / 2**64) * 2 - 1  # uniform in [-1, 1)
+
+
+def load_shape(ts: datetime, phase: float) -> float:
+    """Daily and weekly shape around 1.0: low at night, high in working hours, lower at weekends."""
+    local = ts.astimezone(LOCAL)
+    hour = local.hour + local.minute / 60
+    daily = 0.75 + 0.35 * math.sin((hour - 8 - phase) / 24 * 2 * math.pi)
+    weekly = 0.8 if local.weekday() >= 5 else 1.0
+    return daily * weekly
+
+
+def primary_rate(meter: MeterSim, ts: datetime, step: int) -> float:
+    """kW (or m3/h, t/h) on the primary side at ``ts``."""
+    if meter.it_meter is not None and meter.pue is not None:
+        local_hour = ts.astimezone(LOCAL).hour
+        cooling = 1 + 0.03 * math.sin((local_hour - 15) / 24 * 2 * math.pi)  # warmer afternoon
+        return primary_rate(meter.it_meter, ts, step) * (1 + (meter.pue - 1) * cooling)
+    if meter.role == "it_load":
+        return meter.base * (0.97 + 0.03 * _noise(meter.noise_seed, step))
+    return max(
+        0.0, meter.base * load_shape(ts, meter.phase) * (1 + 0.05 * _noise(meter.noise_seed, step))
+    )
+
+
+def advance(fleet: Fleet, ts: datetime, step: int) -> dict[str, list[tuple[str, str, float]]]:
+    """Move every counter one interval to ``ts``; the readings at ``ts`` by gateway key."""
+    dt_h = fleet.config.interval_s / 3600
+    out: dict[str, list[tuple[str, str, float]]] = {}
+    for ent, gw, m in fleet.meters():
+        rate = primary_rate(m, ts, step)
+        if fleet.config.reset_rate and (_noise(m.noise_seed ^ 0x5EED, step) + 1) / 2 < (
+            fleet.config.reset_rate
+        ):
+            m.counter = 0.0  # a replaced or reset meter starts again from zero
+        m.counter += rate * dt_h / m.multiplier
+        rows = out.setdefault(f"{ent.code}/{gw.code}", [])
+        for p in m.points:
+            if p.quantity in ("power_kw",):
+                rows.append((m.code, p.quantity, round(rate / m.multiplier, 4)))
+            else:
+                rows.append((m.code, p.quantity, round(m.counter, 4)))
+    return out
+
+
+class ReadingStream:
+    """The fleet's readings interval after interval from ``start``, as messages per gateway.
+
+    Stateful: counters, the noise step and every gateway's ``seq`` continue from one call to the
+    next, so a backlog and live publishing form one consistent stream.
+    """
+
+    def __init__(self, fleet: Fleet, start: datetime, readings_per_message: int = 50) -> None:
+        self.fleet = fleet
+        self.next_ts = start
+        self.step = 0
+        self.readings_per_message = readings_per_message
+        self.seqs: dict[str, int] = {}
+
+    def take(self, steps: int) -> Iterator[GatewayMessage]:
+        interval = timedelta(seconds=self.fleet.config.interval_s)
+        for _ in range(steps):
+            ts = self.next_ts
+            rows_by_gateway = advance(self.fleet, ts, self.step)
+            self.step += 1
+            self.next_ts = ts + interval
+            iso = ts.astimezone(LOCAL).isoformat()
+            for key, rows in rows_by_gateway.items():
+                ent, gw = key.split("/")
+                for i in range(0, len(rows), self.readings_per_message):
+                    chunk = rows[i : i + self.readings_per_message]
+                    seq = self.seqs.get(key, 1)
+                    self.seqs[key] = seq + 1
+                    doc = {"seq": seq, "readings": [_reading(m, p, iso, v) for m, p, v in chunk]}
+                    yield GatewayMessage(
+                        ent, gw, seq, orjson.dumps(doc), tuple((m, p, ts, v) for m, p, v in chunk)
+                    )
+
+
+def messages(
+    fleet: Fleet, start: datetime, steps: int, readings_per_message: int = 50
+) -> Iterator[GatewayMessage]:
+    """Readings for ``steps`` intervals from ``start``, grouped into messages per gateway."""
+    return ReadingStream(fleet, start, readings_per_message).take(steps)
+
+
+def _reading(meter: str, point: str, iso: str, value: float) -> dict[str, Any]:
+    reading: dict[str, Any] = {"meter": meter, "point": point, "ts": iso, "value": value}
+    if point == "energy_import_kwh":
+        reading["unit"] = "kWh"  # optional in the contract; sent for one quantity to exercise it
+    return reading
+
+
+def registry_document(fleet: Fleet) -> dict[str, Any]:
+    ents = []
+    for ent in fleet.enterprises:
+        gateway_of = {m.code: gw.code for gw in ent.gateways for m in gw.meters}
+        sites = []
+        for site in ent.sites:
+            meters = [
+                {
+                    "code": m.code,
+                    "carrier": m.carrier,
+                    "protocol": "mqtt",
+                    "gateway": gateway_of[m.code],
+                    "multiplier": m.multiplier,
+                    "role": m.role,
+                    "interval_s": fleet.config.interval_s,
+                    "points": [p.quantity for p in m.points],
+                }
+                for m in site.meters
+            ]
+            entry: dict[str, Any] = {"code": site.code, "kind": site.kind, "meters": meters}
+            if site.dc_class:
+                entry["dc_class"] = site.dc_class
+            sites.append(entry)
+        ents.append(
+            {
+                "code": ent.code,
+                "name": ent.name,
+                "industry": ent.industry,
+                "town": ent.town,
+                "grid_region": "north",
+                "gateways": [{"code": g.code} for g in ent.gateways],
+                "sites": sites,
+            }
+        )
+    return {"enterprises": ents}
+
+
+def fleet_to_registry_yaml(fleet: Fleet) -> str:
+    header = (
+        f"# Generated by `energymon simulate gateways --seed {fleet.config.seed}`: the "
+        "simulated district.\n"
+    )
+    return header + yaml.safe_dump(registry_document(fleet), sort_keys=False, allow_unicode=True)
