@@ -336,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     demo.add_argument("--seconds", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")
     demo.add_argument("--reset", action="store_true", help="wipe the demo data directory first")
     demo.add_argument("--data-dir", default="var/demo", help="where an embedded database lives")
+    demo.add_argument("--seed", type=int, default=2026, help="the simulated district's seed")
+    demo.add_argument(
+        "--embedded",
+        action="store_true",
+        help="always start embedded PostgreSQL and Mosquitto (ignore running ones)",
+    )
     demo.set_defaults(func=_demo)
     return parser
 

@@ -86,6 +86,19 @@ def mosquitto_binary() -> str | None:
     return "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
 
 
+def _run(cmd: list[str], *, what: str) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        hint = ""
+        if os.geteuid() == 0:
+            hint = (
+                " (running as root: the cluster runs as the 'postgres' user, which must be "
+                "able to reach the data directory; choose one under a world-traversable path)"
+            )
+        raise ServiceUnavailableError(f"{what} failed: {' '.join(detail)}{hint}")
+
+
 @dataclass
 class Embedded:
     """Servers started by this process; :meth:`close` stops them (and removes temporary dirs)."""
@@ -135,7 +148,7 @@ class Embedded:
             os.chmod(data_dir, 0o700)
             as_user = ["runuser", "-u", "postgres", "--"]
         if not (data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            _run(
                 [
                     *as_user,
                     str(bindir / "initdb"),
@@ -148,14 +161,13 @@ class Embedded:
                     "-E",
                     "UTF8",
                 ],
-                check=True,
-                capture_output=True,
+                what="initdb",
             )
         port = free_port()
         options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1"
         if not fsync:
             options += " -c fsync=off -c synchronous_commit=off"
-        subprocess.run(
+        _run(
             [
                 *as_user,
                 str(bindir / "pg_ctl"),
@@ -168,8 +180,7 @@ class Embedded:
                 options,
                 "start",
             ],
-            check=True,
-            capture_output=True,
+            what="pg_ctl start",
         )
         self.pg_stops.append(
             [*as_user, str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]
