@@ -54,6 +54,12 @@ def _ingest_mqtt(_args: argparse.Namespace) -> int:
     return main_mqtt()
 
 
+def _ingest_modbus(_args: argparse.Namespace) -> int:
+    from services.ingest.modbus.main import main as modbus_main
+
+    return modbus_main()
+
+
 def _export_readings(args: argparse.Namespace) -> int:
     from services.core.db import make_engine
     from services.core.export import iter_readings, parse_instant, write_csv
@@ -245,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     ingest.add_parser(
         "mqtt", help="subscribe to gateways over MQTT and store readings"
     ).set_defaults(func=_ingest_mqtt)
+    ingest.add_parser(
+        "modbus", help="poll the registry's Modbus meters (sharded across pollers by leases)"
+    ).set_defaults(func=_ingest_modbus)
 
     simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
         dest="simulate_cmd", required=True

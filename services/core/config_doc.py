@@ -10,6 +10,7 @@ from services.core.settings import (
     CommonSettings,
     DatabaseSettings,
     IngestSettings,
+    ModbusSettings,
     MqttSettings,
 )
 
@@ -20,6 +21,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     IngestSettings,
     ApiSettings,
     AlertsSettings,
+    ModbusSettings,
 )
 
 

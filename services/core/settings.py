@@ -308,3 +308,31 @@ class AlertsSettings(BaseSettings):
     )
     metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
     metrics_port: int = Field(9103, ge=0, le=65535, description="Port of the alerts /metrics.")
+
+
+class ModbusSettings(BaseSettings):
+    """The Modbus poller."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_MODBUS_", extra="ignore")
+
+    owner: str = Field("", description="This poller's name in the lease table (default: host-pid).")
+    lease_ttl_s: float = Field(
+        15.0,
+        gt=1,
+        description="Device lease lifetime; a dead poller's "
+        "devices are taken over within about this long.",
+    )
+    round_s: float = Field(
+        5.0,
+        gt=0,
+        description="How often leases are renewed and devices reconciled with the registry.",
+    )
+    max_concurrency: int = Field(256, ge=1, description="Polls in flight at once in this process.")
+    retries: int = Field(1, ge=0, description="Retries of a failed read within one poll.")
+    offline_after: int = Field(3, ge=1, description="Consecutive failed polls before offline.")
+    maps_dir: Path | None = Field(
+        None, description="Extra device map files (*.yaml) beside the shipped ones."
+    )
+    spool_dir: Path = Field(Path("var/spool-modbus"), description="The poller's own spool.")
+    metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
+    metrics_port: int = Field(9102, ge=0, le=65535, description="Port of the poller's /metrics.")

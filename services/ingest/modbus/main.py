@@ -1,0 +1,91 @@
+"""``energymon ingest modbus``: the poller, its ingest engine and ops server in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+
+from prometheus_client import CollectorRegistry
+
+from services.core.db import make_engine
+from services.core.lifecycle import stop_on_signals
+from services.core.logging import configure_logging, get_logger
+from services.core.ops_http import OpsServer
+from services.core.pipeline.model import InboundMessage
+from services.core.pipeline.spool import Spool
+from services.core.pipeline.validate import Limits
+from services.core.pipeline.writer import ReadingWriter
+from services.core.settings import CommonSettings, DatabaseSettings, IngestSettings, ModbusSettings
+from services.ingest.engine import EngineConfig, IngestEngine
+from services.ingest.metrics import IngestMetrics
+from services.ingest.modbus.devices import device_spec
+from services.ingest.modbus.leases import LeaseManager
+from services.ingest.modbus.metrics import PollerMetrics
+from services.ingest.modbus.poller import PollPolicy
+from services.ingest.modbus.service import ModbusPollerService
+
+log = get_logger(__name__)
+
+
+def run(
+    common: CommonSettings,
+    db: DatabaseSettings,
+    ingest: IngestSettings,
+    modbus: ModbusSettings,
+    stop: threading.Event | None = None,
+) -> int:
+    stop = stop or stop_on_signals()
+    registry = CollectorRegistry()
+    engine = make_engine(db, pool_size=3)
+    pipeline = IngestEngine(
+        config=EngineConfig(
+            batch_max_readings=ingest.batch_max_readings,
+            batch_max_age_s=ingest.batch_max_age_ms / 1000,
+            registry_refresh_s=ingest.registry_refresh_s,
+            db_retry_max_s=ingest.db_retry_max_s,
+        ),
+        limits=Limits.from_settings(ingest, db),
+        engine=engine,
+        writer=ReadingWriter(db),
+        spool=Spool(modbus.spool_dir, ingest.spool_max_bytes),
+        metrics=IngestMetrics(registry),
+    )
+    owner = modbus.owner or f"{socket.gethostname()}-{os.getpid()}"
+
+    def submit(message: InboundMessage) -> None:
+        pipeline.submit("readings", message, lambda: None)
+
+    service = ModbusPollerService(
+        engine=engine,
+        leases=LeaseManager(engine, owner, modbus.lease_ttl_s),
+        factory=lambda mid, ent, code, conn: device_spec(
+            mid, ent, code, conn, maps_dir=modbus.maps_dir
+        ),
+        submit=submit,
+        metrics=PollerMetrics(registry),
+        policy=PollPolicy(retries=modbus.retries, offline_after=modbus.offline_after),
+        round_s=modbus.round_s,
+        max_concurrency=modbus.max_concurrency,
+    )
+    ops = OpsServer(
+        modbus.metrics_host,
+        modbus.metrics_port,
+        registry,
+        lambda: pipeline.ready and service.lease_valid(),
+    )
+    ops.start()
+    pipeline.start()
+    log.info("modbus poller started", owner=owner, metrics_port=ops.port)
+    asyncio.run(service.run(stop))
+    pipeline.stop()
+    ops.stop()
+    engine.dispose()
+    return 0
+
+
+def main() -> int:
+    common = CommonSettings()
+    configure_logging(common.log_level, common.log_format)
+    return run(common, DatabaseSettings(), IngestSettings(), ModbusSettings())
