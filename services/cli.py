@@ -258,12 +258,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
         dest="simulate_cmd", required=True
     )
-    try:
-        from simulators.gateways.cli import add_parser as add_gateways
-    except ImportError:  # pragma: no cover - the simulator package is part of the distribution
-        pass
-    else:
-        add_gateways(simulate)
+    from simulators.gateways.cli import add_parser as add_gateways
+    from simulators.meters.cli import add_parser as add_meters
+
+    add_gateways(simulate)
+    add_meters(simulate)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
         dest="export_cmd", required=True

@@ -1,0 +1,128 @@
+"""``energymon simulate meters``: Modbus TCP meters serving the shipped maps."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+from pathlib import Path
+
+import yaml
+from pymodbus.constants import ExcCodes
+
+from services.core.devices.loader import shipped_maps
+from services.core.lifecycle import stop_on_signals
+from services.core.logging import configure_logging
+from simulators.meters.device import SimulatedMeter
+from simulators.meters.server import Fault, MeterServer
+
+
+def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = simulate.add_parser("meters", help="Modbus TCP meters serving the shipped device maps")
+    p.add_argument("--port", type=int, default=5020)
+    p.add_argument("--devices", type=int, default=3, help="unit ids 1..N on the port")
+    p.add_argument(
+        "--map",
+        action="append",
+        dest="maps",
+        help="device map model id (repeat to mix; default: all shipped maps)",
+    )
+    p.add_argument("--base-kw", type=float, default=20.0, help="mean secondary-side load")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--update-s", type=float, default=1.0, help="how often values change")
+    p.add_argument(
+        "--enterprise", default="91120111MA07N9RT25", help="enterprise code for --write-registry"
+    )
+    p.add_argument("--interval", type=int, default=60, help="poll interval for --write-registry")
+    p.add_argument(
+        "--write-registry",
+        metavar="FILE",
+        help="write a district YAML registering these meters, then serve",
+    )
+    p.add_argument(
+        "--silent-unit",
+        type=int,
+        action="append",
+        default=[],
+        help="a unit that never answers (the client times out)",
+    )
+    p.add_argument(
+        "--busy-unit",
+        type=int,
+        action="append",
+        default=[],
+        help="a unit that answers exception 6 (device busy)",
+    )
+    p.add_argument(
+        "--slow-unit", type=int, action="append", default=[], help="a unit that answers after 0.5 s"
+    )
+    p.set_defaults(func=run)
+
+
+def meters_from(args: argparse.Namespace) -> list[SimulatedMeter]:
+    maps = shipped_maps()
+    models = args.maps or sorted(maps)
+    return [
+        SimulatedMeter(u, maps[models[(u - 1) % len(models)]], args.base_kw, args.seed + u)
+        for u in range(1, args.devices + 1)
+    ]
+
+
+def registry(meters: list[SimulatedMeter], args: argparse.Namespace) -> str:
+    entries = [
+        {
+            "code": f"MB-{m.unit_id:03d}",
+            "carrier": "electricity",
+            "protocol": "modbus",
+            "interval_s": args.interval,
+            "connection": {
+                "host": "127.0.0.1",
+                "port": args.port,
+                "unit_id": m.unit_id,
+                "map": m.device.model,
+                "interval_s": args.interval,
+            },
+            "points": sorted(m.device.fed_points()),
+        }
+        for m in meters
+    ]
+    doc = {
+        "enterprises": [
+            {
+                "code": args.enterprise,
+                "name": "Simulated Modbus site",
+                "industry": "C33",
+                "town": "Xinkou",
+                "sites": [{"code": "modbus-site", "kind": "industrial", "meters": entries}],
+            }
+        ]
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging("INFO", "console")
+    meters = meters_from(args)
+    if args.write_registry:
+        Path(args.write_registry).write_text(registry(meters, args), encoding="utf-8")
+        print(f"wrote {args.write_registry}")
+    server = MeterServer(meters, port=args.port, update_s=args.update_s)
+    for u in args.silent_unit:
+        server.faults[u] = Fault(silent=True)
+    for u in args.busy_unit:
+        server.faults[u] = Fault(exception=ExcCodes.DEVICE_BUSY)
+    for u in args.slow_unit:
+        server.faults[u] = Fault(delay_s=0.5)
+    stop = stop_on_signals()
+    done = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=lambda: (stop.wait(), loop.call_soon_threadsafe(done.set)), daemon=True
+        ).start()
+        await server.serve(done)
+
+    print(f"serving {len(meters)} meters on 127.0.0.1:{args.port} (Ctrl-C stops)")
+    asyncio.run(main())
+    return 0
