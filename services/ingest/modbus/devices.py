@@ -14,9 +14,17 @@ from services.ingest.modbus.connection import LineSettings, Transport
 from services.ingest.modbus.poller import Decoded, DeviceSpec, ReadBlock
 
 
-def decoder(blocks: Sequence[ReadPlanBlock]) -> Any:
-    """Registers of each block -> (point, value, unit) for every register that feeds a point."""
-    fed = [[(e, off) for e, off in b.entries if e.point is not None] for b in blocks]
+def decoder(blocks: Sequence[ReadPlanBlock], points: frozenset[str] | None = None) -> Any:
+    """Registers of each block -> (point, value, unit) for every register that feeds a point
+    (only ``points`` when given: the meter's registered points)."""
+    fed = [
+        [
+            (e, off)
+            for e, off in b.entries
+            if e.point is not None and (points is None or e.point in points)
+        ]
+        for b in blocks
+    ]
 
     def decode_blocks(registers: Sequence[list[int]]) -> Decoded:
         out: Decoded = []
@@ -35,6 +43,7 @@ def device_spec(
     meter: str,
     connection: dict[str, Any],
     *,
+    points: frozenset[str] | None = None,
     maps_dir: Path | None = None,
     default_interval_s: float = 60.0,
 ) -> DeviceSpec:
@@ -51,7 +60,14 @@ def device_spec(
         parity=str(connection.get("parity", "N")),
         timeout_s=float(connection.get("timeout_s", 1.0)),
     )
-    blocks = plan_reads(device)
+    # read only the blocks that hold a registered point
+    blocks = [
+        b
+        for b in plan_reads(device)
+        if any(
+            e.point is not None and (points is None or e.point in points) for e, _off in b.entries
+        )
+    ]
     return DeviceSpec(
         meter_id=meter_id,
         enterprise=enterprise,
@@ -60,5 +76,5 @@ def device_spec(
         line=line,
         interval_s=float(connection.get("interval_s", default_interval_s)),
         blocks=tuple(ReadBlock(b.function.value, b.start, b.count) for b in blocks),
-        decode=decoder(blocks),
+        decode=decoder(blocks, points),
     )

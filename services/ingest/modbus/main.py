@@ -60,8 +60,8 @@ def run(
     service = ModbusPollerService(
         engine=engine,
         leases=LeaseManager(engine, owner, modbus.lease_ttl_s),
-        factory=lambda mid, ent, code, conn: device_spec(
-            mid, ent, code, conn, maps_dir=modbus.maps_dir
+        factory=lambda mid, ent, code, conn, points: device_spec(
+            mid, ent, code, conn, points=points, maps_dir=modbus.maps_dir
         ),
         submit=submit,
         metrics=PollerMetrics(registry),

@@ -14,14 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.core.logging import get_logger
 from services.core.pipeline.model import InboundMessage
-from services.core.schema.tables import device_status, enterprises, meters
+from services.core.schema.tables import device_status, enterprises, meters, points
 from services.ingest.modbus.connection import ModbusLine
 from services.ingest.modbus.leases import LeaseManager
 from services.ingest.modbus.metrics import PollerMetrics
@@ -30,7 +29,7 @@ from services.ingest.modbus.poller import DeviceRunner, DeviceSpec, DeviceState,
 log = get_logger(__name__)
 
 # Builds a device from a registry meter (its id, enterprise code, code, connection settings).
-SpecFactory = Callable[[int, str, str, dict[str, Any]], DeviceSpec]
+SpecFactory = Callable[..., DeviceSpec]  # (id, enterprise, code, connection, *, points)
 
 
 class ModbusPollerService:
@@ -85,17 +84,24 @@ class ModbusPollerService:
                 line.close()
 
     def _load(self) -> dict[int, DeviceSpec]:
+        registered = (
+            select(func.array_agg(points.c.quantity))
+            .where(points.c.meter_id == meters.c.id, points.c.active)
+            .scalar_subquery()
+        )
         stmt = (
-            select(meters.c.id, meters.c.code, meters.c.connection, enterprises.c.code)
+            select(meters.c.id, meters.c.code, meters.c.connection, enterprises.c.code, registered)
             .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
             .where(meters.c.protocol == "modbus", meters.c.active, enterprises.c.active)
         )
         specs: dict[int, DeviceSpec] = {}
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        for meter_id, code, connection, ent in rows:
+        for meter_id, code, connection, ent, quantities in rows:
             try:
-                specs[meter_id] = self._factory(meter_id, ent, code, connection or {})
+                specs[meter_id] = self._factory(
+                    meter_id, ent, code, connection or {}, points=frozenset(quantities or ())
+                )
             except Exception as err:  # noqa: BLE001 - one bad registry entry costs only itself
                 log.error("modbus meter not pollable", meter=code, enterprise=ent, error=str(err))
         return specs

@@ -51,7 +51,7 @@ def _decode(regs: Sequence[list[int]]) -> list[tuple[str, float, str]]:
     ]
 
 
-def _factory(meter_id: int, ent: str, code: str, conn: dict[str, Any]) -> DeviceSpec:
+def _factory(meter_id: int, ent: str, code: str, conn: dict[str, Any], **_: object) -> DeviceSpec:
     return DeviceSpec(
         meter_id,
         ent,
