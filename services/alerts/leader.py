@@ -4,6 +4,8 @@ standby acquires it at its next attempt (within one evaluation interval)."""
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 
 from services.core.logging import get_logger
@@ -19,9 +21,16 @@ class LeaderLock:
         self._key = key
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.is_leader = False
+        # Scheduler jobs call ensure() from several threads: without this lock two of them could
+        # each open a connection, and dropping the one that took the lock would release it.
+        self._mutex = threading.Lock()
 
     def ensure(self) -> bool:
         """True while this process holds the lock; tries to take it otherwise."""
+        with self._mutex:
+            return self._ensure_locked()
+
+    def _ensure_locked(self) -> bool:
         try:
             if self._conn is None or self._conn.closed:
                 self.is_leader = False
@@ -42,7 +51,7 @@ class LeaderLock:
             if self.is_leader:
                 log.error("lost the evaluator lock", error=str(err))
             self.is_leader = False
-            self.close()
+            self._close_locked()
         return self.is_leader
 
     @property
@@ -51,6 +60,10 @@ class LeaderLock:
         return self._conn is not None and not self._conn.closed
 
     def close(self) -> None:
+        with self._mutex:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
