@@ -1,0 +1,135 @@
+"""Standard coal (GB/T 2589-2020) and CO2 conversion with factors kept as dated data.
+
+Comprehensive energy consumption is the sum over carriers of amount x kgce-per-unit, in tce
+(1 tce = 1 000 kgce); electricity uses the equivalent value (0.1229 kgce/kWh) or the equal value
+(the year's supply coal rate), a setting shown on every report. Electricity CO2 = MWh x the grid
+factor of the enterprise's region for the year (falling back to the national factor, and saying
+so). Every result names the factor, its validity and its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.core.domain.units import conversion_factor
+from services.core.errors import EnergymonError
+
+DEFAULT_FILE = Path(__file__).with_name("data") / "coefficients.yaml"
+
+
+class ElectricityMethod(StrEnum):
+    EQUIVALENT = "equivalent"  # 当量值
+    EQUAL = "equal"  # 等价值
+
+
+class NoFactorError(EnergymonError):
+    def __init__(self, what: str, on: date) -> None:
+        super().__init__(f"no {what} factor valid on {on.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    carrier: str
+    unit: str
+    value: float
+    valid_from: date
+    valid_to: date | None
+    source: str
+    method: str | None = None
+    region: str | None = None
+    uncertain: bool = False
+
+    def valid_on(self, on: date) -> bool:
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    value: float
+    factor: Factor
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FactorSet:
+    coal: tuple[Factor, ...]
+    co2: tuple[Factor, ...]
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> FactorSet:
+        def parse(entries: list[dict[str, Any]], key: str) -> tuple[Factor, ...]:
+            return tuple(
+                Factor(
+                    carrier=e["carrier"],
+                    unit=e["unit"],
+                    value=float(e[key]),
+                    valid_from=e["valid_from"],
+                    valid_to=e.get("valid_to"),
+                    source=" ".join(str(e["source"]).split()),
+                    method=e.get("method"),
+                    region=e.get("region"),
+                    uncertain=bool(e.get("uncertain", False)),
+                )
+                for e in entries
+            )
+
+        return cls(parse(doc.get("standard_coal", []), "kgce"), parse(doc.get("co2", []), "tco2"))
+
+    def _pick(self, factors: tuple[Factor, ...], on: date, **match: str | None) -> Factor | None:
+        found = [
+            f
+            for f in factors
+            if f.valid_on(on) and all(getattr(f, k) == v for k, v in match.items())
+        ]
+        return max(found, key=lambda f: f.valid_from) if found else None
+
+    def kgce(
+        self,
+        carrier: str,
+        amount: float,
+        unit: str,
+        on: date,
+        method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+    ) -> Converted:
+        """Standard coal in kgce for ``amount`` ``unit`` of ``carrier`` consumed on ``on``."""
+        factor = self._pick(
+            self.coal,
+            on,
+            carrier=carrier,
+            method=method.value if carrier == "electricity" else None,
+        )
+        if factor is None:
+            raise NoFactorError(f"standard-coal {carrier}", on)
+        return Converted(amount * conversion_factor(unit, factor.unit) * factor.value, factor)
+
+    def tco2(
+        self, carrier: str, amount: float, unit: str, on: date, region: str = "national"
+    ) -> Converted:
+        """CO2 in t for ``amount`` ``unit`` of ``carrier``; electricity by the grid region."""
+        note = ""
+        if carrier == "electricity":
+            factor = self._pick(self.co2, on, carrier=carrier, region=region)
+            if factor is None and region != "national":
+                factor = self._pick(self.co2, on, carrier=carrier, region="national")
+                note = f"no {region} grid factor for {on.year}; national factor used"
+        else:
+            factor = self._pick(self.co2, on, carrier=carrier)
+        if factor is None:
+            raise NoFactorError(f"CO2 {carrier}", on)
+        return Converted(amount * conversion_factor(unit, factor.unit) * factor.value, factor, note)
+
+
+@cache
+def default_factors() -> FactorSet:
+    return FactorSet.from_document(yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8")))
+
+
+def load_factors(path: Path) -> FactorSet:
+    return FactorSet.from_document(yaml.safe_load(path.read_text(encoding="utf-8")))
