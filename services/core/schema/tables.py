@@ -341,3 +341,17 @@ notifications = Table(
     CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
 )
 Index("ix_notifications_due", notifications.c.status, notifications.c.next_attempt_at)
+
+consumption_15m = Table(
+    "consumption_15m",
+    metadata,
+    Column("point_id", Integer, nullable=False),
+    Column("bucket", DateTime(timezone=True), nullable=False, comment="UTC start of 15 minutes"),
+    Column("energy", Double, nullable=False, comment="point unit, meter multiplier applied"),
+    Column("readings", SmallInteger, nullable=False),
+    Column("expected", SmallInteger, nullable=False),
+    Column("estimated", Boolean, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("point_id", "bucket"),
+    comment="consumption of cumulative points per 15 minutes, kept current from rollup_dirty",
+)
