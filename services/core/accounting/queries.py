@@ -1,0 +1,174 @@
+"""Query functions over the 15-minute rollups: consumption by period, standard coal and CO2,
+and a data centre's PUE over a window with coverage. The API, the alerts service and
+`energymon report` call these, so the numbers are the same everywhere.
+
+Only boundary meters count towards an enterprise's or site's consumption (utility incomers and
+fuel receipts, a data centre's facility meters); sub-meters and IT meters explain where energy went
+and are never added on top (DOMAIN.md, meter hierarchy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
+from services.core.domain.pue import PueResult, pue
+
+COUNTED_ROLES = ("boundary", "facility_total")
+PERIODS = {"15m": None, "1h": "hour", "1d": "day", "1mo": "month", "1y": "year"}
+_CARRIER_UNIT = {
+    "energy_import_kwh": "kWh",
+    "gas_volume_m3": "m3",
+    "steam_mass_t": "t",
+    "heat_energy_gj": "GJ",
+    "water_volume_m3": "m3",
+    "fuel_mass_kg": "kg",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodConsumption:
+    period: datetime  # local start of the period
+    carrier: str
+    quantity: str
+    unit: str
+    amount: float
+    completeness: float
+    estimated: bool
+
+
+def consumption(
+    conn: Connection,
+    *,
+    enterprise: str,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    zone: ZoneInfo,
+    site: str | None = None,
+) -> list[PeriodConsumption]:
+    """Consumption per period and carrier of an enterprise (or one site) in [start, end)."""
+    trunc = PERIODS[interval]
+    period = (
+        "c.bucket"
+        if trunc is None
+        else f"date_trunc('{trunc}', c.bucket AT TIME ZONE :zone) AT TIME ZONE :zone"
+    )
+    rows = conn.execute(
+        text(f"""
+        SELECT {period} AS period, m.carrier, p.quantity, p.unit, sum(c.energy) AS amount,
+               least(1.0, sum(c.readings)::float / nullif(sum(c.expected), 0)) AS completeness,
+               bool_or(c.estimated) AS estimated
+        FROM consumption_15m c
+        JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
+        JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
+        WHERE e.code = :ent AND c.bucket >= :start AND c.bucket < :end
+          AND m.role IN ('boundary', 'facility_total')
+          AND (CAST(:site AS text) IS NULL OR s.code = :site)
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3"""),
+        {"ent": enterprise, "start": start, "end": end, "zone": zone.key, "site": site},
+    )
+    return [
+        PeriodConsumption(
+            r.period.astimezone(zone),
+            r.carrier,
+            r.quantity,
+            r.unit,
+            float(r.amount),
+            float(r.completeness or 0.0),
+            bool(r.estimated),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierTotal:
+    carrier: str
+    unit: str
+    amount: float
+    kgce: Converted | None
+    tco2: Converted | None
+
+
+def totals(
+    conn: Connection,
+    factors: FactorSet,
+    *,
+    enterprise: str,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+) -> list[CarrierTotal]:
+    """Per carrier: the amount, its standard coal and its CO2 with the factors valid at
+    ``start`` (a report covers one period with one factor set)."""
+    region = (
+        conn.execute(
+            text("SELECT grid_region FROM enterprises WHERE code = :c"), {"c": enterprise}
+        ).scalar()
+        or "national"
+    )
+    by_carrier: dict[tuple[str, str], float] = {}
+    for row in consumption(
+        conn, enterprise=enterprise, start=start, end=end, interval="1y", zone=zone
+    ):
+        if row.quantity not in _CARRIER_UNIT:
+            continue
+        key = (row.carrier, row.unit)
+        by_carrier[key] = by_carrier.get(key, 0.0) + row.amount
+    on = start.astimezone(zone).date()
+    out = []
+    for (carrier, unit), amount in sorted(by_carrier.items()):
+        kgce = tco2 = None
+        if carrier != "water":
+            kgce = factors.kgce(carrier, amount, unit, on, method)
+            tco2 = factors.tco2(carrier, amount, unit, on, region)
+        out.append(CarrierTotal(carrier, unit, amount, kgce, tco2))
+    return out
+
+
+def site_pue(
+    conn: Connection,
+    *,
+    enterprise: str,
+    site: str,
+    start: datetime,
+    end: datetime,
+    threshold: float = 0.9,
+) -> PueResult:
+    """PUE of a data-centre site over [start, end): facility meters over IT meters, each side's
+    coverage = readings present / readings expected over the window."""
+    slots = max(1, int((end - start).total_seconds() // 900))
+    rows = conn.execute(
+        text("""
+        SELECT m.role, p.id, p.interval_s, coalesce(sum(c.energy), 0) AS energy,
+               coalesce(sum(c.readings), 0) AS readings
+        FROM meters m JOIN sites s ON s.id = m.site_id
+        JOIN enterprises e ON e.id = m.enterprise_id
+        JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
+        LEFT JOIN consumption_15m c ON c.point_id = p.id AND c.bucket >= :start
+             AND c.bucket < :end
+        WHERE e.code = :ent AND s.code = :site AND m.active
+          AND m.role IN ('facility_total', 'it_load')
+        GROUP BY m.role, p.id, p.interval_s"""),
+        {"ent": enterprise, "site": site, "start": start, "end": end},
+    ).all()
+    sides: dict[str, list[float]] = {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
+    for role, _pid, interval_s, energy, readings in rows:
+        side = sides[role]
+        side[0] += float(energy)
+        side[1] += float(readings)
+        side[2] += slots * max(1, 900 // interval_s)
+    fac, it = sides["facility_total"], sides["it_load"]
+    return pue(
+        fac[0],
+        it[0],
+        facility_coverage=fac[1] / fac[2] if fac[2] else 0.0,
+        it_coverage=it[1] / it[2] if it[2] else 0.0,
+        threshold=threshold,
+    )
