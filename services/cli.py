@@ -223,6 +223,102 @@ def _alerts_act(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounting_run(args: argparse.Namespace) -> int:
+    from services.core.accounting.rollup import catch_up
+    from services.core.db import make_engine
+    from services.core.lifecycle import stop_on_signals
+    from services.core.settings import DatabaseSettings
+
+    engine = make_engine(DatabaseSettings())
+    stop = stop_on_signals() if not args.once else None
+    while True:
+        stats = catch_up(engine)
+        if stats.ranges:
+            print(
+                f"rollups: {stats.ranges} ranges, {stats.points} points, "
+                f"{stats.buckets_written} buckets in {stats.seconds:.2f}s",
+                flush=True,
+            )
+        if stop is None or stop.wait(args.every):
+            return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from services.core.accounting.queries import consumption, site_pue, totals
+    from services.core.db import make_engine
+    from services.core.domain.coefficients import ElectricityMethod, default_factors
+    from services.core.domain.pue import Window, window_bounds
+    from services.core.export import parse_instant
+    from services.core.settings import CommonSettings, DatabaseSettings
+
+    zone = CommonSettings().zone
+    engine = make_engine(DatabaseSettings())
+    with engine.connect() as conn:
+        if args.report_cmd == "pue":
+            from datetime import UTC, datetime
+
+            if args.window == "custom":
+                start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)
+            else:
+                start, end = window_bounds(Window(args.window), datetime.now(UTC), zone)
+            r = site_pue(conn, enterprise=args.enterprise, site=args.site, start=start, end=end)
+            ratio = f"{r.ratio:.3f}" if r.ratio is not None else "-"
+            print(
+                f"PUE {args.enterprise}/{args.site} {start.isoformat()} .. {end.isoformat()}: "
+                f"{ratio} ({r.status}); facility {r.facility_kwh:.1f} kWh "
+                f"(coverage {r.facility_coverage:.0%}), IT {r.it_kwh:.1f} kWh "
+                f"(coverage {r.it_coverage:.0%})"
+            )
+            return 0
+        start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)
+        if end - start > timedelta(days=3700):
+            raise EnergymonError("the range is at most ten years")
+        if args.report_cmd == "consumption":
+            print("period,carrier,quantity,amount,unit,completeness,estimated")
+            for row in consumption(
+                conn,
+                enterprise=args.enterprise,
+                start=start,
+                end=end,
+                interval=args.interval,
+                zone=zone,
+                site=args.site,
+            ):
+                print(
+                    f"{row.period.isoformat()},{row.carrier},{row.quantity},{row.amount:.3f},"
+                    f"{row.unit},{row.completeness:.3f},{str(row.estimated).lower()}"
+                )
+            return 0
+        method = ElectricityMethod(args.method)
+        print(
+            f"standard coal by the {method.value} value for electricity; factors as of "
+            f"{start.date().isoformat()}"
+        )
+        total_kgce = total_co2 = 0.0
+        for t in totals(
+            conn,
+            default_factors(),
+            enterprise=args.enterprise,
+            start=start,
+            end=end,
+            zone=zone,
+            method=method,
+        ):
+            kgce = t.kgce.value if t.kgce else 0.0
+            co2 = t.tco2.value if t.tco2 else 0.0
+            total_kgce += kgce
+            total_co2 += co2
+            source = f"; {t.kgce.factor.source}" if t.kgce else ""
+            print(
+                f"{t.carrier:<12} {t.amount:>14,.1f} {t.unit:<4} {kgce / 1000:>12,.3f} tce "
+                f"{co2:>12,.3f} tCO2{source}"
+            )
+        print(f"{'total':<12} {'':>19} {total_kgce / 1000:>12,.3f} tce {total_co2:>12,.3f} tCO2")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
@@ -329,6 +425,43 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         act.add_argument("--by", required=True, help="the officer's name")
         act.add_argument("--comment", required=needs_comment)
         act.set_defaults(func=_alerts_act)
+
+    accounting = sub.add_parser("accounting", help="rollups").add_subparsers(
+        dest="accounting_cmd", required=True
+    )
+    arun = accounting.add_parser("run", help="keep the 15-minute rollups current")
+    arun.add_argument("--every", type=float, default=10.0, help="seconds between passes")
+    arun.add_argument("--once", action="store_true", help="one pass, then exit")
+    arun.set_defaults(func=_accounting_run)
+
+    report = sub.add_parser("report", help="check the numbers (CSV or text)").add_subparsers(
+        dest="report_cmd", required=True
+    )
+    for name, what in (
+        ("consumption", "consumption per period and carrier (CSV)"),
+        ("tce", "standard coal and CO2 per carrier"),
+    ):
+        rep = report.add_parser(name, help=what)
+        rep.add_argument("--enterprise", required=True)
+        rep.add_argument("--from", dest="from_", required=True)
+        rep.add_argument("--to", required=True)
+        if name == "consumption":
+            rep.add_argument("--interval", choices=["15m", "1h", "1d", "1mo", "1y"], default="1d")
+            rep.add_argument("--site")
+        else:
+            rep.add_argument("--method", choices=["equivalent", "equal"], default="equivalent")
+        rep.set_defaults(func=_report)
+    rpue = report.add_parser("pue", help="a data centre's PUE over a window")
+    rpue.add_argument("--enterprise", required=True)
+    rpue.add_argument("--site", required=True)
+    rpue.add_argument(
+        "--window",
+        default="ytd",
+        choices=["hour", "day", "mtd", "ytd", "rolling_24h", "rolling_30d", "custom"],
+    )
+    rpue.add_argument("--from", dest="from_")
+    rpue.add_argument("--to")
+    rpue.set_defaults(func=_report)
 
     mqtt = sub.add_parser("mqtt", help="broker integration").add_subparsers(
         dest="mqtt_cmd", required=True

@@ -126,6 +126,7 @@ def run_demo(args: argparse.Namespace) -> int:
         wait_for(lambda: _answers(ingest_ready), 60, "ingest to be ready")
         wait_for(lambda: _answers(f"http://{api.host}:{api.port}/readyz"), 60, "the API")
         children.append(_start_simulator(svc, mqtt, args))
+        threads.append(_start_rollups(db, stop))
         say("ready")
         _announce(api)
         _progress(db, stop, args.seconds, children)
@@ -249,6 +250,21 @@ def _start_ingest(
     ingest = IngestSettings(spool_dir=data_dir / "spool", client_id="energymon-demo-ingest")
     cfg = IngestConfig(common, db, mqtt, ingest)
     thread = threading.Thread(target=run_mqtt, args=(cfg, stop), name="demo-ingest", daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_rollups(db: DatabaseSettings, stop: threading.Event) -> threading.Thread:
+    """Keep the 15-minute rollups current, as `energymon accounting run` does."""
+    from services.core.accounting.rollup import catch_up
+
+    def loop() -> None:
+        engine = make_engine(db, pool_size=1)
+        while not stop.wait(5):
+            catch_up(engine)
+        engine.dispose()
+
+    thread = threading.Thread(target=loop, name="demo-rollups", daemon=True)
     thread.start()
     return thread
 
