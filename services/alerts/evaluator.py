@@ -6,12 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, text
 
 from services.alerts.notify import Router
-from services.alerts.rules import connectivity
+from services.alerts.rules import connectivity, pue
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alerts
 from services.core.settings import AlertsSettings
@@ -43,6 +44,13 @@ def connectivity_family(settings: AlertsSettings) -> Family:
         ),
         find,
     )
+
+
+def pue_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return pue.pue_findings(conn, now, live, zone=zone, margin=settings.pue_margin)
+
+    return Family("pue", (pue.PUE_OVER_LIMIT, pue.PUE_INSUFFICIENT_DATA), find)
 
 
 class AlertsMetrics:

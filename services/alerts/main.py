@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry
 
-from services.alerts.evaluator import AlertsMetrics, Evaluator, Family, connectivity_family
+from services.alerts.evaluator import (
+    AlertsMetrics,
+    Evaluator,
+    Family,
+    connectivity_family,
+    pue_family,
+)
 from services.alerts.leader import LeaderLock
 from services.alerts.notify import Router, channels_from, deliver_due
+from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
@@ -21,8 +29,8 @@ from services.core.settings import AlertsSettings, CommonSettings, DatabaseSetti
 log = get_logger(__name__)
 
 
-def default_families(settings: AlertsSettings) -> list[Family]:
-    return [connectivity_family(settings)]
+def default_families(settings: AlertsSettings, zone: ZoneInfo) -> list[Family]:
+    return [connectivity_family(settings), pue_family(settings, zone)]
 
 
 def run(
@@ -37,7 +45,9 @@ def run(
     metrics = AlertsMetrics(registry)
     channels = channels_from(settings)
     router = Router(settings.routes, list(channels))
-    evaluator = Evaluator(engine, settings, default_families(settings), router, metrics)
+    evaluator = Evaluator(
+        engine, settings, default_families(settings, common.zone), router, metrics
+    )
     leader = LeaderLock(db)
     ops = OpsServer(
         settings.metrics_host,
@@ -84,6 +94,14 @@ def run(
         seconds=min(5.0, settings.interval_s),
         id="deliver",
         args=("deliver", deliver),
+    )
+    # PUE and budget rules read the 15-minute rollups: the active process keeps them current
+    scheduler.add_job(
+        guarded,
+        "interval",
+        seconds=min(10.0, settings.interval_s),
+        id="rollups",
+        args=("rollups", lambda: catch_up(engine)),
     )
     ops.start()
     scheduler.start()

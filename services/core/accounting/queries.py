@@ -141,13 +141,15 @@ def site_pue(
     end: datetime,
     threshold: float = 0.9,
 ) -> PueResult:
-    """PUE of a data-centre site over [start, end): facility meters over IT meters, each side's
-    coverage = readings present / readings expected over the window."""
-    slots = max(1, int((end - start).total_seconds() // 900))
+    """PUE of a data-centre site over [start, end): facility meters over IT meters. Each side's
+    coverage = readings present / readings expected, expected counted from the later of the
+    window's start and the point's first reading (a site is not short of data for the months
+    before it was connected)."""
     rows = conn.execute(
         text("""
-        SELECT m.role, p.id, p.interval_s, coalesce(sum(c.energy), 0) AS energy,
-               coalesce(sum(c.readings), 0) AS readings
+        SELECT m.role, p.interval_s,
+               coalesce(sum(c.energy), 0) AS energy, coalesce(sum(c.readings), 0) AS readings,
+               (SELECT min(f.bucket) FROM consumption_15m f WHERE f.point_id = p.id) AS first
         FROM meters m JOIN sites s ON s.id = m.site_id
         JOIN enterprises e ON e.id = m.enterprise_id
         JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
@@ -159,7 +161,9 @@ def site_pue(
         {"ent": enterprise, "site": site, "start": start, "end": end},
     ).all()
     sides: dict[str, list[float]] = {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
-    for role, _pid, interval_s, energy, readings in rows:
+    for role, interval_s, energy, readings, first in rows:
+        since = max(start, first) if first is not None else start
+        slots = max(1, int((end - since).total_seconds() // 900))
         side = sides[role]
         side[0] += float(energy)
         side[1] += float(readings)
@@ -168,7 +172,7 @@ def site_pue(
     return pue(
         fac[0],
         it[0],
-        facility_coverage=fac[1] / fac[2] if fac[2] else 0.0,
-        it_coverage=it[1] / it[2] if it[2] else 0.0,
+        facility_coverage=min(1.0, fac[1] / fac[2]) if fac[2] else 0.0,
+        it_coverage=min(1.0, it[1] / it[2]) if it[2] else 0.0,
         threshold=threshold,
     )

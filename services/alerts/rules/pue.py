@@ -1,0 +1,101 @@
+"""PUE over the limit, per data-centre site and window, with hysteresis; and insufficient data
+as its own alert type (never a PUE breach).
+
+Windows: a rolling 24 h operational warning, month-to-date, and year-to-date (the compliance view,
+critical). The limit is the site's explicit ``pue_limit`` or its class's (new large and super-large
+1.25, existing 1.5). Opening needs PUE > limit; a live alert clears only below limit - margin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from services.core.accounting.queries import site_pue
+from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
+from services.core.domain.pue import PueStatus, Window, pue_limit, window_bounds
+
+PUE_OVER_LIMIT = "pue_over_limit"
+PUE_INSUFFICIENT_DATA = "pue_insufficient_data"
+WINDOWS = (Window.ROLLING_24H, Window.MONTH_TO_DATE, Window.YEAR_TO_DATE)
+
+
+def pue_findings(
+    conn: Connection,
+    now: datetime,
+    live: dict[AlertKey, LiveAlert],
+    *,
+    zone: ZoneInfo,
+    margin: float,
+    coverage: float = 0.9,
+) -> list[Finding]:
+    sites = conn.execute(
+        text("""
+        SELECT s.id, s.code, s.dc_class, s.pue_limit, e.id AS ent_id, e.code AS ent
+        FROM sites s JOIN enterprises e ON e.id = s.enterprise_id
+        WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY s.id""")
+    ).all()
+    out = []
+    for s in sites:
+        limit = pue_limit(s.dc_class, float(s.pue_limit) if s.pue_limit is not None else None)
+        if limit is None:
+            continue
+        subject = f"{s.ent}/{s.code}"
+        for window in WINDOWS:
+            start, end = window_bounds(window, now, zone)
+            r = site_pue(
+                conn, enterprise=s.ent, site=s.code, start=start, end=end, threshold=coverage
+            )
+            evidence = {
+                "window_start": start.isoformat(),
+                "window_end": end.isoformat(),
+                "facility_kwh": round(r.facility_kwh, 3),
+                "it_kwh": round(r.it_kwh, 3),
+                "facility_coverage": round(r.facility_coverage, 4),
+                "it_coverage": round(r.it_coverage, 4),
+                "limit": limit,
+                "dc_class": s.dc_class,
+            }
+            if r.status == PueStatus.INSUFFICIENT_DATA:
+                out.append(
+                    Finding(
+                        PUE_INSUFFICIENT_DATA,
+                        "site",
+                        s.id,
+                        subject,
+                        window.value,
+                        True,
+                        Severity.WARNING,
+                        f"PUE of {subject} ({window.value}) not computable: coverage "
+                        f"{min(r.facility_coverage, r.it_coverage):.0%} < {coverage:.0%}",
+                        value=min(r.facility_coverage, r.it_coverage),
+                        limit=coverage,
+                        enterprise_id=s.ent_id,
+                        evidence=evidence,
+                    )
+                )
+                continue
+            if r.ratio is None:
+                continue
+            key = (PUE_OVER_LIMIT, "site", s.id, window.value)
+            threshold = limit - margin if key in live else limit
+            severity = Severity.CRITICAL if window == Window.YEAR_TO_DATE else Severity.WARNING
+            out.append(
+                Finding(
+                    PUE_OVER_LIMIT,
+                    "site",
+                    s.id,
+                    subject,
+                    window.value,
+                    r.ratio > threshold,
+                    severity,
+                    f"PUE {r.ratio:.3f} of {subject} above its limit {limit} ({window.value})",
+                    value=round(r.ratio, 4),
+                    limit=limit,
+                    enterprise_id=s.ent_id,
+                    evidence=evidence,
+                )
+            )
+    return out
