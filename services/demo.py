@@ -127,6 +127,7 @@ def run_demo(args: argparse.Namespace) -> int:
         wait_for(lambda: _answers(f"http://{api.host}:{api.port}/readyz"), 60, "the API")
         children.append(_start_simulator(svc, mqtt, args))
         threads.append(_start_rollups(db, stop))
+        threads.append(_start_alerts(common, db, stop))
         say("ready")
         _announce(api)
         _progress(db, stop, args.seconds, children)
@@ -254,6 +255,21 @@ def _start_ingest(
     return thread
 
 
+def _start_alerts(
+    common: CommonSettings, db: DatabaseSettings, stop: threading.Event
+) -> threading.Thread:
+    """The alerts service, evaluating every 20 s so alerts open within the demo's first minutes."""
+    from services.alerts.main import run as run_alerts
+    from services.core.settings import AlertsSettings
+
+    settings = AlertsSettings(interval_s=20, hold_s=120)
+    thread = threading.Thread(
+        target=run_alerts, args=(common, db, settings, stop), name="demo-alerts", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def _start_rollups(db: DatabaseSettings, stop: threading.Event) -> threading.Thread:
     """Keep the 15-minute rollups current, as `energymon accounting run` does."""
     from services.core.accounting.rollup import catch_up
@@ -309,10 +325,18 @@ def _progress(
             online = conn.execute(
                 "SELECT count(*) FILTER (WHERE status = 'online'), count(*) FROM gateways"
             ).fetchone() or (0, 0)
+            alerts = conn.execute(
+                "SELECT rule || ' ' || subject || ' ' || time_window || ' ' || "
+                "coalesce(round(value::numeric, 3)::text, '') || ' > ' || "
+                "coalesce(limit_value::text, '') FROM alerts WHERE state = 'open' "
+                "AND rule = 'pue_over_limit' ORDER BY id"
+            ).fetchall()
         say(
             f"readings stored {readings:,}; dead letters {dead:,}; "
-            f"gateways online {online[0]}/{online[1]}"
+            f"gateways online {online[0]}/{online[1]}; PUE alerts open {len(alerts)}"
         )
+        for (line,) in alerts[:6]:
+            say(f"  alert: {line}")
         if any(c.poll() is not None for c in children):
             say("the simulator stopped; see simulator.log in the data directory")
             return

@@ -49,9 +49,13 @@ def _alive(pids: set[int]) -> set[int]:
 
 @pytest.mark.slow
 def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) -> None:
-    api_port, ingest_port = free_port(), free_port()
+    api_port, ingest_port, alerts_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENERGYMON_")}
-    env.update(ENERGYMON_API_PORT=str(api_port), ENERGYMON_INGEST_METRICS_PORT=str(ingest_port))
+    env.update(
+        ENERGYMON_API_PORT=str(api_port),
+        ENERGYMON_INGEST_METRICS_PORT=str(ingest_port),
+        ENERGYMON_ALERTS_METRICS_PORT=str(alerts_port),
+    )
     # under /tmp (not pytest's 0700 tree): as root the cluster runs as 'postgres', which must
     # be able to reach its directory
     data_dir = Path(tempfile.mkdtemp(prefix="energymon-demo-"))
@@ -89,6 +93,17 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             return max(counts, default=0)
 
         wait_for(lambda: stored() > 1000, 60, "readings to be stored")
+
+        def pue_alerts() -> set[str]:
+            return {line.split()[3] for line in lines if "alert: pue_over_limit" in line}
+
+        # the demo fleet is built to breach: dc-1 (new large, 1.32 > 1.25) and dc-4 (existing,
+        # 1.62 > 1.5); dc-2 (1.42 existing) and dc-3 (1.20 new) stay within their limits
+        wait_for(
+            lambda: {s.split("/")[1] for s in pue_alerts()} == {"dc-1", "dc-4"},
+            120,
+            "the demo's PUE alerts",
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/readyz", timeout=5) as resp:
             assert resp.status == 200
         descendants = _children_of(proc.pid)
