@@ -220,3 +220,51 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 STANDARD_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+class ConsumptionOut(BaseModel):
+    period: datetime = Field(description="Local start of the period")
+    carrier: str
+    quantity: str
+    unit: str
+    amount: float
+    completeness: float = Field(description="Readings present / expected, 0-1")
+    estimated: bool = Field(description="Part of the amount was spread across a data gap")
+
+
+class PueOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "enterprise": "91120111MA05K8XX3E",
+                    "site": "dc-1",
+                    "window": "ytd",
+                    "start": "2026-01-01T00:00:00+08:00",
+                    "end": "2026-11-24T12:00:00+08:00",
+                    "status": "ok",
+                    "pue": 1.31,
+                    "limit": 1.25,
+                    "over_limit": True,
+                    "facility_kwh": 1310.0,
+                    "it_kwh": 1000.0,
+                    "facility_coverage": 0.97,
+                    "it_coverage": 0.98,
+                }
+            ]
+        }
+    )
+
+    enterprise: str
+    site: str
+    window: str
+    start: datetime
+    end: datetime
+    status: str = Field(description="ok, insufficient_data (coverage below 90 %) or no_it_load")
+    pue: float | None
+    limit: float | None
+    over_limit: bool | None
+    facility_kwh: float
+    it_kwh: float
+    facility_coverage: float
+    it_coverage: float

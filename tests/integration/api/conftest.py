@@ -71,6 +71,14 @@ def api(small_district: DatabaseSettings, api_overrides: dict[str, object]) -> I
                 enterprise_code=ent,
                 gateway_code=gw,
             )
+        # enterprise B gets a data centre too, so every tenant-scoped route has a B object
+        conn.execute(
+            text(
+                "INSERT INTO sites (enterprise_id, code, name, kind, dc_class) SELECT id, 'dc-b', "
+                "'DC B', 'data_centre', 'existing' FROM enterprises WHERE code = :c"
+            ),
+            {"c": ENT_B},
+        )
         alert_ids = {
             tenant: _seed_alert(conn, code) for tenant, code in (("A", ENT_A), ("B", ENT_B))
         }

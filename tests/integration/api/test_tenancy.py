@@ -13,8 +13,8 @@ from tests.integration.conftest import ENT_A, ENT_B
 
 # Path parameters for "tenant A" and "tenant B" versions of each route.
 PARAMS = {
-    "A": {"code": ENT_A, "meter": "M-100", "point": "energy_import_kwh"},
-    "B": {"code": ENT_B, "meter": "B-1", "point": "energy_import_kwh"},
+    "A": {"code": ENT_A, "meter": "M-100", "point": "energy_import_kwh", "site": "dc-1"},
+    "B": {"code": ENT_B, "meter": "B-1", "point": "energy_import_kwh", "site": "dc-b"},
 }
 QUERY = {"readings": {"from": "2026-11-01T00:00:00+08:00", "to": "2026-11-02T00:00:00+08:00"}}
 PUBLIC = {
@@ -67,7 +67,8 @@ def test_every_read_route_answers_each_role_as_its_tenancy_says(
     failures = []
     for path in routes:
         for tenant in ("A", "B") if _tenant_scoped(path) else ("A",):
-            params = QUERY["readings"] if path.endswith("/readings") else None
+            ranged = path.endswith(("/readings", "/consumption"))
+            params = QUERY["readings"] if ranged else None
             resp = api.client.get(_fill(path, tenant, api), params=params, headers=api.as_(user))
             want = _expected(user, path, tenant)
             if resp.status_code != want:

@@ -1,0 +1,167 @@
+"""Indicators: consumption by period, data-centre PUE by window, and the district's PUE ranking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import text
+
+from services.api.deps import Ctx, Reader
+from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
+from services.api.problems import Problem
+from services.api.routes.readings import check_range, zone_param
+from services.api.routes.registry import visible_enterprise
+from services.api.security import Principal
+from services.core.accounting.queries import consumption, site_pue
+from services.core.domain.pue import Window, pue_limit, window_bounds
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
+Interval = Annotated[str, Query(pattern="^(15m|1h|1d|1mo|1y)$", description="Period length")]
+WindowParam = Annotated[
+    str,
+    Query(
+        pattern="^(hour|day|mtd|ytd|rolling_24h|rolling_30d|custom)$",
+        description="Calendar windows end now and start at local boundaries; custom needs from/to",
+    ),
+]
+
+
+@router.get(
+    "/enterprises/{code}/consumption",
+    response_model=list[ConsumptionOut],
+    summary="Consumption by period and carrier",
+)
+def enterprise_consumption(
+    ctx: Ctx,
+    who: Reader,
+    code: str,
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+    interval: Interval = "1d",
+    site: str | None = None,
+    tz: str | None = None,
+) -> list[ConsumptionOut]:
+    """Boundary meters only (incomers, fuel receipts, data-centre facility meters); amounts in
+    the point's unit with the meter multiplier applied; periods in `tz` (default the platform's)."""
+    check_range(ctx, start, end)
+    zone = zone_param(ctx, tz)
+    with ctx.engine.connect() as conn:
+        visible_enterprise(conn, who, code)
+        rows = consumption(
+            conn, enterprise=code, start=start, end=end, interval=interval, zone=zone, site=site
+        )
+    return [
+        ConsumptionOut(
+            period=r.period,
+            carrier=r.carrier,
+            quantity=r.quantity,
+            unit=r.unit,
+            amount=r.amount,
+            completeness=r.completeness,
+            estimated=r.estimated,
+        )
+        for r in rows
+    ]
+
+
+def _pue(
+    ctx: Ctx,
+    code: str,
+    site: str,
+    dc_class: str | None,
+    explicit: float | None,
+    window: str,
+    start: datetime | None,
+    end: datetime | None,
+) -> PueOut:
+    zone = ctx.config.common.zone
+    if window == "custom":
+        if start is None or end is None:
+            raise Problem(400, "a custom window needs from and to", kind="invalid-range")
+        check_range(ctx, start, end)
+    else:
+        start, end = window_bounds(Window(window), datetime.now(UTC), zone)
+    with ctx.engine.connect() as conn:
+        r = site_pue(conn, enterprise=code, site=site, start=start, end=end)
+    limit = pue_limit(dc_class, explicit)
+    return PueOut(
+        enterprise=code,
+        site=site,
+        window=window,
+        start=start.astimezone(zone),
+        end=end.astimezone(zone),
+        status=r.status.value,
+        pue=r.ratio,
+        limit=limit,
+        over_limit=(r.ratio > limit) if r.ratio is not None and limit else None,
+        facility_kwh=r.facility_kwh,
+        it_kwh=r.it_kwh,
+        facility_coverage=r.facility_coverage,
+        it_coverage=r.it_coverage,
+    )
+
+
+@router.get(
+    "/enterprises/{code}/sites/{site}/pue",
+    response_model=PueOut,
+    summary="A data centre's PUE over a window",
+)
+def data_centre_pue(
+    ctx: Ctx,
+    who: Reader,
+    code: str,
+    site: str,
+    window: WindowParam = "ytd",
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> PueOut:
+    with ctx.engine.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        row = conn.execute(
+            text(
+                "SELECT dc_class, pue_limit FROM sites WHERE enterprise_id = :e "
+                "AND code = :s AND kind = 'data_centre'"
+            ),
+            {"e": ent.id, "s": site},
+        ).first()
+    if row is None:
+        raise Problem(404, f"no data centre {site}")
+    explicit = float(row.pue_limit) if row.pue_limit is not None else None
+    return _pue(ctx, code, site, row.dc_class, explicit, window, start, end)
+
+
+@router.get(
+    "/data-centres/pue-ranking",
+    response_model=list[PueOut],
+    summary="Data centres ranked by PUE against their limits",
+)
+def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> list[PueOut]:
+    """Worst first: over-limit sites by how far above their limit, then the rest, then sites
+    without a PUE (insufficient data). An enterprise account sees only its own sites."""
+    if window == "custom":
+        raise Problem(400, "the ranking takes a named window", kind="invalid-range")
+    sites = _sites(ctx, who)
+    results = [
+        _pue(ctx, ent, site, dc_class, limit, window, None, None)
+        for ent, site, dc_class, limit in sites
+    ]
+    return sorted(
+        results,
+        key=lambda p: (p.pue is None, -((p.pue or 0) - (p.limit or 0)), p.enterprise, p.site),
+    )
+
+
+def _sites(ctx: Ctx, who: Principal) -> list[tuple[str, str, str | None, float | None]]:
+    sql = (
+        "SELECT e.code, s.code, s.dc_class, s.pue_limit FROM sites s JOIN enterprises e "
+        "ON e.id = s.enterprise_id WHERE s.kind = 'data_centre' AND s.active AND e.active"
+    )
+    params: dict[str, object] = {}
+    if not who.sees_everything:
+        sql += " AND e.id = :ent"
+        params["ent"] = who.enterprise_id
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(text(sql + " ORDER BY e.code, s.code"), params).all()
+    return [(e, s, c, float(lim) if lim is not None else None) for e, s, c, lim in rows]
