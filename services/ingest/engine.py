@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 import orjson
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from services.core.db import make_engine
 from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.logging import get_logger
 from services.core.pipeline.index import RegistryIndex, load_index
@@ -29,6 +31,7 @@ from services.core.pipeline.model import Batch, DeadLetter, InboundMessage, Reas
 from services.core.pipeline.spool import Spool
 from services.core.pipeline.validate import Limits, validate_message
 from services.core.pipeline.writer import ReadingWriter, WriteResult
+from services.core.settings import DatabaseSettings, IngestSettings
 from services.ingest.metrics import IngestMetrics
 
 log = get_logger(__name__)
@@ -402,3 +405,27 @@ class IngestEngine:
 
 def _noop() -> None:
     return None
+
+
+def build_engine(
+    db: DatabaseSettings,
+    ingest: IngestSettings,
+    registry: CollectorRegistry,
+    *,
+    spool_dir: Path | None = None,
+    engine: Engine | None = None,
+) -> IngestEngine:
+    """The engine as every ingest entry point configures it from settings."""
+    return IngestEngine(
+        config=EngineConfig(
+            batch_max_readings=ingest.batch_max_readings,
+            batch_max_age_s=ingest.batch_max_age_ms / 1000,
+            registry_refresh_s=ingest.registry_refresh_s,
+            db_retry_max_s=ingest.db_retry_max_s,
+        ),
+        limits=Limits.from_settings(ingest, db),
+        engine=engine or make_engine(db, pool_size=2),
+        writer=ReadingWriter(db),
+        spool=Spool(spool_dir or ingest.spool_dir, ingest.spool_max_bytes),
+        metrics=IngestMetrics(registry),
+    )

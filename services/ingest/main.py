@@ -7,13 +7,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from services.core.db import make_engine
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits
-from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import (
     CommonSettings,
     DatabaseSettings,
@@ -21,8 +17,7 @@ from services.core.settings import (
     MqttSettings,
     require_safe,
 )
-from services.ingest.engine import EngineConfig, IngestEngine
-from services.ingest.metrics import IngestMetrics
+from services.ingest.engine import build_engine
 from services.ingest.mqtt_source import MqttSource
 
 log = get_logger(__name__)
@@ -40,28 +35,12 @@ class IngestConfig:
         return cls(CommonSettings(), DatabaseSettings(), MqttSettings(), IngestSettings())
 
 
-def build_engine(cfg: IngestConfig, registry: CollectorRegistry) -> IngestEngine:
-    return IngestEngine(
-        config=EngineConfig(
-            batch_max_readings=cfg.ingest.batch_max_readings,
-            batch_max_age_s=cfg.ingest.batch_max_age_ms / 1000,
-            registry_refresh_s=cfg.ingest.registry_refresh_s,
-            db_retry_max_s=cfg.ingest.db_retry_max_s,
-        ),
-        limits=Limits.from_settings(cfg.ingest, cfg.db),
-        engine=make_engine(cfg.db, pool_size=2),
-        writer=ReadingWriter(cfg.db),
-        spool=Spool(cfg.ingest.spool_dir, cfg.ingest.spool_max_bytes),
-        metrics=IngestMetrics(registry),
-    )
-
-
 def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
     """Run MQTT ingest until ``stop`` is set (or SIGINT/SIGTERM). Returns an exit code."""
     require_safe(cfg.common, cfg.mqtt)
     stop = stop or stop_on_signals()
     registry = CollectorRegistry()
-    engine = build_engine(cfg, registry)
+    engine = build_engine(cfg.db, cfg.ingest, registry)
     source = MqttSource(cfg.mqtt, cfg.ingest, engine)
     ops = OpsServer(
         cfg.ingest.metrics_host,

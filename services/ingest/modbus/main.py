@@ -14,12 +14,8 @@ from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
 from services.core.pipeline.model import InboundMessage
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits
-from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import CommonSettings, DatabaseSettings, IngestSettings, ModbusSettings
-from services.ingest.engine import EngineConfig, IngestEngine
-from services.ingest.metrics import IngestMetrics
+from services.ingest.engine import build_engine
 from services.ingest.modbus.devices import device_spec
 from services.ingest.modbus.leases import LeaseManager
 from services.ingest.modbus.metrics import PollerMetrics
@@ -39,19 +35,7 @@ def run(
     stop = stop or stop_on_signals()
     registry = CollectorRegistry()
     engine = make_engine(db, pool_size=3)
-    pipeline = IngestEngine(
-        config=EngineConfig(
-            batch_max_readings=ingest.batch_max_readings,
-            batch_max_age_s=ingest.batch_max_age_ms / 1000,
-            registry_refresh_s=ingest.registry_refresh_s,
-            db_retry_max_s=ingest.db_retry_max_s,
-        ),
-        limits=Limits.from_settings(ingest, db),
-        engine=engine,
-        writer=ReadingWriter(db),
-        spool=Spool(modbus.spool_dir, ingest.spool_max_bytes),
-        metrics=IngestMetrics(registry),
-    )
+    pipeline = build_engine(db, ingest, registry, spool_dir=modbus.spool_dir, engine=engine)
     owner = modbus.owner or f"{socket.gethostname()}-{os.getpid()}"
 
     def submit(message: InboundMessage) -> None:
