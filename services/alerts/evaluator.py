@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, text
 
 from services.alerts.notify import Router
-from services.alerts.rules import connectivity, pue
+from services.alerts.rules import budget, connectivity, pue
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alerts
 from services.core.settings import AlertsSettings
@@ -51,6 +51,19 @@ def pue_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
         return pue.pue_findings(conn, now, live, zone=zone, margin=settings.pue_margin)
 
     return Family("pue", (pue.PUE_OVER_LIMIT, pue.PUE_INSUFFICIENT_DATA), find)
+
+
+def budget_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
+    thresholds = tuple(float(t) for t in settings.budget_thresholds.split(",") if t.strip())
+
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return budget.budget_findings(conn, now, live, zone=zone, thresholds=thresholds)
+
+    return Family(
+        "budget",
+        (budget.BUDGET_WARNING, budget.BUDGET_PROJECTED_OVERRUN, budget.BUDGET_EXCEEDED),
+        find,
+    )
 
 
 class AlertsMetrics:

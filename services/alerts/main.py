@@ -14,6 +14,7 @@ from services.alerts.evaluator import (
     AlertsMetrics,
     Evaluator,
     Family,
+    budget_family,
     connectivity_family,
     pue_family,
 )
@@ -30,7 +31,11 @@ log = get_logger(__name__)
 
 
 def default_families(settings: AlertsSettings, zone: ZoneInfo) -> list[Family]:
-    return [connectivity_family(settings), pue_family(settings, zone)]
+    return [
+        connectivity_family(settings),
+        pue_family(settings, zone),
+        budget_family(settings, zone),
+    ]
 
 
 def run(

@@ -117,6 +117,27 @@ class GatewaySpec(_Strict):
     _code = field_validator("code")(_check_code)
 
 
+class BudgetSpec(_Strict):
+    """An energy budget: comprehensive energy in tce (no carrier) or one carrier in its unit."""
+
+    year: int = Field(ge=2000, le=2100)
+    amount: float = Field(gt=0)
+    unit: str = "tce"
+    carrier: Carrier | None = None
+    site: str | None = None
+    monthly: dict[int, float] | None = None
+
+    @model_validator(mode="after")
+    def _unit_fits(self) -> BudgetSpec:
+        if self.carrier is None and self.unit != "tce":
+            raise ValueError("a budget without a carrier is comprehensive energy: unit tce")
+        if self.carrier is not None and self.unit == "tce":
+            raise ValueError("a carrier budget is in the carrier's unit (e.g. kWh, m3, t)")
+        if self.monthly is not None and not set(self.monthly) <= set(range(1, 13)):
+            raise ValueError("monthly keys are months 1-12")
+        return self
+
+
 class EnterpriseSpec(_Strict):
     code: str
     name: str = Field(min_length=1)
@@ -125,6 +146,7 @@ class EnterpriseSpec(_Strict):
     grid_region: str = "national"
     gateways: list[GatewaySpec] = Field(default_factory=list)
     sites: list[SiteSpec] = Field(default_factory=list)
+    budgets: list[BudgetSpec] = Field(default_factory=list)
 
     @field_validator("code")
     @classmethod

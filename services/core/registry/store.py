@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.core.domain.quantities import QUANTITIES
 from services.core.registry.spec import DistrictSpec, EnterpriseSpec, MeterSpec
-from services.core.schema.tables import enterprises, gateways, meters, points, sites
+from services.core.schema.tables import budgets, enterprises, gateways, meters, points, sites
 
 
 @dataclass
@@ -55,7 +55,10 @@ def _upsert(
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
-        set_={**{c: excluded[c] for c in changed_cols}, "updated_at": func.now()},
+        set_={
+            **{c: excluded[c] for c in changed_cols},
+            **({"updated_at": func.now()} if "updated_at" in table.c else {}),
+        },
         where=distinct,
     ).returning(table.c.id, literal_column("(xmax = 0)").label("inserted"))
     result = conn.execute(stmt).first()
@@ -70,10 +73,13 @@ def _upsert(
 def _deactivate(
     conn: Connection, table: Table, scope: Any, keep_ids: list[int], report: ApplyReport
 ) -> None:
+    values: dict[str, Any] = {"active": False}
+    if "updated_at" in table.c:
+        values["updated_at"] = func.now()
     stmt = (
         update(table)
         .where(scope, table.c.active.is_(True), table.c.id.not_in(keep_ids or [-1]))
-        .values(active=False, updated_at=func.now())
+        .values(**values)
     )
     report.add(table.name, "deactivated", conn.execute(stmt).rowcount)
 
@@ -191,6 +197,26 @@ def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport
         )
     _deactivate(conn, meters, meters.c.enterprise_id == enterprise_id, meter_ids, report)
     _deactivate(conn, sites, sites.c.enterprise_id == enterprise_id, site_ids, report)
+    budget_ids = [
+        _upsert(
+            conn,
+            budgets,
+            {
+                "enterprise_id": enterprise_id,
+                "site_code": b.site or "",
+                "year": b.year,
+                "carrier": b.carrier.value if b.carrier else "",
+            },
+            {
+                "amount": b.amount,
+                "unit": b.unit,
+                "monthly": {str(k): v for k, v in b.monthly.items()} if b.monthly else None,
+            },
+            report,
+        )
+        for b in ent.budgets
+    ]
+    _deactivate(conn, budgets, budgets.c.enterprise_id == enterprise_id, budget_ids, report)
 
 
 def apply_district(conn: Connection, spec: DistrictSpec) -> ApplyReport:

@@ -355,3 +355,31 @@ consumption_15m = Table(
     PrimaryKeyConstraint("point_id", "bucket"),
     comment="consumption of cumulative points per 15 minutes, kept current from rollup_dirty",
 )
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column(
+        "site_code",
+        String(64),
+        nullable=False,
+        server_default="",
+        comment="'' for the whole enterprise",
+    ),
+    Column("year", SmallInteger, nullable=False),
+    Column(
+        "carrier",
+        String(32),
+        nullable=False,
+        server_default="",
+        comment="'' = comprehensive energy in tce; else a carrier in its unit",
+    ),
+    Column("amount", Double, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("monthly", JSONB, nullable=True, comment="optional split: {'1': amount, ...}"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    UniqueConstraint("enterprise_id", "site_code", "year", "carrier"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
