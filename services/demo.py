@@ -184,6 +184,7 @@ def _fleet_config(args: argparse.Namespace) -> FleetConfig:
         meters_per_gateway=3,
         data_centres=4,
         interval_s=DEMO_INTERVAL_S,
+        budget_year=datetime.now(CommonSettings().zone).year,
     )
 
 
@@ -329,13 +330,13 @@ def _progress(
                 "SELECT rule || ' ' || subject || ' ' || time_window || ' ' || "
                 "coalesce(round(value::numeric, 3)::text, '') || ' > ' || "
                 "coalesce(limit_value::text, '') FROM alerts WHERE state = 'open' "
-                "AND rule = 'pue_over_limit' ORDER BY id"
+                "AND (rule = 'pue_over_limit' OR rule LIKE 'budget%') ORDER BY id"
             ).fetchall()
         say(
             f"readings stored {readings:,}; dead letters {dead:,}; "
-            f"gateways online {online[0]}/{online[1]}; PUE alerts open {len(alerts)}"
+            f"gateways online {online[0]}/{online[1]}; PUE and budget alerts open {len(alerts)}"
         )
-        for (line,) in alerts[:6]:
+        for (line,) in alerts[:8]:
             say(f"  alert: {line}")
         if any(c.poll() is not None for c in children):
             say("the simulator stopped; see simulator.log in the data directory")

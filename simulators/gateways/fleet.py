@@ -54,6 +54,7 @@ class FleetConfig:
     interval_s: int = 900
     dc_pues: tuple[float, ...] = (1.32, 1.42, 1.20, 1.62)
     reset_rate: float = 0.0  # chance per counter per interval of a meter reset (counter to 0)
+    budget_year: int = 2026  # the year of the demo budgets in the registry file
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def _reading(meter: str, point: str, iso: str, value: float) -> dict[str, Any]:
 
 
 def registry_document(fleet: Fleet) -> dict[str, Any]:
-    ents = []
+    ents: list[dict[str, Any]] = []
     for ent in fleet.enterprises:
         gateway_of = {m.code: gw.code for gw in ent.gateways for m in gw.meters}
         sites = []
@@ -339,18 +340,42 @@ def registry_document(fleet: Fleet) -> dict[str, Any]:
             if site.dc_class:
                 entry["dc_class"] = site.dc_class
             sites.append(entry)
-        ents.append(
-            {
-                "code": ent.code,
-                "name": ent.name,
-                "industry": ent.industry,
-                "town": ent.town,
-                "grid_region": "north",
-                "gateways": [{"code": g.code} for g in ent.gateways],
-                "sites": sites,
-            }
-        )
+        doc: dict[str, Any] = {
+            "code": ent.code,
+            "name": ent.name,
+            "industry": ent.industry,
+            "town": ent.town,
+            "grid_region": "north",
+            "gateways": [{"code": g.code} for g in ent.gateways],
+            "sites": sites,
+        }
+        budget = _demo_budget(fleet, len(ents))
+        if budget is not None:
+            doc["budgets"] = [budget]
+        ents.append(doc)
     return {"enterprises": ents}
+
+
+def _demo_budget(fleet: Fleet, index: int) -> dict[str, Any] | None:
+    """Budgets that make the district's alerts visible at once: the first enterprise's electricity
+    budget is already spent (a breach); the second's is twice a few hours' use, so it is projected
+    to be overrun long before the year ends (an early warning)."""
+    if index > 1:
+        return None
+    ent = fleet.enterprises[index]
+    boundary_kw = sum(
+        m.base
+        for g in ent.gateways
+        for m in g.meters
+        if m.carrier == "electricity" and m.role in ("boundary", "facility_total")
+    )
+    amount = 1.0 if index == 0 else round(max(1.0, boundary_kw * 4), 1)
+    return {
+        "year": fleet.config.budget_year,
+        "carrier": "electricity",
+        "unit": "kWh",
+        "amount": amount,
+    }
 
 
 def fleet_to_registry_yaml(fleet: Fleet) -> str:
