@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, text
 
 from services.alerts.notify import Router
-from services.alerts.rules import budget, connectivity, pue
+from services.alerts.rules import budget, connectivity, pue, quality
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alerts
 from services.core.settings import AlertsSettings
@@ -64,6 +64,13 @@ def budget_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
         (budget.BUDGET_WARNING, budget.BUDGET_PROJECTED_OVERRUN, budget.BUDGET_EXCEEDED),
         find,
     )
+
+
+def quality_family(zone: ZoneInfo) -> Family:
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return quality.completeness_findings(conn, now, live, zone=zone)
+
+    return Family("quality", (quality.LOW_COMPLETENESS,), find)
 
 
 class AlertsMetrics:

@@ -17,6 +17,7 @@ from services.alerts.evaluator import (
     budget_family,
     connectivity_family,
     pue_family,
+    quality_family,
 )
 from services.alerts.leader import LeaderLock
 from services.alerts.notify import Router, channels_from, deliver_due
@@ -35,6 +36,7 @@ def default_families(settings: AlertsSettings, zone: ZoneInfo) -> list[Family]:
         connectivity_family(settings),
         pue_family(settings, zone),
         budget_family(settings, zone),
+        quality_family(zone),
     ]
 
 
