@@ -176,3 +176,45 @@ def site_pue(
         it_coverage=min(1.0, it[1] / it[2]) if it[2] else 0.0,
         threshold=threshold,
     )
+
+
+def all_sites_pue(
+    conn: Connection, *, start: datetime, end: datetime, threshold: float = 0.9
+) -> dict[int, PueResult]:
+    """:func:`site_pue` for every active data-centre site in one query, by site id."""
+    rows = conn.execute(
+        text("""
+        SELECT s.id AS site_id, m.role, p.interval_s, f.first,
+               coalesce(sum(c.energy), 0) AS energy, coalesce(sum(c.readings), 0) AS readings
+        FROM sites s JOIN meters m ON m.site_id = s.id AND m.active
+          AND m.role IN ('facility_total', 'it_load')
+        JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
+        CROSS JOIN LATERAL (  -- an index probe per point on (point_id, bucket)
+            SELECT min(bucket) AS first FROM consumption_15m WHERE point_id = p.id) f
+        LEFT JOIN consumption_15m c ON c.point_id = p.id AND c.bucket >= :start
+             AND c.bucket < :end
+        WHERE s.kind = 'data_centre' AND s.active
+        GROUP BY s.id, m.role, p.id, p.interval_s, f.first"""),
+        {"start": start, "end": end},
+    ).all()
+    sums: dict[int, dict[str, list[float]]] = {}
+    for site_id, role, interval_s, first, energy, readings in rows:
+        since = max(start, first) if first is not None else start
+        slots = max(1, int((end - since).total_seconds() // 900))
+        side = sums.setdefault(
+            site_id, {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
+        )[role]
+        side[0] += float(energy)
+        side[1] += float(readings)
+        side[2] += slots * max(1, 900 // interval_s)
+    out = {}
+    for site_id, sides in sums.items():
+        fac, it = sides["facility_total"], sides["it_load"]
+        out[site_id] = pue(
+            fac[0],
+            it[0],
+            facility_coverage=min(1.0, fac[1] / fac[2]) if fac[2] else 0.0,
+            it_coverage=min(1.0, it[1] / it[2]) if it[2] else 0.0,
+            threshold=threshold,
+        )
+    return out
