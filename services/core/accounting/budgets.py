@@ -2,7 +2,8 @@
 
 A budget without a carrier is comprehensive energy in tce (every carrier converted with the
 factors valid at the start of the year); a carrier budget sums that carrier in the budget's unit.
-The run-rate projection uses the last 30 days, or the time since the first data if shorter.
+Only boundary meters count. The run-rate projection uses the last 30 days, or the time since the
+enterprise's first data this year if shorter. One grouped query serves every budget.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from services.core.accounting.queries import consumption
 from services.core.domain.budget import BudgetStatus, budget_status
 from services.core.domain.coefficients import FactorSet
 from services.core.domain.units import conversion_factor
@@ -36,35 +36,27 @@ class BudgetRow:
         return f"{scope} {self.year} {self.carrier or 'energy'} ({self.unit})"
 
 
-def used(
-    conn: Connection,
-    factors: FactorSet,
-    budget: BudgetRow,
-    *,
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-) -> float:
-    """Consumption counted against ``budget`` in [start, end), in the budget's unit."""
-    if end <= start:
-        return 0.0
-    total = 0.0
-    on = start.astimezone(zone).date()
-    for row in consumption(
-        conn,
-        enterprise=budget.enterprise,
-        start=start,
-        end=end,
-        interval="1y",
-        zone=zone,
-        site=budget.site or None,
-    ):
-        if budget.carrier:
-            if row.carrier == budget.carrier:
-                total += row.amount * conversion_factor(row.unit, budget.unit)
-        elif row.carrier != "water":
-            total += factors.kgce(row.carrier, row.amount, row.unit, on).value / 1000
-    return total
+_SUMS = """
+WITH firsts AS (
+    SELECT m.enterprise_id, min(c.bucket) AS first
+    FROM consumption_15m c JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
+    WHERE c.bucket >= :year_start GROUP BY m.enterprise_id)
+SELECT e.code AS enterprise, s.code AS site, m.carrier, p.unit, f.first,
+       sum(c.energy) FILTER (WHERE c.bucket >= :year_start AND c.bucket < :now) AS used,
+       sum(c.energy) FILTER (WHERE c.bucket >= greatest(:recent_start, f.first, :year_start)
+                             AND c.bucket < :now) AS recent,
+       sum(c.energy) FILTER (WHERE c.bucket >= :last_start AND c.bucket < :year_start)
+           AS last_total,
+       sum(c.energy) FILTER (WHERE c.bucket >= :last_start AND c.bucket < :last_now) AS last_by_now
+FROM consumption_15m c
+JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
+JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
+LEFT JOIN firsts f ON f.enterprise_id = e.id
+WHERE c.bucket >= :last_start AND c.bucket < :now
+  AND m.role IN ('boundary', 'facility_total') AND m.carrier <> 'water'
+  AND e.id IN (SELECT enterprise_id FROM budgets WHERE active AND year = :year)
+GROUP BY e.code, s.code, m.carrier, p.unit, f.first
+"""
 
 
 def statuses(
@@ -75,6 +67,7 @@ def statuses(
     zone: ZoneInfo,
     thresholds: tuple[float, ...],
 ) -> list[tuple[BudgetRow, BudgetStatus]]:
+    """Every active budget of the current local year, from one grouped query over the rollups."""
     year = now.astimezone(zone).year
     rows = [
         BudgetRow(*r)
@@ -86,43 +79,57 @@ def statuses(
             {"year": year},
         )
     ]
+    if not rows:
+        return []
     start = datetime(year, 1, 1, tzinfo=zone)
     end = datetime(year + 1, 1, 1, tzinfo=zone)
+    last_start = start.replace(year=year - 1)
+    params = {
+        "year": year,
+        "year_start": start,
+        "now": now,
+        "last_start": last_start,
+        "recent_start": now - timedelta(days=30),
+        "last_now": now.replace(year=year - 1),
+    }
+    sums = conn.execute(text(_SUMS), params).all()
+    on, last_on = start.date(), last_start.date()
     out = []
     for b in rows:
-        first = conn.execute(
-            text("""
-            SELECT min(c.bucket) FROM consumption_15m c JOIN points p ON p.id = c.point_id
-            JOIN meters m ON m.id = p.meter_id JOIN enterprises e ON e.id = m.enterprise_id
-            WHERE e.code = :e AND c.bucket >= :s"""),
-            {"e": b.enterprise, "s": start},
-        ).scalar()
-        used_now = used(conn, factors, b, start=start, end=now, zone=zone)
+        totals = {"used": 0.0, "recent": 0.0, "last_total": 0.0, "last_by_now": 0.0}
+        first = None
+        for r in sums:
+            if r.enterprise != b.enterprise or (b.site and r.site != b.site):
+                continue
+            if b.carrier and r.carrier != b.carrier:
+                continue
+            first = r.first
+            for key in totals:
+                amount = float(getattr(r, key) or 0.0)
+                if not amount:
+                    continue
+                if b.carrier:
+                    totals[key] += amount * conversion_factor(r.unit, b.unit)
+                else:
+                    day = last_on if key.startswith("last") else on
+                    totals[key] += factors.kgce(r.carrier, amount, r.unit, day).value / 1000
         lookback_start = max(now - timedelta(days=30), first or now, start)
         lookback_days = (now - lookback_start).total_seconds() / 86400
-        recent = (
-            used(conn, factors, b, start=lookback_start, end=now, zone=zone)
-            if lookback_days > 0
+        last_share = (
+            totals["last_by_now"] / totals["last_total"]
+            if totals["last_total"] > 0 and totals["last_by_now"] > 0
             else None
         )
-        last_start, last_end = start.replace(year=year - 1), start
-        last_total = used(conn, factors, b, start=last_start, end=last_end, zone=zone)
-        last_share = None
-        if last_total > 0:
-            by_now = used(
-                conn, factors, b, start=last_start, end=now.replace(year=year - 1), zone=zone
-            )
-            last_share = by_now / last_total if by_now > 0 else None
         out.append(
             (
                 b,
                 budget_status(
                     budget=b.amount,
-                    used=used_now,
+                    used=totals["used"],
                     period_start=start,
                     period_end=end,
                     now=now,
-                    recent_use=recent,
+                    recent_use=totals["recent"] if lookback_days > 0 else None,
                     lookback_days=max(lookback_days, 1e-9),
                     last_year_share_by_now=last_share,
                     thresholds=thresholds,
