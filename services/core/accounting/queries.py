@@ -9,8 +9,10 @@ and are never added on top (DOMAIN.md, meter hierarchy).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
@@ -160,7 +162,13 @@ def site_pue(
         GROUP BY m.role, p.id, p.interval_s"""),
         {"ent": enterprise, "site": site, "start": start, "end": end},
     ).all()
-    sides: dict[str, list[float]] = {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
+    return _pue_of(rows, start, end, threshold)
+
+
+def _pue_of(rows: Iterable[Any], start: datetime, end: datetime, threshold: float) -> PueResult:
+    """PUE from (role, interval_s, energy, readings, first bucket) rows of one site's points.
+    Expected readings count from the later of the window start and the point's first data."""
+    sides = {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
     for role, interval_s, energy, readings, first in rows:
         since = max(start, first) if first is not None else start
         slots = max(1, int((end - since).total_seconds() // 900))
@@ -197,24 +205,9 @@ def all_sites_pue(
         GROUP BY s.id, m.role, p.id, p.interval_s, f.first"""),
         {"start": start, "end": end},
     ).all()
-    sums: dict[int, dict[str, list[float]]] = {}
+    by_site: dict[int, list[tuple[Any, ...]]] = {}
     for site_id, role, interval_s, first, energy, readings in rows:
-        since = max(start, first) if first is not None else start
-        slots = max(1, int((end - since).total_seconds() // 900))
-        side = sums.setdefault(
-            site_id, {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
-        )[role]
-        side[0] += float(energy)
-        side[1] += float(readings)
-        side[2] += slots * max(1, 900 // interval_s)
-    out = {}
-    for site_id, sides in sums.items():
-        fac, it = sides["facility_total"], sides["it_load"]
-        out[site_id] = pue(
-            fac[0],
-            it[0],
-            facility_coverage=min(1.0, fac[1] / fac[2]) if fac[2] else 0.0,
-            it_coverage=min(1.0, it[1] / it[2]) if it[2] else 0.0,
-            threshold=threshold,
-        )
-    return out
+        by_site.setdefault(site_id, []).append((role, interval_s, energy, readings, first))
+    return {
+        site_id: _pue_of(site_rows, start, end, threshold) for site_id, site_rows in by_site.items()
+    }
