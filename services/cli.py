@@ -319,6 +319,32 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _meters_replace(args: argparse.Namespace) -> int:
+    from services.core.accounting.replacements import register_replacement
+    from services.core.db import make_engine
+    from services.core.export import parse_instant
+    from services.core.settings import CommonSettings, DatabaseSettings
+
+    at = parse_instant(args.at, CommonSettings().zone)
+    with make_engine(DatabaseSettings()).begin() as conn:
+        rid = register_replacement(
+            conn,
+            enterprise=args.enterprise,
+            meter=args.meter,
+            point=args.point,
+            at=at,
+            old_final=args.old_final,
+            new_first=args.new_first,
+            serial=args.serial,
+            note=args.note,
+        )
+    print(
+        f"replacement {rid} registered for {args.enterprise}/{args.meter} {args.point} at "
+        f"{at.isoformat()}; the rollups around it are recomputed by the next rollup pass"
+    )
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
@@ -462,6 +488,22 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     rpue.add_argument("--from", dest="from_")
     rpue.add_argument("--to")
     rpue.set_defaults(func=_report)
+
+    meters_cmd = sub.add_parser("meters", help="meter events").add_subparsers(
+        dest="meters_cmd", required=True
+    )
+    rep = meters_cmd.add_parser(
+        "replace", help="register a meter swap so the counter series stays continuous"
+    )
+    rep.add_argument("--enterprise", required=True)
+    rep.add_argument("--meter", required=True)
+    rep.add_argument("--point", default="energy_import_kwh")
+    rep.add_argument("--at", required=True, help="ISO date-time of the swap (local if no offset)")
+    rep.add_argument("--old-final", type=float, required=True, help="old register's last value")
+    rep.add_argument("--new-first", type=float, required=True, help="new register's first value")
+    rep.add_argument("--serial", help="the new meter's serial number")
+    rep.add_argument("--note")
+    rep.set_defaults(func=_meters_replace)
 
     mqtt = sub.add_parser("mqtt", help="broker integration").add_subparsers(
         dest="mqtt_cmd", required=True

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, text
 
 from services.core.domain.buckets import bucket_start, buckets
-from services.core.domain.counters import Reading, intervals
+from services.core.domain.counters import Reading, Replacement, intervals
 
 _CLAIM = """
 DELETE FROM rollup_dirty WHERE id IN (
@@ -65,8 +65,21 @@ def recompute_point(conn: Connection, pid: int, first: datetime, last: datetime)
     hi = after[-1] if after else last
     rows = conn.execute(text(_RANGE), {"pid": pid, "lo": lo, "hi": hi}).all()
     readings = [Reading(ts, value) for ts, value in rows]
+    swaps = [
+        Replacement(r.ts, r.old_final, r.new_first)
+        for r in conn.execute(
+            text(
+                "SELECT ts, old_final, new_first FROM meter_replacements WHERE point_id = :pid "
+                "AND ts > :lo AND ts <= :hi"
+            ),
+            {"pid": pid, "lo": lo, "hi": hi},
+        )
+    ]
     result = intervals(
-        readings, multiplier=float(point.multiplier), register_max=point.register_max
+        readings,
+        multiplier=float(point.multiplier),
+        register_max=point.register_max,
+        replacements=swaps,
     )
     computed = buckets(result.intervals, readings, interval_s=point.interval_s)
     conn.execute(

@@ -383,3 +383,17 @@ budgets = Table(
     UniqueConstraint("enterprise_id", "site_code", "year", "carrier"),
     CheckConstraint("amount > 0", name="amount_positive"),
 )
+
+meter_replacements = Table(
+    "meter_replacements",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("point_id", Integer, ForeignKey("points.id"), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False, comment="when the swap happened"),
+    Column("old_final", Double, nullable=False, comment="the old register's last value"),
+    Column("new_first", Double, nullable=False, comment="the new register's first value"),
+    Column("note", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("point_id", "ts"),
+    comment="registered meter swaps and resets: the counter rules bridge them",
+)
