@@ -72,6 +72,22 @@ class IngestProcess:
         return int(self.proc.returncode)
 
 
+def start_service(
+    args: list[str], env: dict[str, str], workdir: Path, name: str, metrics_port: int
+) -> IngestProcess:
+    """Run ``energymon ARGS`` as a subprocess with ``env`` added, logging to a file."""
+    log_path = workdir / f"{name}.log"
+    fh = log_path.open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", *args],
+        env={**os.environ, **env},
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+    )
+    fh.close()
+    return IngestProcess(proc, metrics_port, log_path)
+
+
 def start_ingest(
     db: DatabaseSettings,
     mqtt: MqttSettings,
@@ -82,7 +98,6 @@ def start_ingest(
 ) -> IngestProcess:
     port = free_port()
     env = {
-        **os.environ,
         "ENERGYMON_DATABASE_URL": db.url,
         "ENERGYMON_DATABASE_TIMESCALE": "off",
         "ENERGYMON_MQTT_URL": mqtt.url,
@@ -95,13 +110,4 @@ def start_ingest(
         "ENERGYMON_LOG_LEVEL": "INFO",
         **(extra_env or {}),
     }
-    log_path = workdir / f"ingest-{client_id}.log"
-    fh = log_path.open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "ingest", "mqtt"],
-        env=env,
-        stdout=fh,
-        stderr=subprocess.STDOUT,
-    )
-    fh.close()
-    return IngestProcess(proc, port, log_path)
+    return start_service(["ingest", "mqtt"], env, workdir, f"ingest-{client_id}", port)

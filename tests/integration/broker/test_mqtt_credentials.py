@@ -1,4 +1,5 @@
-"""Generated credentials loaded by a real Mosquitto: each gateway publishes only as itself."""
+"""Generated credentials loaded by a real Mosquitto running the shipped configuration
+(deploy/mosquitto/mosquitto.conf, with its TLS listener): each gateway publishes only as itself."""
 
 from __future__ import annotations
 
@@ -17,10 +18,43 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from services.core.embedded import free_port, port_open
 from services.core.settings import DatabaseSettings, MqttSettings
 from tests.integration.conftest import ENT_A
 from tests.support.ingest import start_ingest
 from tests.support.services import Private, start_mosquitto, wait_for
+
+SHIPPED_CONF = Path(__file__).parents[3] / "deploy" / "mosquitto" / "mosquitto.conf"
+
+
+def _make_certs(d: Path) -> None:
+    """A private CA and a server certificate for 127.0.0.1, as docs/deploy.md shows."""
+    d.mkdir()
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=60)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=energymon CA",
+        "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
+
+
+def shipped_conf(auth: Path, certs: Path, data: Path, tls_port: int) -> str:
+    """deploy/mosquitto/mosquitto.conf with its container paths and ports made local."""
+    text = SHIPPED_CONF.read_text()
+    assert "listener 1883\n" in text
+    assert "listener 8883\n" in text
+    return (
+        text.replace("/mosquitto/auth/", f"{auth}/")
+        .replace("/mosquitto/certs/", f"{certs}/")
+        .replace("/mosquitto/data/", f"{data}/")
+        .replace("listener 1883\n", "")  # the test harness adds a plain listener on a free port
+        .replace("listener 8883\n", f"listener {tls_port} 127.0.0.1\n")
+    )
 
 
 @pytest.fixture
@@ -47,18 +81,28 @@ def secured_broker(
     for f in ("passwd", "acl"):
         os.chmod(out / f, 0o644)  # the broker may run as another user
     creds = {r["username"]: r["password"] for r in csv.DictReader((out / "credentials.csv").open())}
+    _make_certs(tmp_path / "certs")
+    (tmp_path / "data").mkdir()
+    tls_port = free_port()
     private = Private()
     port = start_mosquitto(
-        private, f"allow_anonymous false\npassword_file {out}/passwd\nacl_file {out}/acl\n"
+        private, shipped_conf(out, tmp_path / "certs", tmp_path / "data", tls_port)
     )
+    wait_for(lambda: port_open("127.0.0.1", tls_port), 10, "the TLS listener")
+    creds["_tls_port"] = str(tls_port)
+    creds["_certs"] = str(tmp_path / "certs")
     yield port, creds
     private.close()
 
 
-def _client(port: int, user: str | None, password: str | None) -> tuple[mqtt.Client, int]:
+def _client(
+    port: int, user: str | None, password: str | None, ca: Path | None = None
+) -> tuple[mqtt.Client, int]:
     rc: list[int] = []
     done = threading.Event()
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"c-{user}", protocol=mqtt.MQTTv5)
+    if ca is not None:
+        c.tls_set(ca_certs=str(ca))
     if user is not None:
         c.username_pw_set(user, password)
 
@@ -130,3 +174,19 @@ def test_gateways_publish_only_as_themselves_and_anonymous_clients_are_refused(
         assert ingest.metric("energymon_ingest_messages_received_total") == 2
     finally:
         ingest.stop()
+
+
+def test_gateways_connect_over_the_tls_listener_with_their_credentials(
+    secured_broker: tuple[int, dict[str, str]],
+) -> None:
+    _, creds = secured_broker
+    tls_port = int(creds["_tls_port"])
+    ca = Path(creds["_certs"]) / "ca.crt"
+    gw1 = f"{ENT_A}.gw-01"
+    client, rc = _client(tls_port, gw1, creds[gw1], ca=ca)
+    assert rc == 0
+    client.disconnect()
+    _, wrong_rc = _client(tls_port, gw1, "not-the-password", ca=ca)
+    assert wrong_rc not in (0, -1)  # refused by the broker: bad user name or password
+    _, anon_rc = _client(tls_port, None, None, ca=ca)
+    assert anon_rc not in (0, -1)
