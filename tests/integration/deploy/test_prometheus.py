@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.support.deploy import (
     exposed_families,
     is_exposed,
     metric_names_used,
+    promql_expressions,
 )
 from tests.support.ingest import IngestProcess, start_ingest, start_service
 from tests.support.services import free_port, wait_for
@@ -183,6 +185,10 @@ def test_a_real_prometheus_scrapes_every_service_and_evaluates_every_rule(
 
         # two alerts processes, exactly one of them evaluating
         wait_for(lambda: leaders() == 1.0, 30, "one alerts leader seen by Prometheus")
+        # every expression of the rules and dashboards parses and evaluates on live data
+        for expr in promql_expressions():
+            answer = _get(f"{base}/query?query={urllib.parse.quote(expr)}")
+            assert answer["status"] == "success", expr
         time.sleep(2)
         firing = [
             a["labels"]["alertname"]
