@@ -243,6 +243,18 @@ def _accounting_run(args: argparse.Namespace) -> int:
             return 0
 
 
+def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
+    from services.core.accounting.days import rebuild_days
+    from services.core.db import make_engine
+    from services.core.settings import CommonSettings, DatabaseSettings
+
+    zone = CommonSettings().zone
+    with make_engine(DatabaseSettings()).begin() as conn:
+        rows = rebuild_days(conn, zone)
+    print(f"daily rollups rebuilt in {zone.key}: {rows} point-days")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -263,7 +275,9 @@ def _report(args: argparse.Namespace) -> int:
                 start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)
             else:
                 start, end = window_bounds(Window(args.window), datetime.now(UTC), zone)
-            r = site_pue(conn, enterprise=args.enterprise, site=args.site, start=start, end=end)
+            r = site_pue(
+                conn, enterprise=args.enterprise, site=args.site, start=start, end=end, zone=zone
+            )
             ratio = f"{r.ratio:.3f}" if r.ratio is not None else "-"
             print(
                 f"PUE {args.enterprise}/{args.site} {start.isoformat()} .. {end.isoformat()}: "
@@ -459,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     arun.add_argument("--every", type=float, default=10.0, help="seconds between passes")
     arun.add_argument("--once", action="store_true", help="one pass, then exit")
     arun.set_defaults(func=_accounting_run)
+    accounting.add_parser(
+        "rebuild-days",
+        help="rebuild the daily rollups in ENERGYMON_TIMEZONE (after changing it)",
+    ).set_defaults(func=_accounting_rebuild_days)
 
     report = sub.add_parser("report", help="check the numbers (CSV or text)").add_subparsers(
         dest="report_cmd", required=True

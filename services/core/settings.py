@@ -31,7 +31,10 @@ class CommonSettings(BaseSettings):
     )
     timezone: str = Field(
         "Asia/Shanghai",
-        description="IANA zone for calendar boundaries (day, month, year). Storage is always UTC.",
+        description=(
+            "IANA zone for calendar boundaries (day, month, year). Storage is always UTC. "
+            "After changing it, run `energymon accounting rebuild-days`."
+        ),
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: Literal["json", "console"] = Field(

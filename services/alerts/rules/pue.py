@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from services.core.accounting.queries import site_pue
+from services.core.accounting.queries import all_sites_pue, site_pue
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
 from services.core.domain.pue import PueStatus, Window, pue_limit, window_bounds
 
@@ -37,6 +37,14 @@ def pue_findings(
         FROM sites s JOIN enterprises e ON e.id = s.enterprise_id
         WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY s.id""")
     ).all()
+    by_window = {}
+    for window in WINDOWS:
+        start, end = window_bounds(window, now, zone)
+        by_window[window] = (
+            start,
+            end,
+            all_sites_pue(conn, start=start, end=end, threshold=coverage, zone=zone),
+        )
     out = []
     for s in sites:
         limit = pue_limit(s.dc_class, float(s.pue_limit) if s.pue_limit is not None else None)
@@ -44,8 +52,8 @@ def pue_findings(
             continue
         subject = f"{s.ent}/{s.code}"
         for window in WINDOWS:
-            start, end = window_bounds(window, now, zone)
-            r = site_pue(
+            start, end, results = by_window[window]
+            r = results.get(s.id) or site_pue(
                 conn, enterprise=s.ent, site=s.code, start=start, end=end, threshold=coverage
             )
             evidence = {

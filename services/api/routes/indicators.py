@@ -14,8 +14,8 @@ from services.api.problems import Problem
 from services.api.routes.readings import check_range, zone_param
 from services.api.routes.registry import visible_enterprise
 from services.api.security import Principal
-from services.core.accounting.queries import consumption, site_pue
-from services.core.domain.pue import Window, pue_limit, window_bounds
+from services.core.accounting.queries import all_sites_pue, consumption, site_pue
+from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
 Interval = Annotated[str, Query(pattern="^(15m|1h|1d|1mo|1y)$", description="Period length")]
@@ -75,16 +75,19 @@ def _pue(
     window: str,
     start: datetime | None,
     end: datetime | None,
+    known: PueResult | None = None,
 ) -> PueOut:
     zone = ctx.config.common.zone
     if window == "custom":
         if start is None or end is None:
             raise Problem(400, "a custom window needs from and to", kind="invalid-range")
         check_range(ctx, start, end)
-    else:
+    elif start is None or end is None:
         start, end = window_bounds(Window(window), datetime.now(UTC), zone)
-    with ctx.engine.connect() as conn:
-        r = site_pue(conn, enterprise=code, site=site, start=start, end=end)
+    r = known
+    if r is None:
+        with ctx.engine.connect() as conn:
+            r = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
     limit = pue_limit(dc_class, explicit)
     return PueOut(
         enterprise=code,
@@ -143,9 +146,13 @@ def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> list[PueO
     if window == "custom":
         raise Problem(400, "the ranking takes a named window", kind="invalid-range")
     sites = _sites(ctx, who)
+    zone = ctx.config.common.zone
+    start, end = window_bounds(Window(window), datetime.now(UTC), zone)
+    with ctx.engine.connect() as conn:  # every site in one grouped query
+        known = all_sites_pue(conn, start=start, end=end, zone=zone)
     results = [
-        _pue(ctx, ent, site, dc_class, limit, window, None, None)
-        for ent, site, dc_class, limit in sites
+        _pue(ctx, ent, site, dc_class, limit, window, start, end, known.get(site_id))
+        for site_id, ent, site, dc_class, limit in sites
     ]
     return sorted(
         results,
@@ -153,9 +160,9 @@ def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> list[PueO
     )
 
 
-def _sites(ctx: Ctx, who: Principal) -> list[tuple[str, str, str | None, float | None]]:
+def _sites(ctx: Ctx, who: Principal) -> list[tuple[int, str, str, str | None, float | None]]:
     sql = (
-        "SELECT e.code, s.code, s.dc_class, s.pue_limit FROM sites s JOIN enterprises e "
+        "SELECT s.id, e.code, s.code, s.dc_class, s.pue_limit FROM sites s JOIN enterprises e "
         "ON e.id = s.enterprise_id WHERE s.kind = 'data_centre' AND s.active AND e.active"
     )
     params: dict[str, object] = {}
@@ -164,4 +171,4 @@ def _sites(ctx: Ctx, who: Principal) -> list[tuple[str, str, str | None, float |
         params["ent"] = who.enterprise_id
     with ctx.engine.connect() as conn:
         rows = conn.execute(text(sql + " ORDER BY e.code, s.code"), params).all()
-    return [(e, s, c, float(lim) if lim is not None else None) for e, s, c, lim in rows]
+    return [(int(i), e, s, c, float(lim) if lim is not None else None) for i, e, s, c, lim in rows]

@@ -2,18 +2,21 @@
 
 A budget without a carrier is comprehensive energy in tce (every carrier converted with the
 factors valid at the start of the year); a carrier budget sums that carrier in the budget's unit.
-Only boundary meters count. The run-rate projection uses the last 30 days, or the time since the
-enterprise's first data this year if shorter. One grouped query serves every budget.
+Only boundary meters count. The run-rate projection uses the last 30 whole local days and today so
+far, or the time since the enterprise's first data this year if shorter; last year's pattern is
+taken up to the same date. One grouped query serves every budget, reading whole days from the
+daily rollups.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from services.core.accounting.days import midnight, window_source
 from services.core.domain.budget import BudgetStatus, budget_status
 from services.core.domain.coefficients import FactorSet
 from services.core.domain.units import conversion_factor
@@ -37,23 +40,27 @@ class BudgetRow:
 
 
 _SUMS = """
-WITH firsts AS (
-    SELECT m.enterprise_id, min(c.bucket) AS first
-    FROM consumption_15m c JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
-    WHERE c.bucket >= :year_start GROUP BY m.enterprise_id)
+WITH firsts AS (  -- an index probe per point for its first bucket of the year
+    SELECT m.enterprise_id, min(f.first) AS first
+    FROM points p JOIN meters m ON m.id = p.meter_id
+    CROSS JOIN LATERAL (
+        SELECT min(bucket) AS first FROM consumption_15m
+        WHERE point_id = p.id AND bucket >= :year_start) f
+    WHERE m.enterprise_id IN (SELECT enterprise_id FROM budgets WHERE active AND year = :year)
+    GROUP BY m.enterprise_id)
 SELECT e.code AS enterprise, s.code AS site, m.carrier, p.unit, f.first,
-       sum(c.energy) FILTER (WHERE c.bucket >= :year_start AND c.bucket < :now) AS used,
-       sum(c.energy) FILTER (WHERE c.bucket >= greatest(:recent_start, f.first, :year_start)
-                             AND c.bucket < :now) AS recent,
-       sum(c.energy) FILTER (WHERE c.bucket >= :last_start AND c.bucket < :year_start)
-           AS last_total,
-       sum(c.energy) FILTER (WHERE c.bucket >= :last_start AND c.bucket < :last_now) AS last_by_now
-FROM consumption_15m c
+       sum(c.energy) FILTER (WHERE c.ts >= :year_start AND c.ts < :now) AS used,
+       sum(c.energy) FILTER (
+           WHERE c.ts >= greatest(:recent_start, :year_start,
+                                  date_trunc('day', f.first AT TIME ZONE :zone) AT TIME ZONE :zone)
+             AND c.ts < :now) AS recent,
+       sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :year_start) AS last_total,
+       sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :last_now) AS last_by_now
+FROM {source} c
 JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
 JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
 LEFT JOIN firsts f ON f.enterprise_id = e.id
-WHERE c.bucket >= :last_start AND c.bucket < :now
-  AND m.role IN ('boundary', 'facility_total') AND m.carrier <> 'water'
+WHERE m.role IN ('boundary', 'facility_total') AND m.carrier <> 'water'
   AND e.id IN (SELECT enterprise_id FROM budgets WHERE active AND year = :year)
 GROUP BY e.code, s.code, m.carrier, p.unit, f.first
 """
@@ -84,15 +91,22 @@ def statuses(
     start = datetime(year, 1, 1, tzinfo=zone)
     end = datetime(year + 1, 1, 1, tzinfo=zone)
     last_start = start.replace(year=year - 1)
-    params = {
+    today = now.astimezone(zone).date()
+    # whole local days, so that the daily rollups answer: the last 30 days and today so far;
+    # last year up to the same date
+    recent_start = midnight(today - timedelta(days=30), zone)
+    last_now = midnight(_same_day_last_year(today), zone)
+    source, params = window_source(conn, last_start, now, zone)
+    params |= {
         "year": year,
         "year_start": start,
         "now": now,
         "last_start": last_start,
-        "recent_start": now - timedelta(days=30),
-        "last_now": now.replace(year=year - 1),
+        "recent_start": recent_start,
+        "last_now": last_now,
+        "zone": zone.key,
     }
-    sums = conn.execute(text(_SUMS), params).all()
+    sums = conn.execute(text(_SUMS.format(source=source)), params).all()
     on, last_on = start.date(), last_start.date()
     out = []
     for b in rows:
@@ -113,7 +127,7 @@ def statuses(
                 else:
                     day = last_on if key.startswith("last") else on
                     totals[key] += factors.kgce(r.carrier, amount, r.unit, day).value / 1000
-        lookback_start = max(now - timedelta(days=30), first or now, start)
+        lookback_start = max(recent_start, first or now, start)
         lookback_days = (now - lookback_start).total_seconds() / 86400
         last_share = (
             totals["last_by_now"] / totals["last_total"]
@@ -137,3 +151,10 @@ def statuses(
             )
         )
     return out
+
+
+def _same_day_last_year(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)

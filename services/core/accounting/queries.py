@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from services.core.accounting.days import fifteen_minute_source, window_source
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.domain.pue import PueResult, pue
 
@@ -55,24 +56,26 @@ def consumption(
 ) -> list[PeriodConsumption]:
     """Consumption per period and carrier of an enterprise (or one site) in [start, end)."""
     trunc = PERIODS[interval]
+    # periods of a day or longer may read whole days from the daily rollups
+    source, params = _source(conn, start, end, None if trunc in (None, "hour") else zone)
     period = (
-        "c.bucket"
+        "c.ts"
         if trunc is None
-        else f"date_trunc('{trunc}', c.bucket AT TIME ZONE :zone) AT TIME ZONE :zone"
+        else f"date_trunc('{trunc}', c.ts AT TIME ZONE :zone) AT TIME ZONE :zone"
     )
     rows = conn.execute(
         text(f"""
         SELECT {period} AS period, m.carrier, p.quantity, p.unit, sum(c.energy) AS amount,
                least(1.0, sum(c.readings)::float / nullif(sum(c.expected), 0)) AS completeness,
                bool_or(c.estimated) AS estimated
-        FROM consumption_15m c
+        FROM {source} c
         JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
         JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
-        WHERE e.code = :ent AND c.bucket >= :start AND c.bucket < :end
+        WHERE e.code = :ent
           AND m.role IN ('boundary', 'facility_total')
           AND (CAST(:site AS text) IS NULL OR s.code = :site)
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3"""),
-        {"ent": enterprise, "start": start, "end": end, "zone": zone.key, "site": site},
+        {**params, "ent": enterprise, "zone": zone.key, "site": site},
     )
     return [
         PeriodConsumption(
@@ -142,25 +145,27 @@ def site_pue(
     start: datetime,
     end: datetime,
     threshold: float = 0.9,
+    zone: ZoneInfo | None = None,
 ) -> PueResult:
     """PUE of a data-centre site over [start, end): facility meters over IT meters. Each side's
     coverage = readings present / readings expected, expected counted from the later of the
     window's start and the point's first reading (a site is not short of data for the months
-    before it was connected)."""
+    before it was connected). ``zone``: the calendar zone, to read whole days from the daily
+    rollups."""
+    source, params = _source(conn, start, end, zone)
     rows = conn.execute(
-        text("""
+        text(f"""
         SELECT m.role, p.interval_s,
                coalesce(sum(c.energy), 0) AS energy, coalesce(sum(c.readings), 0) AS readings,
                (SELECT min(f.bucket) FROM consumption_15m f WHERE f.point_id = p.id) AS first
         FROM meters m JOIN sites s ON s.id = m.site_id
         JOIN enterprises e ON e.id = m.enterprise_id
         JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
-        LEFT JOIN consumption_15m c ON c.point_id = p.id AND c.bucket >= :start
-             AND c.bucket < :end
+        LEFT JOIN {source} c ON c.point_id = p.id
         WHERE e.code = :ent AND s.code = :site AND m.active
           AND m.role IN ('facility_total', 'it_load')
         GROUP BY m.role, p.id, p.interval_s"""),
-        {"ent": enterprise, "site": site, "start": start, "end": end},
+        {**params, "ent": enterprise, "site": site},
     ).all()
     return _pue_of(rows, start, end, threshold)
 
@@ -186,12 +191,26 @@ def _pue_of(rows: Iterable[Any], start: datetime, end: datetime, threshold: floa
     )
 
 
+def _source(
+    conn: Connection, start: datetime, end: datetime, zone: ZoneInfo | None
+) -> tuple[str, dict[str, Any]]:
+    if zone is None:
+        return fifteen_minute_source(start, end)
+    return window_source(conn, start, end, zone)
+
+
 def all_sites_pue(
-    conn: Connection, *, start: datetime, end: datetime, threshold: float = 0.9
+    conn: Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    threshold: float = 0.9,
+    zone: ZoneInfo | None = None,
 ) -> dict[int, PueResult]:
     """:func:`site_pue` for every active data-centre site in one query, by site id."""
+    source, params = _source(conn, start, end, zone)
     rows = conn.execute(
-        text("""
+        text(f"""
         SELECT s.id AS site_id, m.role, p.interval_s, f.first,
                coalesce(sum(c.energy), 0) AS energy, coalesce(sum(c.readings), 0) AS readings
         FROM sites s JOIN meters m ON m.site_id = s.id AND m.active
@@ -199,11 +218,10 @@ def all_sites_pue(
         JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
         CROSS JOIN LATERAL (  -- an index probe per point on (point_id, bucket)
             SELECT min(bucket) AS first FROM consumption_15m WHERE point_id = p.id) f
-        LEFT JOIN consumption_15m c ON c.point_id = p.id AND c.bucket >= :start
-             AND c.bucket < :end
+        LEFT JOIN {source} c ON c.point_id = p.id
         WHERE s.kind = 'data_centre' AND s.active
         GROUP BY s.id, m.role, p.id, p.interval_s, f.first"""),
-        {"start": start, "end": end},
+        params,
     ).all()
     by_site: dict[int, list[tuple[Any, ...]]] = {}
     for site_id, role, interval_s, first, energy, readings in rows:

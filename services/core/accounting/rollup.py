@@ -14,9 +14,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, text
 
+from services.core.accounting.days import days_zone, refresh_days
 from services.core.domain.buckets import bucket_start, buckets
 from services.core.domain.counters import Reading, Replacement, intervals
 
@@ -52,8 +54,11 @@ def _edge(conn: Connection, sql: str, pid: int, t: datetime, n: int) -> list[dat
     return [r[0] for r in conn.execute(text(sql), {"pid": pid, "t": t, "n": n})]
 
 
-def recompute_point(conn: Connection, pid: int, first: datetime, last: datetime) -> int:
-    """Recompute the buckets of ``pid`` that readings in [first, last] can change."""
+def recompute_point(
+    conn: Connection, pid: int, first: datetime, last: datetime, days: ZoneInfo | None = None
+) -> int:
+    """Recompute the buckets of ``pid`` that readings in [first, last] can change, and the
+    local days (in ``days``) those buckets belong to."""
     point = conn.execute(text(_POINT), {"pid": pid}).first()
     if point is None or point.kind != "cumulative":
         return 0  # instantaneous points have no counter consumption
@@ -107,6 +112,8 @@ def recompute_point(conn: Connection, pid: int, first: datetime, last: datetime)
                 for b in keep
             ],
         )
+    if days is not None:
+        refresh_days(conn, pid, lo_bucket, hi_bucket, days)
     return len(keep)
 
 
@@ -119,12 +126,14 @@ def catch_up(engine: Engine, *, limit: int = 5000) -> CatchUpStats:
             claimed = conn.execute(text(_CLAIM), {"limit": limit}).all()
             if not claimed:
                 break
+            zone_key = days_zone(conn)
+            days = ZoneInfo(zone_key) if zone_key else None
             merged: dict[int, tuple[datetime, datetime]] = {}
             for pid, lo, hi in claimed:
                 old = merged.get(pid)
                 merged[pid] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
             for pid, (lo, hi) in sorted(merged.items()):
-                written += recompute_point(conn, pid, lo, hi)
+                written += recompute_point(conn, pid, lo, hi, days)
             ranges += len(claimed)
             points += len(merged)
     return CatchUpStats(ranges, points, written, time.perf_counter() - started)

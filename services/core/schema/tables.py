@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -354,6 +355,27 @@ consumption_15m = Table(
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("point_id", "bucket"),
     comment="consumption of cumulative points per 15 minutes, kept current from rollup_dirty",
+)
+
+consumption_1d = Table(
+    "consumption_1d",
+    metadata,
+    Column("point_id", Integer, nullable=False),
+    Column("day", Date, nullable=False, comment="local calendar day in rollup_meta.days_zone"),
+    Column("energy", Double, nullable=False),
+    Column("readings", Integer, nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("estimated", Boolean, nullable=False),
+    PrimaryKeyConstraint("point_id", "day"),
+    comment="consumption_15m summed per local day, refreshed in the same transaction",
+)
+
+rollup_meta = Table(
+    "rollup_meta",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+    comment="facts about the rollups, e.g. the zone consumption_1d was built in",
 )
 
 budgets = Table(

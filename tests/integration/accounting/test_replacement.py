@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -16,6 +14,7 @@ from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
 from tests.integration.conftest import ENT_A
+from tests.support.cli import run_cli
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
@@ -49,33 +48,24 @@ def test_a_registered_swap_is_bridged_instead_of_counted_as_a_reset(
     catch_up(engine)
     assert _energy(db, pid) == [10.0, 6.0, 5.0, 0.0]  # before: the drop looks like a reset
     env = {**os.environ, "ENERGYMON_DATABASE_URL": db.url}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "meters",
-            "replace",
-            "--enterprise",
-            ENT_A,
-            "--meter",
-            "G-1",
-            "--point",
-            "gas_volume_m3",
-            "--at",
-            "2026-11-20T08:20:00+08:00",
-            "--old-final",
-            "5014",
-            "--new-first",
-            "2",
-            "--serial",
-            "G-1-B",
-        ],
+    result = run_cli(
+        "meters",
+        "replace",
+        "--enterprise",
+        ENT_A,
+        "--meter",
+        "G-1",
+        "--point",
+        "gas_volume_m3",
+        "--at",
+        "2026-11-20T08:20:00+08:00",
+        "--old-final",
+        "5014",
+        "--new-first",
+        "2",
+        "--serial",
+        "G-1-B",
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     catch_up(engine)

@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from services.core.embedded import free_port, port_open
 from services.core.settings import DatabaseSettings, MqttSettings
 from tests.integration.conftest import ENT_A
+from tests.support.cli import run_cli
 from tests.support.ingest import start_ingest
 from tests.support.services import Private, start_mosquitto, wait_for
 
@@ -67,14 +67,7 @@ def secured_broker(
         "ENERGYMON_DATABASE_URL": small_district.url,
         "ENERGYMON_MQTT_TOPIC_ROOT": "energymon",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "mqtt", "credentials", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("mqtt", "credentials", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     assert "3 gateways, 4 new accounts" in result.stdout
     assert oct((out / "passwd").stat().st_mode & 0o777) == "0o600"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
 from tests.integration.conftest import ENT_A
+from tests.support.cli import run_cli
 
 
 def _point_ids(db: DatabaseSettings) -> dict[tuple[str, str], int]:
@@ -43,25 +42,16 @@ def test_export_lists_an_enterprises_readings_in_the_window_in_local_time(
     writer.close()
 
     env = {**os.environ, "ENERGYMON_DATABASE_URL": small_district.url}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "export",
-            "readings",
-            "--enterprise",
-            ENT_A,
-            "--from",
-            "2026-11-23",
-            "--to",
-            "2026-11-24",
-        ],
+    result = run_cli(
+        "export",
+        "readings",
+        "--enterprise",
+        ENT_A,
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-24",
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     table = list(csv.reader(io.StringIO(result.stdout)))
