@@ -68,9 +68,21 @@ def budget_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
 
 def quality_family(zone: ZoneInfo) -> Family:
     def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
-        return quality.completeness_findings(conn, now, live, zone=zone)
+        return [
+            *quality.completeness_findings(conn, now, live, zone=zone),
+            *quality.counter_findings(conn, now, live),
+        ]
 
-    return Family("quality", (quality.LOW_COMPLETENESS,), find)
+    return Family(
+        "quality",
+        (
+            quality.LOW_COMPLETENESS,
+            quality.COUNTER_RESET,
+            quality.COUNTER_ROLLOVER,
+            quality.SPIKE_EXCLUDED,
+        ),
+        find,
+    )
 
 
 class AlertsMetrics:

@@ -4,6 +4,7 @@ standby acquires it at its next attempt (within one evaluation interval)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import psycopg
@@ -65,6 +66,11 @@ class LeaderLock:
 
     def _close_locked(self) -> None:
         if self._conn is not None:
+            if self.is_leader and not self._conn.closed:
+                # release now: the server would only notice the closed session a moment later,
+                # and a standby checking in that moment would wrongly stay standby
+                with contextlib.suppress(psycopg.Error):  # a dead session released it already
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
             self._conn.close()
             self._conn = None
         self.is_leader = False

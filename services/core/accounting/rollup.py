@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from services.core.accounting.days import days_zone, refresh_days
 from services.core.domain.buckets import bucket_start, buckets
-from services.core.domain.counters import Reading, Replacement, intervals
+from services.core.domain.counters import CounterResult, Flag, Reading, Replacement, intervals
 
 _CLAIM = """
 DELETE FROM rollup_dirty WHERE id IN (
@@ -28,7 +28,7 @@ DELETE FROM rollup_dirty WHERE id IN (
 RETURNING point_id, from_ts, to_ts
 """
 _POINT = """
-SELECT p.kind, p.interval_s, p.register_max, m.multiplier
+SELECT p.kind, p.interval_s, p.register_max, p.max_rate, m.multiplier
 FROM points p JOIN meters m ON m.id = p.meter_id WHERE p.id = :pid
 """
 _BEFORE = """
@@ -85,6 +85,7 @@ def recompute_point(
         multiplier=float(point.multiplier),
         register_max=point.register_max,
         replacements=swaps,
+        max_power=point.max_rate,
     )
     computed = buckets(result.intervals, readings, interval_s=point.interval_s)
     conn.execute(
@@ -114,7 +115,49 @@ def recompute_point(
         )
     if days is not None:
         refresh_days(conn, pid, lo_bucket, hi_bucket, days)
+    _record_events(conn, pid, before[0] if before else first, after[0] if after else last, result)
     return len(keep)
+
+
+_QUIET = (Flag.OK, Flag.REPLACEMENT)  # a registered swap is not an anomaly
+
+
+def _record_events(
+    conn: Connection, pid: int, lo: datetime, hi: datetime, result: CounterResult
+) -> None:
+    """Keep ``counter_events`` of ``pid`` in (lo, hi] equal to what this computation found;
+    an event found again keeps its first ``detected_at``."""
+    found: dict[tuple[datetime, str], float | None] = {
+        (i.end, i.flag.value): i.energy
+        for i in result.intervals
+        if i.flag not in _QUIET and lo < i.end <= hi
+    }
+    found |= {(r.ts, "bad_read"): None for r in result.skipped if lo < r.ts <= hi}
+    stored = {
+        (ts, kind)
+        for ts, kind in conn.execute(
+            text(
+                "SELECT ts, kind FROM counter_events WHERE point_id = :pid AND ts > :lo "
+                "AND ts <= :hi"
+            ),
+            {"pid": pid, "lo": lo, "hi": hi},
+        )
+    }
+    gone = stored - found.keys()
+    if gone:
+        conn.execute(
+            text("DELETE FROM counter_events WHERE point_id = :pid AND ts = :ts AND kind = :kind"),
+            [{"pid": pid, "ts": ts, "kind": kind} for ts, kind in gone],
+        )
+    new = found.keys() - stored
+    if new:
+        conn.execute(
+            text(
+                "INSERT INTO counter_events (point_id, ts, kind, energy) "
+                "VALUES (:pid, :ts, :kind, :energy)"
+            ),
+            [{"pid": pid, "ts": ts, "kind": kind, "energy": found[ts, kind]} for ts, kind in new],
+        )
 
 
 def catch_up(engine: Engine, *, limit: int = 5000) -> CatchUpStats:

@@ -46,6 +46,12 @@ class PointSpec(_Strict):
     min: float | None = None
     max: float | None = None
     register_max: float | None = Field(None, gt=0, description="counter rollover value")
+    max_rate: float | None = Field(
+        None,
+        gt=0,
+        description="largest plausible use per hour on the primary side (rated power in kW for "
+        "kWh counters); a faster rise is a spike, excluded and flagged",
+    )
     interval_s: int | None = Field(None, ge=1, le=86400)
 
     @field_validator("quantity")

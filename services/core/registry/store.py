@@ -123,6 +123,7 @@ def _apply_meter(
                     "min_value": p.min,
                     "max_value": p.max,
                     "register_max": p.register_max,
+                    "max_rate": p.max_rate,
                     "interval_s": p.interval_s or meter.interval_s,
                 },
                 report,

@@ -138,6 +138,12 @@ points = Table(
     Column("max_value", Double, nullable=True),
     Column("register_max", Double, nullable=True, comment="counter rollover value"),
     Column(
+        "max_rate",
+        Double,
+        nullable=True,
+        comment="largest plausible use per hour (primary side); faster rises are spikes",
+    ),
+    Column(
         "interval_s",
         Integer,
         nullable=False,
@@ -369,6 +375,20 @@ consumption_1d = Table(
     PrimaryKeyConstraint("point_id", "day"),
     comment="consumption_15m summed per local day, refreshed in the same transaction",
 )
+
+counter_events = Table(
+    "counter_events",
+    metadata,
+    Column("point_id", Integer, nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False, comment="end of the interval / the read"),
+    Column("kind", String(24), nullable=False),
+    Column("energy", Double, nullable=True, comment="what the interval counted (0 if excluded)"),
+    Column("detected_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("point_id", "ts", "kind"),
+    comment="counter anomalies the rollups found: rollover, reset, spike_excluded, "
+    "drop_unexplained, bad_read (a one-off read that was ignored)",
+)
+Index("ix_counter_events_detected", counter_events.c.detected_at)
 
 rollup_meta = Table(
     "rollup_meta",
