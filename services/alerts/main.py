@@ -20,7 +20,7 @@ from services.alerts.evaluator import (
     quality_family,
 )
 from services.alerts.leader import LeaderLock
-from services.alerts.notify import Router, channels_from, deliver_due
+from services.alerts.notify import Router, channels_from, deliver_due, enqueue_renotify
 from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.lifecycle import stop_on_signals
@@ -91,7 +91,10 @@ def run(
         )
 
     def deliver() -> None:
-        counts = deliver_due(engine, channels, max_attempts=settings.max_attempts)
+        enqueue_renotify(engine, settings.renotify_s)
+        counts = deliver_due(
+            engine, channels, max_attempts=settings.max_attempts, digest_s=settings.digest_s
+        )
         for outcome, n in counts.items():
             metrics.notifications.labels(outcome).inc(n)
 

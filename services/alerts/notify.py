@@ -5,6 +5,11 @@ re-evaluated a hundred times notifies once). A separate delivery pass sends what
 notification at a time with a timeout, so a failing channel delays only its own rows: failures are
 retried with exponential back-off (5 s doubling to one hour) until ``max_attempts``.
 
+Re-notify (``ENERGYMON_ALERTS_RENOTIFY_S``): an alert still *open* (not acknowledged, not clearing)
+whose last notification on a channel was delivered that long ago gets a ``renotify-N`` event on
+the same channel. Digest (``ENERGYMON_ALERTS_DIGEST_S``): email notifications wait until the
+oldest has waited that long, then go out as one mail listing every alert event.
+
 Webhook: ``POST`` of the alert as JSON with ``X-Energymon-Event`` and
 ``X-Energymon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``; the receiver
 recomputes it with the shared secret and rejects stale timestamps.
@@ -26,7 +31,7 @@ from email.message import EmailMessage
 from html import escape
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 
 from services.core.alerting.lifecycle import Severity
 from services.core.errors import EnergymonError
@@ -148,14 +153,50 @@ class EmailChannel:
         )
         return msg
 
+    def digest(self, items: Sequence[tuple[dict[str, Any], str]]) -> EmailMessage:
+        """One mail for several alert events, most severe first."""
+        docs = sorted(
+            (alert_document(a, e)["alert"] | {"event": e} for a, e in items),
+            key=lambda d: (-_RANK.get(d["severity"], 1), str(d["opened_at"])),
+        )
+        worst = docs[0]["severity"]
+        msg = EmailMessage()
+        msg["Subject"] = f"[energymon {worst}] digest: {len(docs)} alert events"
+        msg["From"] = self.s.smtp_from
+        msg["To"] = ", ".join(self.recipients)
+        lines = [
+            f"{d['severity']:<8} {d['event']:<10} {d['title']} ({d['subject']}, "
+            f"{d['time_window']}, alert {d['id']})"
+            for d in docs
+        ]
+        msg.set_content("\n".join([f"{len(docs)} alert events", "", *lines]))
+        rows = "".join(
+            f"<tr><td>{escape(str(d['severity']))}</td><td>{escape(str(d['event']))}</td>"
+            f"<td>{escape(str(d['title']))}</td><td>{escape(str(d['subject']))}</td>"
+            f"<td>{escape(str(d['time_window']))}</td></tr>"
+            for d in docs
+        )
+        msg.add_alternative(
+            f"<h3>{len(docs)} alert events</h3><table><tr><th>severity</th><th>event</th>"
+            f"<th>alert</th><th>subject</th><th>window</th></tr>{rows}</table>",
+            subtype="html",
+        )
+        return msg
+
     def send(self, alert: dict[str, Any], event: str) -> None:
+        self._deliver(self.message(alert, event))
+
+    def send_digest(self, items: Sequence[tuple[dict[str, Any], str]]) -> None:
+        self._deliver(self.digest(items))
+
+    def _deliver(self, message: EmailMessage) -> None:
         try:
             with smtplib.SMTP(self.s.smtp_host, self.s.smtp_port, timeout=10) as smtp:
                 if self.s.smtp_starttls:
                     smtp.starttls()
                 if self.s.smtp_user:
                     smtp.login(self.s.smtp_user, self.s.smtp_password)
-                smtp.send_message(self.message(alert, event))
+                smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as err:
             raise DeliveryError(f"smtp failed: {err}") from err
 
@@ -196,6 +237,31 @@ class Router:
         return []
 
 
+_RENOTIFY = """
+INSERT INTO notifications (alert_id, channel, event, status, next_attempt_at)
+SELECT a.id, n.channel,
+       'renotify-' || (count(*) FILTER (WHERE n.event LIKE 'renotify-%') + 1), 'pending', :now
+FROM alerts a JOIN notifications n ON n.alert_id = a.id
+WHERE a.state = 'open' AND a.cleared_since IS NULL
+GROUP BY a.id, n.channel
+HAVING bool_and(n.status <> 'pending') AND max(coalesce(n.sent_at, n.created_at)) <= :cutoff
+ON CONFLICT (alert_id, channel, event) DO NOTHING
+"""
+
+
+def enqueue_renotify(engine: Engine, every_s: float, now: datetime | None = None) -> int:
+    """Queue a ``renotify-N`` for every open alert last notified ``every_s`` ago or longer, on
+    the channels it was notified on. Returns how many were queued."""
+    if every_s <= 0:
+        return 0
+    now = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        result = conn.execute(
+            text(_RENOTIFY), {"now": now, "cutoff": now - timedelta(seconds=every_s)}
+        )
+    return int(result.rowcount or 0)
+
+
 def deliver_due(
     engine: Engine,
     channels: dict[str, Channel],
@@ -203,20 +269,28 @@ def deliver_due(
     max_attempts: int,
     now: datetime | None = None,
     limit: int = 50,
+    digest_s: float = 0.0,
 ) -> dict[str, int]:
     """Send due notifications, each in its own short transaction (row locked, skipped by a
-    concurrent sender); returns counts by outcome."""
+    concurrent sender); with ``digest_s`` email goes out as digests. Returns counts by outcome."""
     now = now or datetime.now(UTC)
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    email = channels.get("email")
+    digesting = digest_s > 0 and isinstance(email, EmailChannel)
+    if digesting:
+        assert isinstance(email, EmailChannel)
+        outcome, n = _deliver_digest(engine, email, max_attempts, now, digest_s)
+        counts[outcome] += n
     with engine.connect() as conn:
-        due_ids = list(
-            conn.execute(
-                select(notifications.c.id)
-                .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
-                .order_by(notifications.c.id)
-                .limit(limit)
-            ).scalars()
+        query = (
+            select(notifications.c.id)
+            .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
+            .order_by(notifications.c.id)
+            .limit(limit)
         )
+        if digesting:
+            query = query.where(notifications.c.channel != "email")
+        due_ids = list(conn.execute(query).scalars())
     for n_id in due_ids:
         with engine.begin() as conn:
             row = (
@@ -233,6 +307,55 @@ def deliver_due(
                 continue
             counts[_attempt(conn, row, channels, max_attempts, now)] += 1
     return counts
+
+
+def _deliver_digest(
+    engine: Engine, email: EmailChannel, max_attempts: int, now: datetime, digest_s: float
+) -> tuple[str, int]:
+    """All pending email notifications in one mail, once the oldest has waited ``digest_s``."""
+    with engine.begin() as conn:
+        rows = (
+            conn.execute(
+                select(notifications, alerts)
+                .join(alerts, alerts.c.id == notifications.c.alert_id)
+                .where(
+                    notifications.c.channel == "email",
+                    notifications.c.status == "pending",
+                    notifications.c.next_attempt_at <= now,
+                )
+                .order_by(notifications.c.id)
+                .with_for_update(skip_locked=True, of=notifications)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows or min(r["created_at"] for r in rows) > now - timedelta(seconds=digest_s):
+            return "sent", 0  # nothing due yet: the digest is still collecting
+        items = [({c.name: r[alerts.c[c.name]] for c in alerts.columns}, r["event"]) for r in rows]
+        ids = [r[notifications.c.id] for r in rows]
+        attempts = max(r["attempts"] for r in rows) + 1
+        try:
+            email.send_digest(items)
+        except DeliveryError as err:
+            final = attempts >= max_attempts
+            conn.execute(
+                update(notifications)
+                .where(notifications.c.id.in_(ids))
+                .values(
+                    attempts=attempts,
+                    last_error=str(err)[:500],
+                    status="failed" if final else "pending",
+                    next_attempt_at=now + timedelta(seconds=min(3600, 5 * 2 ** (attempts - 1))),
+                )
+            )
+            log.warning("digest not delivered", notifications=len(ids), error=str(err))
+            return ("failed" if final else "retry"), len(ids)
+        conn.execute(
+            update(notifications)
+            .where(notifications.c.id.in_(ids))
+            .values(attempts=attempts, status="sent", sent_at=datetime.now(UTC), last_error=None)
+        )
+        return "sent", len(ids)
 
 
 def _attempt(

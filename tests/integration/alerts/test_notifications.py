@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.alerts.notify import EmailChannel, WebhookChannel, deliver_due
+from services.alerts.notify import EmailChannel, WebhookChannel, deliver_due, enqueue_renotify
 from services.core.db import make_engine
 from services.core.settings import AlertsSettings, DatabaseSettings
 from tests.support.services import free_port
@@ -152,3 +152,96 @@ def test_smtp_delivers_plain_and_html_mail(
     assert "limit_value: 1.25" in parts["text/plain"]
     assert "<h3>PUE 1.31 above 1.25</h3>" in parts["text/html"]
     assert _status(small_district)["email"] == ("sent", 1)
+
+
+def _events(db: DatabaseSettings) -> list[tuple[object, ...]]:
+    with psycopg.connect(db.libpq_url) as conn:
+        return conn.execute(
+            "SELECT channel, event, status FROM notifications ORDER BY channel, id"
+        ).fetchall()
+
+
+def test_an_open_alert_is_renotified_on_its_channels_until_acknowledged(
+    small_district: DatabaseSettings, one_alert: int
+) -> None:
+    db = small_district
+    now = datetime.now(UTC)
+    engine = make_engine(db)
+    assert enqueue_renotify(engine, 3600, now) == 0  # the first notifications are still pending
+    with psycopg.connect(db.libpq_url) as conn:
+        conn.execute("UPDATE notifications SET status = 'sent', sent_at = %s", (now,))
+    assert enqueue_renotify(engine, 3600, now + timedelta(minutes=59)) == 0
+    assert enqueue_renotify(engine, 3600, now + timedelta(minutes=61)) == 2
+    assert enqueue_renotify(engine, 3600, now + timedelta(minutes=62)) == 0  # once
+    assert _events(db) == [
+        ("email", "opened", "sent"),
+        ("email", "renotify-1", "pending"),
+        ("webhook", "opened", "sent"),
+        ("webhook", "renotify-1", "pending"),
+    ]
+    with psycopg.connect(db.libpq_url) as conn:
+        conn.execute("UPDATE notifications SET status = 'sent', sent_at = %s", (now,))
+    assert enqueue_renotify(engine, 3600, now + timedelta(minutes=121)) == 2
+    assert {e for _, e, _ in _events(db)} == {"opened", "renotify-1", "renotify-2"}
+    with psycopg.connect(db.libpq_url) as conn:
+        conn.execute("UPDATE notifications SET status = 'sent', sent_at = %s", (now,))
+        conn.execute("UPDATE alerts SET state = 'acknowledged' WHERE id = %s", (one_alert,))
+    assert enqueue_renotify(engine, 3600, now + timedelta(hours=5)) == 0  # someone is on it
+    assert enqueue_renotify(engine, 0, now + timedelta(hours=5)) == 0  # 0 = never
+    engine.dispose()
+
+
+def test_with_a_digest_interval_email_goes_out_as_one_mail_once_the_oldest_has_waited(
+    small_district: DatabaseSettings, one_alert: int
+) -> None:
+    db = small_district
+    now = datetime.now(UTC)
+    with psycopg.connect(db.libpq_url) as conn:
+        for subject_id, subject, severity, title in (
+            (11, "E/M-1", "warning", "meter M-1 silent"),
+            (12, "E/M-2", "info", "meter M-2 rolled over"),
+        ):
+            alert_id = conn.execute(
+                "INSERT INTO alerts (rule, subject_type, subject_id, subject, time_window, "
+                "severity, state, title, opened_at, updated_at, last_evaluated_at) VALUES "
+                "('silent_meter', 'meter', %s, %s, '', %s, 'open', %s, %s, %s, %s) RETURNING id",
+                (subject_id, subject, severity, title, now, now, now),
+            ).fetchone()[0]  # type: ignore[index]
+            conn.execute(
+                "INSERT INTO notifications (alert_id, channel, event, next_attempt_at) "
+                "VALUES (%s, 'email', 'opened', %s)",
+                (alert_id, now),
+            )
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = AlertsSettings(
+            smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, email_to="duty@x.example"
+        )
+        engine = make_engine(db)
+        channels = {"email": EmailChannel(settings)}
+        early = deliver_due(engine, channels, max_attempts=3, digest_s=300, now=now)
+        assert early["sent"] == 0
+        assert inbox.messages == []
+        due = deliver_due(
+            engine, channels, max_attempts=3, digest_s=300, now=now + timedelta(seconds=301)
+        )
+        engine.dispose()
+    finally:
+        controller.stop()
+    assert due["sent"] == 3
+    assert len(inbox.messages) == 1
+    mail = message_from_bytes(inbox.messages[0])
+    assert mail["Subject"] == "[energymon critical] digest: 3 alert events"
+    text = next(
+        p.get_payload(decode=True).decode()
+        for p in mail.walk()
+        if p.get_content_type() == "text/plain"
+    )
+    lines = text.splitlines()
+    assert lines[0] == "3 alert events"
+    assert [line.split()[0] for line in lines[2:]] == ["critical", "warning", "info"]
+    assert "PUE 1.31 above 1.25" in lines[2]
+    assert {s for channel, _event, s in _events(db) if channel == "email"} == {"sent"}
