@@ -1,5 +1,6 @@
 """`energymon demo` on a machine where nothing is configured: it starts its own PostgreSQL and
-Mosquitto, gets ready, ingests simulated readings, serves the API, and Ctrl-C leaves nothing."""
+Mosquitto, gets ready, ingests simulated readings over both paths (MQTT gateways and polled Modbus
+meters), serves the API, and Ctrl-C leaves nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.support.services import free_port, wait_for
@@ -47,14 +49,34 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
+def _embedded_db_url(data_dir: Path) -> str:
+    """The demo's database on its embedded cluster (postmaster.pid's fourth line is the port)."""
+    port = (data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[3].strip()
+    return f"postgresql://postgres@127.0.0.1:{port}/energymon_demo"
+
+
+def _modbus_meters_polled(db_url: str) -> dict[str, int]:
+    """Per registered Modbus meter (enterprise/code): its readings from the poller (source 2)."""
+    with psycopg.connect(db_url, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT e.code || '/' || m.code, (SELECT count(*) FROM points p JOIN readings r "
+            "ON r.point_id = p.id WHERE p.meter_id = m.id AND r.source = 2) "
+            "FROM meters m JOIN enterprises e ON e.id = m.enterprise_id "
+            "WHERE m.protocol = 'modbus' AND m.active"
+        ).fetchall()
+    return {name: int(n) for name, n in rows}
+
+
 @pytest.mark.slow
 def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) -> None:
     api_port, ingest_port, alerts_port = free_port(), free_port(), free_port()
+    modbus_metrics_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENERGYMON_")}
     env.update(
         ENERGYMON_API_PORT=str(api_port),
         ENERGYMON_INGEST_METRICS_PORT=str(ingest_port),
         ENERGYMON_ALERTS_METRICS_PORT=str(alerts_port),
+        ENERGYMON_MODBUS_METRICS_PORT=str(modbus_metrics_port),
     )
     # under /tmp (not pytest's 0700 tree): as root the cluster runs as 'postgres', which must
     # be able to reach its directory
@@ -83,6 +105,30 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         wait_for(ready, 120, "the demo's ready")
         assert any("embedded PostgreSQL" in line for line in lines)
         assert any("embedded Mosquitto" in line for line in lines)
+        # the Modbus path: simulated meters on a loopback port, registered in the district
+        announced = next(
+            m
+            for line in lines
+            if (m := re.search(r"modbus: +(\d+) meters on 127\.0\.0\.1:(\d+)", line))
+        )
+        modbus_count, modbus_port = int(announced.group(1)), int(announced.group(2))
+        modbus_meters = {
+            f"{m.group(1)}/{code}"
+            for line in lines
+            if (m := re.search(r"modbus meters of (\S+): (.*)$", line))
+            for code in re.findall(r"(\S+) \(unit \d+, ", m.group(2))
+        }
+        assert modbus_count >= 4
+        assert len(modbus_meters) == modbus_count
+        assert any(f"127.0.0.1:{modbus_metrics_port}/metrics" in line for line in lines)
+        db_url = _embedded_db_url(data_dir)
+        with psycopg.connect(db_url, connect_timeout=5) as conn:
+            ports = conn.execute(
+                "SELECT DISTINCT (connection->>'port')::int FROM meters "
+                "WHERE protocol = 'modbus' AND active"
+            ).fetchall()
+        assert ports == [(modbus_port,)]
+        assert set(_modbus_meters_polled(db_url)) == modbus_meters
 
         def stored() -> int:
             counts = [
@@ -106,6 +152,23 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         )
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/readyz", timeout=5) as resp:
             assert resp.status == 200
+        # every Modbus demo meter's polls arrive through the pipeline as source 2 (modbus)
+        wait_for(
+            lambda: all(n > 0 for n in _modbus_meters_polled(db_url).values()),
+            60,
+            "readings from every Modbus meter",
+        )
+
+        def modbus_counted() -> bool:
+            return any(
+                (m := re.search(r"\(mqtt [\d,]+, modbus ([\d,]+)\)", line)) and m.group(1) != "0"
+                for line in lines
+            )
+
+        wait_for(modbus_counted, 10, "the running totals to count Modbus readings")
+        url = f"http://127.0.0.1:{modbus_metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            assert b"energymon_ingest_modbus" in resp.read()
         descendants = _children_of(proc.pid)
         assert descendants  # postgres, mosquitto, the simulator
     finally:
