@@ -44,17 +44,55 @@ class PeriodConsumption:
     estimated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose consumption: the district (nothing set), a town, an enterprise, one of its sites,
+    one meter (any role: a sub-meter's own use) or one point of it."""
+
+    enterprise: str | None = None
+    site: str | None = None
+    meter: str | None = None
+    quantity: str | None = None
+    town: str | None = None
+
+    def sql(self) -> str:
+        """WHERE conditions over e (enterprises), s (sites), m (meters), p (points)."""
+        conds = ["e.active", "m.active", "p.active"]
+        for column, name in (
+            ("e.code", "enterprise"),
+            ("s.code", "site"),
+            ("m.code", "meter"),
+            ("p.quantity", "quantity"),
+            ("e.town", "town"),
+        ):
+            if getattr(self, name) is not None:
+                conds.append(f"{column} = :scope_{name}")
+        if self.meter is None:  # only boundary meters add up to a whole
+            conds.append("m.role IN ('boundary', 'facility_total')")
+        return " AND ".join(conds)
+
+    def params(self) -> dict[str, str]:
+        return {
+            f"scope_{name}": value
+            for name in ("enterprise", "site", "meter", "quantity", "town")
+            if (value := getattr(self, name)) is not None
+        }
+
+
 def consumption(
     conn: Connection,
     *,
-    enterprise: str,
     start: datetime,
     end: datetime,
     interval: str,
     zone: ZoneInfo,
+    enterprise: str | None = None,
     site: str | None = None,
+    scope: Scope | None = None,
 ) -> list[PeriodConsumption]:
-    """Consumption per period and carrier of an enterprise (or one site) in [start, end)."""
+    """Consumption per period and carrier of a scope (default: ``enterprise``, or one of its
+    sites) in [start, end)."""
+    scope = scope or Scope(enterprise=enterprise, site=site)
     trunc = PERIODS[interval]
     # periods of a day or longer may read whole days from the daily rollups
     source, params = _source(conn, start, end, None if trunc in (None, "hour") else zone)
@@ -71,11 +109,9 @@ def consumption(
         FROM {source} c
         JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
         JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
-        WHERE e.code = :ent
-          AND m.role IN ('boundary', 'facility_total')
-          AND (CAST(:site AS text) IS NULL OR s.code = :site)
+        WHERE {scope.sql()}
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3"""),
-        {**params, "ent": enterprise, "zone": zone.key, "site": site},
+        {**params, **scope.params(), "zone": zone.key},
     )
     return [
         PeriodConsumption(
@@ -98,43 +134,72 @@ class CarrierTotal:
     amount: float
     kgce: Converted | None
     tco2: Converted | None
+    region: str = "national"  # the grid region whose electricity factor applied
 
 
 def totals(
     conn: Connection,
     factors: FactorSet,
     *,
-    enterprise: str,
     start: datetime,
     end: datetime,
     zone: ZoneInfo,
     method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+    enterprise: str | None = None,
+    scope: Scope | None = None,
 ) -> list[CarrierTotal]:
-    """Per carrier: the amount, its standard coal and its CO2 with the factors valid at
-    ``start`` (a report covers one period with one factor set)."""
-    region = (
-        conn.execute(
-            text("SELECT grid_region FROM enterprises WHERE code = :c"), {"c": enterprise}
-        ).scalar()
-        or "national"
-    )
-    by_carrier: dict[tuple[str, str], float] = {}
-    for row in consumption(
-        conn, enterprise=enterprise, start=start, end=end, interval="1y", zone=zone
-    ):
-        if row.quantity not in _CARRIER_UNIT:
-            continue
-        key = (row.carrier, row.unit)
-        by_carrier[key] = by_carrier.get(key, 0.0) + row.amount
+    """Per carrier (and, for electricity, per grid region of the enterprises in the scope): the
+    amount, its standard coal and its CO2 with the factors valid at ``start`` (a report covers
+    one period with one factor set)."""
+    scope = scope or Scope(enterprise=enterprise)
+    source, params = _source(conn, start, end, zone)
+    rows = conn.execute(
+        text(f"""
+        SELECT m.carrier, p.unit, e.grid_region AS region, sum(c.energy) AS amount
+        FROM {source} c
+        JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
+        JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
+        WHERE {scope.sql()} AND p.quantity IN ({", ".join(f"'{q}'" for q in _CARRIER_UNIT)})
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""),
+        {**params, **scope.params()},
+    ).all()
     on = start.astimezone(zone).date()
     out = []
-    for (carrier, unit), amount in sorted(by_carrier.items()):
+    for carrier, unit, region, amount in rows:
+        if carrier != "electricity":
+            region = "national"  # noqa: PLW2901 - fuels have one factor everywhere
         kgce = tco2 = None
         if carrier != "water":
-            kgce = factors.kgce(carrier, amount, unit, on, method)
-            tco2 = factors.tco2(carrier, amount, unit, on, region)
-        out.append(CarrierTotal(carrier, unit, amount, kgce, tco2))
-    return out
+            kgce = factors.kgce(carrier, float(amount), unit, on, method)
+            tco2 = factors.tco2(carrier, float(amount), unit, on, region or "national")
+        out.append(CarrierTotal(carrier, unit, float(amount), kgce, tco2, region or "national"))
+    return _merge_fuels(out)
+
+
+def _merge_fuels(rows: list[CarrierTotal]) -> list[CarrierTotal]:
+    """One row per (carrier, unit, region): fuels of several regions add up."""
+    merged: dict[tuple[str, str, str], CarrierTotal] = {}
+    for r in rows:
+        key = (r.carrier, r.unit, r.region)
+        old = merged.get(key)
+        if old is None:
+            merged[key] = r
+            continue
+        merged[key] = CarrierTotal(
+            r.carrier,
+            r.unit,
+            old.amount + r.amount,
+            _add(old.kgce, r.kgce),
+            _add(old.tco2, r.tco2),
+            r.region,
+        )
+    return list(merged.values())
+
+
+def _add(a: Converted | None, b: Converted | None) -> Converted | None:
+    if a is None or b is None:
+        return a or b
+    return Converted(a.value + b.value, a.factor, a.note or b.note)
 
 
 def site_pue(
