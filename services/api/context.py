@@ -16,6 +16,7 @@ from services.core.pipeline.index import RegistryIndex, load_index
 from services.core.pipeline.validate import Limits
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import (
+    AlertsSettings,
     ApiSettings,
     CommonSettings,
     DatabaseSettings,
@@ -29,6 +30,8 @@ class ApiConfig:
     db: DatabaseSettings
     api: ApiSettings
     ingest: IngestSettings
+    # budget status uses the alerts' warning thresholds, so the API and the alerts agree
+    alerts: AlertsSettings = field(default_factory=AlertsSettings)
 
     @classmethod
     def from_env(cls) -> ApiConfig:

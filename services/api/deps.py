@@ -69,5 +69,6 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER, Role.ENTERPRISE))]
+Officer = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Gateway = Annotated[Principal, Depends(require(Role.GATEWAY))]

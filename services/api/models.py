@@ -268,3 +268,141 @@ class PueOut(BaseModel):
     it_kwh: float
     facility_coverage: float
     it_coverage: float
+
+
+class CarrierEnergyOut(BaseModel):
+    carrier: str
+    unit: str
+    amount: float = Field(description="In `unit`, boundary meters only, multiplier applied")
+    region: str = Field(description="Grid region whose electricity CO2 factor applied")
+    tce: float | None = Field(description="Standard coal, tonnes (None for water)")
+    tco2: float | None
+    coal_factor: float | None = Field(description="kgce per factor unit")
+    coal_factor_unit: str | None
+    coal_source: str | None
+    co2_factor: float | None = Field(description="tCO2 per factor unit")
+    co2_factor_unit: str | None
+    co2_source: str | None
+    uncertain: bool = Field(description="A factor is a default to replace before official use")
+    note: str = ""
+
+
+class EnergyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "scope": "enterprise 91120111MA05K8XX3E",
+                    "start": "2026-10-01T00:00:00+08:00",
+                    "end": "2026-11-01T00:00:00+08:00",
+                    "method": "equivalent",
+                    "total_tce": 122.9,
+                    "total_tco2": 636.1,
+                    "carriers": [
+                        {
+                            "carrier": "electricity",
+                            "unit": "kWh",
+                            "amount": 1000000.0,
+                            "region": "north",
+                            "tce": 122.9,
+                            "tco2": 636.1,
+                            "coal_factor": 0.1229,
+                            "coal_factor_unit": "kWh",
+                            "coal_source": "GB/T 2589-2020 Annex A, electricity equivalent value",
+                            "co2_factor": 0.6361,
+                            "co2_factor_unit": "MWh",
+                            "co2_source": "MEE/NBS 2023 North China regional grid factor",
+                            "uncertain": False,
+                            "note": "",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    scope: str
+    start: datetime
+    end: datetime
+    method: str = Field(description="Electricity to standard coal: equivalent or equal value")
+    total_tce: float
+    total_tco2: float
+    carriers: list[CarrierEnergyOut]
+
+
+class BudgetStatusOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "enterprise": "91120111MA05K8XX3E",
+                    "site": None,
+                    "year": 2026,
+                    "carrier": None,
+                    "unit": "tce",
+                    "budget": 12000.0,
+                    "used": 10800.0,
+                    "share_used": 0.9,
+                    "projected_run_rate": 12900.0,
+                    "projected_last_year": 12650.0,
+                    "state": "projected_overrun",
+                }
+            ]
+        }
+    )
+
+    enterprise: str
+    site: str | None
+    year: int
+    carrier: str | None = Field(description="None: comprehensive energy in tce")
+    unit: str
+    budget: float
+    used: float
+    share_used: float
+    projected_run_rate: float | None = Field(description="Used + recent daily use x days left")
+    projected_last_year: float | None = Field(description="Used / last year's share by this date")
+    state: str = Field(description="ok, warning, projected_overrun or exceeded")
+
+
+class PeakDemandOut(BaseModel):
+    enterprise: str
+    start: datetime
+    end: datetime
+    peak_kw: float | None = Field(description="Highest 15-minute average power (kWh x 4)")
+    at: datetime | None = Field(description="Local start of the peak's 15 minutes")
+
+
+class DemandResponseIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Summer peak 2026-07-28",
+                    "start": "2026-07-28T14:00:00+08:00",
+                    "end": "2026-07-28T16:00:00+08:00",
+                    "note": "State Grid Tianjin request, 20 % target",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    start: datetime = Field(description="Aligned to 15 minutes")
+    end: datetime
+    note: str | None = Field(None, max_length=2000)
+
+
+class DemandResponseOut(DemandResponseIn):
+    id: int
+    created_by: str
+    created_at: datetime
+
+
+class DemandResponseResultOut(BaseModel):
+    enterprise: str
+    name: str
+    baseline_kw: float | None = Field(description="Mean of the same slots on 5 similar days")
+    actual_kw: float | None
+    reduction_kw: float | None
+    share_of_peak: float | None = Field(description="Reduction / the enterprise's peak demand")
+    peak_kw: float | None = Field(description="Peak demand over the 30 days before the event")

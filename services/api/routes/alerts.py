@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import Connection, select
 
 from services.api import pagination
-from services.api.deps import Ctx, Reader, require
+from services.api.deps import Ctx, Officer, Reader
 from services.api.models import (
     STANDARD_PROBLEMS,
     AlertActionIn,
@@ -21,12 +21,11 @@ from services.api.models import (
 )
 from services.api.problems import Problem
 from services.api.routes.registry import Limit
-from services.api.security import Principal, Role
+from services.api.security import Principal
 from services.core.alerting import store
 from services.core.schema.tables import alerts, enterprises
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=STANDARD_PROBLEMS)
-Officer = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER))]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 _COLUMNS = (*alerts.columns, enterprises.c.code.label("enterprise"))
 

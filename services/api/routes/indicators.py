@@ -14,7 +14,12 @@ from services.api.problems import Problem
 from services.api.routes.readings import check_range, zone_param
 from services.api.routes.registry import visible_enterprise
 from services.api.security import Principal
-from services.core.accounting.queries import all_sites_pue, consumption, site_pue
+from services.core.accounting.queries import (
+    PeriodConsumption,
+    all_sites_pue,
+    consumption,
+    site_pue,
+)
 from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
@@ -52,6 +57,10 @@ def enterprise_consumption(
         rows = consumption(
             conn, enterprise=code, start=start, end=end, interval=interval, zone=zone, site=site
         )
+    return consumption_out(rows)
+
+
+def consumption_out(rows: list[PeriodConsumption]) -> list[ConsumptionOut]:
     return [
         ConsumptionOut(
             period=r.period,

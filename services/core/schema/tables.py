@@ -390,6 +390,20 @@ counter_events = Table(
 )
 Index("ix_counter_events_detected", counter_events.c.detected_at)
 
+dr_events = Table(
+    "dr_events",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("end_at > start_at", name="window"),
+    comment="demand-response events recorded by officers (a window when load should drop)",
+)
+
 rollup_meta = Table(
     "rollup_meta",
     metadata,

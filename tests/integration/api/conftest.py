@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import Connection, text
 
@@ -12,9 +14,12 @@ from services.api.app import create_app
 from services.api.context import ApiConfig
 from services.api.security import Role, configure_hasher
 from services.api.users import create_user
+from services.core.accounting.rollup import catch_up
 from services.core.alerting.lifecycle import Finding, Open
 from services.core.alerting.store import apply
 from services.core.db import make_engine
+from services.core.pipeline.model import Batch
+from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import ApiSettings, CommonSettings, DatabaseSettings, IngestSettings
 from tests.integration.conftest import ENT_A, ENT_B
 from tests.support.api import serve, token
@@ -118,3 +123,37 @@ def _seed_alert(conn: Connection, enterprise: str) -> int:
     ]
     apply(conn, actions, now)
     return int(conn.execute(text("SELECT max(id) FROM alerts")).scalar_one())
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 11, 17, tzinfo=SHANGHAI)
+
+
+def feed(api: ApiHarness, meter: str, per_15m: float, start: datetime = DAY) -> None:
+    with psycopg.connect(api.db.libpq_url) as conn:
+        pid = conn.execute(
+            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+            "WHERE m.code = %s AND p.quantity = 'energy_import_kwh'",
+            (meter,),
+        ).fetchone()[0]  # type: ignore[index]
+    writer = ReadingWriter(api.db)
+    writer.write(
+        Batch(
+            rows=[
+                (pid, start + timedelta(minutes=15 * i), 1000 + per_15m * i, start, 1)
+                for i in range(97)
+            ]
+        )
+    )
+    writer.close()
+
+
+@pytest.fixture
+def fed(api: ApiHarness) -> ApiHarness:
+    feed(api, "DC-IN-1", 13.0)
+    feed(api, "DC-IT-1", 10.0)
+    feed(api, "M-100", 1.0)
+    engine = make_engine(api.db)
+    catch_up(engine)
+    engine.dispose()
+    return api

@@ -3,51 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 
 from services.core.accounting.queries import consumption
 from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
-from services.core.pipeline.model import Batch
-from services.core.pipeline.writer import ReadingWriter
-from tests.integration.api.conftest import ApiHarness
+from tests.integration.api.conftest import DAY, SHANGHAI, ApiHarness, feed
 from tests.integration.conftest import ENT_A, ENT_B
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY = datetime(2026, 11, 17, tzinfo=SHANGHAI)
-
-
-def _feed(api: ApiHarness, meter: str, per_15m: float, start: datetime = DAY) -> None:
-    with psycopg.connect(api.db.libpq_url) as conn:
-        pid = conn.execute(
-            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
-            "WHERE m.code = %s AND p.quantity = 'energy_import_kwh'",
-            (meter,),
-        ).fetchone()[0]  # type: ignore[index]
-    writer = ReadingWriter(api.db)
-    writer.write(
-        Batch(
-            rows=[
-                (pid, start + timedelta(minutes=15 * i), 1000 + per_15m * i, start, 1)
-                for i in range(97)
-            ]
-        )
-    )
-    writer.close()
-
-
-@pytest.fixture
-def fed(api: ApiHarness) -> ApiHarness:
-    _feed(api, "DC-IN-1", 13.0)
-    _feed(api, "DC-IT-1", 10.0)
-    _feed(api, "M-100", 1.0)
-    engine = make_engine(api.db)
-    catch_up(engine)
-    engine.dispose()
-    return api
 
 
 def test_pue_of_a_window_through_the_api(fed: ApiHarness) -> None:
@@ -111,8 +74,8 @@ def test_the_ranking_puts_sites_over_their_limit_first_and_stays_in_the_tenant(
     now = datetime.now(UTC)
     start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     start -= timedelta(hours=24)
-    _feed(api, "DC-IN-1", 13.0, start)
-    _feed(api, "DC-IT-1", 10.0, start)
+    feed(api, "DC-IN-1", 13.0, start)
+    feed(api, "DC-IT-1", 10.0, start)
     engine = make_engine(api.db)
     catch_up(engine)
     engine.dispose()
