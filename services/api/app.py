@@ -22,7 +22,16 @@ from services.api.context import (
 )
 from services.api.problems import install as install_problems
 from services.api.problems import problem_response
-from services.api.routes import alerts, auth, energy, indicators, ingest, readings, registry
+from services.api.routes import (
+    alerts,
+    auth,
+    energy,
+    indicators,
+    ingest,
+    readings,
+    registry,
+    reports,
+)
 from services.api.security import configure_hasher
 from services.core.db import make_engine
 from services.core.schema.migrate import current_revision, head_revision
@@ -111,7 +120,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (auth, registry, readings, indicators, energy, ingest, alerts):
+    for module in (auth, registry, readings, indicators, energy, reports, ingest, alerts):
         app.include_router(module.router)
     return app
 

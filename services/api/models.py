@@ -406,3 +406,92 @@ class DemandResponseResultOut(BaseModel):
     reduction_kw: float | None
     share_of_peak: float | None = Field(description="Reduction / the enterprise's peak demand")
     peak_kw: float | None = Field(description="Peak demand over the 30 days before the event")
+
+
+class ReportCarrierOut(BaseModel):
+    carrier: str
+    unit: str
+    amount: float
+    completeness: float
+    estimated: bool
+    tce: float | None
+    tco2: float | None
+    coal_source: str | None
+    co2_source: str | None
+
+
+class ReportBudgetOut(BaseModel):
+    site: str | None
+    carrier: str | None
+    unit: str
+    budget: float
+    used: float = Field(description="Used in the budget year up to the end of the month")
+    share_used: float
+    projected: float | None = Field(description="The higher of the two year-end projections")
+    state: str
+
+
+class ReportDataCentreOut(BaseModel):
+    enterprise: str
+    site: str
+    dc_class: str | None
+    limit: float | None
+    pue: float | None = Field(description="The month's PUE; None below 90 % coverage")
+    status: str
+    facility_kwh: float
+    it_kwh: float
+    coverage: float
+    over_limit: bool | None
+
+
+class EnterpriseReportOut(BaseModel):
+    enterprise: str
+    name: str
+    town: str
+    industry: str
+    grid_region: str
+    month: str = Field(description="YYYY-MM, calendar month in the platform's zone")
+    start: datetime
+    end: datetime
+    method: str
+    total_tce: float
+    total_tco2: float
+    completeness: float | None = Field(description="Readings present / expected, every counter")
+    carriers: list[ReportCarrierOut]
+    budgets: list[ReportBudgetOut]
+    data_centres: list[ReportDataCentreOut]
+
+
+class DistrictEnterpriseOut(BaseModel):
+    enterprise: str
+    name: str
+    town: str
+    industry: str
+    electricity_kwh: float
+    tce: float
+    tco2: float
+    budget_share_used: float | None = Field(description="The highest share of its budgets")
+    budget_state: str | None = Field(description="The most severe state of its budgets")
+    data_centres_over_limit: int
+    completeness: float | None
+
+
+class DistrictTownOut(BaseModel):
+    town: str
+    enterprises: int
+    electricity_kwh: float
+    tce: float
+    tco2: float
+
+
+class DistrictReportOut(BaseModel):
+    month: str
+    start: datetime
+    end: datetime
+    method: str
+    total_tce: float
+    total_tco2: float
+    enterprises: list[DistrictEnterpriseOut]
+    towns: list[DistrictTownOut]
+    data_centres: list[ReportDataCentreOut]
+    sources: list[str] = Field(description="Every conversion factor source the figures used")

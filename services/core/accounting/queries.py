@@ -31,6 +31,7 @@ _CARRIER_UNIT = {
     "water_volume_m3": "m3",
     "fuel_mass_kg": "kg",
 }
+COUNTED_QUANTITIES = tuple(_CARRIER_UNIT)  # the points whose amounts are energy (or water) used
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,12 +241,10 @@ def _pue_of(rows: Iterable[Any], start: datetime, end: datetime, threshold: floa
     Expected readings count from the later of the window start and the point's first data."""
     sides = {"facility_total": [0.0, 0.0, 0.0], "it_load": [0.0, 0.0, 0.0]}
     for role, interval_s, energy, readings, first in rows:
-        since = max(start, first) if first is not None else start
-        slots = max(1, int((end - since).total_seconds() // 900))
         side = sides[role]
         side[0] += float(energy)
         side[1] += float(readings)
-        side[2] += slots * max(1, 900 // interval_s)
+        side[2] += expected_readings(start, end, first, interval_s)
     fac, it = sides["facility_total"], sides["it_load"]
     return pue(
         fac[0],
@@ -254,6 +253,19 @@ def _pue_of(rows: Iterable[Any], start: datetime, end: datetime, threshold: floa
         it_coverage=min(1.0, it[1] / it[2]) if it[2] else 0.0,
         threshold=threshold,
     )
+
+
+def expected_readings(
+    start: datetime, end: datetime, first: datetime | None, interval_s: int
+) -> int:
+    """Readings a point owes over [start, end): one per interval (at least one per 15-minute
+    bucket), counted from the later of ``start`` and its first reading (``first``; None: it
+    never reported, so it owes them all). A point first heard of after ``end`` owes none."""
+    since = max(start, first) if first is not None else start
+    if since >= end:
+        return 0
+    slots = max(1, int((end - since).total_seconds() // 900))
+    return slots * max(1, 900 // interval_s)
 
 
 def _source(

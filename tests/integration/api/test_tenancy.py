@@ -78,7 +78,7 @@ def _tenant_scoped(path: str) -> bool:
 
 def _officers_only(path: str) -> bool:
     """Aggregates over several enterprises."""
-    return path.startswith(("/api/v1/towns/", "/api/v1/district/"))
+    return path.startswith(("/api/v1/towns/", "/api/v1/district/", "/api/v1/reports/district/"))
 
 
 def _expected(user: str | None, path: str, tenant: str) -> int:
