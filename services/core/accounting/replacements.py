@@ -32,7 +32,8 @@ def register_replacement(
         text("""
         SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id
         JOIN enterprises e ON e.id = m.enterprise_id
-        WHERE e.code = :e AND m.code = :m AND p.quantity = :q AND p.kind = 'cumulative'"""),
+        WHERE e.code = :e AND m.code = :m AND p.quantity = :q AND p.kind = 'cumulative'
+          AND p.source_point_id IS NULL"""),
         {"e": enterprise, "m": meter, "q": point},
     ).scalar()
     if point_id is None:

@@ -66,7 +66,8 @@ def load_index(conn: Connection) -> RegistryIndex:
             points.c.max_value,
         )
         .join(points, points.c.meter_id == meters.c.id)
-        .where(meters.c.active, points.c.active)
+        # an energy point integrated from power takes no readings: one sent is an unknown point
+        .where(meters.c.active, points.c.active, points.c.source_point_id.is_(None))
     )
     by_meter: dict[tuple[str, str], tuple[int, str | None, dict[str, PointEntry]]] = {}
     owners: dict[str, set[str]] = {}

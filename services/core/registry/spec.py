@@ -53,6 +53,11 @@ class PointSpec(_Strict):
         "kWh counters); a faster rise is a spike, excluded and flagged",
     )
     interval_s: int | None = Field(None, ge=1, le=86400)
+    from_power: bool = Field(
+        False,
+        description="energy_import_kwh only: computed by integrating the meter's power_kw "
+        "samples (a meter without an energy counter); it takes no readings of its own",
+    )
 
     @field_validator("quantity")
     @classmethod
@@ -90,6 +95,11 @@ class MeterSpec(_Strict):
         dupes = {q for q in seen if seen.count(q) > 1}
         if dupes:
             raise ValueError(f"point listed twice: {', '.join(sorted(dupes))}")
+        for p in value:
+            if p.from_power and p.quantity != "energy_import_kwh":
+                raise ValueError(f"from_power applies to energy_import_kwh only, not {p.quantity}")
+            if p.from_power and "power_kw" not in seen:
+                raise ValueError("energy_import_kwh from_power needs the meter's power_kw point")
         return value
 
 

@@ -109,26 +109,27 @@ def _apply_meter(
         },
         report,
     )
-    point_ids = []
-    for p in meter.points:
+    by_quantity: dict[str, int] = {}
+    # power before energy: an energy point integrated from power names its power point
+    for p in sorted(meter.points, key=lambda p: p.from_power):
         q = QUANTITIES[p.quantity]
-        point_ids.append(
-            _upsert(
-                conn,
-                points,
-                {"meter_id": meter_id, "quantity": p.quantity},
-                {
-                    "unit": q.unit,
-                    "kind": q.kind.value,
-                    "min_value": p.min,
-                    "max_value": p.max,
-                    "register_max": p.register_max,
-                    "max_rate": p.max_rate,
-                    "interval_s": p.interval_s or meter.interval_s,
-                },
-                report,
-            )
+        by_quantity[p.quantity] = _upsert(
+            conn,
+            points,
+            {"meter_id": meter_id, "quantity": p.quantity},
+            {
+                "unit": q.unit,
+                "kind": q.kind.value,
+                "min_value": p.min,
+                "max_value": p.max,
+                "register_max": p.register_max,
+                "max_rate": p.max_rate,
+                "interval_s": p.interval_s or meter.interval_s,
+                "source_point_id": by_quantity["power_kw"] if p.from_power else None,
+            },
+            report,
         )
+    point_ids = list(by_quantity.values())
     _deactivate(conn, points, points.c.meter_id == meter_id, point_ids, report)
 
 

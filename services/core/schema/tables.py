@@ -150,6 +150,15 @@ points = Table(
         server_default="900",
         comment="expected reading interval, for completeness",
     ),
+    Column(
+        "source_point_id",
+        Integer,
+        ForeignKey("points.id"),
+        nullable=True,
+        index=True,
+        comment="for an energy point integrated from power: the power point it is computed "
+        "from (it takes no readings of its own)",
+    ),
     Column("active", Boolean, nullable=False, server_default="true"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     _now(),

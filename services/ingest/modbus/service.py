@@ -86,7 +86,11 @@ class ModbusPollerService:
     def _load(self) -> dict[int, DeviceSpec]:
         registered = (
             select(func.array_agg(points.c.quantity))
-            .where(points.c.meter_id == meters.c.id, points.c.active)
+            .where(
+                points.c.meter_id == meters.c.id,
+                points.c.active,
+                points.c.source_point_id.is_(None),
+            )
             .scalar_subquery()
         )
         stmt = (

@@ -112,3 +112,35 @@ def test_readings_arriving_in_random_batches_give_the_in_order_result(
         catch_up(engine)
     assert _table(db, pid) == _expected(full)
     engine.dispose()
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_one_minute_readings_in_small_batches_give_whole_buckets(
+    small_district: DatabaseSettings, shuffle: bool
+) -> None:
+    """A one-minute meter whose readings arrive a few at a time (as gateways send them, or late
+    and out of order): each bucket is rewritten whole, never from only the readings around the
+    new ones."""
+    db, pid = small_district, _point(small_district)
+    with psycopg.connect(db.libpq_url) as conn:
+        conn.execute("UPDATE points SET interval_s = 60 WHERE id = %s", (pid,))
+    rng = random.Random(11)
+    value, full = 1000.0, []
+    for i in range(3 * 60 + 1):
+        value += round(rng.uniform(0.1, 0.4), 3)
+        full.append(Reading(T0 + i * timedelta(minutes=1), value))
+    order = list(full)
+    if shuffle:
+        rng.shuffle(order)
+    engine = make_engine(db)
+    i = 0
+    while i < len(order):
+        n = rng.randint(1, 4)
+        _write(db, pid, order[i : i + n])
+        catch_up(engine)
+        i += n
+    engine.dispose()
+    result = buckets(intervals(full, multiplier=80).intervals, full, interval_s=60)
+    expected = {k: (round(b.energy, 6), b.readings, b.estimated) for k, b in result.items()}
+    assert _table(db, pid) == expected
+    assert sum(e for e, _, _ in expected.values()) == pytest.approx((full[-1].value - full[0].value) * 80)

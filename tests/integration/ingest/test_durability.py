@@ -105,7 +105,7 @@ def test_kill_9_mid_stream_and_restart_stores_every_reading_exactly_once(
     try:
         ingest.wait_ready()
         sender.join(60)
-        wait_for(lambda: _count(small_district) >= n * len(METERS), 60, "every reading")
+        wait_for(lambda: _count(small_district) >= n * len(METERS), 180, "every reading")
         time.sleep(0.5)  # nothing more may arrive: a late duplicate would break the exact check
         assert stored_at_kill < n * len(METERS)
         _assert_exact(small_district, n)
@@ -181,7 +181,7 @@ def test_two_ingest_replicas_split_the_shared_subscription_without_loss_or_dupli
             publisher.readings_topic(ENT_A, "gw-01"),
             _stream(n, datetime.now(UTC) - timedelta(days=3)),
         )
-        wait_for(lambda: _count(small_district) >= n * len(METERS), 60, "every reading")
+        wait_for(lambda: _count(small_district) >= n * len(METERS), 180, "every reading")
         _assert_exact(small_district, n)
         written = [p.metric("energymon_ingest_readings_written_total") for p in procs]
         assert sum(written) == n * len(METERS)
