@@ -255,6 +255,29 @@ def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounting_recompute(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from services.core.accounting.rollup import catch_up, mark_for_recompute
+    from services.core.db import make_engine
+    from services.core.settings import DatabaseSettings
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        raise SystemExit("--since needs a UTC offset, e.g. 2026-11-01T00:00:00+08:00")
+    engine = make_engine(DatabaseSettings())
+    with engine.begin() as conn:
+        points = mark_for_recompute(conn, since)
+    print(f"{points} points marked for recomputation", flush=True)
+    if not args.mark_only:
+        stats = catch_up(engine)
+        print(
+            f"recomputed {stats.points} points, {stats.buckets_written} buckets in "
+            f"{stats.seconds:.1f}s"
+        )
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -477,6 +500,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         "rebuild-days",
         help="rebuild the daily rollups in ENERGYMON_TIMEZONE (after changing it)",
     ).set_defaults(func=_accounting_rebuild_days)
+    recompute = accounting.add_parser(
+        "recompute",
+        help="recompute the rollups from the raw readings (after correcting a multiplier)",
+    )
+    recompute.add_argument("--since", help="only readings from this time (ISO 8601 with offset)")
+    recompute.add_argument(
+        "--mark-only",
+        action="store_true",
+        help="only mark the ranges; the running rollup job recomputes them",
+    )
+    recompute.set_defaults(func=_accounting_recompute)
 
     report = sub.add_parser("report", help="check the numbers (CSV or text)").add_subparsers(
         dest="report_cmd", required=True

@@ -195,6 +195,20 @@ def _record_events(
         )
 
 
+def mark_for_recompute(conn: Connection, since: datetime | None = None) -> int:
+    """Mark every point's readings (from ``since``) for the rollups to recompute, e.g. after a
+    meter's multiplier was corrected. Returns the number of points marked."""
+    result = conn.execute(
+        text(
+            "INSERT INTO rollup_dirty (point_id, from_ts, to_ts) "
+            "SELECT point_id, min(ts), max(ts) FROM readings "
+            "WHERE CAST(:since AS timestamptz) IS NULL OR ts >= :since GROUP BY point_id"
+        ),
+        {"since": since},
+    )
+    return result.rowcount
+
+
 def catch_up(engine: Engine, *, limit: int = 5000) -> CatchUpStats:
     """Process every pending dirty range (in transactions of up to ``limit`` ranges)."""
     started = time.perf_counter()

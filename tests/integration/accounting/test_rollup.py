@@ -16,6 +16,7 @@ from services.core.domain.counters import Reading, intervals
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
+from tests.support.cli import run_cli
 
 T0 = datetime(2026, 11, 16, 16, 0, tzinfo=UTC)  # 00:00 on the 17th in Shanghai
 STEP = timedelta(minutes=15)
@@ -143,4 +144,35 @@ def test_one_minute_readings_in_small_batches_give_whole_buckets(
     result = buckets(intervals(full, multiplier=80).intervals, full, interval_s=60)
     expected = {k: (round(b.energy, 6), b.readings, b.estimated) for k, b in result.items()}
     assert _table(db, pid) == expected
-    assert sum(e for e, _, _ in expected.values()) == pytest.approx((full[-1].value - full[0].value) * 80)
+    assert sum(e for e, _, _ in expected.values()) == pytest.approx(
+        (full[-1].value - full[0].value) * 80
+    )
+
+
+def test_recompute_applies_a_corrected_multiplier_to_history(
+    small_district: DatabaseSettings,
+) -> None:
+    db, pid = small_district, _point(small_district)
+    full = _series(8)
+    _write(db, pid, full)
+    engine = make_engine(db)
+    catch_up(engine)
+    engine.dispose()
+    assert _table(db, pid) == _expected(full)  # x80
+    with psycopg.connect(db.libpq_url) as conn:  # the transformer ratio was 40, not 80
+        conn.execute("UPDATE meters SET multiplier = 40 WHERE code = 'M-100'")
+    since = full[4].ts.isoformat()
+    result = run_cli(
+        "accounting", "recompute", "--since", since, env={"ENERGYMON_DATABASE_URL": db.url}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 points marked" in result.stdout
+    halved = {k: (round(e / 2, 6), n, est) for k, (e, n, est) in _expected(full).items()}
+    table = _table(db, pid)
+    # from the bucket of the reading before --since on, the history is at the corrected ratio
+    assert {k: v for k, v in table.items() if k >= full[3].ts} == {
+        k: v for k, v in halved.items() if k >= full[3].ts
+    }
+    assert {k: v for k, v in table.items() if k < full[3].ts} == {
+        k: v for k, v in _expected(full).items() if k < full[3].ts
+    }
