@@ -7,12 +7,28 @@ wipes it). Then: serve simulated Modbus TCP meters on a loopback port, migrate, 
 simulated district (its MQTT gateways and those Modbus meters, re-applied on every start so the
 registry knows this run's port), run MQTT ingest, the Modbus poller and the API in this process and
 the gateway simulator beside it, and report progress until Ctrl-C.
+
+Two scripted episodes show alerts resolving as well as opening, each printed as it happens:
+
+1. **A data centre commissioned during the demo.** ``dc-new`` (class ``new_large``, PUE about
+   1.18) is registered at start, but its gateway only starts publishing a delay after "ready"
+   (``ENERGYMON_DEMO_EPISODE_DELAY_S``, default 60 s): until then the PUE rule reports
+   insufficient data for each window; its first reading makes coverage complete, and those
+   alerts resolve after the hold time.
+2. **A budget revision.** Twice that delay after "ready", an officer-like action raises the spent
+   electricity budget of the fleet's first enterprise (re-applying the district file with the
+   larger amount), so its ``budget_exceeded`` alert resolves after the hold. Every start resets
+   the budget to its breaching amount, so the episode replays on a reused data directory.
+
+The demo evaluates alerts every 20 s and resolves them after 60 s clear unless
+``ENERGYMON_ALERTS_INTERVAL_S`` / ``ENERGYMON_ALERTS_HOLD_S`` are set.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -22,14 +38,14 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from services.core.db import make_engine
 from services.core.devices.loader import shipped_maps
@@ -37,9 +53,10 @@ from services.core.embedded import Embedded, free_port, port_open, postgres_answ
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging
 from services.core.registry.spec import parse_district
-from services.core.registry.store import apply_district
+from services.core.registry.store import ApplyReport, apply_district
 from services.core.schema.migrate import upgrade
 from services.core.settings import (
+    AlertsSettings,
     ApiSettings,
     CommonSettings,
     DatabaseSettings,
@@ -47,7 +64,19 @@ from services.core.settings import (
     ModbusSettings,
     MqttSettings,
 )
-from simulators.gateways.fleet import Fleet, FleetConfig, build_fleet, registry_document
+from simulators.gateways.fleet import (
+    EnterpriseSim,
+    Fleet,
+    FleetConfig,
+    GatewaySim,
+    MeterSim,
+    PointSim,
+    ReadingStream,
+    SiteSim,
+    build_fleet,
+    registry_document,
+)
+from simulators.gateways.publisher import FleetPublisher
 from simulators.meters.device import SimulatedMeter
 from simulators.meters.server import MeterServer, running
 
@@ -68,6 +97,25 @@ MODBUS_METERS = (  # (enterprise index in the fleet, meter code, device map, mea
 MODBUS_PORT = 5020  # as `energymon simulate meters`; another free port when this one is taken
 MODBUS_INTERVAL_S = 15
 MODBUS_OWNER = "energymon-demo-modbus"  # a fixed lease owner: a restart takes its leases back
+
+# Episode 1, a data centre commissioned during the demo: a fifth data-centre site in an enterprise
+# without a data centre, budget or Modbus meters, with a gateway of its own. Its meters are
+# 15-minute interval meters (the settlement interval): with one reading expected per bucket, the
+# first reading completes its coverage, which is counted from a point's first reading (a
+# one-minute meter would need thirteen readings in its first bucket before it counted as covered).
+DC_NEW = "dc-new"
+DC_NEW_ENTERPRISE = 6  # index in the fleet
+DC_NEW_GATEWAY = "gw-dc"
+DC_NEW_CLASS = "new_large"  # limit 1.25
+DC_NEW_PUE = 1.18  # healthy: it ends below its limit
+DC_NEW_IT_KW = 3200.0
+DC_NEW_INTERVAL_S = 900
+# Episode 2, a budget revision: the fleet's first enterprise, whose electricity budget is spent.
+REVISED_ENTERPRISE = 0
+EPISODE_DELAY_S = 60.0  # dc-new publishes this long after "ready"; the budget revision at twice
+EPISODE_GRACE_S = 120.0  # an episode waits this much longer for the alert it is meant to resolve
+DEMO_ALERTS_INTERVAL_S = 20.0
+DEMO_HOLD_S = 60.0  # the demo's hold time unless ENERGYMON_ALERTS_HOLD_S is set (default 600 s)
 
 
 @dataclass(frozen=True)
@@ -149,7 +197,10 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         fleet = build_fleet(_fleet_config(args))
         modbus_meters, modbus_port = _serve_meters(fleet, args.seed, simulators)
-        _prepare(db, data_dir, fleet, modbus_meters, modbus_port)
+        district = District(
+            fleet, modbus_meters, modbus_port, _dc_new_fleet(fleet), data_dir / "district.yaml"
+        )
+        history = _prepare(db, district)
         api = ApiSettings()
         modbus = ModbusSettings(
             owner=MODBUS_OWNER,
@@ -162,21 +213,22 @@ def run_demo(args: argparse.Namespace) -> int:
         api_thread, server = _start_api(common, db, api)
         threads.append(api_thread)
         servers.append(server)
-        ingest_ready = f"http://127.0.0.1:{IngestSettings().metrics_port}/readyz"
-        say("starting ingest, the Modbus poller and the API ...")
-        wait_for(lambda: _answers(ingest_ready), 60, "ingest to be ready")
-        wait_for(
-            lambda: _answers(f"http://127.0.0.1:{modbus.metrics_port}/readyz"),
-            60,
-            "the Modbus poller to be ready",
-        )
-        wait_for(lambda: _answers(f"http://{api.host}:{api.port}/readyz"), 60, "the API")
-        children.append(_start_simulator(svc, mqtt, args))
+        _wait_ready(api, modbus)
+        _wait_for_backlog(db, _start_simulator(svc, mqtt, args, children), stop)
         threads.append(_start_rollups(db, stop))
-        threads.append(_start_alerts(common, db, stop))
+        alerts, watch = _start_alerts(common, db, stop, threads)
         say("ready")
-        _announce(api, modbus)
-        _progress(db, stop, args.seconds, children)
+        episodes = Episodes(
+            db=db,
+            mqtt=mqtt,
+            district=district,
+            history=history,
+            stop=stop,
+            threads=threads,
+            delay_s=_episode_delay(),
+        )
+        _announce(api, modbus, alerts, episodes)
+        _progress(db, stop, args.seconds, children=children, watch=watch, episodes=episodes)
     finally:
         stop.set()
         _shut_down(servers, children, threads)
@@ -202,41 +254,64 @@ def _shut_down(
         t.join(15)
 
 
-def _prepare(
-    db: DatabaseSettings,
-    data_dir: Path,
-    fleet: Fleet,
-    modbus_meters: list[ModbusMeter],
-    modbus_port: int,
-) -> None:
+def _prepare(db: DatabaseSettings, district: District) -> DcHistory:
     """Migrate, provision the simulated district, make sure the demo officer exists.
 
     The registry file is written and applied on every start (applying is idempotent): an
-    unchanged district reports "unchanged", and the Modbus meters' connection follows the port
-    the meter simulator got this time."""
+    unchanged district reports "unchanged", the Modbus meters' connection follows the port the
+    meter simulator got this time, and a budget revised by an earlier run goes back to its
+    breaching amount. Returns what an earlier run left of the commissioned data centre."""
     engine = make_engine(db)
     say(f"migrating ... revision {upgrade(engine, db)}")
-    registry_file = data_dir / "district.yaml"
-    _write_district(registry_file, fleet, modbus_meters, modbus_port)
-    with engine.begin() as conn:
-        report = apply_district(conn, parse_district(registry_file.read_text("utf-8")))
-    say(f"district provisioned from {registry_file}: {report.summary()}")
+    ent, amount = district.revised_budget()
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT b.amount FROM budgets b JOIN enterprises e ON e.id = b.enterprise_id "
+                "WHERE e.code = :ent AND b.year = :year AND b.carrier = 'electricity' "
+                "AND b.site_code = '' AND b.active"
+            ),
+            {"ent": ent, "year": district.fleet.config.budget_year},
+        ).scalar()
+    report = district.apply(engine)
+    say(f"district provisioned from {district.path}: {report.summary()}")
+    if stored is not None and float(stored) != amount:
+        say(
+            f"budget of {ent} reset to {_kwh(amount)} kWh (revised to {_kwh(float(stored))} kWh "
+            "by an earlier run), so the revision episode replays"
+        )
     say(
-        f"modbus:   {len(modbus_meters)} meters on 127.0.0.1:{modbus_port} (simulated), "
-        f"polled every {MODBUS_INTERVAL_S} s"
+        f"modbus:   {len(district.modbus_meters)} meters on 127.0.0.1:{district.modbus_port} "
+        f"(simulated), polled every {MODBUS_INTERVAL_S} s"
     )
-    for ent in dict.fromkeys(m.enterprise for m in modbus_meters):
+    for code in dict.fromkeys(m.enterprise for m in district.modbus_meters):
         listed = ", ".join(
             f"{m.code} (unit {m.sim.unit_id}, {m.sim.device.model})"
-            for m in modbus_meters
-            if m.enterprise == ent
+            for m in district.modbus_meters
+            if m.enterprise == code
         )
-        say(f"  modbus meters of {ent}: {listed}")
+        say(f"  modbus meters of {code}: {listed}")
     _ensure_officer(engine)
+    history = _dc_new_history(engine, district.dc_new)
     engine.dispose()
+    return history
 
 
-def _announce(api: ApiSettings, modbus: ModbusSettings) -> None:
+def _wait_ready(api: ApiSettings, modbus: ModbusSettings) -> None:
+    say("starting ingest, the Modbus poller and the API ...")
+    ingest_ready = f"http://127.0.0.1:{IngestSettings().metrics_port}/readyz"
+    wait_for(lambda: _answers(ingest_ready), 60, "ingest to be ready")
+    wait_for(
+        lambda: _answers(f"http://127.0.0.1:{modbus.metrics_port}/readyz"),
+        60,
+        "the Modbus poller to be ready",
+    )
+    wait_for(lambda: _answers(f"http://{api.host}:{api.port}/readyz"), 60, "the API")
+
+
+def _announce(
+    api: ApiSettings, modbus: ModbusSettings, alerts: AlertsSettings, episodes: Episodes
+) -> None:
     say(
         f"API docs:   http://{api.host}:{api.port}/docs  (login {DEMO_OFFICER[0]} / "
         f"{DEMO_OFFICER[1]}, development only)"
@@ -247,6 +322,7 @@ def _announce(api: ApiSettings, modbus: ModbusSettings) -> None:
         f"http://127.0.0.1:{modbus.metrics_port}/metrics (Modbus poller)"
     )
     say("Ctrl-C stops everything; the data stays for the next run (--reset wipes it)")
+    episodes.announce(alerts)
 
 
 DEMO_INTERVAL_S = 60
@@ -288,40 +364,126 @@ def _serve_meters(
     return meters, server.port
 
 
-def _write_district(
-    path: Path, fleet: Fleet, modbus_meters: list[ModbusMeter], modbus_port: int
-) -> None:
-    """The fleet's registry plus the Modbus meters, each in its enterprise's first plant (within
-    an enterprise the file is authoritative, so they must be in the same document)."""
-    doc = registry_document(fleet)
-    by_code = {ent["code"]: ent for ent in doc["enterprises"]}
-    for m in modbus_meters:
-        plant = next(s for s in by_code[m.enterprise]["sites"] if s["kind"] == "industrial")
-        plant["meters"].append(
-            {
-                "code": m.code,
-                "carrier": "electricity",
-                "protocol": "modbus",
-                "role": "sub",
-                "interval_s": MODBUS_INTERVAL_S,
-                "connection": {
-                    "host": "127.0.0.1",
-                    "port": modbus_port,
-                    "unit_id": m.sim.unit_id,
-                    "map": m.sim.device.model,
+def _dc_new_fleet(fleet: Fleet) -> Fleet:
+    """The data centre commissioned during the demo, as a fleet of its one gateway: its facility
+    meter reads its IT load times its PUE, as the fleet's data centres do."""
+    host = fleet.enterprises[DC_NEW_ENTERPRISE]
+    electric = (PointSim("energy_import_kwh", "kWh"), PointSim("power_kw", "kW"))
+    seed = fleet.config.seed
+    it = MeterSim(
+        "DCN-IT", DC_NEW, "electricity", "it_load", 1.0, electric, DC_NEW_IT_KW, 0.0, seed + 501
+    )
+    facility = MeterSim(
+        "DCN-IN",
+        DC_NEW,
+        "electricity",
+        "facility_total",
+        1.0,
+        electric,
+        DC_NEW_IT_KW * DC_NEW_PUE,
+        0.0,
+        seed + 502,
+        pue=DC_NEW_PUE,
+        it_meter=it,
+    )
+    site = SiteSim(DC_NEW, "data_centre", DC_NEW_CLASS, [facility, it])
+    ent = EnterpriseSim(
+        host.code, host.name, host.industry, host.town, [GatewaySim(DC_NEW_GATEWAY, [facility, it])]
+    )
+    ent.sites.append(site)
+    return Fleet(replace(fleet.config, data_centres=1, interval_s=DC_NEW_INTERVAL_S), [ent])
+
+
+@dataclass
+class District:
+    """What the demo provisions, from one registry file: the fleet, the Modbus meters, the data
+    centre commissioned during the demo, and budgets an episode revised (enterprise -> amount)."""
+
+    fleet: Fleet
+    modbus_meters: list[ModbusMeter]
+    modbus_port: int
+    dc_new: Fleet
+    path: Path
+    revised: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def dc_new_subject(self) -> str:
+        return f"{self.dc_new.enterprises[0].code}/{DC_NEW}"
+
+    def revised_budget(self) -> tuple[str, float]:
+        """The enterprise of the budget revision and its budget's amount in the file."""
+        code = self.fleet.enterprises[REVISED_ENTERPRISE].code
+        doc = next(e for e in self.document()["enterprises"] if e["code"] == code)
+        return code, float(doc["budgets"][0]["amount"])
+
+    def document(self) -> dict[str, Any]:
+        """The fleet's registry plus the Modbus meters, each in its enterprise's first plant, and
+        the new data centre with its gateway (within an enterprise the file is authoritative, so
+        everything of an enterprise must be in the same document)."""
+        doc = registry_document(self.fleet)
+        by_code = {ent["code"]: ent for ent in doc["enterprises"]}
+        for m in self.modbus_meters:
+            plant = next(s for s in by_code[m.enterprise]["sites"] if s["kind"] == "industrial")
+            plant["meters"].append(
+                {
+                    "code": m.code,
+                    "carrier": "electricity",
+                    "protocol": "modbus",
+                    "role": "sub",
                     "interval_s": MODBUS_INTERVAL_S,
-                    "timeout_s": 2.0,
-                },
-                "points": sorted(m.sim.device.fed_points()),
-            }
+                    "connection": {
+                        "host": "127.0.0.1",
+                        "port": self.modbus_port,
+                        "unit_id": m.sim.unit_id,
+                        "map": m.sim.device.model,
+                        "interval_s": MODBUS_INTERVAL_S,
+                        "timeout_s": 2.0,
+                    },
+                    "points": sorted(m.sim.device.fed_points()),
+                }
+            )
+        for ent in self.dc_new.enterprises:
+            host = by_code[ent.code]
+            host["gateways"] += [{"code": g.code} for g in ent.gateways]
+            host["sites"] += [
+                {
+                    "code": site.code,
+                    "name": "Data centre commissioned during the demo",
+                    "kind": site.kind,
+                    "dc_class": site.dc_class,
+                    "meters": [
+                        {
+                            "code": m.code,
+                            "carrier": m.carrier,
+                            "protocol": "mqtt",
+                            "gateway": DC_NEW_GATEWAY,
+                            "multiplier": m.multiplier,
+                            "role": m.role,
+                            "interval_s": DC_NEW_INTERVAL_S,
+                            "points": [p.quantity for p in m.points],
+                        }
+                        for m in site.meters
+                    ],
+                }
+                for site in ent.sites
+            ]
+        for code, amount in self.revised.items():
+            for budget in by_code[code].get("budgets", []):
+                budget["amount"] = amount
+        return doc
+
+    def apply(self, engine: Engine) -> ApplyReport:
+        """Write the registry file and apply it, as `energymon registry load` would."""
+        header = (
+            f"# Generated by `energymon demo --seed {self.fleet.config.seed}`: the simulated "
+            "district (MQTT gateways and Modbus meters; rewritten on every start).\n"
         )
-    header = (
-        f"# Generated by `energymon demo --seed {fleet.config.seed}`: the simulated district "
-        "(MQTT gateways and Modbus meters; rewritten on every start).\n"
-    )
-    path.write_text(
-        header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
+        self.path.write_text(
+            header + yaml.safe_dump(self.document(), sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
+        with engine.begin() as conn:
+            return apply_district(conn, parse_district(self.path.read_text("utf-8")))
 
 
 def _bindable(port: int) -> int:
@@ -336,9 +498,13 @@ def _bindable(port: int) -> int:
 
 
 def _start_simulator(
-    svc: Services, mqtt: MqttSettings, args: argparse.Namespace
-) -> subprocess.Popen[bytes]:
-    """The gateways publish the last two hours as a backlog, then every minute as it comes."""
+    svc: Services,
+    mqtt: MqttSettings,
+    args: argparse.Namespace,
+    children: list[subprocess.Popen[bytes]],
+) -> datetime:
+    """The gateways publish the last two hours as a backlog, then every minute as it comes.
+    Returns the time of the backlog's last readings."""
     env = {
         **os.environ,
         "ENERGYMON_MQTT_URL": svc.mqtt_url,
@@ -370,9 +536,43 @@ def _start_simulator(
         "--realtime",
     ]
     try:
-        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        children.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
     finally:
         log.close()
+    return start + timedelta(seconds=(steps - 1) * config.interval_s)
+
+
+def _wait_for_backlog(db: DatabaseSettings, last: datetime, stop: threading.Event) -> None:
+    """Until every MQTT point of the simulated fleet has its backlog stored (up to a minute), then
+    roll it up, before the rollups thread and the alerts service start: their first evaluation
+    sees the whole backlog rather than part of it (a data centre's PUE would read as insufficient
+    data until the rest arrived)."""
+    from services.core.accounting.rollup import catch_up
+
+    say("waiting for the gateways' two-hour backlog to be stored ...")
+    deadline = time.monotonic() + 60
+    missing = -1
+    while missing and time.monotonic() < deadline and not stop.is_set():
+        with psycopg.connect(db.libpq_url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM points p JOIN meters m ON m.id = p.meter_id "
+                "JOIN sites s ON s.id = m.site_id WHERE p.active AND m.active "
+                "AND m.protocol = 'mqtt' AND s.code <> %s AND NOT EXISTS "
+                "(SELECT 1 FROM readings r WHERE r.point_id = p.id AND r.ts >= %s)",
+                (DC_NEW, last),
+            ).fetchone()
+        missing = int(row[0]) if row else 0
+        if missing:
+            stop.wait(0.5)
+    if stop.is_set():
+        return
+    if missing:
+        say(f"{missing} simulated points still without their backlog; going on anyway")
+    engine = make_engine(db, pool_size=1)
+    try:
+        catch_up(engine)
+    finally:
+        engine.dispose()
 
 
 def _ensure_officer(engine: Engine) -> None:
@@ -416,19 +616,42 @@ def _start_modbus_poller(
     return thread
 
 
-def _start_alerts(
-    common: CommonSettings, db: DatabaseSettings, stop: threading.Event
-) -> threading.Thread:
-    """The alerts service, evaluating every 20 s so alerts open within the demo's first minutes."""
-    from services.alerts.main import run as run_alerts
-    from services.core.settings import AlertsSettings
+def _alerts_settings() -> AlertsSettings:
+    """The alerts service's settings: evaluating every 20 s and resolving after 60 s clear, so
+    alerts open and resolve within the demo's first minutes, unless the environment says
+    otherwise."""
+    configured = AlertsSettings()
+    return AlertsSettings(
+        interval_s=configured.interval_s
+        if "ENERGYMON_ALERTS_INTERVAL_S" in os.environ
+        else DEMO_ALERTS_INTERVAL_S,
+        hold_s=configured.hold_s if "ENERGYMON_ALERTS_HOLD_S" in os.environ else DEMO_HOLD_S,
+    )
 
-    settings = AlertsSettings(interval_s=20, hold_s=120)
+
+def _episode_delay() -> float:
+    raw = os.environ.get("ENERGYMON_DEMO_EPISODE_DELAY_S")
+    return max(0.0, float(raw)) if raw else EPISODE_DELAY_S
+
+
+def _start_alerts(
+    common: CommonSettings,
+    db: DatabaseSettings,
+    stop: threading.Event,
+    threads: list[threading.Thread],
+) -> tuple[AlertsSettings, AlertWatch]:
+    """The alerts service in a thread, as `energymon alerts run`, and the watch that prints this
+    run's PUE and budget alerts."""
+    from services.alerts.main import run as run_alerts
+
+    settings = _alerts_settings()
+    watch = AlertWatch(db, settings.hold_s)  # before the first evaluation
     thread = threading.Thread(
         target=run_alerts, args=(common, db, settings, stop), name="demo-alerts", daemon=True
     )
     thread.start()
-    return thread
+    threads.append(thread)
+    return settings, watch
 
 
 def _start_rollups(db: DatabaseSettings, stop: threading.Event) -> threading.Thread:
@@ -475,7 +698,10 @@ def _progress(
     db: DatabaseSettings,
     stop: threading.Event,
     seconds: float,
+    *,
     children: list[subprocess.Popen[bytes]],
+    watch: AlertWatch,
+    episodes: Episodes,
 ) -> None:
     deadline = time.monotonic() + seconds if seconds > 0 else None
     while not stop.wait(5):
@@ -501,16 +727,265 @@ def _progress(
                 "coalesce(limit_value::text, '') FROM alerts WHERE state = 'open' "
                 "AND (rule = 'pue_over_limit' OR rule LIKE 'budget%') ORDER BY id"
             ).fetchall()
-        say(
-            f"readings stored {readings:,} (mqtt {mqtt:,}, modbus {modbus:,}); "
-            f"dead letters {dead:,}; gateways online {online[0]}/{online[1]}; "
-            f"modbus meters reporting {reporting[0]}/{reporting[1]}; "
-            f"PUE and budget alerts open {len(alerts)}"
-        )
-        for (line,) in alerts[:8]:
-            say(f"  alert: {line}")
+            say(
+                f"readings stored {readings:,} (mqtt {mqtt:,}, modbus {modbus:,}); "
+                f"dead letters {dead:,}; gateways online {online[0]}/{online[1]}; "
+                f"modbus meters reporting {reporting[0]}/{reporting[1]}; "
+                f"PUE and budget alerts open {len(alerts)}"
+            )
+            for (line,) in alerts[:8]:
+                say(f"  alert: {line}")
+            watch.poll(conn)
+            episodes.tick(conn)
         if any(c.poll() is not None for c in children):
             say("the simulator stopped; see simulator.log in the data directory")
             return
         if deadline is not None and time.monotonic() >= deadline:
             return
+
+
+class AlertWatch:
+    """Prints PUE and budget alerts as they open, start clearing and resolve (from the alerts
+    table, so whatever the alerts service did is what is printed)."""
+
+    def __init__(self, db: DatabaseSettings, hold_s: float) -> None:
+        with psycopg.connect(db.libpq_url) as conn:
+            row = conn.execute("SELECT now()").fetchone()
+        self.since: datetime = row[0] if row else datetime.now(UTC)
+        self.hold_s = hold_s
+        self.phase: dict[int, str] = {}  # alert id -> open / clearing / resolved, as printed
+
+    def poll(self, conn: psycopg.Connection[Any]) -> None:
+        rows = conn.execute(
+            "SELECT id, rule || ' ' || subject || ' ' || time_window, state, opened_at, "
+            "cleared_since IS NOT NULL, resolved_at FROM alerts "
+            "WHERE rule ~ '^(pue|budget)_' AND (state <> 'resolved' OR resolved_at >= %s) "
+            "ORDER BY id",
+            (self.since,),
+        ).fetchall()
+        for alert_id, what, state, opened_at, clearing, resolved_at in rows:
+            before = self.phase.get(alert_id)
+            if before is None:
+                if opened_at < self.since:
+                    say(f"alert still open from an earlier run: {what}")
+                else:
+                    say(f"alert opened: {what}")
+            phase = "resolved" if state == "resolved" else "clearing" if clearing else "open"
+            if phase == before or (before is None and phase == "open"):
+                self.phase[alert_id] = phase
+                continue
+            if phase == "clearing":
+                say(f"alert clearing: {what} (resolves once clear for {self.hold_s:g} s)")
+            elif phase == "open":
+                say(f"alert condition back: {what}")
+            else:
+                took = _duration(resolved_at - opened_at)
+                say(f"alert resolved: {what} (open {took})")
+            self.phase[alert_id] = phase
+
+
+def _duration(delta: timedelta) -> str:
+    total = int(delta.total_seconds())
+    if total >= 3600:
+        return f"{total // 3600} h {total % 3600 // 60} min"
+    return f"{total // 60} min {total % 60} s" if total >= 60 else f"{total} s"
+
+
+@dataclass(frozen=True)
+class DcHistory:
+    """What earlier runs left of the commissioned data centre: its first and last readings and
+    each meter's last counter value (its gateway carries on from there)."""
+
+    first: datetime | None = None
+    last: datetime | None = None
+    counters: dict[str, float] = field(default_factory=dict)
+
+
+def _dc_new_history(engine: Engine, dc_new: Fleet) -> DcHistory:
+    ent = dc_new.enterprises[0]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("""
+            SELECT m.code, r.ts, r.value,
+                   (SELECT min(ts) FROM readings WHERE point_id = p.id) AS first
+            FROM meters m JOIN enterprises e ON e.id = m.enterprise_id
+            JOIN sites s ON s.id = m.site_id
+            JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh'
+            CROSS JOIN LATERAL (SELECT ts, value FROM readings WHERE point_id = p.id
+                                ORDER BY ts DESC LIMIT 1) r
+            WHERE e.code = :ent AND s.code = :site"""),
+            {"ent": ent.code, "site": DC_NEW},
+        ).all()
+    if not rows:
+        return DcHistory()
+    return DcHistory(
+        min(r.first for r in rows), max(r.ts for r in rows), {r.code: float(r.value) for r in rows}
+    )
+
+
+class Episodes:
+    """The demo's two scripted episodes, run from the progress loop: the new data centre's gateway
+    starts publishing after ``delay_s``; the budget is revised after twice that. Each waits (up to
+    ``EPISODE_GRACE_S`` more) for the alert it is meant to resolve to be live, so that the alert
+    is seen opening before it resolves."""
+
+    def __init__(
+        self,
+        *,
+        db: DatabaseSettings,
+        mqtt: MqttSettings,
+        district: District,
+        history: DcHistory,
+        stop: threading.Event,
+        threads: list[threading.Thread],
+        delay_s: float,
+    ) -> None:
+        self.db = db
+        self.mqtt = mqtt
+        self.district = district
+        self.history = history
+        self.stop = stop
+        self.threads = threads
+        self.delay_s = delay_s
+        self.started = time.monotonic()
+        self.commissioned = False
+        self.revised = False
+
+    def announce(self, alerts: AlertsSettings) -> None:
+        hold = (
+            "ENERGYMON_ALERTS_HOLD_S"
+            if "ENERGYMON_ALERTS_HOLD_S" in os.environ
+            else "the demo's; set ENERGYMON_ALERTS_HOLD_S to change it, default 600 s"
+        )
+        say(
+            f"alerts: evaluated every {alerts.interval_s:g} s; an alert resolves once its "
+            f"condition has been clear for {alerts.hold_s:g} s ({hold})"
+        )
+        say(
+            f"episode 1: {self.district.dc_new_subject}, a new large data centre (PUE about "
+            f"{DC_NEW_PUE}, limit 1.25), is registered; its gateway {DC_NEW_GATEWAY} starts "
+            f"publishing {self.delay_s:g} s from now"
+        )
+        if self.history.first is not None:
+            say(
+                f"  dc-new: commissioned on an earlier run (first reading "
+                f"{_local(self.history.first)}): its coverage counts from then, so the time the "
+                "demo was stopped counts as missing data and its PUE may stay insufficient"
+            )
+        ent, amount = self.district.revised_budget()
+        say(
+            f"episode 2: the electricity budget of {ent} ({_kwh(amount)} kWh, already spent) is "
+            f"revised {2 * self.delay_s:g} s from now"
+        )
+
+    def tick(self, conn: psycopg.Connection[Any]) -> None:
+        elapsed = time.monotonic() - self.started
+        if not self.commissioned and elapsed >= self.delay_s:
+            live = _live(
+                conn,
+                "rule = 'pue_insufficient_data' AND subject = %s",
+                (self.district.dc_new_subject,),
+            )
+            if live or self.history.first is not None or elapsed >= self.delay_s + EPISODE_GRACE_S:
+                self.commissioned = True
+                self._commission()
+        if not self.revised and elapsed >= 2 * self.delay_s:
+            ent, _ = self.district.revised_budget()
+            live = _live(
+                conn,
+                "rule = 'budget_exceeded' AND enterprise_id = "
+                "(SELECT id FROM enterprises WHERE code = %s)",
+                (ent,),
+            )
+            if live or elapsed >= 2 * self.delay_s + EPISODE_GRACE_S:
+                self.revised = True
+                self._revise()
+
+    def _commission(self) -> None:
+        dc = self.district.dc_new
+        for _, _, meter in dc.meters():
+            meter.counter = self.history.counters.get(meter.code, 0.0) / meter.multiplier
+        now = datetime.now(UTC)
+        start = now - timedelta(seconds=now.timestamp() % DC_NEW_INTERVAL_S)
+        if self.history.last is not None:  # carry on after what an earlier run published
+            start = max(start, self.history.last + timedelta(seconds=DC_NEW_INTERVAL_S))
+        second = start + timedelta(seconds=DC_NEW_INTERVAL_S)
+        say(
+            f"dc-new: gateway starts publishing ({self.district.dc_new_subject} via "
+            f"{DC_NEW_GATEWAY}; 15-minute interval meters: first reading {_local(start)}, its PUE "
+            f"computable from the next, {_local(second)})"
+        )
+        stream = ReadingStream(dc, start)
+        thread = threading.Thread(
+            target=_publish_dc_new, args=(dc, self.mqtt, stream, self.stop), name="demo-dc-new"
+        )
+        thread.daemon = True
+        thread.start()
+        self.threads.append(thread)
+
+    def _revise(self) -> None:
+        ent, before = self.district.revised_budget()
+        amount = _revised_amount(self.district.fleet)
+        self.district.revised[ent] = amount
+        engine = make_engine(self.db, pool_size=1)
+        try:
+            report = self.district.apply(engine)
+        finally:
+            engine.dispose()
+        changed = [
+            f"{t} {o} {n}" for (t, o), n in sorted(report.counts.items()) if o != "unchanged"
+        ]
+        say(
+            f"budget revised: {ent} {self.district.fleet.config.budget_year} electricity "
+            f"{_kwh(before)} -> {_kwh(amount)} kWh (as an officer would after an approved "
+            f"revision: {self.district.path.name} re-applied, {', '.join(changed) or 'unchanged'})"
+        )
+
+
+def _live(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> bool:
+    sql = f"SELECT EXISTS (SELECT 1 FROM alerts WHERE state <> 'resolved' AND {where})"
+    row = conn.execute(sql, params).fetchone()
+    return bool(row and row[0])
+
+
+def _local(ts: datetime) -> str:
+    return ts.astimezone(CommonSettings().zone).isoformat(timespec="minutes")
+
+
+def _kwh(amount: float) -> str:
+    return f"{amount:,.1f}".removesuffix(".0")
+
+
+def _revised_amount(fleet: Fleet) -> float:
+    """The revised budget: a year of the enterprise's counted electricity (boundary and data-centre
+    facility meters) at 1.5 times their mean load, rounded up to two significant figures, so
+    neither the share used nor a projection comes near it."""
+    ent = fleet.enterprises[REVISED_ENTERPRISE]
+    mean_kw = sum(
+        m.base
+        for _, _, m in Fleet(fleet.config, [ent]).meters()
+        if m.carrier == "electricity" and m.role in ("boundary", "facility_total")
+    )
+    year_kwh = mean_kw * 24 * 366 * 1.5
+    step = 10 ** max(0, math.floor(math.log10(year_kwh)) - 1)
+    return float(math.ceil(year_kwh / step) * step)
+
+
+def _publish_dc_new(
+    dc: Fleet, mqtt: MqttSettings, stream: ReadingStream, stop: threading.Event
+) -> None:
+    """The new data centre's gateway: connects when commissioned and publishes each reading as
+    wall-clock time reaches it (never a backlog), until the demo stops."""
+    publisher = FleetPublisher(dc, mqtt)
+    try:
+        publisher.connect()
+        while not stop.is_set():
+            lead = (stream.next_ts - datetime.now(UTC)).total_seconds()
+            if stop.wait(max(0.0, lead)):
+                break
+            publisher.publish(stream.take(1))
+    except (OSError, RuntimeError) as exc:
+        say(f"dc-new: the gateway stopped: {exc}")
+    finally:
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
+            publisher.close()

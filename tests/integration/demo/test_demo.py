@@ -1,6 +1,7 @@
 """`energymon demo` on a machine where nothing is configured: it starts its own PostgreSQL and
 Mosquitto, gets ready, ingests simulated readings over both paths (MQTT gateways and polled Modbus
-meters), serves the API, and Ctrl-C leaves nothing."""
+meters), serves the API, plays its two scripted episodes (a data centre commissioned during the
+demo, a budget revision) whose alerts open and then resolve, and Ctrl-C leaves nothing."""
 
 from __future__ import annotations
 
@@ -32,6 +33,30 @@ def _children_of(pid: int) -> set[int]:
         found |= nxt
         frontier = nxt
     return found
+
+
+def _alert_history(db_url: str, where: str, param: str) -> list[tuple[str, str, bool, list[str]]]:
+    """(window, state, resolved_at set, event actions in order) of the alerts matching ``where``."""
+    with psycopg.connect(db_url, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT a.time_window, a.state, a.resolved_at IS NOT NULL AND "
+            "a.resolved_at > a.opened_at, (SELECT array_agg(ev.action ORDER BY ev.id) "
+            "FROM alert_events ev WHERE ev.alert_id = a.id) "
+            f"FROM alerts a WHERE {where} ORDER BY a.id",
+            (param,),
+        ).fetchall()
+    return [(w, state, resolved, list(actions or [])) for w, state, resolved, actions in rows]
+
+
+def _opened_then_resolved(history: list[tuple[str, str, bool, list[str]]]) -> bool:
+    """Every alert resolved, after it opened, with its history from "opened" to "resolved"."""
+    return bool(history) and all(
+        state == "resolved"
+        and resolved
+        and actions[:1] == ["opened"]
+        and actions[-1:] == ["resolved"]
+        for _, state, resolved, actions in history
+    )
 
 
 def _alive(pids: set[int]) -> set[int]:
@@ -77,6 +102,11 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         ENERGYMON_INGEST_METRICS_PORT=str(ingest_port),
         ENERGYMON_ALERTS_METRICS_PORT=str(alerts_port),
         ENERGYMON_MODBUS_METRICS_PORT=str(modbus_metrics_port),
+        # the scripted episodes, quicker: dc-new publishes 10 s after "ready", the budget is
+        # revised after 20 s; evaluations every 5 s, alerts resolve after 10 s clear
+        ENERGYMON_DEMO_EPISODE_DELAY_S="10",
+        ENERGYMON_ALERTS_INTERVAL_S="5",
+        ENERGYMON_ALERTS_HOLD_S="10",
     )
     # under /tmp (not pytest's 0700 tree): as root the cluster runs as 'postgres', which must
     # be able to reach its directory
@@ -169,6 +199,71 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         url = f"http://127.0.0.1:{modbus_metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as resp:
             assert b"energymon_ingest_modbus" in resp.read()
+
+        # episode 1: the data centre commissioned during the demo reports insufficient data
+        # (rolling 24 h, month and year to date) until its gateway publishes, then resolves
+        windows = {"rolling_24h", "mtd", "ytd"}
+
+        def printed(pattern: str) -> list[tuple[int, re.Match[str]]]:
+            return [(i, m) for i, line in enumerate(lines) if (m := re.search(pattern, line))]
+
+        def dc_new_resolved() -> bool:
+            return {
+                m.group(2)
+                for _, m in printed(r"alert resolved: pue_insufficient_data (\S+/dc-new) (\S+)")
+            } == windows
+
+        wait_for(dc_new_resolved, 90, "the commissioned data centre's alerts to resolve")
+        (started_at, started), *_ = printed(r"dc-new: gateway starts publishing \((\S+/dc-new) ")
+        dc_new = started.group(1)
+        for window in windows:
+            opened = printed(rf"alert opened: pue_insufficient_data {re.escape(dc_new)} {window}")
+            resolved = printed(
+                rf"alert resolved: pue_insufficient_data {re.escape(dc_new)} {window}"
+            )
+            assert opened
+            assert resolved
+            assert opened[0][0] < started_at < resolved[0][0]
+        history = _alert_history(
+            db_url, "a.rule = 'pue_insufficient_data' AND a.subject = %s", dc_new
+        )
+        assert {w for w, *_ in history} == windows
+        assert _opened_then_resolved(history), history
+        # the new site stays healthy: no PUE breach of it, ever
+        assert not _alert_history(db_url, "a.rule = 'pue_over_limit' AND a.subject = %s", dc_new)
+
+        # episode 2: the budget revision resolves the enterprise's budget_exceeded alert
+        def budget_resolved() -> bool:
+            return any(
+                m.group(1) == r.group(1)
+                for _, r in printed(r"budget revised: (\S+) \d{4} electricity 1 -> ")
+                for _, m in printed(r"alert resolved: budget_exceeded (\S+) ")
+            )
+
+        wait_for(budget_resolved, 90, "the revised budget's alert to resolve")
+        (revised_at, revised), *_ = printed(r"budget revised: (\S+) \d{4} electricity 1 -> ")
+        enterprise = revised.group(1)
+        assert printed(rf"alert opened: budget_exceeded {enterprise} ")[0][0] < revised_at
+        assert printed(rf"alert resolved: budget_exceeded {enterprise} ")[0][0] > revised_at
+        of_enterprise = "a.enterprise_id = (SELECT id FROM enterprises WHERE code = %s)"
+        history = _alert_history(
+            db_url, f"a.rule = 'budget_exceeded' AND {of_enterprise}", enterprise
+        )
+        assert _opened_then_resolved(history), history
+        # the revised amount is a real budget: no other budget alert of the enterprise is live
+        live = _alert_history(
+            db_url, f"a.state <> 'resolved' AND a.rule ~ '^budget_' AND {of_enterprise}", enterprise
+        )
+        assert not live, live
+        with psycopg.connect(db_url, connect_timeout=5) as conn:
+            (amount,) = conn.execute(
+                "SELECT b.amount FROM budgets b JOIN enterprises e ON e.id = b.enterprise_id "
+                "WHERE e.code = %s AND b.active",
+                (enterprise,),
+            ).fetchone() or (None,)
+        assert amount is not None
+        assert amount > 1_000_000
+
         descendants = _children_of(proc.pid)
         assert descendants  # postgres, mosquitto, the simulator
     finally:
