@@ -20,13 +20,13 @@ from services.api.models import (
     Page,
 )
 from services.api.problems import Problem
-from services.api.routes.registry import Limit
+from services.api.routes.registry import Cursor, Limit
 from services.api.security import Principal
 from services.core.alerting import store
 from services.core.schema.tables import alerts, enterprises
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=STANDARD_PROBLEMS)
-AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id")]
 _COLUMNS = (*alerts.columns, enterprises.c.code.label("enterprise"))
 
 
@@ -56,14 +56,28 @@ def list_alerts(
     ctx: Ctx,
     who: Reader,
     type: Annotated[str | None, Query(description="Rule, e.g. pue_over_limit")] = None,
-    severity: str | None = None,
-    state: Annotated[list[str] | None, Query(description="open, acknowledged, resolved")] = None,
-    enterprise: str | None = None,
-    subject: Annotated[str | None, Query(description="Subject prefix, e.g. ENT/dc-1")] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    severity: Annotated[str | None, Query(description="info, warning or critical")] = None,
+    state: Annotated[
+        list[str] | None,
+        Query(
+            description="open, acknowledged or resolved; repeat for several: "
+            "state=open&state=acknowledged"
+        ),
+    ] = None,
+    enterprise: Annotated[
+        str | None, Query(description="Unified social credit code of the enterprise")
+    ] = None,
+    subject: Annotated[
+        str | None, Query(description="Subject prefix, e.g. 91120111MA05K8XX3E/dc-1")
+    ] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Opened at or after (with offset)")
+    ] = None,
+    end: Annotated[
+        datetime | None, Query(alias="to", description="Opened before (with offset)")
+    ] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[AlertOut]:
     """Newest first. An enterprise account sees only its own enterprise's alerts."""
     if limit > ctx.config.api.max_page_size:
@@ -107,6 +121,9 @@ def list_alerts(
     summary="An alert with its evidence and history",
 )
 def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
+    """The alert with the figures it was computed from (`evidence`) and every transition
+    (`history`: opened, severity_changed, acknowledged, resolved, with actor and comment). Another
+    enterprise's alert answers 404 to an enterprise account."""
     with ctx.engine.connect() as conn:
         row = _visible(conn, who, alert_id)
         events = store.history(conn, alert_id)
@@ -125,6 +142,9 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
     summary="Acknowledge an open alert (officer)",
 )
 def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) -> AlertDetailOut:
+    """Records who acknowledged it, when, and the optional comment. An acknowledged alert still
+    resolves automatically once its condition has cleared. 409 unless the alert is open.
+    Officers and admins."""
     with ctx.engine.begin() as conn:
         _visible(conn, who, alert_id)
         try:
@@ -142,6 +162,8 @@ def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) 
     summary="Resolve an alert with a comment (officer)",
 )
 def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> AlertDetailOut:
+    """Closes an open or acknowledged alert with a required comment; 409 if already resolved.
+    Officers and admins."""
     with ctx.engine.begin() as conn:
         _visible(conn, who, alert_id)
         try:

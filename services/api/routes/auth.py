@@ -20,11 +20,29 @@ router = APIRouter(prefix="/api/v1", tags=["auth"], responses=STANDARD_PROBLEMS)
 @router.post("/auth/token", response_model=TokenOut, summary="Issue an access token")
 def token(
     ctx: Ctx,
-    grant_type: Annotated[str, Form(pattern="^(password|client_credentials)$")],
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form()] = None,
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
+    grant_type: Annotated[
+        str,
+        Form(
+            pattern="^(password|client_credentials)$",
+            description="`password` for people, `client_credentials` for machine clients",
+            examples=["password"],
+        ),
+    ],
+    username: Annotated[
+        str | None, Form(description="A person's account (password grant)", examples=["castings"])
+    ] = None,
+    password: Annotated[
+        str | None,
+        Form(description="That account's password", examples=["correct horse battery staple"]),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        Form(description="A machine account (client credentials)", examples=["castings-gw01"]),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        Form(description="That account's password", examples=["gateway-secret-from-the-vault"]),
+    ] = None,
 ) -> TokenOut:
     """`password` grant for people (username + password); `client_credentials` for machine
     clients (client_id + client_secret of a service account). Tokens are short-lived JWTs."""
@@ -47,6 +65,8 @@ def token(
 
 @router.get("/me", response_model=MeOut, summary="Who am I")
 def me(ctx: Ctx, who: Caller) -> MeOut:
+    """The caller's username and role, with the enterprise (enterprise and gateway accounts) and
+    the gateway (gateway accounts) the credential is bound to. Any role."""
     ent = gw = None
     with ctx.engine.connect() as conn:
         if who.enterprise_id is not None:

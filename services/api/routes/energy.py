@@ -24,9 +24,9 @@ from services.api.models import (
     PeakDemandOut,
 )
 from services.api.problems import Problem
-from services.api.routes.indicators import Interval, consumption_out
-from services.api.routes.readings import check_range, zone_param
-from services.api.routes.registry import visible_enterprise
+from services.api.routes.indicators import Interval, Tz, consumption_out
+from services.api.routes.readings import Meter, check_range, zone_param
+from services.api.routes.registry import Code, visible_enterprise
 from services.api.security import Principal
 from services.core.accounting import budgets, demand
 from services.core.accounting.queries import Scope, consumption, totals
@@ -65,14 +65,18 @@ def _known_town(conn: Connection, town: str) -> None:
 def meter_consumption(
     ctx: Ctx,
     who: Reader,
-    code: str,
-    meter: str,
+    code: Code,
+    meter: Meter,
     start: From,
     end: To,
     interval: Interval = "1d",
-    point: str | None = None,
-    tz: str | None = None,
+    point: Annotated[
+        str | None, Query(description="Only this point's quantity, e.g. energy_import_kwh")
+    ] = None,
+    tz: Tz = None,
 ) -> list[ConsumptionOut]:
+    """One meter's consumption whatever its role (sub-meters and data-centre IT meters
+    included, unlike the enterprise's consumption), with the meter multiplier applied."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
     with ctx.engine.connect() as conn:
@@ -94,8 +98,10 @@ def town_consumption(
     start: From,
     end: To,
     interval: Interval = "1d",
-    tz: str | None = None,
+    tz: Tz = None,
 ) -> list[ConsumptionOut]:
+    """The boundary meters of the town's enterprises, summed per period and carrier. An unknown
+    town answers 404."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
     with ctx.engine.connect() as conn:
@@ -117,8 +123,9 @@ def district_consumption(
     start: From,
     end: To,
     interval: Interval = "1d",
-    tz: str | None = None,
+    tz: Tz = None,
 ) -> list[ConsumptionOut]:
+    """The boundary meters of every enterprise, summed per period and carrier."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
     with ctx.engine.connect() as conn:
@@ -188,10 +195,10 @@ def energy_out(
 def enterprise_energy(
     ctx: Ctx,
     who: Reader,
-    code: str,
+    code: Code,
     start: From,
     end: To,
-    site: str | None = None,
+    site: Annotated[str | None, Query(description="Only this site, e.g. dc-1")] = None,
     method: Method = "equivalent",
 ) -> EnergyOut:
     """Boundary meters of every carrier, converted with the factors valid at `from`
@@ -211,6 +218,8 @@ def enterprise_energy(
 def town_energy(
     ctx: Ctx, who: Officer, town: Town, start: From, end: To, method: Method = "equivalent"
 ) -> EnergyOut:
+    """As for an enterprise, over the boundary meters of every enterprise in the town (each
+    enterprise's electricity with its own grid region's CO2 factor). An unknown town is 404."""
     check_range(ctx, start, end)
     with ctx.engine.connect() as conn:
         _known_town(conn, town)
@@ -225,6 +234,7 @@ def town_energy(
 def district_energy(
     ctx: Ctx, who: Officer, start: From, end: To, method: Method = "equivalent"
 ) -> EnergyOut:
+    """As for an enterprise, over the boundary meters of every enterprise of the district."""
     check_range(ctx, start, end)
     with ctx.engine.connect() as conn:
         return energy_out(conn, ctx, Scope(), "district", start, end, method)
@@ -292,7 +302,9 @@ def budget_ranking(ctx: Ctx, who: Reader) -> list[BudgetStatusOut]:
     response_model=PeakDemandOut,
     summary="An enterprise's peak demand (highest 15-minute average power) in a range",
 )
-def peak_demand(ctx: Ctx, who: Reader, code: str, start: From, end: To) -> PeakDemandOut:
+def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> PeakDemandOut:
+    """The highest 15-minute electricity consumption of the enterprise's boundary meters in the
+    range, times 4, and when its quarter hour started; nulls without data."""
     check_range(ctx, start, end)
     zone = ctx.config.common.zone
     with ctx.engine.connect() as conn:
@@ -326,6 +338,8 @@ def _event_out(row: object) -> DemandResponseOut:
     summary="Record a demand-response event window (officers)",
 )
 def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandResponseOut:
+    """An event window that starts and ends on 15-minute slots and lasts at most one day
+    (otherwise 400). Results are computed when asked for, from the readings at that time."""
     check_range(ctx, body.start, body.end)
     for t in (body.start, body.end):
         if t.minute % 15 or t.second or t.microsecond:
@@ -353,12 +367,13 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandRespon
     summary="Demand-response events, newest first",
 )
 def list_events(ctx: Ctx, who: Reader) -> list[DemandResponseOut]:
+    """Every recorded event, for every role that reads; results are per enterprise."""
     with ctx.engine.connect() as conn:
         rows = conn.execute(select(dr_events).order_by(dr_events.c.start_at.desc())).all()
     return [_event_out(r) for r in rows]
 
 
-EventId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+EventId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The event's id")]
 
 
 @router.get(

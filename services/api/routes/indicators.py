@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import text
 
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
 from services.api.problems import Problem
 from services.api.routes.readings import check_range, zone_param
-from services.api.routes.registry import visible_enterprise
+from services.api.routes.registry import Code, visible_enterprise
 from services.api.security import Principal
 from services.core.accounting.queries import (
     PeriodConsumption,
@@ -23,7 +23,18 @@ from services.core.accounting.queries import (
 from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
-Interval = Annotated[str, Query(pattern="^(15m|1h|1d|1mo|1y)$", description="Period length")]
+Interval = Annotated[
+    str,
+    Query(
+        pattern="^(15m|1h|1d|1mo|1y)$",
+        description="Period length: 15m, 1h, 1d, 1mo or 1y; periods start at local boundaries",
+    ),
+]
+Tz = Annotated[
+    str | None,
+    Query(description="IANA zone of the periods, e.g. Asia/Shanghai; default ENERGYMON_TIMEZONE"),
+]
+Site = Annotated[str, Path(description="The site's code within the enterprise, e.g. dc-1")]
 WindowParam = Annotated[
     str,
     Query(
@@ -41,12 +52,14 @@ WindowParam = Annotated[
 def enterprise_consumption(
     ctx: Ctx,
     who: Reader,
-    code: str,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    code: Code,
+    start: Annotated[datetime, Query(alias="from", description="Start, ISO 8601 with offset")],
+    end: Annotated[
+        datetime, Query(alias="to", description="End (exclusive), ISO 8601 with offset")
+    ],
     interval: Interval = "1d",
-    site: str | None = None,
-    tz: str | None = None,
+    site: Annotated[str | None, Query(description="Only this site, e.g. plant-1")] = None,
+    tz: Tz = None,
 ) -> list[ConsumptionOut]:
     """Boundary meters only (incomers, fuel receipts, data-centre facility meters); amounts in
     the point's unit with the meter multiplier applied; periods in `tz` (default the platform's)."""
@@ -123,12 +136,21 @@ def _pue(
 def data_centre_pue(
     ctx: Ctx,
     who: Reader,
-    code: str,
-    site: str,
+    code: Code,
+    site: Site,
     window: WindowParam = "ytd",
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Start of a custom window (with offset)")
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        Query(alias="to", description="End (exclusive) of a custom window (with offset)"),
+    ] = None,
 ) -> PueOut:
+    """PUE = facility energy / IT energy over the window, against the site's limit (its explicit
+    `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`). `pue` is
+    null with `status` `insufficient_data` when either meter covers under 90 % of the window,
+    or `no_it_load` without IT energy."""
     with ctx.engine.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         row = conn.execute(

@@ -6,17 +6,18 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
 from services.api import pagination
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ReadingOut, ReadingsPage
 from services.api.problems import Problem
-from services.api.routes.registry import Limit, visible_enterprise
+from services.api.routes.registry import Code, Cursor, Limit, visible_enterprise
 from services.core.schema.tables import meters, points, readings
 
 router = APIRouter(prefix="/api/v1", tags=["readings"], responses=STANDARD_PROBLEMS)
+Meter = Annotated[str, Path(description="The meter's code within the enterprise, e.g. M-100")]
 
 
 def zone_param(ctx: Ctx, tz: str | None) -> ZoneInfo:
@@ -49,14 +50,14 @@ def check_range(ctx: Ctx, start: datetime, end: datetime) -> None:
 def point_readings(
     ctx: Ctx,
     who: Reader,
-    code: str,
-    meter: str,
-    point: str,
+    code: Code,
+    meter: Meter,
+    point: Annotated[str, Path(description="The point's quantity, e.g. energy_import_kwh")],
     start: Annotated[datetime, Query(alias="from", description="ISO 8601 with offset")],
     end: Annotated[datetime, Query(alias="to", description="ISO 8601 with offset, exclusive")],
     tz: Annotated[str | None, Query(description="IANA zone for the output offsets")] = None,
     limit: Limit = 1000,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> ReadingsPage:
     """Readings as stored (the point's unit, before the meter multiplier), ordered by time."""
     check_range(ctx, start, end)

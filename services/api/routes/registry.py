@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Connection, Row, select
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +30,12 @@ from services.core.schema.tables import enterprises, gateways, meters, points, s
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
 Limit = Annotated[int, Query(ge=1, description="Page size (at most ENERGYMON_API_MAX_PAGE_SIZE)")]
+Cursor = Annotated[
+    str | None, Query(description="`next_cursor` of the previous page; omit for the first page")
+]
+Code = Annotated[
+    str, Path(description="The enterprise's unified social credit code, e.g. 91120111MA05K8XX3E")
+]
 
 
 def visible_enterprise(conn: Connection, who: Principal, code: str) -> Row[Any]:
@@ -50,10 +56,12 @@ def _limit(ctx: Ctx, limit: int) -> int:
 def list_enterprises(
     ctx: Ctx,
     who: Reader,
-    town: str | None = None,
-    industry: str | None = None,
+    town: Annotated[str | None, Query(description="Town of the district, e.g. Xinkou")] = None,
+    industry: Annotated[
+        str | None, Query(description="GB/T 4754 industry code prefix, e.g. C33 or C")
+    ] = None,
     limit: Limit = 100,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Page[EnterpriseOut]:
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
@@ -77,7 +85,9 @@ def list_enterprises(
 
 
 @router.get("/enterprises/{code}", response_model=EnterpriseOut, summary="One enterprise")
-def get_enterprise(ctx: Ctx, who: Reader, code: str) -> EnterpriseOut:
+def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> EnterpriseOut:
+    """The enterprise's registry entry: name, industry, town and grid region. Another
+    enterprise's code answers 404 to an enterprise account."""
     with ctx.engine.connect() as conn:
         return EnterpriseOut.model_validate(
             visible_enterprise(conn, who, code), from_attributes=True
@@ -85,7 +95,9 @@ def get_enterprise(ctx: Ctx, who: Reader, code: str) -> EnterpriseOut:
 
 
 @router.get("/enterprises/{code}/sites", response_model=list[SiteOut], summary="Sites")
-def list_sites(ctx: Ctx, who: Reader, code: str) -> list[SiteOut]:
+def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
+    """The enterprise's sites, deactivated ones included. Data centres carry their class
+    (`new_large` and `new_super_large`: PUE limit 1.25; `existing`: 1.5) or an explicit limit."""
     with ctx.engine.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
@@ -95,7 +107,8 @@ def list_sites(ctx: Ctx, who: Reader, code: str) -> list[SiteOut]:
 
 
 @router.get("/enterprises/{code}/gateways", response_model=list[GatewayOut], summary="Gateways")
-def list_gateways(ctx: Ctx, who: Reader, code: str) -> list[GatewayOut]:
+def list_gateways(ctx: Ctx, who: Reader, code: Code) -> list[GatewayOut]:
+    """The enterprise's gateways with their last MQTT status (online/offline) and last contact."""
     with ctx.engine.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
@@ -107,7 +120,9 @@ def list_gateways(ctx: Ctx, who: Reader, code: str) -> list[GatewayOut]:
 @router.get(
     "/enterprises/{code}/meters", response_model=list[MeterOut], summary="Meters with their points"
 )
-def list_meters(ctx: Ctx, who: Reader, code: str) -> list[MeterOut]:
+def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
+    """The enterprise's meters with their site, carrier, role (`boundary`, `sub`,
+    `facility_total` or `it_load`), multiplier, gateway and points."""
     with ctx.engine.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(

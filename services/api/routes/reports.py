@@ -24,7 +24,7 @@ from services.api.models import (
     ReportDataCentreOut,
 )
 from services.api.problems import Problem
-from services.api.routes.registry import visible_enterprise
+from services.api.routes.registry import Code, visible_enterprise
 from services.core.accounting.reports import (
     EnterpriseReport,
     Month,
@@ -51,7 +51,13 @@ MonthParam = Annotated[
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default the last full month"),
 ]
 Format = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, csv or xlsx")]
-Method = Annotated[str, Query(pattern="^(equivalent|equal)$")]
+Method = Annotated[
+    str,
+    Query(
+        pattern="^(equivalent|equal)$",
+        description="Electricity to standard coal: equivalent (当量值) or equal value (等价值)",
+    ),
+]
 _SEVERITY = {"ok": 0, "warning": 1, "projected_overrun": 2, "exceeded": 3}
 
 
@@ -304,7 +310,7 @@ def _enterprise_tables(r: EnterpriseReportOut) -> list[tuple[str, list[str], lis
 def enterprise_monthly(
     ctx: Ctx,
     who: Reader,
-    code: str,
+    code: Code,
     month: MonthParam = None,
     format: Format = "json",
     method: Method = "equivalent",
