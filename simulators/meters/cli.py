@@ -1,4 +1,5 @@
-"""``energymon simulate meters``: Modbus TCP meters serving the shipped maps."""
+"""``energymon simulate meters``: Modbus meters serving the shipped maps, over Modbus TCP, RTU
+over TCP, or RTU on a serial port."""
 
 from __future__ import annotations
 
@@ -14,12 +15,31 @@ from services.core.devices.loader import shipped_maps
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging
 from simulators.meters.device import SimulatedMeter
-from simulators.meters.server import Fault, MeterServer
+from simulators.meters.server import Fault, MeterServer, Transport
 
 
 def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = simulate.add_parser("meters", help="Modbus TCP meters serving the shipped device maps")
-    p.add_argument("--port", type=int, default=5020)
+    p = simulate.add_parser("meters", help="Modbus meters serving the shipped device maps")
+    p.add_argument("--port", type=int, default=5020, help="TCP port (Modbus TCP, RTU over TCP)")
+    line = p.add_mutually_exclusive_group()
+    line.add_argument(
+        "--rtu-over-tcp",
+        action="store_true",
+        help="RTU frames (with CRC) over TCP, as a serial-to-Ethernet converter passes them",
+    )
+    line.add_argument(
+        "--serial",
+        metavar="DEVICE",
+        help="serve RTU on this serial port instead of TCP (e.g. one end of a socat pty pair)",
+    )
+    p.add_argument("--baudrate", type=int, default=9600, help="with --serial")
+    p.add_argument("--parity", choices=["N", "E", "O"], default="N", help="with --serial")
+    p.add_argument(
+        "--registry-serial-port",
+        metavar="DEVICE",
+        help="the port the poller opens, written by --write-registry with --serial "
+        "(the other end of the pty pair or cable; default: --serial)",
+    )
     p.add_argument("--devices", type=int, default=3, help="unit ids 1..N on the port")
     p.add_argument(
         "--map",
@@ -56,6 +76,13 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--slow-unit", type=int, action="append", default=[], help="a unit that answers after 0.5 s"
     )
+    p.add_argument(
+        "--garbled-unit",
+        type=int,
+        action="append",
+        default=[],
+        help="a unit whose answers arrive damaged (RTU: bad CRC; TCP: cut short)",
+    )
     p.set_defaults(func=run)
 
 
@@ -68,6 +95,25 @@ def meters_from(args: argparse.Namespace) -> list[SimulatedMeter]:
     ]
 
 
+def transport_of(args: argparse.Namespace) -> Transport:
+    if args.serial:
+        return "serial"
+    return "rtu-over-tcp" if args.rtu_over_tcp else "tcp"
+
+
+def line_of(args: argparse.Namespace) -> dict[str, object]:
+    """The registry's connection settings that reach this simulator's line."""
+    transport = transport_of(args)
+    if transport == "serial":
+        return {
+            "transport": transport,
+            "serial_port": args.registry_serial_port or args.serial,
+            "baudrate": args.baudrate,
+            "parity": args.parity,
+        }
+    return {"transport": transport, "host": "127.0.0.1", "port": args.port}
+
+
 def registry(meters: list[SimulatedMeter], args: argparse.Namespace) -> str:
     entries = [
         {
@@ -76,8 +122,7 @@ def registry(meters: list[SimulatedMeter], args: argparse.Namespace) -> str:
             "protocol": "modbus",
             "interval_s": args.interval,
             "connection": {
-                "host": "127.0.0.1",
-                "port": args.port,
+                **line_of(args),
                 "unit_id": m.unit_id,
                 "map": m.device.model,
                 "interval_s": args.interval,
@@ -106,13 +151,23 @@ def run(args: argparse.Namespace) -> int:
     if args.write_registry:
         Path(args.write_registry).write_text(registry(meters, args), encoding="utf-8")
         print(f"wrote {args.write_registry}")
-    server = MeterServer(meters, port=args.port, update_s=args.update_s)
+    server = MeterServer(
+        meters,
+        port=args.port,
+        update_s=args.update_s,
+        transport=transport_of(args),
+        serial_port=args.serial or "",
+        baudrate=args.baudrate,
+        parity=args.parity,
+    )
     for u in args.silent_unit:
         server.faults[u] = Fault(silent=True)
     for u in args.busy_unit:
         server.faults[u] = Fault(exception=ExcCodes.DEVICE_BUSY)
     for u in args.slow_unit:
         server.faults[u] = Fault(delay_s=0.5)
+    for u in args.garbled_unit:
+        server.faults[u] = Fault(garbled=True)
     stop = stop_on_signals()
     done = asyncio.Event()
 
@@ -123,6 +178,6 @@ def run(args: argparse.Namespace) -> int:
         ).start()
         await server.serve(done)
 
-    print(f"serving {len(meters)} meters on 127.0.0.1:{args.port} (Ctrl-C stops)")
+    print(f"serving {len(meters)} meters on {server.address} (Ctrl-C stops)")
     asyncio.run(main())
     return 0

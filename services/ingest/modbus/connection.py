@@ -145,9 +145,11 @@ class ModbusLine:
             raise PollError(FailureReason.CONNECTION, str(err)) from err
         except ModbusIOException as err:
             self._drop()
-            reason = (
-                FailureReason.TIMEOUT if "timeout" in str(err).lower() else FailureReason.GARBAGE
-            )
+            # pymodbus says "No response received ..." when its own timeout expires (also when
+            # the only answer had a bad CRC: the framer drops it)
+            text = str(err).lower()
+            timed_out = "timeout" in text or "no response" in text
+            reason = FailureReason.TIMEOUT if timed_out else FailureReason.GARBAGE
             raise PollError(reason, str(err)) from err
         except ModbusException as err:
             self._drop()
