@@ -694,6 +694,10 @@ def _start_api(
     return thread, server
 
 
+STATUS_EVERY = 6  # progress ticks (5 s each) between two status lines
+LISTED_ALERTS = 12
+
+
 def _progress(
     db: DatabaseSettings,
     stop: threading.Event,
@@ -704,7 +708,10 @@ def _progress(
     episodes: Episodes,
 ) -> None:
     deadline = time.monotonic() + seconds if seconds > 0 else None
+    listed: list[str] = []  # the open alerts last listed (their rule, subject and window)
+    tick = 0
     while not stop.wait(5):
+        tick += 1
         with psycopg.connect(db.libpq_url) as conn:
             readings, mqtt, modbus, dead = conn.execute(
                 "SELECT count(*), count(*) FILTER (WHERE source = 1), "
@@ -727,14 +734,21 @@ def _progress(
                 "coalesce(limit_value::text, '') FROM alerts WHERE state = 'open' "
                 "AND (rule = 'pue_over_limit' OR rule LIKE 'budget%') ORDER BY id"
             ).fetchall()
-            say(
-                f"readings stored {readings:,} (mqtt {mqtt:,}, modbus {modbus:,}); "
-                f"dead letters {dead:,}; gateways online {online[0]}/{online[1]}; "
-                f"modbus meters reporting {reporting[0]}/{reporting[1]}; "
-                f"PUE and budget alerts open {len(alerts)}"
-            )
-            for (line,) in alerts[:8]:
-                say(f"  alert: {line}")
+            which = [line.split(" > ")[0].rsplit(" ", 1)[0] for (line,) in alerts]
+            if tick % STATUS_EVERY == 1 or which != listed:
+                # the totals every half minute; the open alerts again only when they change
+                say(
+                    f"readings stored {readings:,} (mqtt {mqtt:,}, modbus {modbus:,}); "
+                    f"dead letters {dead:,}; gateways online {online[0]}/{online[1]}; "
+                    f"modbus meters reporting {reporting[0]}/{reporting[1]}; "
+                    f"PUE and budget alerts open {len(alerts)}"
+                )
+            if which != listed:
+                for (line,) in alerts[:LISTED_ALERTS]:
+                    say(f"  alert: {line}")
+                if len(alerts) > LISTED_ALERTS:
+                    say(f"  ... and {len(alerts) - LISTED_ALERTS} more (GET /api/v1/alerts)")
+                listed = which
             watch.poll(conn)
             episodes.tick(conn)
         if any(c.poll() is not None for c in children):

@@ -23,6 +23,7 @@ from services.api.problems import Problem
 from services.api.routes.registry import Cursor, Limit
 from services.api.security import Principal
 from services.core.alerting import store
+from services.core.alerting.lifecycle import RuleName, Severity, State
 from services.core.schema.tables import alerts, enterprises
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=STANDARD_PROBLEMS)
@@ -55,10 +56,10 @@ def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
 def list_alerts(
     ctx: Ctx,
     who: Reader,
-    type: Annotated[str | None, Query(description="Rule, e.g. pue_over_limit")] = None,
-    severity: Annotated[str | None, Query(description="info, warning or critical")] = None,
+    type: Annotated[RuleName | None, Query(description="Rule, e.g. pue_over_limit")] = None,
+    severity: Annotated[Severity | None, Query(description="info, warning or critical")] = None,
     state: Annotated[
-        list[str] | None,
+        list[State] | None,
         Query(
             description="open, acknowledged or resolved; repeat for several: "
             "state=open&state=acknowledged"
@@ -93,9 +94,9 @@ def list_alerts(
     if type is not None:
         stmt = stmt.where(alerts.c.rule == type)
     if severity is not None:
-        stmt = stmt.where(alerts.c.severity == severity)
+        stmt = stmt.where(alerts.c.severity == severity.value)
     if state:
-        stmt = stmt.where(alerts.c.state.in_(state))
+        stmt = stmt.where(alerts.c.state.in_([s.value for s in state]))
     if enterprise is not None:
         stmt = stmt.where(enterprises.c.code == enterprise)
     if subject is not None:

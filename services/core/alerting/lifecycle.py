@@ -14,7 +14,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
+
+# Every rule the alerts service evaluates (docs/alerts.md), for filters and validation outside it.
+RuleName = Literal[
+    "silent_meter",
+    "gateway_offline",
+    "modbus_device_offline",
+    "pue_over_limit",
+    "pue_insufficient_data",
+    "budget_warning",
+    "budget_projected_overrun",
+    "budget_exceeded",
+    "low_completeness",
+    "counter_reset",
+    "counter_rollover",
+    "spike_excluded",
+]
+RULES: frozenset[str] = frozenset(get_args(RuleName))
 
 
 class Severity(StrEnum):

@@ -236,3 +236,14 @@ def test_alert_lists_filter_and_stay_within_the_tenant(api: ApiHarness) -> None:
         ).json()["items"]
         == []
     )
+    assert (
+        api.client.get(
+            "/api/v1/alerts", params={"severity": "critical"}, headers=api.as_("officer")
+        ).json()["items"]
+        == []
+    )
+    # a misspelt filter is an error, not an empty list
+    for params in ({"type": "pue_over_limt"}, {"severity": "high"}, {"state": "closed"}):
+        typo = api.client.get("/api/v1/alerts", params=params, headers=api.as_("officer"))
+        assert typo.status_code == 422, params
+        assert typo.headers["content-type"] == "application/problem+json"

@@ -93,6 +93,7 @@ def _modbus_meters_polled(db_url: str) -> dict[str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # two episodes play out; about 70 s on a quiet machine
 def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) -> None:
     api_port, ingest_port, alerts_port = free_port(), free_port(), free_port()
     modbus_metrics_port = free_port()
