@@ -595,6 +595,7 @@ class BudgetStatusOut(BaseModel):
                     "enterprise": ENT,
                     "site": "plant-1",
                     "year": 2026,
+                    "period": "2026",
                     "carrier": "natural_gas",
                     "unit": "m3",
                     "budget": 650000.0,
@@ -611,6 +612,10 @@ class BudgetStatusOut(BaseModel):
     enterprise: str
     site: str | None
     year: int
+    period: str = Field(
+        description="The year (2026), or this month (2026-11) of a budget with a monthly split: "
+        "the month's allocation, used since the first, projected to the month's end"
+    )
     carrier: str | None = Field(description="None: comprehensive energy in tce")
     unit: str
     budget: float
@@ -729,6 +734,7 @@ REPORT_GAS: JsonDict = {
 }
 REPORT_BUDGET: JsonDict = {
     "site": "plant-1",
+    "period": "2026",
     "carrier": "natural_gas",
     "unit": "m3",
     "budget": 650000.0,
@@ -781,10 +787,11 @@ class ReportBudgetOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [REPORT_BUDGET]})
 
     site: str | None
+    period: str = Field(description="The year, or the report's month for a monthly split")
     carrier: str | None
     unit: str
     budget: float
-    used: float = Field(description="Used in the budget year up to the end of the month")
+    used: float = Field(description="Used in the period up to the end of the month")
     share_used: float
     projected: float | None = Field(description="The higher of the two year-end projections")
     state: str

@@ -35,6 +35,7 @@ def budget_findings(
             "used": round(st.used, 3),
             "share": round(st.share, 4),
             "year": b.year,
+            "period": b.period,
             "projected_run_rate": None
             if st.projected_run_rate is None
             else round(st.projected_run_rate, 3),
@@ -43,7 +44,7 @@ def budget_findings(
             else round(st.projected_last_year, 3),
             "threshold_passed": st.threshold_passed,
         }
-        window = str(b.year)
+        window = b.period  # the year, or a month of a monthly split
         exceeded = st.state == BudgetState.EXCEEDED
         projections = [p for p in (st.projected_run_rate, st.projected_last_year) if p is not None]
         out += [

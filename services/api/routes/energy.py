@@ -259,6 +259,7 @@ def budget_rows(conn: Connection, ctx: Ctx, who: Principal) -> list[BudgetStatus
             enterprise=b.enterprise,
             site=b.site or None,
             year=b.year,
+            period=b.period,
             carrier=b.carrier or None,
             unit=b.unit,
             budget=b.amount,

@@ -119,6 +119,7 @@ def enterprise_out(r: EnterpriseReport, zone: Any) -> EnterpriseReportOut:
         budgets=[
             ReportBudgetOut(
                 site=b.site,
+                period=b.period,
                 carrier=b.carrier,
                 unit=b.unit,
                 budget=b.budget,
@@ -244,7 +245,17 @@ def _enterprise_tables(r: EnterpriseReportOut) -> list[tuple[str, list[str], lis
         for c in r.carriers
     ]
     budgets = [
-        [b.site, b.carrier, b.unit, b.budget, b.used, b.share_used, b.projected, b.state]
+        [
+            b.site,
+            b.period,
+            b.carrier,
+            b.unit,
+            b.budget,
+            b.used,
+            b.share_used,
+            b.projected,
+            b.state,
+        ]
         for b in r.budgets
     ]
     dcs = [
@@ -280,7 +291,17 @@ def _enterprise_tables(r: EnterpriseReportOut) -> list[tuple[str, list[str], lis
         ),
         (
             "Budgets",
-            ["site", "carrier", "unit", "budget", "used", "share_used", "projected", "state"],
+            [
+                "site",
+                "period",
+                "carrier",
+                "unit",
+                "budget",
+                "used",
+                "share_used",
+                "projected",
+                "state",
+            ],
             budgets,
         ),
         (

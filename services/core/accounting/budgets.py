@@ -10,7 +10,7 @@ daily rollups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,11 +32,12 @@ class BudgetRow:
     carrier: str
     amount: float
     unit: str
+    period: str = ""  # "2026" for the year; "2026-11" for a month of a monthly split
 
     @property
     def label(self) -> str:
         scope = f"{self.enterprise}/{self.site}" if self.site else self.enterprise
-        return f"{scope} {self.year} {self.carrier or 'energy'} ({self.unit})"
+        return f"{scope} {self.period or self.year} {self.carrier or 'energy'} ({self.unit})"
 
 
 _SUMS = """
@@ -55,7 +56,8 @@ SELECT e.code AS enterprise, s.code AS site, m.carrier, p.unit, f.first,
                                   date_trunc('day', f.first AT TIME ZONE :zone) AT TIME ZONE :zone)
              AND c.ts < :now) AS recent,
        sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :year_start) AS last_total,
-       sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :last_now) AS last_by_now
+       sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :last_now) AS last_by_now,
+       sum(c.energy) FILTER (WHERE c.ts >= :month_start AND c.ts < :now) AS month_used
 FROM {source} c
 JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
 JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
@@ -74,22 +76,45 @@ def statuses(
     zone: ZoneInfo,
     thresholds: tuple[float, ...],
 ) -> list[tuple[BudgetRow, BudgetStatus]]:
-    """Every active budget of the current local year, from one grouped query over the rollups."""
-    year = now.astimezone(zone).year
-    rows = [
-        BudgetRow(*r)
-        for r in conn.execute(
-            text("""
-        SELECT b.id, e.id, e.code, b.site_code, b.year, b.carrier, b.amount, b.unit
+    """Every active budget of the current local year, from one grouped query over the rollups.
+
+    A budget with a monthly split is also reported for the current month, as a budget of its own
+    (``period`` "YYYY-MM", the month's allocation, used since the first of the month, projected
+    to the month's end at the recent run rate)."""
+    local = now.astimezone(zone)
+    year = local.year
+    rows = []
+    allocations: dict[int, float] = {}  # budget id -> this month's allocation
+    for r in conn.execute(
+        text("""
+        SELECT b.id, e.id AS enterprise_id, e.code, b.site_code, b.year, b.carrier, b.amount,
+               b.unit, b.monthly
         FROM budgets b JOIN enterprises e ON e.id = b.enterprise_id
         WHERE b.active AND e.active AND b.year = :year ORDER BY b.id"""),
-            {"year": year},
+        {"year": year},
+    ):
+        rows.append(
+            BudgetRow(
+                r.id,
+                r.enterprise_id,
+                r.code,
+                r.site_code,
+                r.year,
+                r.carrier,
+                r.amount,
+                r.unit,
+                period=str(year),
+            )
         )
-    ]
+        allocation = (r.monthly or {}).get(str(local.month))
+        if allocation:
+            allocations[r.id] = float(allocation)
     if not rows:
         return []
     start = datetime(year, 1, 1, tzinfo=zone)
     end = datetime(year + 1, 1, 1, tzinfo=zone)
+    month_start = datetime(year, local.month, 1, tzinfo=zone)
+    month_end = end if local.month == 12 else datetime(year, local.month + 1, 1, tzinfo=zone)
     last_start = start.replace(year=year - 1)
     today = now.astimezone(zone).date()
     # whole local days, so that the daily rollups answer: the last 30 days and today so far;
@@ -104,13 +129,20 @@ def statuses(
         "last_start": last_start,
         "recent_start": recent_start,
         "last_now": last_now,
+        "month_start": month_start,
         "zone": zone.key,
     }
     sums = conn.execute(text(_SUMS.format(source=source)), params).all()
     on, last_on = start.date(), last_start.date()
     out = []
     for b in rows:
-        totals = {"used": 0.0, "recent": 0.0, "last_total": 0.0, "last_by_now": 0.0}
+        totals = {
+            "used": 0.0,
+            "recent": 0.0,
+            "last_total": 0.0,
+            "last_by_now": 0.0,
+            "month_used": 0.0,
+        }
         first = None
         for r in sums:
             if r.enterprise != b.enterprise or (b.site and r.site != b.site):
@@ -134,6 +166,7 @@ def statuses(
             if totals["last_total"] > 0 and totals["last_by_now"] > 0
             else None
         )
+        recent = totals["recent"] if lookback_days > 0 else None
         out.append(
             (
                 b,
@@ -143,13 +176,30 @@ def statuses(
                     period_start=start,
                     period_end=end,
                     now=now,
-                    recent_use=totals["recent"] if lookback_days > 0 else None,
+                    recent_use=recent,
                     lookback_days=max(lookback_days, 1e-9),
                     last_year_share_by_now=last_share,
                     thresholds=thresholds,
                 ),
             )
         )
+        if b.id in allocations:
+            month = replace(b, amount=allocations[b.id], period=f"{year}-{local.month:02d}")
+            out.append(
+                (
+                    month,
+                    budget_status(
+                        budget=month.amount,
+                        used=totals["month_used"],
+                        period_start=month_start,
+                        period_end=month_end,
+                        now=now,
+                        recent_use=recent,
+                        lookback_days=max(lookback_days, 1e-9),
+                        thresholds=thresholds,
+                    ),
+                )
+            )
     return out
 
 

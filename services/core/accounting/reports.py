@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +62,7 @@ class CarrierLine:
 @dataclass(frozen=True, slots=True)
 class BudgetLine:
     site: str | None
+    period: str
     carrier: str | None
     unit: str
     budget: float
@@ -205,12 +206,16 @@ def enterprise_reports(
         )
     for code, (present, owing) in owed.items():
         reports[code].completeness = _share(present, owing)
-    for b, s in budgets.statuses(conn, factors, now=as_of, zone=zone, thresholds=thresholds):
+    # as of the month's last instant, so that the year and the month are the report's own (the
+    # first instant of January would be the next year's budgets)
+    last_instant = min(end - timedelta(microseconds=1), as_of)
+    for b, s in budgets.statuses(conn, factors, now=last_instant, zone=zone, thresholds=thresholds):
         if b.enterprise in reports:
             projections = [p for p in (s.projected_run_rate, s.projected_last_year) if p]
             reports[b.enterprise].budgets.append(
                 BudgetLine(
                     b.site or None,
+                    b.period,
                     b.carrier or None,
                     b.unit,
                     b.amount,

@@ -44,14 +44,15 @@ def budget_db(small_district: DatabaseSettings) -> DatabaseSettings:
     return small_district
 
 
-def _budget(db: DatabaseSettings, amount: float) -> None:
+def _budget(db: DatabaseSettings, amount: float, monthly: str = "") -> None:
+    split = f", monthly: {monthly}" if monthly else ""
     text = (
         (FIXTURES / "district_small.yaml")
         .read_text()
         .replace(
             "    grid_region: north\n",
             "    grid_region: north\n    budgets:\n"
-            f"      - {{year: 2026, carrier: electricity, unit: kWh, amount: {amount}}}\n",
+            f"      - {{year: 2026, carrier: electricity, unit: kWh, amount: {amount}{split}}}\n",
             1,
         )
     )
@@ -106,3 +107,17 @@ def test_101_percent_is_a_breach_and_supersedes_the_warnings(budget_db: Database
         ("budget_exceeded", "open", USED_KWH, pytest.approx(USED_KWH / 1.01))
     ]
     assert datetime.now(UTC).year >= 2026
+
+
+def test_a_monthly_allocation_is_a_budget_of_its_own_month(budget_db: DatabaseSettings) -> None:
+    """The year is far from its budget, but November's allocation is spent: a breach for the
+    window 2026-11 only; in December (no allocation) it no longer holds and resolves."""
+    _budget(budget_db, 1_000_000, monthly=f"{{11: {USED_KWH / 1.01}, 12: 90000}}")
+    assert _evaluate(budget_db, datetime(2026, 11, 30, 23, 45, tzinfo=SHANGHAI)) == [
+        ("budget_exceeded", "open", USED_KWH, pytest.approx(USED_KWH / 1.01))
+    ]
+    with psycopg.connect(budget_db.libpq_url) as conn:
+        windows = conn.execute("SELECT time_window, subject FROM alerts").fetchall()
+    assert [w for w, _ in windows] == ["2026-11"]
+    assert "2026-11 electricity" in windows[0][1]
+    assert _evaluate(budget_db, datetime(2026, 12, 2, tzinfo=SHANGHAI)) == []

@@ -164,3 +164,20 @@ def test_reports_stay_within_the_tenant(api: ApiHarness, fmt: str) -> None:
         headers=api.as_("ent_a"),
     )
     assert bad.status_code == 422
+
+
+def test_a_monthly_split_shows_the_months_allocation(fed: ApiHarness) -> None:
+    with psycopg.connect(fed.db.libpq_url) as conn:
+        conn.execute(
+            "INSERT INTO budgets (enterprise_id, year, carrier, amount, unit, monthly) "
+            "SELECT id, 2026, 'electricity', 1000000, 'kWh', '{\"11\": 5000, \"12\": 4000}' "
+            "FROM enterprises WHERE code = %s",
+            (ENT_A,),
+        )
+    body = _report(fed, "ent_a").json()  # type: ignore[attr-defined]
+    lines = {b["period"]: b for b in body["budgets"]}
+    assert set(lines) == {"2026", MONTH}
+    assert (lines["2026"]["budget"], lines[MONTH]["budget"]) == (1_000_000, 5000)
+    assert lines[MONTH]["used"] == pytest.approx(KWH)
+    assert lines[MONTH]["state"] == "exceeded"
+    assert lines["2026"]["state"] != "exceeded"
