@@ -278,6 +278,75 @@ def _accounting_recompute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _budgets_set(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from services.core.db import make_engine
+    from services.core.registry.spec import BudgetSpec
+    from services.core.registry.store import set_budget
+    from services.core.settings import DatabaseSettings
+
+    monthly = None
+    if args.monthly:
+        try:
+            monthly = {
+                int(k): float(v)
+                for k, v in (part.split("=", 1) for part in args.monthly.split(","))
+            }
+        except ValueError as err:
+            raise EnergymonError("--monthly is MONTH=AMOUNT,... e.g. 1=30000,2=28000") from err
+    if args.carrier is not None and not args.unit:
+        raise EnergymonError("a carrier budget needs --unit, the carrier's unit (e.g. kWh)")
+    unit = args.unit or "tce"
+    try:
+        spec = BudgetSpec(
+            year=args.year,
+            amount=args.amount,
+            unit=unit,
+            carrier=args.carrier,
+            site=args.site,
+            monthly=monthly,
+        )
+    except ValidationError as err:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+        raise EnergymonError(f"invalid budget: {problems}") from err
+    with make_engine(DatabaseSettings()).begin() as conn:
+        report = set_budget(conn, args.enterprise, spec)
+    what = f"{args.enterprise}{'/' + args.site if args.site else ''} {args.year} " + (
+        f"{args.carrier} {args.amount:g} {unit}" if args.carrier else f"{args.amount:g} tce"
+    )
+    print(f"budget {what}: {report.summary()}")
+    return 0
+
+
+def _budgets_status(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.core.accounting.budgets import statuses
+    from services.core.db import make_engine
+    from services.core.domain.coefficients import default_factors
+    from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
+
+    spec = AlertsSettings().budget_thresholds
+    with make_engine(DatabaseSettings()).connect() as conn:
+        rows = statuses(
+            conn,
+            default_factors(),
+            now=datetime.now(UTC),
+            zone=CommonSettings().zone,
+            thresholds=tuple(float(t) for t in spec.split(",") if t.strip()),
+        )
+    print("enterprise,site,period,carrier,unit,budget,used,share_used,projected,state")
+    for b, st in sorted(rows, key=lambda r: (-r[1].share, r[0].enterprise, r[0].period)):
+        projections = [p for p in (st.projected_run_rate, st.projected_last_year) if p]
+        projected = f"{max(projections):.3f}" if projections else ""
+        print(
+            f"{b.enterprise},{b.site},{b.period},{b.carrier},{b.unit},{b.amount:g},"
+            f"{st.used:.3f},{st.share:.4f},{projected},{st.state.value}"
+        )
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -511,6 +580,26 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         help="only mark the ranges; the running rollup job recomputes them",
     )
     recompute.set_defaults(func=_accounting_recompute)
+
+    budgets = sub.add_parser("budgets", help="energy budgets").add_subparsers(
+        dest="budgets_cmd", required=True
+    )
+    bset = budgets.add_parser(
+        "set",
+        help="create or change one budget (a registry file listing the enterprise's budgets "
+        "replaces them on its next load)",
+    )
+    bset.add_argument("enterprise", help="unified social credit code")
+    bset.add_argument("--year", type=int, required=True)
+    bset.add_argument("--amount", type=float, required=True)
+    bset.add_argument("--carrier", help="a carrier (its unit then), or none for tce")
+    bset.add_argument("--unit", help="the carrier's unit, e.g. kWh, m3, t")
+    bset.add_argument("--site", help="narrow the budget to one site")
+    bset.add_argument("--monthly", help="monthly split MONTH=AMOUNT,..., e.g. 1=30000,2=28000")
+    bset.set_defaults(func=_budgets_set)
+    budgets.add_parser(
+        "status", help="every budget of this year: used, share, projection, state (CSV)"
+    ).set_defaults(func=_budgets_status)
 
     report = sub.add_parser("report", help="check the numbers (CSV or text)").add_subparsers(
         dest="report_cmd", required=True

@@ -13,8 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from services.core.domain.quantities import QUANTITIES, Carrier
+from services.core.domain.units import conversion_factor
 from services.core.domain.uscc import is_valid_uscc, uscc_check_char
-from services.core.errors import RegistryError
+from services.core.errors import RegistryError, UnitError
 
 _USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -133,6 +134,21 @@ class GatewaySpec(_Strict):
     _code = field_validator("code")(_check_code)
 
 
+_CARRIER_BASE_UNIT = {"electricity": "kWh", "natural_gas": "m3", "water": "m3"}
+
+
+def _check_budget_unit(carrier: Carrier, unit: str) -> None:
+    """A carrier budget's unit is a known unit, and converts from what the carrier's meters
+    count where that is fixed (kWh for electricity, m3 for gas and water)."""
+    base = _CARRIER_BASE_UNIT.get(carrier.value)
+    try:
+        conversion_factor(unit, base or unit)
+    except UnitError as err:
+        raise ValueError(
+            f"a {carrier.value} budget is in the carrier's unit (e.g. {base or 't'}), not {unit!r}"
+        ) from err
+
+
 class BudgetSpec(_Strict):
     """An energy budget: comprehensive energy in tce (no carrier) or one carrier in its unit."""
 
@@ -149,6 +165,8 @@ class BudgetSpec(_Strict):
             raise ValueError("a budget without a carrier is comprehensive energy: unit tce")
         if self.carrier is not None and self.unit == "tce":
             raise ValueError("a carrier budget is in the carrier's unit (e.g. kWh, m3, t)")
+        if self.carrier is not None:
+            _check_budget_unit(self.carrier, self.unit)
         if self.monthly is not None and not set(self.monthly) <= set(range(1, 13)):
             raise ValueError("monthly keys are months 1-12")
         return self

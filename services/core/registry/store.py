@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Table, and_, func, literal_column, select, up
 from sqlalchemy.dialects.postgresql import insert
 
 from services.core.domain.quantities import QUANTITIES
-from services.core.registry.spec import DistrictSpec, EnterpriseSpec, MeterSpec
+from services.core.errors import RegistryError
+from services.core.registry.spec import BudgetSpec, DistrictSpec, EnterpriseSpec, MeterSpec
 from services.core.schema.tables import budgets, enterprises, gateways, meters, points, sites
 
 
@@ -199,26 +200,49 @@ def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport
         )
     _deactivate(conn, meters, meters.c.enterprise_id == enterprise_id, meter_ids, report)
     _deactivate(conn, sites, sites.c.enterprise_id == enterprise_id, site_ids, report)
-    budget_ids = [
-        _upsert(
-            conn,
-            budgets,
-            {
-                "enterprise_id": enterprise_id,
-                "site_code": b.site or "",
-                "year": b.year,
-                "carrier": b.carrier.value if b.carrier else "",
-            },
-            {
-                "amount": b.amount,
-                "unit": b.unit,
-                "monthly": {str(k): v for k, v in b.monthly.items()} if b.monthly else None,
-            },
-            report,
-        )
-        for b in ent.budgets
-    ]
+    budget_ids = [_upsert_budget(conn, enterprise_id, b, report) for b in ent.budgets]
     _deactivate(conn, budgets, budgets.c.enterprise_id == enterprise_id, budget_ids, report)
+
+
+def _upsert_budget(conn: Connection, enterprise_id: int, b: BudgetSpec, report: ApplyReport) -> int:
+    return _upsert(
+        conn,
+        budgets,
+        {
+            "enterprise_id": enterprise_id,
+            "site_code": b.site or "",
+            "year": b.year,
+            "carrier": b.carrier.value if b.carrier else "",
+        },
+        {
+            "amount": b.amount,
+            "unit": b.unit,
+            "monthly": {str(k): v for k, v in b.monthly.items()} if b.monthly else None,
+        },
+        report,
+    )
+
+
+def set_budget(conn: Connection, enterprise: str, b: BudgetSpec) -> ApplyReport:
+    """Create or change one budget of an active enterprise (``energymon budgets set``); the
+    enterprise's other budgets stay. A later load of a registry file that lists the enterprise's
+    budgets replaces them all, as the file is authoritative."""
+    enterprise_id = conn.execute(
+        select(enterprises.c.id).where(enterprises.c.code == enterprise, enterprises.c.active)
+    ).scalar()
+    if enterprise_id is None:
+        raise RegistryError(f"no active enterprise {enterprise}")
+    if b.site is not None:
+        site = conn.execute(
+            select(sites.c.id).where(
+                sites.c.enterprise_id == enterprise_id, sites.c.code == b.site, sites.c.active
+            )
+        ).scalar()
+        if site is None:
+            raise RegistryError(f"enterprise {enterprise} has no active site {b.site}")
+    report = ApplyReport()
+    _upsert_budget(conn, enterprise_id, b, report)
+    return report
 
 
 def apply_district(conn: Connection, spec: DistrictSpec) -> ApplyReport:
