@@ -25,7 +25,7 @@ from services.api.problems import Problem
 from services.api.security import Principal
 from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
-from services.core.registry.store import ApplyReport, apply_district
+from services.core.registry.store import ApplyReport, apply_district, deactivate_enterprise
 from services.core.schema.tables import enterprises, gateways, meters, points, sites
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
@@ -185,7 +185,62 @@ async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> RegistryAppl
             return apply_district(conn, spec)
 
     report = await run_in_threadpool(apply)
+    return _applied(len(spec.enterprises), report)
+
+
+def _applied(enterprises: int, report: ApplyReport) -> RegistryApplyOut:
     return RegistryApplyOut(
-        enterprises=len(spec.enterprises),
-        changes={f"{t} {o}": n for (t, o), n in sorted(report.counts.items())},
+        enterprises=enterprises,
+        changes={f"{t} {o}": n for (t, o), n in sorted(report.counts.items()) if n},
     )
+
+
+@router.put(
+    "/registry/enterprises/{code}",
+    response_model=RegistryApplyOut,
+    summary="Create or replace one enterprise (admin)",
+)
+async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> RegistryApplyOut:
+    """One enterprise as it appears in a district document (JSON, or YAML with
+    `Content-Type: application/yaml`), through the same code path as `/registry/apply`: its
+    sites, gateways, meters, points and budgets become exactly the document's; objects no
+    longer listed are deactivated. The code in the path must be the document's."""
+    body = await request.body()
+    if len(body) > ctx.config.api.max_body_bytes:
+        raise Problem(413, "request body too large")
+    try:
+        doc = yaml.safe_load(body.decode("utf-8", errors="replace"))
+    except yaml.YAMLError as err:
+        raise Problem(422, f"not valid YAML or JSON: {err}", kind="registry-invalid") from err
+    if not isinstance(doc, dict):
+        raise Problem(422, "the body is one enterprise (a mapping)", kind="registry-invalid")
+    if doc.get("code") != code:
+        raise Problem(
+            422, f"the document's code {doc.get('code')!r} is not {code!r}", kind="registry-invalid"
+        )
+    try:
+        spec = parse_district(yaml.safe_dump({"enterprises": [doc]}, allow_unicode=True))
+    except RegistryError as err:
+        raise Problem(422, str(err), kind="registry-invalid", location=err.location) from err
+
+    def apply() -> ApplyReport:
+        with ctx.engine.begin() as conn:
+            return apply_district(conn, spec)
+
+    return _applied(1, await run_in_threadpool(apply))
+
+
+@router.delete(
+    "/registry/enterprises/{code}",
+    response_model=RegistryApplyOut,
+    summary="Take an enterprise out of service (admin)",
+)
+def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> RegistryApplyOut:
+    """The enterprise and everything under it become inactive; readings, rollups and alert
+    history stay. Putting the enterprise again brings it back."""
+    with ctx.engine.begin() as conn:
+        try:
+            report = deactivate_enterprise(conn, code)
+        except RegistryError as err:
+            raise Problem(404, str(err)) from err
+    return _applied(1, report)

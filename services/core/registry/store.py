@@ -251,3 +251,21 @@ def apply_district(conn: Connection, spec: DistrictSpec) -> ApplyReport:
     for ent in spec.enterprises:
         _apply_enterprise(conn, ent, report)
     return report
+
+
+def deactivate_enterprise(conn: Connection, code: str) -> ApplyReport:
+    """Take an enterprise out of service: it, its sites, gateways, meters, points and budgets
+    become inactive (nothing is deleted: its readings and history stay). Applying a document
+    that lists it again brings it back."""
+    enterprise_id = conn.execute(
+        select(enterprises.c.id).where(enterprises.c.code == code, enterprises.c.active)
+    ).scalar()
+    if enterprise_id is None:
+        raise RegistryError(f"no active enterprise {code}")
+    report = ApplyReport()
+    its_meters = select(meters.c.id).where(meters.c.enterprise_id == enterprise_id)
+    _deactivate(conn, points, points.c.meter_id.in_(its_meters), [], report)
+    for table in (meters, sites, gateways, budgets):
+        _deactivate(conn, table, table.c.enterprise_id == enterprise_id, [], report)
+    _deactivate(conn, enterprises, enterprises.c.id == enterprise_id, [], report)
+    return report

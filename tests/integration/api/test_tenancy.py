@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from tests.integration.api.conftest import ApiHarness
 from tests.integration.conftest import ENT_A, ENT_B
@@ -247,3 +248,34 @@ def test_alert_lists_filter_and_stay_within_the_tenant(api: ApiHarness) -> None:
         typo = api.client.get("/api/v1/alerts", params=params, headers=api.as_("officer"))
         assert typo.status_code == 422, params
         assert typo.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("user", "status"),
+    [(None, 401), ("officer", 403), ("ent_b", 403), ("gw_a", 403), ("admin", 200)],
+)
+def test_only_admins_put_and_take_enterprises_out_of_service(
+    api: ApiHarness, user: str | None, status: int
+) -> None:
+    doc = yaml.safe_load(REGISTRY_DOC)["enterprises"][0]
+    put = api.client.put(f"/api/v1/registry/enterprises/{ENT_B}", json=doc, headers=api.as_(user))
+    assert put.status_code == status, put.text
+    gone = api.client.delete(f"/api/v1/registry/enterprises/{ENT_B}", headers=api.as_(user))
+    assert gone.status_code == status, gone.text
+    b = api.client.get(f"/api/v1/enterprises/{ENT_B}", headers=api.as_("officer")).json()
+    assert b["active"] == (status != 200)  # out of service, its history still readable
+    if status == 200:
+        assert put.json()["changes"]["enterprises updated"] == 1
+        assert gone.json()["changes"]["enterprises deactivated"] == 1
+        assert gone.json()["changes"]["meters deactivated"] == 1
+        again = api.client.delete(f"/api/v1/registry/enterprises/{ENT_B}", headers=api.as_(user))
+        assert again.status_code == 404
+        back = api.client.put(
+            f"/api/v1/registry/enterprises/{ENT_B}", json=doc, headers=api.as_(user)
+        )
+        assert back.json()["changes"]["enterprises updated"] == 1
+        wrong = api.client.put(
+            f"/api/v1/registry/enterprises/{ENT_A}", json=doc, headers=api.as_(user)
+        )
+        assert wrong.status_code == 422
+        assert wrong.headers["content-type"] == "application/problem+json"
