@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -72,3 +74,9 @@ Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER, Role.ENT
 Officer = Annotated[Principal, Depends(require(Role.ADMIN, Role.OFFICER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Gateway = Annotated[Principal, Depends(require(Role.GATEWAY))]
+
+
+def local_times(values: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """``values`` with every timestamp in the configured zone: the API answers in one offset
+    (storage stays UTC; the instant is the same)."""
+    return {k: v.astimezone(zone) if isinstance(v, datetime) else v for k, v in values.items()}

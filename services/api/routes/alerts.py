@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import Connection, select
 
 from services.api import pagination
-from services.api.deps import Ctx, Officer, Reader
+from services.api.deps import Ctx, Officer, Reader, local_times
 from services.api.models import (
     STANDARD_PROBLEMS,
     AlertActionIn,
@@ -31,14 +32,17 @@ AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id")]
 _COLUMNS = (*alerts.columns, enterprises.c.code.label("enterprise"))
 
 
-def _out(row: Any) -> dict[str, Any]:
+def _out(row: Any, zone: ZoneInfo) -> dict[str, Any]:
     m = row._mapping
-    return {
-        **{k: m[k] for k in AlertOut.model_fields if k in m},
-        "window": m["time_window"],
-        "limit": m["limit_value"],
-        "enterprise": m["enterprise"],
-    }
+    return local_times(
+        {
+            **{k: m[k] for k in AlertOut.model_fields if k in m},
+            "window": m["time_window"],
+            "limit": m["limit_value"],
+            "enterprise": m["enterprise"],
+        },
+        zone,
+    )
 
 
 def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
@@ -110,7 +114,7 @@ def list_alerts(
         stmt = stmt.where(alerts.c.id < int(str(after)))
     with ctx.engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    items = [AlertOut.model_validate(_out(r)) for r in rows[:limit]]
+    items = [AlertOut.model_validate(_out(r, ctx.config.common.zone)) for r in rows[:limit]]
     return Page(
         items=items, next_cursor=pagination.encode(items[-1].id) if len(rows) > limit else None
     )
@@ -128,11 +132,15 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
     with ctx.engine.connect() as conn:
         row = _visible(conn, who, alert_id)
         events = store.history(conn, alert_id)
+    zone = ctx.config.common.zone
     return AlertDetailOut.model_validate(
         {
-            **_out(row),
+            **_out(row, zone),
             "evidence": row.evidence,
-            "history": [AlertEventOut.model_validate(e, from_attributes=False) for e in events],
+            "history": [
+                AlertEventOut.model_validate(local_times(dict(e), zone), from_attributes=False)
+                for e in events
+            ],
         }
     )
 

@@ -6,7 +6,8 @@ for officers; an enterprise account sees its own enterprise everywhere."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import Connection, insert, select, text
@@ -320,15 +321,15 @@ def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Peak
     )
 
 
-def _event_out(row: object) -> DemandResponseOut:
+def _event_out(row: Any, zone: ZoneInfo) -> DemandResponseOut:
     return DemandResponseOut(
-        id=row.id,  # type: ignore[attr-defined]
-        name=row.name,  # type: ignore[attr-defined]
-        start=row.start_at,  # type: ignore[attr-defined]
-        end=row.end_at,  # type: ignore[attr-defined]
-        note=row.note,  # type: ignore[attr-defined]
-        created_by=row.created_by,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
+        id=row.id,
+        name=row.name,
+        start=row.start_at.astimezone(zone),
+        end=row.end_at.astimezone(zone),
+        note=row.note,
+        created_by=row.created_by,
+        created_at=row.created_at.astimezone(zone),
     )
 
 
@@ -359,7 +360,7 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandRespon
             )
             .returning(dr_events)
         ).one()
-    return _event_out(row)
+    return _event_out(row, ctx.config.common.zone)
 
 
 @router.get(
@@ -371,7 +372,7 @@ def list_events(ctx: Ctx, who: Reader) -> list[DemandResponseOut]:
     """Every recorded event, for every role that reads; results are per enterprise."""
     with ctx.engine.connect() as conn:
         rows = conn.execute(select(dr_events).order_by(dr_events.c.start_at.desc())).all()
-    return [_event_out(r) for r in rows]
+    return [_event_out(r, ctx.config.common.zone) for r in rows]
 
 
 EventId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The event's id")]

@@ -225,6 +225,7 @@ def test_only_officers_act_on_alerts(api: ApiHarness, user: str, status: int) ->
 def test_alert_lists_filter_and_stay_within_the_tenant(api: ApiHarness) -> None:
     mine = api.client.get("/api/v1/alerts", headers=api.as_("ent_b")).json()["items"]
     assert [a["enterprise"] for a in mine] == [ENT_B]
+    assert mine[0]["opened_at"].endswith("+08:00")  # the configured zone, as everywhere
     everyone = api.client.get(
         "/api/v1/alerts",
         params={"type": "silent_meter", "state": ["open", "acknowledged"]},
