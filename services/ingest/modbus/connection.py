@@ -132,9 +132,9 @@ class ModbusLine:
                 if function == "input"
                 else self._client.read_holding_registers
             )
-            response = await asyncio.wait_for(
-                reader(address, count=count, device_id=unit), self.settings.timeout_s * 1.5
-            )
+            # asyncio.timeout, unlike wait_for on 3.11, does not wrap the read in another task
+            async with asyncio.timeout(self.settings.timeout_s * 1.5):
+                response = await reader(address, count=count, device_id=unit)
         except TimeoutError as err:
             self._drop()
             raise PollError(

@@ -97,6 +97,10 @@ class DeviceRunner:
         self.state = DeviceState.ONLINE
         self.failures = 0
         self.in_flight = asyncio.Lock()
+        # labelled children resolved once: a label lookup per poll is measurable at 1,000 polls/s
+        self._polls_ok = metrics.polls.labels("ok")
+        self._observe_lag = metrics.schedule_lag.observe
+        self._observe_poll = metrics.poll_seconds.observe
 
     def _backoff(self) -> float:
         if self.state != DeviceState.OFFLINE:
@@ -112,13 +116,15 @@ class DeviceRunner:
             if not self._lease_valid():
                 continue
             async with self._gate, self.in_flight:
-                self._metrics.schedule_lag.observe(max(0.0, time.time() - slot))
+                self._observe_lag(max(0.0, time.time() - slot))
                 await self.poll_once()
 
     async def poll_once(self) -> bool:
         started = time.perf_counter()
         try:
-            registers = [await self._read(block) for block in self.spec.blocks]
+            registers = []
+            for block in self.spec.blocks:
+                registers.append(await self._read(block))
             arrived = datetime.now(UTC)
             decoded = self.spec.decode(registers)
         except PollError as err:
@@ -128,7 +134,7 @@ class DeviceRunner:
             self._failed(PollError(FailureReason.GARBAGE, f"cannot decode: {err}"))
             return False
         finally:
-            self._metrics.poll_seconds.observe(time.perf_counter() - started)
+            self._observe_poll(time.perf_counter() - started)
         ts = arrived.isoformat()
         doc = {
             "readings": [
@@ -139,7 +145,7 @@ class DeviceRunner:
         self._submit(
             InboundMessage("modbus", None, self.spec.enterprise, None, orjson.dumps(doc), arrived)
         )
-        self._metrics.polls.labels("ok").inc()
+        self._polls_ok.inc()
         if self.state != DeviceState.ONLINE:
             log.info(
                 "modbus device back online", meter=self.spec.meter, after_failures=self.failures
