@@ -121,7 +121,15 @@ def statuses(
     # last year up to the same date
     recent_start = midnight(today - timedelta(days=30), zone)
     last_now = midnight(_same_day_last_year(today), zone)
-    source, params = window_source(conn, last_start, now, zone)
+    source, params = window_source(
+        conn,
+        last_start,
+        now,
+        zone,
+        "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+        "WHERE m.role IN ('boundary', 'facility_total') AND m.carrier <> 'water' "
+        "AND m.enterprise_id IN (SELECT enterprise_id FROM budgets WHERE active AND year = :year)",
+    )
     params |= {
         "year": year,
         "year_start": start,

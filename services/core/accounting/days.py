@@ -26,7 +26,8 @@ GROUP BY 1, 2
 """
 
 # Columns every window source yields: ts is the bucket start, or a day's local midnight.
-_FROM_15M = """SELECT point_id, bucket AS ts, energy, readings, expected, estimated
+_FROM_15M = """SELECT point_id, bucket AS ts, energy, readings::int AS readings,
+           expected::int AS expected, estimated
     FROM consumption_15m"""
 _FROM_1D = """SELECT point_id, (day::timestamp AT TIME ZONE :w_zone) AS ts, energy, readings,
            expected, estimated
@@ -83,23 +84,38 @@ def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
     return int(rows or 0)
 
 
-def fifteen_minute_source(start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
+def _only(points: str | None) -> str:
+    """The branch condition restricting rows to the caller's points: every branch names them, so
+    each reads its table's (point_id, time) primary key instead of scanning the whole table."""
+    return f" AND point_id IN ({points})" if points else ""
+
+
+def fifteen_minute_source(
+    start: datetime, end: datetime, points: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """The :func:`window_source` columns straight from ``consumption_15m``."""
-    sql = f"{_FROM_15M} WHERE bucket >= :w_start AND bucket < :w_end"
+    sql = f"{_FROM_15M} WHERE bucket >= :w_start AND bucket < :w_end{_only(points)}"
     return f"({sql})", {"w_start": start, "w_end": end}
 
 
 def window_source(
-    conn: Connection, start: datetime, end: datetime, zone: ZoneInfo
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    points: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A subquery of (point_id, ts, energy, readings, expected, estimated) rows whose sums over
-    any point equal those of ``consumption_15m`` in [start, end), plus its parameters."""
+    any point equal those of ``consumption_15m`` in [start, end), plus its parameters.
+    ``points``: a subquery of the point ids the caller will read (its parameters are the
+    caller's); without it every point's rows are in the subquery."""
     first = start.astimezone(zone).date()
     if midnight(first, zone) < start:
         first += timedelta(days=1)
     stop = end.astimezone(zone).date()  # days before the local day holding ``end``
     if stop <= first or days_zone(conn) != zone.key:
-        return fifteen_minute_source(start, end)
+        return fifteen_minute_source(start, end, points)
+    only = _only(points)
     params: dict[str, Any] = {
         "w_start": start,
         "w_end": end,
@@ -109,8 +125,9 @@ def window_source(
         "w_mid0": midnight(first, zone),
         "w_mid1": midnight(stop, zone),
     }
-    sql = (
-        f"{_FROM_1D} WHERE day >= :w_d0 AND day < :w_d1\n    UNION ALL\n    {_FROM_15M} "
-        "WHERE (bucket >= :w_start AND bucket < :w_mid0) OR (bucket >= :w_mid1 AND bucket < :w_end)"
-    )
-    return f"({sql})", params
+    branches = [f"{_FROM_1D} WHERE day >= :w_d0 AND day < :w_d1{only}"]
+    if params["w_mid0"] > start:  # the partial day at the start
+        branches.append(f"{_FROM_15M} WHERE bucket >= :w_start AND bucket < :w_mid0{only}")
+    if params["w_mid1"] < end:  # the partial day at the end
+        branches.append(f"{_FROM_15M} WHERE bucket >= :w_mid1 AND bucket < :w_end{only}")
+    return "(" + "\n    UNION ALL\n    ".join(branches) + ")", params

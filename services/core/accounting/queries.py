@@ -96,7 +96,13 @@ def consumption(
     scope = scope or Scope(enterprise=enterprise, site=site)
     trunc = PERIODS[interval]
     # periods of a day or longer may read whole days from the daily rollups
-    source, params = _source(conn, start, end, None if trunc in (None, "hour") else zone)
+    source, params = _source(
+        conn,
+        start,
+        end,
+        None if trunc in (None, "hour") else zone,
+        _SCOPED_POINTS.format(scope.sql()),
+    )
     period = (
         "c.ts"
         if trunc is None
@@ -153,7 +159,10 @@ def totals(
     amount, its standard coal and its CO2 with the factors valid at ``start`` (a report covers
     one period with one factor set)."""
     scope = scope or Scope(enterprise=enterprise)
-    source, params = _source(conn, start, end, zone)
+    counted = "p.quantity IN (" + ", ".join(f"'{q}'" for q in _CARRIER_UNIT) + ")"
+    source, params = _source(
+        conn, start, end, zone, _SCOPED_POINTS.format(f"{scope.sql()} AND {counted}")
+    )
     rows = conn.execute(
         text(f"""
         SELECT m.carrier, p.unit, e.grid_region AS region, sum(c.energy) AS amount
@@ -218,7 +227,16 @@ def site_pue(
     window's start and the point's first reading (a site is not short of data for the months
     before it was connected). ``zone``: the calendar zone, to read whole days from the daily
     rollups."""
-    source, params = _source(conn, start, end, zone)
+    source, params = _source(
+        conn,
+        start,
+        end,
+        zone,
+        _SCOPED_POINTS.format(
+            "e.code = :ent AND s.code = :site AND m.role IN ('facility_total', 'it_load') "
+            "AND p.quantity = 'energy_import_kwh'"
+        ),
+    )
     rows = conn.execute(
         text(f"""
         SELECT m.role, p.interval_s,
@@ -269,11 +287,21 @@ def expected_readings(
 
 
 def _source(
-    conn: Connection, start: datetime, end: datetime, zone: ZoneInfo | None
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo | None,
+    points: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     if zone is None:
-        return fifteen_minute_source(start, end)
-    return window_source(conn, start, end, zone)
+        return fifteen_minute_source(start, end, points)
+    return window_source(conn, start, end, zone, points)
+
+
+# the ids of the points a scope's conditions (over e, s, m, p) select
+_SCOPED_POINTS = """SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id
+        JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
+        WHERE {}"""
 
 
 def all_sites_pue(
@@ -285,19 +313,23 @@ def all_sites_pue(
     zone: ZoneInfo | None = None,
 ) -> dict[int, PueResult]:
     """:func:`site_pue` for every active data-centre site in one query, by site id."""
-    source, params = _source(conn, start, end, zone)
+    source, params = _source(conn, start, end, zone, "SELECT id FROM dc_points")
     rows = conn.execute(
         text(f"""
-        SELECT s.id AS site_id, m.role, p.interval_s, f.first,
-               coalesce(sum(c.energy), 0) AS energy, coalesce(sum(c.readings), 0) AS readings
-        FROM sites s JOIN meters m ON m.site_id = s.id AND m.active
-          AND m.role IN ('facility_total', 'it_load')
-        JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
+        WITH dc_points AS (
+            SELECT s.id AS site_id, m.role, p.id, p.interval_s
+            FROM sites s JOIN meters m ON m.site_id = s.id AND m.active
+              AND m.role IN ('facility_total', 'it_load')
+            JOIN points p ON p.meter_id = m.id AND p.quantity = 'energy_import_kwh' AND p.active
+            WHERE s.kind = 'data_centre' AND s.active),
+        sums AS (  -- summed per point first, then one first-reading probe per point
+            SELECT c.point_id, sum(c.energy) AS energy, sum(c.readings) AS readings
+            FROM {source} c GROUP BY c.point_id)
+        SELECT d.site_id, d.role, d.interval_s, f.first,
+               coalesce(sums.energy, 0) AS energy, coalesce(sums.readings, 0) AS readings
+        FROM dc_points d LEFT JOIN sums ON sums.point_id = d.id
         CROSS JOIN LATERAL (  -- an index probe per point on (point_id, bucket)
-            SELECT min(bucket) AS first FROM consumption_15m WHERE point_id = p.id) f
-        LEFT JOIN {source} c ON c.point_id = p.id
-        WHERE s.kind = 'data_centre' AND s.active
-        GROUP BY s.id, m.role, p.id, p.interval_s, f.first"""),
+            SELECT min(bucket) AS first FROM consumption_15m WHERE point_id = d.id) f"""),
         params,
     ).all()
     by_site: dict[int, list[tuple[Any, ...]]] = {}

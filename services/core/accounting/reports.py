@@ -123,10 +123,21 @@ def _share(readings: float, expected: float) -> float:
     return min(1.0, readings / expected) if expected else 0.0
 
 
-def _point_rows(conn: Connection, start: datetime, end: datetime, zone: ZoneInfo) -> Sequence[Any]:
-    """Every active counted point of an active enterprise: its amount and readings over the
-    window, and its first reading ever (completeness counts from it)."""
-    source, params = window_source(conn, start, end, zone)
+def _point_rows(
+    conn: Connection, start: datetime, end: datetime, zone: ZoneInfo, codes: list[str] | None
+) -> Sequence[Any]:
+    """Every active counted point of an active enterprise (of ``codes``): its amount and
+    readings over the window, and its first reading ever (completeness counts from it)."""
+    of_codes = " AND e.code = ANY(:codes)" if codes is not None else ""
+    source, params = window_source(
+        conn,
+        start,
+        end,
+        zone,
+        "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+        "JOIN enterprises e ON e.id = m.enterprise_id "
+        f"WHERE p.quantity = ANY(:quantities){of_codes}",
+    )
     return conn.execute(
         text(f"""
         SELECT e.code, e.grid_region, m.carrier, m.role, p.unit, p.interval_s, f.first,
@@ -137,10 +148,10 @@ def _point_rows(conn: Connection, start: datetime, end: datetime, zone: ZoneInfo
         CROSS JOIN LATERAL (
             SELECT min(bucket) AS first FROM consumption_15m WHERE point_id = p.id) f
         LEFT JOIN {source} c ON c.point_id = p.id
-        WHERE e.active AND m.active AND p.active AND p.quantity = ANY(:quantities)
+        WHERE e.active AND m.active AND p.active AND p.quantity = ANY(:quantities){of_codes}
         GROUP BY e.code, e.grid_region, m.carrier, m.role, p.id, p.unit, p.interval_s, f.first
         ORDER BY e.code, m.carrier, p.unit"""),
-        {**params, "quantities": list(COUNTED_QUANTITIES)},
+        {**params, "quantities": list(COUNTED_QUANTITIES), "codes": codes or []},
     ).all()
 
 
@@ -171,7 +182,7 @@ def enterprise_reports(
     on = start.date()
     lines: dict[tuple[str, str, str], _Line] = {}
     owed: dict[str, list[float]] = {}  # enterprise -> [readings, expected], every counted point
-    for row in _point_rows(conn, start, end, zone):
+    for row in _point_rows(conn, start, end, zone, codes):
         if row.code not in reports:
             continue
         expected = expected_readings(start, as_of, row.first, row.interval_s)
