@@ -31,7 +31,8 @@ issued, replayed with psycopg on an open connection (no pool, no SQLAlchemy, no 
 arithmetic).
 
 Usage: .venv/bin/python bench/rollups.py [--points 10000] [--days 30] [--interval-s 60]
-       [--late-share 0.01] [--runs 200] [--concurrency 4] [--targets 10] [--explain]
+       [--late-share 0.01] [--runs 200] [--concurrency 4] [--targets 10] [--max-seconds 45]
+       [--queries-only] [--explain]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server) and disk:
 about 100 bytes per reading (the issue's size, 432 M readings, needs ~45 GB).
 """
