@@ -62,7 +62,10 @@ _SEVERITY = {"ok": 0, "warning": 1, "projected_overrun": 2, "exceeded": 3}
 
 
 def _month(ctx: Ctx, month: str | None) -> Month:
-    chosen = Month.parse(month) if month else last_complete_month(datetime.now(UTC), _zone(ctx))
+    try:
+        chosen = Month.parse(month) if month else last_complete_month(datetime.now(UTC), _zone(ctx))
+    except ValueError as err:  # e.g. year 0000, which the pattern lets through
+        raise Problem(400, f"no such month: {month}", kind="invalid-range") from err
     if not 2000 <= chosen.year <= 2100:
         raise Problem(400, "the month is out of range", kind="invalid-range")
     return chosen

@@ -164,6 +164,13 @@ def test_reports_stay_within_the_tenant(api: ApiHarness, fmt: str) -> None:
         headers=api.as_("ent_a"),
     )
     assert bad.status_code == 422
+    year_zero = api.client.get(
+        f"/api/v1/reports/enterprises/{ENT_A}/monthly",
+        params={"month": "0000-01"},
+        headers=api.as_("ent_a"),
+    )
+    assert year_zero.status_code == 400
+    assert year_zero.headers["content-type"] == "application/problem+json"
 
 
 def test_a_monthly_split_shows_the_months_allocation(fed: ApiHarness) -> None:

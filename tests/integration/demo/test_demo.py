@@ -196,7 +196,8 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
                 for line in lines
             )
 
-        wait_for(modbus_counted, 10, "the running totals to count Modbus readings")
+        # the totals are printed every 30 s
+        wait_for(modbus_counted, 45, "the running totals to count Modbus readings")
         url = f"http://127.0.0.1:{modbus_metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as resp:
             assert b"energymon_ingest_modbus" in resp.read()
