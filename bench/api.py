@@ -61,20 +61,11 @@ from services.core.alerting.store import acknowledge, apply, resolve
 from services.core.db import make_engine
 from services.core.schema.migrate import upgrade
 from services.core.settings import ApiSettings, CommonSettings, DatabaseSettings, IngestSettings
+from simulators.gateways.fleet import TOWNS
 from tests.support import db as dbs
 from tests.support.api import serve
 from tests.support.services import Private, free_port, resolve_postgres, wait_for
 
-TOWNS = (
-    "Yangliuqing",
-    "Xinkou",
-    "Jingwu",
-    "Wangwenzhuang",
-    "Zhangjiawo",
-    "Zhongbei",
-    "Dasi",
-    "Liqizhuang",
-)
 INDUSTRIES = ("C33", "C17", "C26", "C36", "C13", "C30", "C39", "C34")
 DC_EVERY = 10  # every tenth enterprise runs a data centre
 CHUNK_DAYS = 30

@@ -221,107 +221,40 @@ def _file(body: str | bytes, media: str, name: str) -> Response:
     )
 
 
+# (sheet, [(column header, field)]) of an enterprise report's tables after its summary
+_CARRIER_COLUMNS = [
+    ("carrier", "carrier"),
+    ("unit", "unit"),
+    ("amount", "amount"),
+    ("completeness", "completeness"),
+    ("estimated", "estimated"),
+    ("tce", "tce"),
+    ("tco2", "tco2"),
+    ("coal_factor_source", "coal_source"),
+    ("co2_factor_source", "co2_source"),
+]
+_BUDGET_COLUMNS = [(f, f) for f in ReportBudgetOut.model_fields]
+_DC_COLUMNS = [
+    ("class" if f == "dc_class" else f, f)
+    for f in ReportDataCentreOut.model_fields
+    if f != "enterprise"
+]
+_SUMMARY = ["enterprise", "name", "town", "industry", "month", "method", "total_tce", "total_tco2"]
+
+
+def _table(
+    title: str, columns: list[tuple[str, str]], items: Sequence[Any]
+) -> tuple[str, list[str], list[list[Any]]]:
+    return title, [h for h, _ in columns], [[getattr(i, f) for _, f in columns] for i in items]
+
+
 def _enterprise_tables(r: EnterpriseReportOut) -> list[tuple[str, list[str], list[list[Any]]]]:
-    summary: list[list[Any]] = [
-        ["enterprise", r.enterprise],
-        ["name", r.name],
-        ["town", r.town],
-        ["industry", r.industry],
-        ["month", r.month],
-        ["method", r.method],
-        ["total_tce", r.total_tce],
-        ["total_tco2", r.total_tco2],
-        ["completeness", r.completeness],
-    ]
-    carriers = [
-        [
-            c.carrier,
-            c.unit,
-            c.amount,
-            c.completeness,
-            c.estimated,
-            c.tce,
-            c.tco2,
-            c.coal_source,
-            c.co2_source,
-        ]
-        for c in r.carriers
-    ]
-    budgets = [
-        [
-            b.site,
-            b.period,
-            b.carrier,
-            b.unit,
-            b.budget,
-            b.used,
-            b.share_used,
-            b.projected,
-            b.state,
-        ]
-        for b in r.budgets
-    ]
-    dcs = [
-        [
-            d.site,
-            d.dc_class,
-            d.limit,
-            d.pue,
-            d.status,
-            d.facility_kwh,
-            d.it_kwh,
-            d.coverage,
-            d.over_limit,
-        ]
-        for d in r.data_centres
-    ]
+    summary = [[k, getattr(r, k)] for k in (*_SUMMARY, "completeness")]
     return [
         ("Summary", ["item", "value"], summary),
-        (
-            "Energy",
-            [
-                "carrier",
-                "unit",
-                "amount",
-                "completeness",
-                "estimated",
-                "tce",
-                "tco2",
-                "coal_factor_source",
-                "co2_factor_source",
-            ],
-            carriers,
-        ),
-        (
-            "Budgets",
-            [
-                "site",
-                "period",
-                "carrier",
-                "unit",
-                "budget",
-                "used",
-                "share_used",
-                "projected",
-                "state",
-            ],
-            budgets,
-        ),
-        (
-            "Data centres",
-            [
-                "site",
-                "class",
-                "limit",
-                "pue",
-                "status",
-                "facility_kwh",
-                "it_kwh",
-                "coverage",
-                "over_limit",
-            ],
-            dcs,
-        ),
+        _table("Energy", _CARRIER_COLUMNS, r.carriers),
+        _table("Budgets", _BUDGET_COLUMNS, r.budgets),
+        _table("Data centres", _DC_COLUMNS, r.data_centres),
     ]
 
 
