@@ -12,7 +12,7 @@ import yaml
 from pymodbus.constants import ExcCodes
 
 from services.core.devices.loader import shipped_maps
-from services.core.lifecycle import stop_on_signals
+from services.core.lifecycle import run_loop, stop_on_signals
 from services.core.logging import configure_logging
 from simulators.meters.device import SimulatedMeter
 from simulators.meters.server import Fault, MeterServer, Transport
@@ -179,5 +179,5 @@ def run(args: argparse.Namespace) -> int:
         await server.serve(done)
 
     print(f"serving {len(meters)} meters on {server.address} (Ctrl-C stops)")
-    asyncio.run(main())
+    run_loop(main())
     return 0

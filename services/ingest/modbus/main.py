@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
@@ -10,7 +9,7 @@ import threading
 from prometheus_client import CollectorRegistry
 
 from services.core.db import make_engine
-from services.core.lifecycle import stop_on_signals
+from services.core.lifecycle import run_loop, stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
 from services.core.pipeline.model import InboundMessage
@@ -62,7 +61,7 @@ def run(
     ops.start()
     pipeline.start()
     log.info("modbus poller started", owner=owner, metrics_port=ops.port)
-    asyncio.run(service.run(stop))
+    run_loop(service.run(stop))
     pipeline.stop()
     ops.stop()
     engine.dispose()
