@@ -21,6 +21,7 @@ functions once in-process — replayed with psycopg on C connections (the databa
 
 Usage: .venv/bin/python bench/api.py [--enterprises 300] [--meters 3000] [--days 365]
        [--seconds 20] [--concurrency 16] [--server process|thread] [--keep] [--database NAME]
+       [--seed-only]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
 
@@ -795,6 +796,9 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument(
+        "--seed-only", action="store_true", help="seed (and keep) the database, measure nothing"
+    )
+    parser.add_argument(
         "--database", help="reuse a database seeded (and kept) by an earlier run; kept again"
     )
     return parser.parse_args()
@@ -843,6 +847,8 @@ def _run(args: argparse.Namespace, server: str, name: str, zone: ZoneInfo) -> No
         ),
         IngestSettings(),
     )
+    if args.seed_only:
+        return
     reqs = Requests(district, zone)
     sql = _record_sql(config, reqs, district, variants=50)
     serving: AbstractContextManager[tuple[str, int | None]] = (
@@ -876,7 +882,7 @@ def main() -> int:
         try:
             _run(args, server, name, zone)
         finally:
-            if args.keep or args.database:
+            if args.keep or args.database or args.seed_only:
                 print(f"kept database {name}: --database {name}")
             else:
                 dbs.drop(server, name)

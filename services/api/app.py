@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.context import (
     ApiConfig,
@@ -33,6 +34,7 @@ from services.api.routes import (
     reports,
 )
 from services.api.security import configure_hasher
+from services.api.snapshots import Snapshots
 from services.core.db import make_engine
 from services.core.schema.migrate import current_revision, head_revision
 
@@ -46,6 +48,56 @@ Roles: `admin`, `officer` (reads everything), `enterprise` (its own enterprise o
 """
 
 
+class LimitsAndMetrics:
+    """Refuses oversized bodies and NUL characters before routing; counts and times every
+    request by route template and status. Plain ASGI (Starlette's ``BaseHTTPMiddleware`` costs
+    a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp, ctx: ApiContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.ctx.config.api.max_body_bytes
+        path: str = scope["path"]
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        refusal: Response | None = None
+        if length is not None and length.isdigit() and int(length) > limit:
+            refusal = problem_response(
+                413, "payload-too-large", f"bodies are limited to {limit} bytes", path
+            )
+        elif b"%00" in scope.get("query_string", b"") or "\x00" in path:
+            # PostgreSQL text cannot hold NUL; refuse it before it reaches a query
+            refusal = problem_response(
+                400, "invalid-parameter", "NUL characters are not allowed", path
+            )
+        start = time.perf_counter()
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            self._count("unmatched", scope["method"], refusal.status_code, start)
+            return
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self._count(route, scope["method"], status[0], start)
+
+    def _count(self, route: str, method: str, status: int, start: float) -> None:
+        metrics = self.ctx.metrics
+        metrics.requests.labels(route, method, str(status)).inc()
+        metrics.latency.labels(route, method).observe(time.perf_counter() - start)
+
+
 def create_app(config: ApiConfig) -> FastAPI:
     configure_hasher(config.api.argon2_time_cost, config.api.argon2_memory_kib)
     engine = make_engine(config.db, pool_size=8)
@@ -57,6 +109,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         registry=RegistryCache(engine, config.ingest.registry_refresh_s),
         metrics=ApiMetrics(metrics_registry),
         limiter=RateLimiter(config.api.rate_limit_per_s, config.api.rate_limit_burst),
+        snapshots=Snapshots(config.api.snapshot_ttl_s),
     )
     head = head_revision(config.db)
 
@@ -72,29 +125,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.ctx = ctx
     install_problems(app)
 
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > config.api.max_body_bytes:
-            return problem_response(
-                413,
-                "payload-too-large",
-                f"bodies are limited to {config.api.max_body_bytes} bytes",
-                request.url.path,
-            )
-        if "%00" in request.url.query or "\x00" in request.url.path:
-            # PostgreSQL text cannot hold NUL; refuse it before it reaches a query
-            return problem_response(
-                400, "invalid-parameter", "NUL characters are not allowed", request.url.path
-            )
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        ctx.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        ctx.metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(LimitsAndMetrics, ctx=ctx)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Engine
 
+from services.api.snapshots import Snapshots
 from services.core.pipeline.index import RegistryIndex, load_index
 from services.core.pipeline.validate import Limits
 from services.core.pipeline.writer import ReadingWriter
@@ -133,6 +134,7 @@ class ApiContext:
     registry: RegistryCache
     metrics: ApiMetrics
     limiter: RateLimiter
+    snapshots: Snapshots
     limits: Limits = field(init=False)
 
     def __post_init__(self) -> None:

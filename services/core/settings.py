@@ -249,6 +249,12 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(1048576, ge=1024, description="Largest request body accepted.")
     rate_limit_per_s: float = Field(50.0, gt=0, description="Sustained requests/s per credential.")
     rate_limit_burst: int = Field(200, ge=1, description="Burst allowance per credential.")
+    snapshot_ttl_s: float = Field(
+        30.0,
+        ge=0,
+        description="District-wide rankings (data-centre PUE, budgets) are computed at most this "
+        "often and shared by every caller (responses carry `Age`); 0 computes per request.",
+    )
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes for password hashes.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory per hash, KiB.")
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import Connection, insert, select, text
 
 from services.api.deps import Ctx, Officer, Reader
@@ -25,10 +25,10 @@ from services.api.models import (
     PeakDemandOut,
 )
 from services.api.problems import Problem
+from services.api.render import json_response, render
 from services.api.routes.indicators import Interval, Tz, consumption_out
 from services.api.routes.readings import Meter, check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
-from services.api.security import Principal
 from services.core.accounting import budgets, demand
 from services.core.accounting.queries import Scope, consumption, totals
 from services.core.domain.coefficients import ElectricityMethod, default_factors
@@ -75,7 +75,7 @@ def meter_consumption(
         str | None, Query(description="Only this point's quantity, e.g. energy_import_kwh")
     ] = None,
     tz: Tz = None,
-) -> list[ConsumptionOut]:
+) -> Response:
     """One meter's consumption whatever its role (sub-meters and data-centre IT meters
     included, unlike the enterprise's consumption), with the meter multiplier applied."""
     check_range(ctx, start, end)
@@ -100,7 +100,7 @@ def town_consumption(
     end: To,
     interval: Interval = "1d",
     tz: Tz = None,
-) -> list[ConsumptionOut]:
+) -> Response:
     """The boundary meters of the town's enterprises, summed per period and carrier. An unknown
     town answers 404."""
     check_range(ctx, start, end)
@@ -125,7 +125,7 @@ def district_consumption(
     end: To,
     interval: Interval = "1d",
     tz: Tz = None,
-) -> list[ConsumptionOut]:
+) -> Response:
     """The boundary meters of every enterprise, summed per period and carrier."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
@@ -244,42 +244,45 @@ def district_energy(
 # ------------------------------------------------------------------ budgets
 
 
-def budget_rows(conn: Connection, ctx: Ctx, who: Principal) -> list[BudgetStatusOut]:
-    """Every active budget of this year visible to ``who``, most used first."""
+def budget_rows(ctx: Ctx) -> list[tuple[int, BudgetStatusOut]]:
+    """Every active budget of this year with its enterprise's id, most used first."""
     spec = ctx.config.alerts.budget_thresholds
     thresholds = tuple(float(t) for t in spec.split(",") if t.strip())
-    rows = budgets.statuses(
-        conn,
-        default_factors(),
-        now=datetime.now(UTC),
-        zone=ctx.config.common.zone,
-        thresholds=thresholds,
-    )
+    with ctx.engine.connect() as conn:
+        rows = budgets.statuses(
+            conn,
+            default_factors(),
+            now=datetime.now(UTC),
+            zone=ctx.config.common.zone,
+            thresholds=thresholds,
+        )
     out = [
-        BudgetStatusOut(
-            enterprise=b.enterprise,
-            site=b.site or None,
-            year=b.year,
-            period=b.period,
-            carrier=b.carrier or None,
-            unit=b.unit,
-            budget=b.amount,
-            used=s.used,
-            share_used=s.share,
-            projected_run_rate=s.projected_run_rate,
-            projected_last_year=s.projected_last_year,
-            state=s.state.value,
+        (
+            b.enterprise_id,
+            BudgetStatusOut(
+                enterprise=b.enterprise,
+                site=b.site or None,
+                year=b.year,
+                period=b.period,
+                carrier=b.carrier or None,
+                unit=b.unit,
+                budget=b.amount,
+                used=s.used,
+                share_used=s.share,
+                projected_run_rate=s.projected_run_rate,
+                projected_last_year=s.projected_last_year,
+                state=s.state.value,
+            ),
         )
         for b, s in rows
-        if who.sees_everything or b.enterprise_id == who.enterprise_id
     ]
     return sorted(
         out,
-        key=lambda r: (
-            -r.share_used,
-            -max(r.projected_run_rate or 0.0, r.projected_last_year or 0.0) / r.budget,
-            r.enterprise,
-            r.site or "",
+        key=lambda x: (
+            -x[1].share_used,
+            -max(x[1].projected_run_rate or 0.0, x[1].projected_last_year or 0.0) / x[1].budget,
+            x[1].enterprise,
+            x[1].site or "",
         ),
     )
 
@@ -289,11 +292,20 @@ def budget_rows(conn: Connection, ctx: Ctx, who: Principal) -> list[BudgetStatus
     response_model=list[BudgetStatusOut],
     summary="Budget status of every enterprise, ranked by share used and projection",
 )
-def budget_ranking(ctx: Ctx, who: Reader) -> list[BudgetStatusOut]:
+def budget_ranking(ctx: Ctx, who: Reader) -> Response:
     """This year's active budgets (tce or per carrier; enterprise-wide or per site), with used to
-    date, share, the run-rate and last-year projections and the state the budget alerts use."""
-    with ctx.engine.connect() as conn:
-        return budget_rows(conn, ctx, who)
+    date, share, the run-rate and last-year projections and the state the budget alerts use.
+    The ranking is computed for the district at most every `ENERGYMON_API_SNAPSHOT_TTL_S`
+    seconds and shared; `Age` and `Last-Modified` say when."""
+    snap = ctx.snapshots.get("budgets", lambda: budget_rows(ctx))
+    if who.sees_everything:
+        body = snap.memo(
+            "all", lambda ranked: render(list[BudgetStatusOut], [b for _, b in ranked])
+        )
+    else:
+        own = [b for ent, b in snap.value if ent == who.enterprise_id]
+        body = render(list[BudgetStatusOut], own)
+    return json_response(list[BudgetStatusOut], body=body, headers=snap.headers())
 
 
 # ------------------------------------------------------------------ demand

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import text
 
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
 from services.api.problems import Problem
+from services.api.render import json_response, render
 from services.api.routes.readings import check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
-from services.api.security import Principal
 from services.core.accounting.queries import (
     PeriodConsumption,
     all_sites_pue,
@@ -60,7 +60,7 @@ def enterprise_consumption(
     interval: Interval = "1d",
     site: Annotated[str | None, Query(description="Only this site, e.g. plant-1")] = None,
     tz: Tz = None,
-) -> list[ConsumptionOut]:
+) -> Response:
     """Boundary meters only (incomers, fuel receipts, data-centre facility meters); amounts in
     the point's unit with the meter multiplier applied; periods in `tz` (default the platform's)."""
     check_range(ctx, start, end)
@@ -73,19 +73,22 @@ def enterprise_consumption(
     return consumption_out(rows)
 
 
-def consumption_out(rows: list[PeriodConsumption]) -> list[ConsumptionOut]:
-    return [
-        ConsumptionOut(
-            period=r.period,
-            carrier=r.carrier,
-            quantity=r.quantity,
-            unit=r.unit,
-            amount=r.amount,
-            completeness=r.completeness,
-            estimated=r.estimated,
-        )
-        for r in rows
-    ]
+def consumption_out(rows: list[PeriodConsumption]) -> Response:
+    return json_response(
+        list[ConsumptionOut],
+        [
+            ConsumptionOut(
+                period=r.period,
+                carrier=r.carrier,
+                quantity=r.quantity,
+                unit=r.unit,
+                amount=r.amount,
+                completeness=r.completeness,
+                estimated=r.estimated,
+            )
+            for r in rows
+        ],
+    )
 
 
 def _pue(
@@ -171,35 +174,58 @@ def data_centre_pue(
     response_model=list[PueOut],
     summary="Data centres ranked by PUE against their limits",
 )
-def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> list[PueOut]:
+def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> Response:
     """Worst first: over-limit sites by how far above their limit, then the rest, then sites
-    without a PUE (insufficient data). An enterprise account sees only its own sites."""
+    without a PUE (insufficient data). An enterprise account sees only its own sites. The
+    ranking is computed for the district at most every `ENERGYMON_API_SNAPSHOT_TTL_S` seconds
+    and shared; `Age` and `Last-Modified` say when."""
     if window == "custom":
         raise Problem(400, "the ranking takes a named window", kind="invalid-range")
-    sites = _sites(ctx, who)
+    snap = ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window))
+    if who.sees_everything:
+        body = snap.memo("all", lambda ranked: render(list[PueOut], [p for _, p in ranked]))
+    else:
+        own = [p for ent, p in snap.value if ent == who.enterprise_id]
+        body = render(list[PueOut], own)
+    return json_response(list[PueOut], body=body, headers=snap.headers())
+
+
+def _ranking(ctx: Ctx, window: str) -> list[tuple[int, PueOut]]:
+    """Every active data centre of the district, ranked, with its enterprise's id."""
     zone = ctx.config.common.zone
     start, end = window_bounds(Window(window), datetime.now(UTC), zone)
     with ctx.engine.connect() as conn:  # every site in one grouped query
+        sites = conn.execute(
+            text(
+                "SELECT s.id, e.id AS ent_id, e.code, s.code AS site, s.dc_class, s.pue_limit "
+                "FROM sites s JOIN enterprises e ON e.id = s.enterprise_id "
+                "WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY e.code, s.code"
+            )
+        ).all()
         known = all_sites_pue(conn, start=start, end=end, zone=zone)
     results = [
-        _pue(ctx, ent, site, dc_class, limit, window, start, end, known.get(site_id))
-        for site_id, ent, site, dc_class, limit in sites
+        (
+            int(r.ent_id),
+            _pue(
+                ctx,
+                r.code,
+                r.site,
+                r.dc_class,
+                float(r.pue_limit) if r.pue_limit is not None else None,
+                window,
+                start,
+                end,
+                known.get(int(r.id)),
+            ),
+        )
+        for r in sites
     ]
     return sorted(
         results,
-        key=lambda p: (p.pue is None, -((p.pue or 0) - (p.limit or 0)), p.enterprise, p.site),
+        key=lambda x: (
+            x[1].pue is None,
+            -((x[1].pue or 0) - (x[1].limit or 0)),
+            x[1].enterprise,
+            x[1].site,
+        ),
     )
-
-
-def _sites(ctx: Ctx, who: Principal) -> list[tuple[int, str, str, str | None, float | None]]:
-    sql = (
-        "SELECT s.id, e.code, s.code, s.dc_class, s.pue_limit FROM sites s JOIN enterprises e "
-        "ON e.id = s.enterprise_id WHERE s.kind = 'data_centre' AND s.active AND e.active"
-    )
-    params: dict[str, object] = {}
-    if not who.sees_everything:
-        sql += " AND e.id = :ent"
-        params["ent"] = who.enterprise_id
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(text(sql + " ORDER BY e.code, s.code"), params).all()
-    return [(int(i), e, s, c, float(lim) if lim is not None else None) for i, e, s, c, lim in rows]

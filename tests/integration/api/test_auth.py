@@ -156,6 +156,38 @@ def test_errors_are_problem_documents(api: ApiHarness) -> None:
     assert big.status_code == 413
 
 
+def test_nul_characters_are_refused_before_any_query(api: ApiHarness) -> None:
+    resp = api.client.get("/api/v1/alerts?subject=a%00b", headers=api.as_("officer"))
+    assert resp.status_code == 400
+    assert resp.json()["type"] == "https://energymon.dev/problems/invalid-parameter"
+    assert resp.headers["content-type"] == "application/problem+json"
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{"):
+            pairs = line[len(name) + 1 : line.rindex("}")].split(",")
+            if dict(p.replace('"', "").split("=", 1) for p in pairs) == labels:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_requests_by_route_template_method_and_status(api: ApiHarness) -> None:
+    alert = api.alert_ids["A"]
+    for user, expected in (("officer", 200), ("ent_b", 404), ("ent_a", 200)):
+        resp = api.client.get(f"/api/v1/alerts/{alert}", headers=api.as_(user))
+        assert resp.status_code == expected
+    api.client.post("/api/v1/ingest/readings", content=b"x" * (2 << 20))  # 413 before routing
+    text = api.client.get("/metrics").text
+    route = {"route": "/api/v1/alerts/{alert_id}", "method": "GET"}
+    name = "energymon_api_requests_total"
+    assert _sample(text, name, **route, status="200") == 2
+    assert _sample(text, name, **route, status="404") == 1
+    assert _sample(text, name, route="unmatched", method="POST", status="413") == 1
+    assert _sample(text, "energymon_api_request_seconds_count", **route) == 3
+    assert f"/api/v1/alerts/{alert}" not in text  # templates, never raw paths
+
+
 def test_token_issued_in_process_matches_what_the_server_accepts(api: ApiHarness) -> None:
     token = issue_token(Principal(1, "admin", Role.ADMIN), api_settings())
     resp = httpx.get(f"{api.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})

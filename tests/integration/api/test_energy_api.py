@@ -156,6 +156,45 @@ def test_budgets_are_ranked_by_share_used_within_the_tenant(fed: ApiHarness) -> 
     assert [b["enterprise"] for b in mine] == [ENT_B]
 
 
+def _add_budget(fed: ApiHarness, code: str, amount: float) -> None:
+    with psycopg.connect(fed.db.libpq_url) as conn:
+        conn.execute(
+            "INSERT INTO budgets (enterprise_id, year, carrier, amount, unit) "
+            "SELECT id, %s, '', %s, 'tce' FROM enterprises WHERE code = %s",
+            (datetime.now(SHANGHAI).year, amount, code),
+        )
+
+
+def test_the_budget_ranking_is_shared_for_its_ttl_and_says_how_old_it_is(
+    fed: ApiHarness,
+) -> None:
+    """Default ENERGYMON_API_SNAPSHOT_TTL_S (30 s): a budget added after the first request shows
+    only once the snapshot is renewed; every answer carries Age and Last-Modified, and an
+    enterprise account's answer is its own part of the same snapshot."""
+    _add_budget(fed, ENT_A, 50000)
+    first = fed.client.get("/api/v1/budgets/status", headers=fed.as_("officer"))
+    assert [b["enterprise"] for b in first.json()] == [ENT_A]
+    assert first.headers["Age"] == "0"
+    _add_budget(fed, ENT_B, 10)
+    again = fed.client.get("/api/v1/budgets/status", headers=fed.as_("officer"))
+    assert again.json() == first.json()
+    assert again.headers["Last-Modified"] == first.headers["Last-Modified"]
+    # the enterprise's answer is filtered from the same snapshot, not computed anew
+    assert fed.client.get("/api/v1/budgets/status", headers=fed.as_("ent_b")).json() == []
+    mine = fed.client.get("/api/v1/budgets/status", headers=fed.as_("ent_a")).json()
+    assert mine == first.json()
+
+
+@pytest.mark.parametrize("api_overrides", [{"snapshot_ttl_s": 0}])
+def test_without_a_snapshot_ttl_every_request_sees_the_latest_budgets(fed: ApiHarness) -> None:
+    _add_budget(fed, ENT_A, 50000)
+    first = fed.client.get("/api/v1/budgets/status", headers=fed.as_("officer")).json()
+    assert [b["enterprise"] for b in first] == [ENT_A]
+    _add_budget(fed, ENT_B, 10)
+    again = fed.client.get("/api/v1/budgets/status", headers=fed.as_("officer")).json()
+    assert sorted(b["enterprise"] for b in again) == sorted([ENT_A, ENT_B])
+
+
 def test_demand_response_results_compare_the_event_with_five_similar_days(
     api: ApiHarness,
 ) -> None:

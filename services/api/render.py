@@ -1,0 +1,33 @@
+"""JSON responses rendered straight from the response model's schema.
+
+A route that returns model instances has FastAPI dump them, validate the dump against the
+response model again and serialise that: three passes per object. The hot routes return
+``json_response(Model, value)`` instead: one pydantic-core serialisation of values already
+built as the model. The route keeps its ``response_model`` for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+from pydantic import TypeAdapter
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def render(tp: Any, value: Any) -> bytes:
+    adapter = _ADAPTERS.get(tp)
+    if adapter is None:
+        adapter = _ADAPTERS.setdefault(tp, TypeAdapter(tp))
+    return adapter.dump_json(value)
+
+
+def json_response(
+    tp: Any, value: Any = None, *, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        render(tp, value) if body is None else body,
+        media_type="application/json",
+        headers=headers,
+    )
