@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -147,13 +150,28 @@ def create_app(config: ApiConfig) -> FastAPI:
             return PlainTextResponse(f"not ready: {problem}\n", status_code=503)
         return PlainTextResponse("ready\n")
 
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
+        if shared:  # several worker processes: every worker's samples, summed
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged, shared)  # type: ignore[no-untyped-call]
+            return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
     for module in (auth, registry, readings, indicators, energy, reports, ingest, alerts):
         app.include_router(module.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process when ``ENERGYMON_API_WORKERS`` > 1."""
+    from services.core.logging import configure_logging
+
+    config = ApiConfig.from_env()
+    configure_logging(config.common.log_level, config.common.log_format)
+    return create_app(config)
 
 
 def main() -> int:
@@ -165,11 +183,20 @@ def main() -> int:
     config = ApiConfig.from_env()
     configure_logging(config.common.log_level, config.common.log_format)
     require_safe(config.common, api=config.api)
-    uvicorn.run(
-        create_app(config),
-        host=config.api.host,
-        port=config.api.port,
-        log_config=None,
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "host": config.api.host,
+        "port": config.api.port,
+        "log_config": None,
+        "access_log": False,
+    }
+    if config.api.workers == 1:
+        uvicorn.run(create_app(config), **options)
+        return 0
+    # Worker processes share the port; their metrics meet in a directory of their own
+    # (prometheus_client's multiprocess mode, read before a worker imports the client).
+    with tempfile.TemporaryDirectory(prefix="energymon-api-metrics-") as shared:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+        uvicorn.run(
+            "services.api.app:app_from_env", factory=True, workers=config.api.workers, **options
+        )
     return 0

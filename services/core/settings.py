@@ -237,6 +237,13 @@ class ApiSettings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="API processes sharing the port (one per core is typical). Each keeps its own "
+        "rate limiter and ranking snapshots; `/metrics` sums every process's samples.",
+    )
     jwt_keys: str = Field(
         DEV_JWT_KEYS,
         description="Signing keys as `kid:secret,kid:secret`; the first signs new tokens, all "

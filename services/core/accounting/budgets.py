@@ -40,8 +40,21 @@ class BudgetRow:
         return f"{scope} {self.period or self.year} {self.carrier or 'energy'} ({self.unit})"
 
 
+# Sums per point first (a hash aggregate over ~1,000 groups, whatever the window's row count),
+# then per enterprise, site, carrier and unit. The run-rate window needs no per-enterprise
+# bound: an enterprise has no rows this year before its first bucket, so starting the sum at the
+# later of the year's start and the recent window's start gives the same total.
 _SUMS = """
-WITH firsts AS (  -- an index probe per point for its first bucket of the year
+WITH per_point AS (
+    SELECT c.point_id,
+           sum(c.energy) FILTER (WHERE c.ts >= :year_start AND c.ts < :now) AS used,
+           sum(c.energy) FILTER (
+               WHERE c.ts >= greatest(:recent_start, :year_start) AND c.ts < :now) AS recent,
+           sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :year_start) AS last_total,
+           sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :last_now) AS last_by_now,
+           sum(c.energy) FILTER (WHERE c.ts >= :month_start AND c.ts < :now) AS month_used
+    FROM {source} c GROUP BY c.point_id),
+firsts AS (  -- an index probe per point for its first bucket of the year
     SELECT m.enterprise_id, min(f.first) AS first
     FROM points p JOIN meters m ON m.id = p.meter_id
     CROSS JOIN LATERAL (
@@ -50,15 +63,9 @@ WITH firsts AS (  -- an index probe per point for its first bucket of the year
     WHERE m.enterprise_id IN (SELECT enterprise_id FROM budgets WHERE active AND year = :year)
     GROUP BY m.enterprise_id)
 SELECT e.code AS enterprise, s.code AS site, m.carrier, p.unit, f.first,
-       sum(c.energy) FILTER (WHERE c.ts >= :year_start AND c.ts < :now) AS used,
-       sum(c.energy) FILTER (
-           WHERE c.ts >= greatest(:recent_start, :year_start,
-                                  date_trunc('day', f.first AT TIME ZONE :zone) AT TIME ZONE :zone)
-             AND c.ts < :now) AS recent,
-       sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :year_start) AS last_total,
-       sum(c.energy) FILTER (WHERE c.ts >= :last_start AND c.ts < :last_now) AS last_by_now,
-       sum(c.energy) FILTER (WHERE c.ts >= :month_start AND c.ts < :now) AS month_used
-FROM {source} c
+       sum(c.used) AS used, sum(c.recent) AS recent, sum(c.last_total) AS last_total,
+       sum(c.last_by_now) AS last_by_now, sum(c.month_used) AS month_used
+FROM per_point c
 JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
 JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
 LEFT JOIN firsts f ON f.enterprise_id = e.id
@@ -138,7 +145,6 @@ def statuses(
         "recent_start": recent_start,
         "last_now": last_now,
         "month_start": month_start,
-        "zone": zone.key,
     }
     sums = conn.execute(text(_SUMS.format(source=source)), params).all()
     on, last_on = start.date(), last_start.date()
