@@ -30,7 +30,13 @@ from services.api.routes.indicators import Interval, Tz, consumption_out
 from services.api.routes.readings import Meter, check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
 from services.core.accounting import budgets, demand
-from services.core.accounting.queries import Scope, consumption, totals
+from services.core.accounting.queries import (
+    CarrierTotal,
+    Scope,
+    consumption,
+    totals,
+    totals_by_period,
+)
 from services.core.domain.coefficients import ElectricityMethod, default_factors
 from services.core.schema.tables import dr_events, enterprises
 
@@ -146,16 +152,26 @@ def energy_out(
     end: datetime,
     method: str,
 ) -> EnergyOut:
-    zone = ctx.config.common.zone
     rows = totals(
         conn,
         default_factors(),
         start=start,
         end=end,
-        zone=zone,
+        zone=ctx.config.common.zone,
         method=ElectricityMethod(method),
         scope=scope,
     )
+    return _energy(label, start, end, method, rows, ctx.config.common.zone)
+
+
+def _energy(
+    label: str,
+    start: datetime,
+    end: datetime,
+    method: str,
+    rows: list[CarrierTotal],
+    zone: ZoneInfo,
+) -> EnergyOut:
     carriers = [
         CarrierEnergyOut(
             carrier=t.carrier,
@@ -209,6 +225,46 @@ def enterprise_energy(
         visible_enterprise(conn, who, code)
         label = f"enterprise {code}" + (f" site {site}" if site else "")
         return energy_out(conn, ctx, Scope(enterprise=code, site=site), label, start, end, method)
+
+
+@router.get(
+    "/enterprises/{code}/energy/periods",
+    response_model=list[EnergyOut],
+    summary="Comprehensive energy (tce) and CO2 per day, month or year, e.g. a year by month",
+)
+def enterprise_energy_by_period(
+    ctx: Ctx,
+    who: Reader,
+    code: Code,
+    start: From,
+    end: To,
+    interval: Annotated[
+        str,
+        Query(pattern="^(1d|1mo|1y)$", description="Period: 1d, 1mo or 1y, at local boundaries"),
+    ] = "1mo",
+    site: Annotated[str | None, Query(description="Only this site, e.g. dc-1")] = None,
+    method: Method = "equivalent",
+) -> list[EnergyOut]:
+    """What `/enterprises/{code}/energy` answers for each local period in [from, to) — a year's
+    monthly tce is one request — from one grouped query; each period converted with the
+    factors valid at its start. Periods without any rollup are left out; the first and last
+    periods are cut at `from` and `to`."""
+    check_range(ctx, start, end)
+    zone = ctx.config.common.zone
+    with ctx.engine.connect() as conn:
+        visible_enterprise(conn, who, code)
+        periods = totals_by_period(
+            conn,
+            default_factors(),
+            start=start,
+            end=end,
+            zone=zone,
+            interval=interval,
+            method=ElectricityMethod(method),
+            scope=Scope(enterprise=code, site=site),
+        )
+    label = f"enterprise {code}" + (f" site {site}" if site else "")
+    return [_energy(label, p.start, p.end, method, p.carriers, zone) for p in periods]
 
 
 @router.get(

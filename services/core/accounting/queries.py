@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from services.core.accounting.days import fifteen_minute_source, window_source
+from services.core.accounting.days import fifteen_minute_source, midnight, window_source
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.domain.pue import PueResult, pue
 
@@ -158,32 +158,91 @@ def totals(
     """Per carrier (and, for electricity, per grid region of the enterprises in the scope): the
     amount, its standard coal and its CO2 with the factors valid at ``start`` (a report covers
     one period with one factor set)."""
-    scope = scope or Scope(enterprise=enterprise)
+    periods = totals_by_period(
+        conn,
+        factors,
+        start=start,
+        end=end,
+        zone=zone,
+        interval=None,
+        method=method,
+        scope=scope or Scope(enterprise=enterprise),
+    )
+    return periods[0].carriers if periods else []
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodTotals:
+    start: datetime  # the local start of the period, or the window's start if later
+    end: datetime
+    carriers: list[CarrierTotal]
+
+
+_TOTAL_PERIODS = {"1d": "day", "1mo": "month", "1y": "year"}
+
+
+def totals_by_period(
+    conn: Connection,
+    factors: FactorSet,
+    *,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    interval: str | None,
+    method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+    scope: Scope,
+) -> list[PeriodTotals]:
+    """:func:`totals` for every local day, month or year (``interval`` 1d, 1mo, 1y; None: the
+    whole window as one period) in [start, end), from one grouped statement; each period's
+    factors are those valid at its start. Periods without any rollup row are left out."""
     counted = "p.quantity IN (" + ", ".join(f"'{q}'" for q in _CARRIER_UNIT) + ")"
     source, params = _source(
         conn, start, end, zone, _SCOPED_POINTS.format(f"{scope.sql()} AND {counted}")
     )
+    trunc = _TOTAL_PERIODS[interval] if interval is not None else None
+    period = (
+        "CAST(:w_start AS timestamptz)"
+        if trunc is None
+        else f"date_trunc('{trunc}', c.ts AT TIME ZONE :zone) AT TIME ZONE :zone"
+    )
     rows = conn.execute(
         text(f"""
-        SELECT m.carrier, p.unit, e.grid_region AS region, sum(c.energy) AS amount
+        SELECT {period} AS period, m.carrier, p.unit, e.grid_region AS region,
+               sum(c.energy) AS amount
         FROM {source} c
         JOIN points p ON p.id = c.point_id JOIN meters m ON m.id = p.meter_id
         JOIN sites s ON s.id = m.site_id JOIN enterprises e ON e.id = m.enterprise_id
-        WHERE {scope.sql()} AND p.quantity IN ({", ".join(f"'{q}'" for q in _CARRIER_UNIT)})
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""),
-        {**params, **scope.params()},
+        WHERE {scope.sql()} AND {counted}
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""),
+        {**params, **scope.params(), "zone": zone.key, "w_start": start},
     ).all()
-    on = start.astimezone(zone).date()
-    out = []
-    for carrier, unit, region, amount in rows:
+    by_period: dict[datetime, list[CarrierTotal]] = {}
+    for begins, carrier, unit, region, amount in rows:
+        on = max(begins, start).astimezone(zone).date()
         if carrier != "electricity":
             region = "national"  # noqa: PLW2901 - fuels have one factor everywhere
         kgce = tco2 = None
         if carrier != "water":
             kgce = factors.kgce(carrier, float(amount), unit, on, method)
             tco2 = factors.tco2(carrier, float(amount), unit, on, region or "national")
-        out.append(CarrierTotal(carrier, unit, float(amount), kgce, tco2, region or "national"))
-    return _merge_fuels(out)
+        by_period.setdefault(begins, []).append(
+            CarrierTotal(carrier, unit, float(amount), kgce, tco2, region or "national")
+        )
+    out = []
+    for begins, carriers in by_period.items():
+        local = begins.astimezone(zone)
+        if trunc is None:
+            stop = end
+        elif trunc == "day":
+            stop = midnight(local.date() + timedelta(days=1), zone)
+        elif trunc == "month":
+            stop = midnight((local.replace(day=28) + timedelta(days=4)).replace(day=1).date(), zone)
+        else:
+            stop = midnight(local.date().replace(year=local.year + 1), zone)
+        out.append(
+            PeriodTotals(max(local, start.astimezone(zone)), min(stop, end), _merge_fuels(carriers))
+        )
+    return out
 
 
 def _merge_fuels(rows: list[CarrierTotal]) -> list[CarrierTotal]:

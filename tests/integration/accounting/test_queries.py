@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from services.core.accounting.queries import consumption, site_pue, totals
+from services.core.accounting.queries import (
+    Scope,
+    consumption,
+    site_pue,
+    totals,
+    totals_by_period,
+)
 from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
@@ -113,3 +119,62 @@ def test_daily_consumption_counts_boundary_meters_only_and_converts_to_tce(
     assert gas.kgce is not None
     assert gas.kgce.value == pytest.approx(480 * 1.2143)
     assert datetime.now(UTC) > DAY
+
+
+def test_monthly_totals_split_at_local_month_boundaries_in_one_statement(
+    small_district: DatabaseSettings,
+) -> None:
+    """M-100 (x80 CT) draws 80 kWh a quarter hour from 22:00 on 31 October to 02:00 on
+    1 November, Shanghai time: the UTC date is 31 October throughout, yet four hours fall in each
+    local month. Each month's totals equal totals() over that month alone."""
+    with psycopg.connect(small_district.libpq_url) as conn:
+        pid = conn.execute(
+            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
+        ).fetchone()[0]  # type: ignore[index]
+    first = datetime(2026, 10, 31, 22, tzinfo=SHANGHAI)
+    writer = ReadingWriter(small_district)
+    writer.write(
+        Batch(
+            rows=[(pid, first + timedelta(minutes=15 * i), 500.0 + i, first, 1) for i in range(17)]
+        )
+    )
+    writer.close()
+    engine = make_engine(small_district)
+    catch_up(engine)
+    october, november, december = (datetime(2026, m, 1, tzinfo=SHANGHAI) for m in (10, 11, 12))
+    factors = default_factors()
+    with engine.connect() as conn:
+        months = totals_by_period(
+            conn,
+            factors,
+            start=october,
+            end=december,
+            zone=SHANGHAI,
+            interval="1mo",
+            scope=Scope(enterprise=ENT_A),
+        )
+        alone = [
+            totals(conn, factors, enterprise=ENT_A, start=a, end=b, zone=SHANGHAI)
+            for a, b in ((october, november), (november, december))
+        ]
+        whole = totals_by_period(
+            conn,
+            factors,
+            start=october,
+            end=december,
+            zone=SHANGHAI,
+            interval=None,
+            scope=Scope(enterprise=ENT_A),
+        )
+    engine.dispose()
+    assert [(m.start, m.end) for m in months] == [(october, november), (november, december)]
+    assert [m.carriers for m in months] == alone
+    amounts = [m.carriers[0].amount for m in months]
+    assert amounts == [pytest.approx(8 * 80), pytest.approx(8 * 80)]
+    assert [m.carriers[0].kgce.value for m in months] == [  # type: ignore[union-attr]
+        pytest.approx(640 * 0.1229),
+        pytest.approx(640 * 0.1229),
+    ]
+    assert [(w.start, w.end) for w in whole] == [(october, december)]
+    assert whole[0].carriers[0].amount == pytest.approx(1280)

@@ -156,6 +156,37 @@ def test_budgets_are_ranked_by_share_used_within_the_tenant(fed: ApiHarness) -> 
     assert [b["enterprise"] for b in mine] == [ENT_B]
 
 
+def test_energy_by_period_equals_one_energy_request_per_period(fed: ApiHarness) -> None:
+    """A month by day, one request: the fed day's period is what /energy answers for that day;
+    the next day holds only the closing reading at midnight (a zero bucket); days without
+    rollups are left out."""
+    month = {"from": "2026-11-01T00:00:00+08:00", "to": "2026-12-01T00:00:00+08:00"}
+    days = fed.client.get(
+        f"/api/v1/enterprises/{ENT_A}/energy/periods",
+        params={**month, "interval": "1d"},
+        headers=fed.as_("ent_a"),
+    )
+    assert days.status_code == 200
+    day = fed.client.get(
+        f"/api/v1/enterprises/{ENT_A}/energy", params=WINDOW, headers=fed.as_("ent_a")
+    ).json()
+    assert days.json()[0] == day
+    assert [(d["start"], d["total_tce"]) for d in days.json()[1:]] == [
+        ("2026-11-18T00:00:00+08:00", 0.0)
+    ]
+    months = fed.client.get(
+        f"/api/v1/enterprises/{ENT_A}/energy/periods",
+        params={**month, "interval": "1mo"},
+        headers=fed.as_("officer"),
+    ).json()
+    assert [(m["start"], m["end"]) for m in months] == [(month["from"], month["to"])]
+    assert months[0]["total_tce"] == pytest.approx(day["total_tce"])
+    other = fed.client.get(
+        f"/api/v1/enterprises/{ENT_A}/energy/periods", params=month, headers=fed.as_("ent_b")
+    )
+    assert other.status_code == 404
+
+
 def _add_budget(fed: ApiHarness, code: str, amount: float) -> None:
     with psycopg.connect(fed.db.libpq_url) as conn:
         conn.execute(

@@ -107,7 +107,9 @@ def test_every_read_route_answers_each_role_as_its_tenancy_says(
     failures = []
     for path in routes:
         for tenant in ("A", "B") if _tenant_scoped(path) else ("A",):
-            ranged = path.endswith(("/readings", "/consumption", "/energy", "/peak-demand"))
+            ranged = path.endswith(
+                ("/readings", "/consumption", "/energy", "/energy/periods", "/peak-demand")
+            )
             params = QUERY["readings"] if ranged else None
             resp = api.client.get(_fill(path, tenant, api), params=params, headers=api.as_(user))
             want = _expected(user, path, tenant)
