@@ -25,10 +25,10 @@ dirty, and ``consumption_1d`` equals ``consumption_15m`` summed per local day (A
 (b) Query latency, p50/p95 over RUNS runs rotating over the targets, sequential and with
 CONCURRENCY threads, through the functions the API calls: a site's daily consumption over a
 year (``consumption``, interval 1d, ``Scope(enterprise, site)``), an enterprise's monthly tce for
-a year (``totals`` per local month, as twelve ``/energy`` requests), and a data centre's
-year-to-date PUE (``site_pue`` with the zone). Ceiling: the very SQL statements those calls
-issued, replayed with psycopg on an open connection (no pool, no SQLAlchemy, no Python
-arithmetic).
+a year (``totals_by_period`` by local month, as one ``/energy/periods?interval=1mo`` request),
+and a data centre's year-to-date PUE (``site_pue`` with the zone). Ceiling: the very SQL
+statements those calls issued, replayed with psycopg on an open connection (no pool, no
+SQLAlchemy, no Python arithmetic).
 
 Usage: .venv/bin/python bench/rollups.py [--points 10000] [--days 30] [--interval-s 60]
        [--late-share 0.01] [--runs 200] [--concurrency 4] [--targets 10] [--max-seconds 45]
@@ -61,7 +61,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, event
 
 from services.core.accounting.days import rebuild_days
-from services.core.accounting.queries import Scope, consumption, site_pue, totals
+from services.core.accounting.queries import Scope, consumption, site_pue, totals_by_period
 from services.core.accounting.rollup import catch_up, recompute_point
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
@@ -759,17 +759,19 @@ def query_calls(bench: Bench) -> dict[str, list[Callable[[], object]]]:
                 scope=Scope(enterprise=code, site="plant"),
             )
 
-    def tce(code: str) -> object:
+    def tce(code: str) -> object:  # one grouped statement, as /energy/periods?interval=1mo
         with engine.connect() as conn:
             return [
-                sum(
-                    t.kgce.value / 1000
-                    for t in totals(
-                        conn, factors, start=a, end=b, zone=ZONE, scope=Scope(enterprise=code)
-                    )
-                    if t.kgce
+                sum(t.kgce.value / 1000 for t in p.carriers if t.kgce)
+                for p in totals_by_period(
+                    conn,
+                    factors,
+                    start=months[-1][0],
+                    end=t1,
+                    zone=ZONE,
+                    interval="1mo",
+                    scope=Scope(enterprise=code),
                 )
-                for a, b in months
             ]
 
     def pue(code: str) -> object:

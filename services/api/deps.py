@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from services.api.context import ApiContext
 from services.api.problems import Problem
@@ -22,7 +23,12 @@ _api_key = APIKeyHeader(
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="energymon"'}
 
 
-def context(request: Request) -> ApiContext:
+# The dependencies are coroutines: FastAPI runs a plain function dependency in the thread pool,
+# one hand-off per dependency per request; these do no blocking work (the API-key lookup, which
+# queries the database, goes to the pool itself).
+
+
+async def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
@@ -30,7 +36,7 @@ def context(request: Request) -> ApiContext:
 Ctx = Annotated[ApiContext, Depends(context)]
 
 
-def principal(
+async def principal(
     ctx: Ctx,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
@@ -42,8 +48,12 @@ def principal(
         except InvalidTokenError as err:
             raise Problem(401, f"invalid token: {err}", headers=_UNAUTHORIZED) from err
     elif api_key is not None:
-        with ctx.engine.connect() as conn:
-            who = principal_for_api_key(conn, api_key)
+
+        def lookup(key: str) -> Principal | None:
+            with ctx.engine.connect() as conn:
+                return principal_for_api_key(conn, key)
+
+        who = await run_in_threadpool(lookup, api_key)
         if who is None:
             raise Problem(401, "invalid API key", headers=_UNAUTHORIZED)
     if who is None:
@@ -61,8 +71,8 @@ def principal(
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
-    def check(who: Caller) -> Principal:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(who: Caller) -> Principal:
         if who.role not in roles:
             raise Problem(403, f"the {who.role} role may not do this")
         return who

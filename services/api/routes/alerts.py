@@ -21,7 +21,7 @@ from services.api.models import (
     Page,
 )
 from services.api.problems import Problem
-from services.api.render import json_response
+from services.api.render import rows_response
 from services.api.routes.registry import Cursor, Limit
 from services.api.security import Principal
 from services.core.alerting import store
@@ -32,14 +32,16 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=STANDARD_PROBLEM
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id")]
 # Every AlertOut field under its own name, the alert's enterprise id (tenancy) and, for the
 # detail only, the evidence: the list neither reads nor decodes the evidence JSON.
-_NAMED = {"window": alerts.c.time_window, "limit": alerts.c.limit_value}
-_LIST_COLUMNS = (
+_NAMED = {
+    "window": alerts.c.time_window,
+    "limit": alerts.c.limit_value,
+    "enterprise": enterprises.c.code,
+}
+_LIST_COLUMNS = (  # AlertOut's fields in its order, then what only the route reads
     *(
         _NAMED[name].label(name) if name in _NAMED else alerts.c[name]
         for name in AlertOut.model_fields
-        if name != "enterprise"
     ),
-    enterprises.c.code.label("enterprise"),
     alerts.c.enterprise_id,
 )
 _COLUMNS = (*_LIST_COLUMNS, alerts.c.evidence)
@@ -47,7 +49,7 @@ _FIELDS = tuple(AlertOut.model_fields)
 
 
 def _out(row: Any, zone: ZoneInfo) -> dict[str, Any]:
-    return local_times({k: getattr(row, k) for k in _FIELDS}, zone)
+    return local_times(dict(zip(_FIELDS, row, strict=False)), zone)
 
 
 def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
@@ -117,14 +119,14 @@ def list_alerts(
     after = pagination.decode(cursor)
     if after is not None:
         stmt = stmt.where(alerts.c.id < int(str(after)))
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     zone = ctx.config.common.zone
-    items = [AlertOut.model_validate(_out(r, zone)) for r in rows[:limit]]
-    page = Page[AlertOut](
-        items=items, next_cursor=pagination.encode(items[-1].id) if len(rows) > limit else None
+    items = [_out(r, zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
+    more = len(rows) > limit
+    return rows_response(
+        {"items": items, "next_cursor": pagination.encode(items[-1]["id"]) if more else None}
     )
-    return json_response(Page[AlertOut], page)
 
 
 @router.get(
@@ -136,7 +138,7 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
     """The alert with the figures it was computed from (`evidence`) and every transition
     (`history`: opened, severity_changed, acknowledged, resolved, with actor and comment). Another
     enterprise's alert answers 404 to an enterprise account."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         row = _visible(conn, who, alert_id)
         events = store.history(conn, alert_id)
     zone = ctx.config.common.zone

@@ -49,7 +49,7 @@ def token(
     user, secret = (username, password) if grant_type == "password" else (client_id, client_secret)
     if not user or not secret:
         raise Problem(400, "credentials missing for this grant type", kind="invalid-request")
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         who = authenticate(conn, user, secret)
     if who is None:
         raise Problem(
@@ -68,7 +68,7 @@ def me(ctx: Ctx, who: Caller) -> MeOut:
     """The caller's username and role, with the enterprise (enterprise and gateway accounts) and
     the gateway (gateway accounts) the credential is bound to. Any role."""
     ent = gw = None
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         if who.enterprise_id is not None:
             ent = conn.execute(
                 select(enterprises.c.code).where(enterprises.c.id == who.enterprise_id)

@@ -86,7 +86,7 @@ def meter_consumption(
     included, unlike the enterprise's consumption), with the meter multiplier applied."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         scope = Scope(enterprise=code, meter=meter, quantity=point)
         rows = consumption(conn, start=start, end=end, interval=interval, zone=zone, scope=scope)
@@ -111,7 +111,7 @@ def town_consumption(
     town answers 404."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         _known_town(conn, town)
         rows = consumption(
             conn, start=start, end=end, interval=interval, zone=zone, scope=Scope(town=town)
@@ -135,7 +135,7 @@ def district_consumption(
     """The boundary meters of every enterprise, summed per period and carrier."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         rows = consumption(conn, start=start, end=end, interval=interval, zone=zone, scope=Scope())
     return consumption_out(rows)
 
@@ -221,7 +221,7 @@ def enterprise_energy(
     """Boundary meters of every carrier, converted with the factors valid at `from`
     (GB/T 2589-2020; CO2 with the enterprise's grid region); each factor and its source shown."""
     check_range(ctx, start, end)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         label = f"enterprise {code}" + (f" site {site}" if site else "")
         return energy_out(conn, ctx, Scope(enterprise=code, site=site), label, start, end, method)
@@ -251,7 +251,7 @@ def enterprise_energy_by_period(
     periods are cut at `from` and `to`."""
     check_range(ctx, start, end)
     zone = ctx.config.common.zone
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         periods = totals_by_period(
             conn,
@@ -278,7 +278,7 @@ def town_energy(
     """As for an enterprise, over the boundary meters of every enterprise in the town (each
     enterprise's electricity with its own grid region's CO2 factor). An unknown town is 404."""
     check_range(ctx, start, end)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         _known_town(conn, town)
         return energy_out(conn, ctx, Scope(town=town), f"town {town}", start, end, method)
 
@@ -293,7 +293,7 @@ def district_energy(
 ) -> EnergyOut:
     """As for an enterprise, over the boundary meters of every enterprise of the district."""
     check_range(ctx, start, end)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         return energy_out(conn, ctx, Scope(), "district", start, end, method)
 
 
@@ -304,7 +304,7 @@ def budget_rows(ctx: Ctx) -> list[tuple[int, BudgetStatusOut]]:
     """Every active budget of this year with its enterprise's id, most used first."""
     spec = ctx.config.alerts.budget_thresholds
     thresholds = tuple(float(t) for t in spec.split(",") if t.strip())
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         rows = budgets.statuses(
             conn,
             default_factors(),
@@ -377,7 +377,7 @@ def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Peak
     range, times 4, and when its quarter hour started; nulls without data."""
     check_range(ctx, start, end)
     zone = ctx.config.common.zone
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         peak = demand.peaks(conn, [code], start, end).get(code)
     return PeakDemandOut(
@@ -438,7 +438,7 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandRespon
 )
 def list_events(ctx: Ctx, who: Reader) -> list[DemandResponseOut]:
     """Every recorded event, for every role that reads; results are per enterprise."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         rows = conn.execute(select(dr_events).order_by(dr_events.c.start_at.desc())).all()
     return [_event_out(r, ctx.config.common.zone) for r in rows]
 
@@ -457,7 +457,7 @@ def event_results(ctx: Ctx, who: Reader, event_id: EventId) -> list[DemandRespon
     as a share of the enterprise's peak demand in the 30 days before. Enterprises without data
     in the window are listed with nulls. An enterprise account sees its own row."""
     zone = ctx.config.common.zone
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         event = conn.execute(select(dr_events).where(dr_events.c.id == event_id)).first()
         if event is None:
             raise Problem(404, f"no event {event_id}")

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
 from services.api.problems import Problem
-from services.api.render import json_response, render
+from services.api.render import json_response, render, rows_response
 from services.api.routes.readings import check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
 from services.core.accounting.queries import (
@@ -65,7 +65,7 @@ def enterprise_consumption(
     the point's unit with the meter multiplier applied; periods in `tz` (default the platform's)."""
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         rows = consumption(
             conn, enterprise=code, start=start, end=end, interval=interval, zone=zone, site=site
@@ -74,21 +74,8 @@ def enterprise_consumption(
 
 
 def consumption_out(rows: list[PeriodConsumption]) -> Response:
-    return json_response(
-        list[ConsumptionOut],
-        [
-            ConsumptionOut(
-                period=r.period,
-                carrier=r.carrier,
-                quantity=r.quantity,
-                unit=r.unit,
-                amount=r.amount,
-                completeness=r.completeness,
-                estimated=r.estimated,
-            )
-            for r in rows
-        ],
-    )
+    """PeriodConsumption has ConsumptionOut's fields, in its order: rendered as they are."""
+    return rows_response(rows)
 
 
 def _pue(
@@ -111,7 +98,7 @@ def _pue(
         start, end = window_bounds(Window(window), datetime.now(UTC), zone)
     r = known
     if r is None:
-        with ctx.engine.connect() as conn:
+        with ctx.reads.connect() as conn:
             r = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
     limit = pue_limit(dc_class, explicit)
     return PueOut(
@@ -154,7 +141,7 @@ def data_centre_pue(
     `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`). `pue` is
     null with `status` `insufficient_data` when either meter covers under 90 % of the window,
     or `no_it_load` without IT energy."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         row = conn.execute(
             text(
@@ -194,7 +181,7 @@ def _ranking(ctx: Ctx, window: str) -> list[tuple[int, PueOut]]:
     """Every active data centre of the district, ranked, with its enterprise's id."""
     zone = ctx.config.common.zone
     start, end = window_bounds(Window(window), datetime.now(UTC), zone)
-    with ctx.engine.connect() as conn:  # every site in one grouped query
+    with ctx.reads.connect() as conn:  # every site in one grouped query
         sites = conn.execute(
             text(
                 "SELECT s.id, e.id AS ent_id, e.code, s.code AS site, s.dc_class, s.pue_limit "

@@ -65,7 +65,7 @@ def point_readings(
     if limit > ctx.config.api.max_page_size:
         raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
     after = pagination.decode(cursor)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         pt = conn.execute(
             select(points.c.id, points.c.unit)

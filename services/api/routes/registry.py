@@ -76,7 +76,7 @@ def list_enterprises(
     after = pagination.decode(cursor)
     if after is not None:
         stmt = stmt.where(enterprises.c.code > str(after))
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     items = [EnterpriseOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
     return Page(
@@ -88,7 +88,7 @@ def list_enterprises(
 def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> EnterpriseOut:
     """The enterprise's registry entry: name, industry, town and grid region. Another
     enterprise's code answers 404 to an enterprise account."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         return EnterpriseOut.model_validate(
             visible_enterprise(conn, who, code), from_attributes=True
         )
@@ -98,7 +98,7 @@ def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> EnterpriseOut:
 def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
     """The enterprise's sites, deactivated ones included. Data centres carry their class
     (`new_large` and `new_super_large`: PUE limit 1.25; `existing`: 1.5) or an explicit limit."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
             select(sites).where(sites.c.enterprise_id == ent.id).order_by(sites.c.code)
@@ -109,7 +109,7 @@ def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
 @router.get("/enterprises/{code}/gateways", response_model=list[GatewayOut], summary="Gateways")
 def list_gateways(ctx: Ctx, who: Reader, code: Code) -> list[GatewayOut]:
     """The enterprise's gateways with their last MQTT status (online/offline) and last contact."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
             select(gateways).where(gateways.c.enterprise_id == ent.id).order_by(gateways.c.code)
@@ -123,7 +123,7 @@ def list_gateways(ctx: Ctx, who: Reader, code: Code) -> list[GatewayOut]:
 def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
     """The enterprise's meters with their site, carrier, role (`boundary`, `sub`,
     `facility_total` or `it_load`), multiplier, gateway and points."""
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
             select(meters, sites.c.code.label("site_code"), gateways.c.code.label("gateway_code"))

@@ -77,7 +77,7 @@ def _zone(ctx: Ctx) -> Any:
 
 def _reports(ctx: Ctx, month: Month, codes: list[str] | None, method: str) -> list[Any]:
     spec = ctx.config.alerts.budget_thresholds
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         return enterprise_reports(
             conn,
             default_factors(),
@@ -277,7 +277,7 @@ def enterprise_monthly(
     month against its limit, and the share of expected readings that arrived. The CSV is one
     table of sections (`section,item,...`); the XLSX has one sheet per section."""
     chosen = _month(ctx, month)
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
     [report] = _reports(ctx, chosen, [code], method)
     out = enterprise_out(report, _zone(ctx))

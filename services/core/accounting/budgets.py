@@ -129,7 +129,6 @@ def statuses(
     recent_start = midnight(today - timedelta(days=30), zone)
     last_now = midnight(_same_day_last_year(today), zone)
     source, params = window_source(
-        conn,
         last_start,
         now,
         zone,

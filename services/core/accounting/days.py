@@ -34,6 +34,9 @@ _FROM_1D = """SELECT point_id, (day::timestamp AT TIME ZONE :w_zone) AS ts, ener
     FROM consumption_1d"""
 
 
+_DAYS_BUILT = "EXISTS (SELECT FROM rollup_meta WHERE key = 'days_zone' AND value = :w_zone)"
+
+
 def midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone)
 
@@ -99,21 +102,21 @@ def fifteen_minute_source(
 
 
 def window_source(
-    conn: Connection,
     start: datetime,
     end: datetime,
     zone: ZoneInfo,
     points: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A subquery of (point_id, ts, energy, readings, expected, estimated) rows whose sums over
-    any point equal those of ``consumption_15m`` in [start, end), plus its parameters.
+    any point equal those of ``consumption_15m`` in [start, end), plus its parameters. Rows of
+    whole local days have ts at the day's midnight, other rows their bucket's start.
     ``points``: a subquery of the point ids the caller will read (its parameters are the
     caller's); without it every point's rows are in the subquery."""
     first = start.astimezone(zone).date()
     if midnight(first, zone) < start:
         first += timedelta(days=1)
     stop = end.astimezone(zone).date()  # days before the local day holding ``end``
-    if stop <= first or days_zone(conn) != zone.key:
+    if stop <= first:
         return fifteen_minute_source(start, end, points)
     only = _only(points)
     params: dict[str, Any] = {
@@ -125,7 +128,13 @@ def window_source(
         "w_mid0": midnight(first, zone),
         "w_mid1": midnight(stop, zone),
     }
-    branches = [f"{_FROM_1D} WHERE day >= :w_d0 AND day < :w_d1{only}"]
+    # Whole days come from consumption_1d if it was built in this zone, else from the 15-minute
+    # rows: the check is part of the statement (a one-time filter on each branch), so the
+    # answer never rests on an earlier look at rollup_meta and costs no round trip of its own.
+    branches = [
+        f"{_FROM_1D} WHERE day >= :w_d0 AND day < :w_d1{only} AND {_DAYS_BUILT}",
+        f"{_FROM_15M} WHERE bucket >= :w_mid0 AND bucket < :w_mid1{only} AND NOT {_DAYS_BUILT}",
+    ]
     if params["w_mid0"] > start:  # the partial day at the start
         branches.append(f"{_FROM_15M} WHERE bucket >= :w_start AND bucket < :w_mid0{only}")
     if params["w_mid1"] < end:  # the partial day at the end

@@ -97,7 +97,6 @@ def consumption(
     trunc = PERIODS[interval]
     # periods of a day or longer may read whole days from the daily rollups
     source, params = _source(
-        conn,
         start,
         end,
         None if trunc in (None, "hour") else zone,
@@ -122,15 +121,15 @@ def consumption(
     )
     return [
         PeriodConsumption(
-            r.period.astimezone(zone),
-            r.carrier,
-            r.quantity,
-            r.unit,
-            float(r.amount),
-            float(r.completeness or 0.0),
-            bool(r.estimated),
+            period.astimezone(zone),
+            carrier,
+            quantity,
+            unit,
+            float(amount),
+            float(completeness or 0.0),
+            bool(estimated),
         )
-        for r in rows
+        for period, carrier, quantity, unit, amount, completeness, estimated in rows.all()
     ]
 
 
@@ -197,7 +196,7 @@ def totals_by_period(
     factors are those valid at its start. Periods without any rollup row are left out."""
     counted = "p.quantity IN (" + ", ".join(f"'{q}'" for q in _CARRIER_UNIT) + ")"
     source, params = _source(
-        conn, start, end, zone, _SCOPED_POINTS.format(f"{scope.sql()} AND {counted}")
+        start, end, zone, _SCOPED_POINTS.format(f"{scope.sql()} AND {counted}")
     )
     trunc = _TOTAL_PERIODS[interval] if interval is not None else None
     period = (
@@ -287,7 +286,6 @@ def site_pue(
     before it was connected). ``zone``: the calendar zone, to read whole days from the daily
     rollups."""
     source, params = _source(
-        conn,
         start,
         end,
         zone,
@@ -346,7 +344,6 @@ def expected_readings(
 
 
 def _source(
-    conn: Connection,
     start: datetime,
     end: datetime,
     zone: ZoneInfo | None,
@@ -354,7 +351,7 @@ def _source(
 ) -> tuple[str, dict[str, Any]]:
     if zone is None:
         return fifteen_minute_source(start, end, points)
-    return window_source(conn, start, end, zone, points)
+    return window_source(start, end, zone, points)
 
 
 # the ids of the points a scope's conditions (over e, s, m, p) select
@@ -372,7 +369,7 @@ def all_sites_pue(
     zone: ZoneInfo | None = None,
 ) -> dict[int, PueResult]:
     """:func:`site_pue` for every active data-centre site in one query, by site id."""
-    source, params = _source(conn, start, end, zone, "SELECT id FROM dc_points")
+    source, params = _source(start, end, zone, "SELECT id FROM dc_points")
     rows = conn.execute(
         text(f"""
         WITH dc_points AS (

@@ -130,7 +130,6 @@ def _point_rows(
     readings over the window, and its first reading ever (completeness counts from it)."""
     of_codes = " AND e.code = ANY(:codes)" if codes is not None else ""
     source, params = window_source(
-        conn,
         start,
         end,
         zone,
