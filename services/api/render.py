@@ -3,11 +3,11 @@
 A route that returns model instances has FastAPI dump them, validate the dump against the
 response model again and serialise that: three passes per object. The hot routes return
 ``json_response(Model, value)`` instead: one pydantic-core serialisation of values already
-built as the model; the hottest (a year of daily consumption, a page of alerts) return
-``rows_response(rows)``: plain dicts or dataclasses whose fields are the model's, serialised by
-orjson without building a model per row (a test checks both give the same document). The route
-keeps its ``response_model`` for the OpenAPI document, and the schema tests check the answers
-against it.
+built as the model; a page of alerts returns ``rows_response(rows)``: plain dicts whose fields
+are the model's, serialised by orjson without a model per row (a test checks the bytes equal
+the model's); consumption series come as JSON built by PostgreSQL (``json_body``; a test checks
+the document equals the query function's rows). Each route keeps its ``response_model`` for the
+OpenAPI document, and the schema tests check the answers against it.
 """
 
 from __future__ import annotations
@@ -41,3 +41,8 @@ def json_response(
 def rows_response(value: Any) -> Response:
     """``value`` (lists, dicts, dataclasses, aware datetimes, floats) as JSON, by orjson."""
     return Response(orjson.dumps(value), media_type="application/json")
+
+
+def json_body(body: bytes) -> Response:
+    """A JSON document built elsewhere (e.g. by PostgreSQL), passed through."""
+    return Response(body, media_type="application/json")

@@ -8,13 +8,17 @@ from sqlalchemy import Engine, create_engine
 from services.core.settings import DatabaseSettings
 
 
-def make_engine(settings: DatabaseSettings, *, pool_size: int = 5) -> Engine:
+def make_engine(settings: DatabaseSettings, *, pool_size: int = 5, parallel: bool = True) -> Engine:
+    """``parallel=False`` (the API): no parallel workers for this engine's queries. Each worker
+    is a process started per query (1-2 ms of CPU); many small concurrent queries gain nothing
+    from them and lose the CPU."""
+    # JIT compiles for ~1 s on the rollup queries and gains nothing at their sizes
+    options = "-c jit=off" + ("" if parallel else " -c max_parallel_workers_per_gather=0")
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=pool_size,
         pool_pre_ping=True,
-        # JIT compiles for ~1 s on the rollup queries and gains nothing at their sizes
-        connect_args={"connect_timeout": int(settings.connect_timeout_s), "options": "-c jit=off"},
+        connect_args={"connect_timeout": int(settings.connect_timeout_s), "options": options},
     )
 
 

@@ -25,15 +25,15 @@ from services.api.models import (
     PeakDemandOut,
 )
 from services.api.problems import Problem
-from services.api.render import json_response, render
-from services.api.routes.indicators import Interval, Tz, consumption_out
+from services.api.render import json_body, json_response, render
+from services.api.routes.indicators import Interval, Tz
 from services.api.routes.readings import Meter, check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
 from services.core.accounting import budgets, demand
 from services.core.accounting.queries import (
     CarrierTotal,
     Scope,
-    consumption,
+    consumption_json,
     totals,
     totals_by_period,
 )
@@ -89,8 +89,10 @@ def meter_consumption(
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         scope = Scope(enterprise=code, meter=meter, quantity=point)
-        rows = consumption(conn, start=start, end=end, interval=interval, zone=zone, scope=scope)
-    return consumption_out(rows)
+        body = consumption_json(
+            conn, start=start, end=end, interval=interval, zone=zone, scope=scope
+        )
+    return json_body(body)
 
 
 @router.get(
@@ -113,10 +115,10 @@ def town_consumption(
     zone = zone_param(ctx, tz)
     with ctx.reads.connect() as conn:
         _known_town(conn, town)
-        rows = consumption(
+        body = consumption_json(
             conn, start=start, end=end, interval=interval, zone=zone, scope=Scope(town=town)
         )
-    return consumption_out(rows)
+    return json_body(body)
 
 
 @router.get(
@@ -136,8 +138,10 @@ def district_consumption(
     check_range(ctx, start, end)
     zone = zone_param(ctx, tz)
     with ctx.reads.connect() as conn:
-        rows = consumption(conn, start=start, end=end, interval=interval, zone=zone, scope=Scope())
-    return consumption_out(rows)
+        body = consumption_json(
+            conn, start=start, end=end, interval=interval, zone=zone, scope=Scope()
+        )
+    return json_body(body)
 
 
 # ------------------------------------------------------------------ tce and CO2

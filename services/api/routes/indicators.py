@@ -11,15 +11,10 @@ from sqlalchemy import text
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
 from services.api.problems import Problem
-from services.api.render import json_response, render, rows_response
+from services.api.render import json_body, json_response, render
 from services.api.routes.readings import check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
-from services.core.accounting.queries import (
-    PeriodConsumption,
-    all_sites_pue,
-    consumption,
-    site_pue,
-)
+from services.core.accounting.queries import Scope, all_sites_pue, consumption_json, site_pue
 from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
@@ -67,15 +62,15 @@ def enterprise_consumption(
     zone = zone_param(ctx, tz)
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
-        rows = consumption(
-            conn, enterprise=code, start=start, end=end, interval=interval, zone=zone, site=site
+        body = consumption_json(
+            conn,
+            start=start,
+            end=end,
+            interval=interval,
+            zone=zone,
+            scope=Scope(enterprise=code, site=site),
         )
-    return consumption_out(rows)
-
-
-def consumption_out(rows: list[PeriodConsumption]) -> Response:
-    """PeriodConsumption has ConsumptionOut's fields, in its order: rendered as they are."""
-    return rows_response(rows)
+    return json_body(body)
 
 
 def _pue(

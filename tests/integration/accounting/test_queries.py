@@ -3,15 +3,18 @@ local day counting only boundary meters, tce and CO2 with the factors named."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
+from services.api.models import ConsumptionOut
 from services.core.accounting.queries import (
     Scope,
     consumption,
+    consumption_json,
     site_pue,
     totals,
     totals_by_period,
@@ -178,3 +181,60 @@ def test_monthly_totals_split_at_local_month_boundaries_in_one_statement(
     ]
     assert [(w.start, w.end) for w in whole] == [(october, december)]
     assert whole[0].carriers[0].amount == pytest.approx(1280)
+
+
+@pytest.mark.parametrize(
+    ("zone", "interval"),
+    [
+        (SHANGHAI, "1d"),
+        (SHANGHAI, "15m"),
+        (ZoneInfo("America/New_York"), "1h"),  # 1 November 2026: -04:00, then -05:00
+        (ZoneInfo("America/New_York"), "1d"),
+        (ZoneInfo("Asia/Kolkata"), "1mo"),  # +05:30
+    ],
+)
+def test_consumption_as_json_is_the_consumption_rows(
+    small_district: DatabaseSettings, zone: ZoneInfo, interval: str
+) -> None:
+    """The API's document (built by PostgreSQL) has exactly the rows of consumption(), periods
+    in ISO 8601 with the zone's offset of each period, across a daylight-saving change."""
+    with psycopg.connect(small_district.libpq_url) as conn:
+        pid = conn.execute(
+            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
+        ).fetchone()[0]  # type: ignore[index]
+    first = datetime(2026, 10, 31, 17, tzinfo=UTC)  # 22:30 in Kolkata, 13:00 in New York
+    rows = [(pid, first + timedelta(minutes=15 * i), 100.0 + 0.3 * i, first, 1) for i in range(200)]
+    writer = ReadingWriter(small_district)
+    writer.write(Batch(rows=rows))
+    writer.close()
+    engine = make_engine(small_district)
+    catch_up(engine)
+    window = {"start": first - timedelta(days=3), "end": first + timedelta(days=4)}
+    with engine.connect() as conn:
+        plain = consumption(
+            conn,
+            enterprise=ENT_A,
+            interval=interval,
+            zone=zone,
+            **window,  # type: ignore[arg-type]
+        )
+        doc = consumption_json(
+            conn, interval=interval, zone=zone, scope=Scope(enterprise=ENT_A), **window
+        )
+    engine.dispose()
+    expected = [
+        {
+            "period": r.period.isoformat(),
+            "carrier": r.carrier,
+            "quantity": r.quantity,
+            "unit": r.unit,
+            "amount": r.amount,
+            "completeness": r.completeness,
+            "estimated": r.estimated,
+        }
+        for r in plain
+    ]
+    assert len(expected) > 1
+    assert json.loads(doc) == expected
+    assert list(json.loads(doc)[0]) == list(ConsumptionOut.model_fields)  # the API's model

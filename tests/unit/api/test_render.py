@@ -20,32 +20,6 @@ def test_period_consumption_has_the_fields_of_consumption_out_in_its_order() -> 
     assert [f.name for f in fields(PeriodConsumption)] == list(ConsumptionOut.model_fields)
 
 
-def test_consumption_rows_render_as_the_model_would() -> None:
-    rows = [
-        PeriodConsumption(
-            datetime(2026, 11, 17, tzinfo=SHANGHAI),
-            "electricity",
-            "energy_import_kwh",
-            "kWh",
-            8928.000000001,
-            0.9895833333333334,
-            False,
-        ),
-        PeriodConsumption(
-            datetime(2026, 11, 18, 0, 15, 0, 250000, tzinfo=SHANGHAI),
-            "natural_gas",
-            "gas_volume_m3",
-            "m3",
-            0.0,
-            1.0,
-            True,
-        ),
-    ]
-    model = TypeAdapter(list[ConsumptionOut])
-    expected = model.dump_json(model.validate_python(rows, from_attributes=True))
-    assert rows_response(rows).body == expected
-
-
 def test_an_alert_page_renders_as_the_model_would() -> None:
     item = {
         "id": 7,
