@@ -103,7 +103,9 @@ class LimitsAndMetrics:
 
 def create_app(config: ApiConfig) -> FastAPI:
     configure_hasher(config.api.argon2_time_cost, config.api.argon2_memory_kib)
-    engine = make_engine(config.db, pool_size=8, parallel=False)
+    engine = make_engine(
+        config.db, pool_size=8, parallel=False, session_zone=config.common.zone.key
+    )
     metrics_registry = CollectorRegistry()
     ctx = ApiContext(
         config=config,

@@ -8,12 +8,22 @@ from sqlalchemy import Engine, create_engine
 from services.core.settings import DatabaseSettings
 
 
-def make_engine(settings: DatabaseSettings, *, pool_size: int = 5, parallel: bool = True) -> Engine:
+def make_engine(
+    settings: DatabaseSettings,
+    *,
+    pool_size: int = 5,
+    parallel: bool = True,
+    session_zone: str | None = None,
+) -> Engine:
     """``parallel=False`` (the API): no parallel workers for this engine's queries. Each worker
     is a process started per query (1-2 ms of CPU); many small concurrent queries gain nothing
-    from them and lose the CPU."""
+    from them and lose the CPU. ``session_zone``: the sessions' TimeZone (default the server's;
+    every query names its calendar zone explicitly, so this only changes how PostgreSQL prints
+    timestamps, e.g. in JSON it builds)."""
     # JIT compiles for ~1 s on the rollup queries and gains nothing at their sizes
     options = "-c jit=off" + ("" if parallel else " -c max_parallel_workers_per_gather=0")
+    if session_zone is not None:
+        options += f" -c TimeZone={session_zone}"
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=pool_size,

@@ -117,23 +117,30 @@ def consumption_json(
 ) -> bytes:
     """:func:`consumption`'s rows as a JSON array of objects with the same fields, built by
     PostgreSQL from the same statement (the API passes it through: a year of days costs the API
-    no per-row work). Periods are ISO 8601 local times with their offset in ``zone``."""
+    no per-row work). Periods are ISO 8601 local times with their offset in ``zone``; formatting
+    them is ~5 times cheaper when ``zone`` is the session's TimeZone (the API's engine sets it to
+    the configured zone)."""
     sql, params = _consumption_sql(start, end, interval, zone, scope)
     doc = conn.execute(
         text(f"""
         SELECT coalesce(json_agg(json_build_object(
-                   'period', to_char(r.period AT TIME ZONE :zone, 'YYYY-MM-DD"T"HH24:MI:SS')
-                             || CASE WHEN o.off < 0 THEN '-' ELSE '+' END
-                             || lpad((abs(o.off) / 3600)::text, 2, '0') || ':'
-                             || lpad((abs(o.off) % 3600 / 60)::text, 2, '0'),
+                   'period', CASE WHEN current_setting('TimeZone') = :zone
+                       THEN to_json(r.period)  -- the session's zone: ISO 8601 with offset
+                       ELSE to_json(
+                           to_char(r.period AT TIME ZONE :zone, 'YYYY-MM-DD"T"HH24:MI:SS')
+                           || CASE WHEN o.off < 0 THEN '-' ELSE '+' END
+                           || lpad((abs(o.off) / 3600)::text, 2, '0') || ':'
+                           || lpad((abs(o.off) % 3600 / 60)::text, 2, '0')) END,
                    'carrier', r.carrier, 'quantity', r.quantity, 'unit', r.unit,
                    'amount', r.amount, 'completeness', coalesce(r.completeness, 0),
                    'estimated', coalesce(r.estimated, false))
                    ORDER BY r.period, r.carrier, r.quantity), '[]')::text
         FROM ({sql}) r
         CROSS JOIN LATERAL (  -- the zone's UTC offset at the period's start, in seconds
-            SELECT extract(epoch FROM (r.period AT TIME ZONE :zone)
-                                      - (r.period AT TIME ZONE 'UTC'))::int AS off) o"""),
+            SELECT CASE WHEN current_setting('TimeZone') <> :zone
+                        THEN extract(epoch FROM (r.period AT TIME ZONE :zone)
+                                                - (r.period AT TIME ZONE 'UTC'))::int
+                   END AS off) o"""),
         params,
     ).scalar_one()
     return str(doc).encode()
