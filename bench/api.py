@@ -11,7 +11,7 @@ days, in time order as the rollup job writes them), ``consumption_1d`` built by 
 VACUUM ANALYZE so that autovacuum does not run during the measurement. Seeding is timed apart.
 
 The API is the production entry point, ``energymon api`` with ``--workers`` processes
-(ENERGYMON_API_WORKERS, default 2 here: one per core), in a child process on a loopback port;
+(ENERGYMON_API_WORKERS, default 4 here: two per core), in a child process on a loopback port;
 ``--server thread`` serves ``create_app`` in this process instead (it then shares the GIL with
 the load generator). The per-credential rate limiter is raised
 (ENERGYMON_API_RATE_LIMIT_PER_S/_BURST) so that one officer token can drive the load. Load:
@@ -815,7 +815,7 @@ def _arguments() -> argparse.Namespace:
         help="`energymon api` in a child process (production) or create_app in a thread here",
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="ENERGYMON_API_WORKERS of the API process"
+        "--workers", type=int, default=4, help="ENERGYMON_API_WORKERS of the API process"
     )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument(

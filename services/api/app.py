@@ -104,7 +104,10 @@ class LimitsAndMetrics:
 def create_app(config: ApiConfig) -> FastAPI:
     configure_hasher(config.api.argon2_time_cost, config.api.argon2_memory_kib)
     engine = make_engine(
-        config.db, pool_size=8, parallel=False, session_zone=config.common.zone.key
+        config.db,
+        pool_size=config.api.db_pool_size,
+        parallel=False,
+        session_zone=config.common.zone.key,
     )
     metrics_registry = CollectorRegistry()
     ctx = ApiContext(
