@@ -80,6 +80,7 @@ KINDS = ("consumption", "pue_ranking", "budgets", "alerts")
 TARGET_P95_S = 0.100
 TARGET_MIXED_RPS = 300.0
 TCE_PER_KWH = 0.0001229  # electricity, equivalent method: 0.1229 kgce/kWh
+SESSION = f"-c jit=off -c max_parallel_workers_per_gather=0 -c TimeZone={CommonSettings().zone.key}"
 
 REGISTRY = """
 INSERT INTO enterprises (code, name, industry, town, grid_region)
@@ -633,7 +634,8 @@ def _sql_workers(
     clients: int,
 ) -> list[Worker]:
     def worker() -> Worker:
-        conn = stack.enter_context(psycopg.connect(url, autocommit=True))
+        # the API's session settings: no JIT, no parallel workers, the calendar zone
+        conn = stack.enter_context(psycopg.connect(url, autocommit=True, options=SESSION))
 
         def run(rng: random.Random, n: int) -> str:
             kind = kinds[n % len(kinds)]
