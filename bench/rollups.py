@@ -846,7 +846,10 @@ class Replay:
     def _run(self, statements: list[tuple[str, Any]]) -> object:
         conn = getattr(self.local, "conn", None)
         if conn is None:
-            conn = self.local.conn = psycopg.connect(self.url, autocommit=True)
+            # the platform's session settings (services.core.db.make_engine): JIT off
+            conn = self.local.conn = psycopg.connect(
+                self.url, autocommit=True, options="-c jit=off"
+            )
         return [conn.execute(sql, params).fetchall() for sql, params in statements]
 
 
