@@ -350,7 +350,13 @@ def _budgets_status(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from services.core.accounting.queries import consumption, site_pue, totals
+    from services.core.accounting.queries import (
+        PeriodTotals,
+        Scope,
+        consumption,
+        site_pue,
+        totals_by_period,
+    )
     from services.core.db import make_engine
     from services.core.domain.coefficients import ElectricityMethod, default_factors
     from services.core.domain.pue import Window, window_bounds
@@ -398,30 +404,37 @@ def _report(args: argparse.Namespace) -> int:
                 )
             return 0
         method = ElectricityMethod(args.method)
-        print(
-            f"standard coal by the {method.value} value for electricity; factors as of "
-            f"{start.date().isoformat()}"
-        )
-        total_kgce = total_co2 = 0.0
-        for t in totals(
+        periods = totals_by_period(
             conn,
             default_factors(),
-            enterprise=args.enterprise,
             start=start,
             end=end,
             zone=zone,
+            interval=args.interval,
             method=method,
-        ):
-            kgce = t.kgce.value if t.kgce else 0.0
-            co2 = t.tco2.value if t.tco2 else 0.0
-            total_kgce += kgce
-            total_co2 += co2
-            source = f"; {t.kgce.factor.source}" if t.kgce else ""
+            scope=Scope(enterprise=args.enterprise),
+        )
+        for period in periods or [PeriodTotals(start, end, [])]:
+            if args.interval is not None:
+                print(f"{period.start.isoformat()} .. {period.end.isoformat()}")
             print(
-                f"{t.carrier:<12} {t.amount:>14,.1f} {t.unit:<4} {kgce / 1000:>12,.3f} tce "
-                f"{co2:>12,.3f} tCO2{source}"
+                f"standard coal by the {method.value} value for electricity; factors as of "
+                f"{period.start.date().isoformat()}"
             )
-        print(f"{'total':<12} {'':>19} {total_kgce / 1000:>12,.3f} tce {total_co2:>12,.3f} tCO2")
+            total_kgce = total_co2 = 0.0
+            for t in period.carriers:
+                kgce = t.kgce.value if t.kgce else 0.0
+                co2 = t.tco2.value if t.tco2 else 0.0
+                total_kgce += kgce
+                total_co2 += co2
+                source = f"; {t.kgce.factor.source}" if t.kgce else ""
+                print(
+                    f"{t.carrier:<12} {t.amount:>14,.1f} {t.unit:<4} {kgce / 1000:>12,.3f} tce "
+                    f"{co2:>12,.3f} tCO2{source}"
+                )
+            print(
+                f"{'total':<12} {'':>19} {total_kgce / 1000:>12,.3f} tce {total_co2:>12,.3f} tCO2"
+            )
     return 0
 
 
@@ -617,6 +630,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
             rep.add_argument("--site")
         else:
             rep.add_argument("--method", choices=["equivalent", "equal"], default="equivalent")
+            rep.add_argument(
+                "--interval",
+                choices=["1d", "1mo", "1y"],
+                help="one block per local day, month or year (factors of each period's start)",
+            )
         rep.set_defaults(func=_report)
     rpue = report.add_parser("pue", help="a data centre's PUE over a window")
     rpue.add_argument("--enterprise", required=True)
