@@ -27,6 +27,7 @@ from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
 from tests.integration.conftest import ENT_A
+from tests.support.feed import feed_counter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 17, tzinfo=SHANGHAI)
@@ -130,21 +131,8 @@ def test_monthly_totals_split_at_local_month_boundaries_in_one_statement(
     """M-100 (x80 CT) draws 80 kWh a quarter hour from 22:00 on 31 October to 02:00 on
     1 November, Shanghai time: the UTC date is 31 October throughout, yet four hours fall in each
     local month. Each month's totals equal totals() over that month alone."""
-    with psycopg.connect(small_district.libpq_url) as conn:
-        pid = conn.execute(
-            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
-            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
-        ).fetchone()[0]  # type: ignore[index]
-    first = datetime(2026, 10, 31, 22, tzinfo=SHANGHAI)
-    writer = ReadingWriter(small_district)
-    writer.write(
-        Batch(
-            rows=[(pid, first + timedelta(minutes=15 * i), 500.0 + i, first, 1) for i in range(17)]
-        )
-    )
-    writer.close()
+    feed_counter(small_district, "M-100", datetime(2026, 10, 31, 22, tzinfo=SHANGHAI), 17, 500, 1)
     engine = make_engine(small_district)
-    catch_up(engine)
     october, november, december = (datetime(2026, m, 1, tzinfo=SHANGHAI) for m in (10, 11, 12))
     factors = default_factors()
     with engine.connect() as conn:
@@ -198,18 +186,9 @@ def test_consumption_as_json_is_the_consumption_rows(
 ) -> None:
     """The API's document (built by PostgreSQL) has exactly the rows of consumption(), periods
     in ISO 8601 with the zone's offset of each period, across a daylight-saving change."""
-    with psycopg.connect(small_district.libpq_url) as conn:
-        pid = conn.execute(
-            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
-            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
-        ).fetchone()[0]  # type: ignore[index]
     first = datetime(2026, 10, 31, 17, tzinfo=UTC)  # 22:30 in Kolkata, 13:00 in New York
-    rows = [(pid, first + timedelta(minutes=15 * i), 100.0 + 0.3 * i, first, 1) for i in range(200)]
-    writer = ReadingWriter(small_district)
-    writer.write(Batch(rows=rows))
-    writer.close()
+    feed_counter(small_district, "M-100", first, 200, 100, 0.3)
     engine = make_engine(small_district)
-    catch_up(engine)
     window = {"start": first - timedelta(days=3), "end": first + timedelta(days=4)}
     with engine.connect() as conn:
         plain = consumption(

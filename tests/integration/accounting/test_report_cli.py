@@ -3,19 +3,15 @@ per local month."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 
-from services.core.accounting.rollup import catch_up
-from services.core.db import make_engine
-from services.core.pipeline.model import Batch
-from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
 from tests.integration.conftest import ENT_A
 from tests.support.cli import run_cli
+from tests.support.feed import feed_counter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -27,19 +23,7 @@ def _electricity_tce(line: str) -> float:
 def test_report_tce_for_a_range_and_per_month(small_district: DatabaseSettings) -> None:
     """M-100 (x80 CT) draws 80 kWh a quarter hour from 22:00 on 31 October to 02:00 on
     1 November, Shanghai time: 640 kWh in each local month, 1,280 kWh in the range."""
-    with psycopg.connect(small_district.libpq_url) as conn:
-        pid = conn.execute(
-            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
-            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
-        ).fetchone()[0]  # type: ignore[index]
-    first = datetime(2026, 10, 31, 22, tzinfo=SHANGHAI)
-    rows = [(pid, first + timedelta(minutes=15 * i), 500.0 + i, first, 1) for i in range(17)]
-    writer = ReadingWriter(small_district)
-    writer.write(Batch(rows=rows))
-    writer.close()
-    engine = make_engine(small_district)
-    catch_up(engine)
-    engine.dispose()
+    feed_counter(small_district, "M-100", datetime(2026, 10, 31, 22, tzinfo=SHANGHAI), 17, 500, 1)
     env = {"ENERGYMON_DATABASE_URL": small_district.url, "ENERGYMON_TIMEZONE": "Asia/Shanghai"}
     args = ("report", "tce", "--enterprise", ENT_A, "--from", "2026-10-01", "--to", "2026-12-01")
 
