@@ -2,7 +2,7 @@
 
 A route that returns model instances has FastAPI dump them, validate the dump against the
 response model again and serialise that: three passes per object. The hot routes return
-``json_response(Model, value)`` instead: one pydantic-core serialisation of values already
+``json_body(render(Model, value))`` instead: one pydantic-core serialisation of values already
 built as the model; a page of alerts returns ``rows_response(rows)``: plain dicts whose fields
 are the model's, serialised by orjson without a model per row (a test checks the bytes equal
 the model's); consumption series come as JSON built by PostgreSQL (``json_body``; a test checks
@@ -28,21 +28,11 @@ def render(tp: Any, value: Any) -> bytes:
     return adapter.dump_json(value)
 
 
-def json_response(
-    tp: Any, value: Any = None, *, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        render(tp, value) if body is None else body,
-        media_type="application/json",
-        headers=headers,
-    )
+def json_body(body: bytes, headers: dict[str, str] | None = None) -> Response:
+    """A JSON document already rendered (by ``render``, orjson or PostgreSQL), passed through."""
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def rows_response(value: Any) -> Response:
     """``value`` (lists, dicts, dataclasses, aware datetimes, floats) as JSON, by orjson."""
-    return Response(orjson.dumps(value), media_type="application/json")
-
-
-def json_body(body: bytes) -> Response:
-    """A JSON document built elsewhere (e.g. by PostgreSQL), passed through."""
-    return Response(body, media_type="application/json")
+    return json_body(orjson.dumps(value))

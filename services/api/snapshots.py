@@ -22,6 +22,9 @@ from email.utils import format_datetime
 from typing import Any, Generic, TypeVar
 
 import structlog
+from fastapi import Response
+
+from services.api.render import json_body, render
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -95,3 +98,15 @@ class Snapshots:
         finally:
             with self._lock:
                 self._refreshing.discard(key)
+
+
+def ranked_response(
+    snap: Snapshot[list[tuple[int, Any]]], tp: Any, enterprise_id: int | None
+) -> Response:
+    """A district-wide snapshot of (enterprise id, row) pairs as JSON: every row, rendered once
+    per snapshot (``enterprise_id`` None: officers and admins), or one enterprise's rows."""
+    if enterprise_id is None:
+        body = snap.memo("all", lambda ranked: render(tp, [row for _, row in ranked]))
+    else:
+        body = render(tp, [row for ent, row in snap.value if ent == enterprise_id])
+    return json_body(body, snap.headers())

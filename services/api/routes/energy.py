@@ -25,10 +25,11 @@ from services.api.models import (
     PeakDemandOut,
 )
 from services.api.problems import Problem
-from services.api.render import json_body, json_response, render
+from services.api.render import json_body
 from services.api.routes.indicators import Interval, Tz
 from services.api.routes.readings import Meter, check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
+from services.api.snapshots import ranked_response
 from services.core.accounting import budgets, demand
 from services.core.accounting.queries import (
     CarrierTotal,
@@ -168,6 +169,10 @@ def energy_out(
     return _energy(label, start, end, method, rows, ctx.config.common.zone)
 
 
+def _label(code: str, site: str | None) -> str:
+    return f"enterprise {code}" + (f" site {site}" if site else "")
+
+
 def _energy(
     label: str,
     start: datetime,
@@ -227,8 +232,8 @@ def enterprise_energy(
     check_range(ctx, start, end)
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
-        label = f"enterprise {code}" + (f" site {site}" if site else "")
-        return energy_out(conn, ctx, Scope(enterprise=code, site=site), label, start, end, method)
+        scope = Scope(enterprise=code, site=site)
+        return energy_out(conn, ctx, scope, _label(code, site), start, end, method)
 
 
 @router.get(
@@ -267,8 +272,7 @@ def enterprise_energy_by_period(
             method=ElectricityMethod(method),
             scope=Scope(enterprise=code, site=site),
         )
-    label = f"enterprise {code}" + (f" site {site}" if site else "")
-    return [_energy(label, p.start, p.end, method, p.carriers, zone) for p in periods]
+    return [_energy(_label(code, site), p.start, p.end, method, p.carriers, zone) for p in periods]
 
 
 @router.get(
@@ -358,14 +362,9 @@ def budget_ranking(ctx: Ctx, who: Reader) -> Response:
     The ranking is computed for the district at most every `ENERGYMON_API_SNAPSHOT_TTL_S`
     seconds and shared; `Age` and `Last-Modified` say when."""
     snap = ctx.snapshots.get("budgets", lambda: budget_rows(ctx))
-    if who.sees_everything:
-        body = snap.memo(
-            "all", lambda ranked: render(list[BudgetStatusOut], [b for _, b in ranked])
-        )
-    else:
-        own = [b for ent, b in snap.value if ent == who.enterprise_id]
-        body = render(list[BudgetStatusOut], own)
-    return json_response(list[BudgetStatusOut], body=body, headers=snap.headers())
+    return ranked_response(
+        snap, list[BudgetStatusOut], None if who.sees_everything else who.enterprise_id
+    )
 
 
 # ------------------------------------------------------------------ demand

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
 from services.api.problems import Problem
-from services.api.render import json_body, json_response, render
+from services.api.render import json_body
 from services.api.routes.readings import check_range, zone_param
 from services.api.routes.registry import Code, visible_enterprise
+from services.api.snapshots import ranked_response
 from services.core.accounting.queries import Scope, all_sites_pue, consumption_json, site_pue
 from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
@@ -164,12 +165,7 @@ def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> Response:
     if window == "custom":
         raise Problem(400, "the ranking takes a named window", kind="invalid-range")
     snap = ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window))
-    if who.sees_everything:
-        body = snap.memo("all", lambda ranked: render(list[PueOut], [p for _, p in ranked]))
-    else:
-        own = [p for ent, p in snap.value if ent == who.enterprise_id]
-        body = render(list[PueOut], own)
-    return json_response(list[PueOut], body=body, headers=snap.headers())
+    return ranked_response(snap, list[PueOut], None if who.sees_everything else who.enterprise_id)
 
 
 def _ranking(ctx: Ctx, window: str) -> list[tuple[int, PueOut]]:
