@@ -115,6 +115,11 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
     from services.core.registry import mqtt_acl
     from services.core.settings import DatabaseSettings, MqttSettings
 
+    mqtt = MqttSettings()
+    endpoint = mqtt.endpoint
+    # Ingest logs in with the account in ENERGYMON_MQTT_URL: the broker gets that same password.
+    ingest_user = args.ingest_user or endpoint.username or mqtt_acl.INGEST_USER
+    ingest_password = endpoint.password if endpoint.username == ingest_user else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     creds_path = out / "credentials.csv"
@@ -125,21 +130,35 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
     )
     with make_engine(DatabaseSettings()).connect() as conn:
         gws = mqtt_acl.active_gateways(conn)
-    creds = mqtt_acl.plan_credentials(gws, existing, args.ingest_user)
-    for name, text in (
-        ("credentials.csv", mqtt_acl.render_credentials(creds)),
-        ("passwd", mqtt_acl.render_password_file(creds)),
-        ("acl", mqtt_acl.render_acl(gws, MqttSettings().topic_root, args.ingest_user)),
-    ):
+    creds = mqtt_acl.plan_credentials(gws, existing, ingest_user, ingest_password)
+    files = mqtt_acl.render_files(gws, creds, mqtt.topic_root, ingest_user)
+    for name, text in files.items():
         path = out / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
     new = sum(1 for c in creds if c.username not in existing)
     print(
-        f"wrote {out}/passwd, acl and credentials.csv: {len(creds) - 1} gateways, "
-        f"{new} new accounts"
+        f"wrote {', '.join(files)} to {out}: {len(creds) - 1} gateways, {new} new accounts "
+        f"(ingest: {ingest_user}, internal listener only)"
     )
+    return 0
+
+
+def _mqtt_broker_config(args: argparse.Namespace) -> int:
+    import os
+
+    from services.core import broker_config
+
+    if args.profile == "deploy":
+        broker = broker_config.for_deploy()
+    else:
+        broker = broker_config.for_demo(
+            args.port,
+            str(Path(args.data_dir).resolve() / "mosquitto" / "data"),
+            run_as_root=os.geteuid() == 0,
+        )
+    sys.stdout.write(broker_config.render(broker))
     return 0
 
 
@@ -227,10 +246,14 @@ def _accounting_run(args: argparse.Namespace) -> int:
     from services.core.accounting.rollup import catch_up
     from services.core.db import make_engine
     from services.core.lifecycle import stop_on_signals
-    from services.core.settings import DatabaseSettings
+    from services.core.logging import configure_logging
+    from services.core.settings import CommonSettings, DatabaseSettings
 
+    common = CommonSettings()
+    configure_logging(common.log_level, common.log_format)
     engine = make_engine(DatabaseSettings())
-    stop = stop_on_signals() if not args.once else None
+    # a stop during a pass takes effect when the pass ends (the watchdog bounds a long one)
+    stop = stop_on_signals(common.shutdown_timeout_s) if not args.once else None
     while True:
         stats = catch_up(engine)
         if stats.ranges:
@@ -668,11 +691,45 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         dest="mqtt_cmd", required=True
     )
     creds = mqtt.add_parser(
-        "credentials", help="Mosquitto password and ACL files for every registered gateway"
+        "credentials",
+        help="Mosquitto password and ACL files of both listeners for every registered gateway",
     )
-    creds.add_argument("--out", required=True, help="directory for passwd, acl, credentials.csv")
-    creds.add_argument("--ingest-user", default="energymon-ingest")
+    creds.add_argument(
+        "--out",
+        required=True,
+        help="directory for internal.passwd, internal.acl, gateways.passwd, gateways.acl and "
+        "credentials.csv (existing passwords in its credentials.csv are kept)",
+    )
+    creds.add_argument(
+        "--ingest-user",
+        default=None,
+        help="ingest's account on the internal listener (default: the user name in "
+        "ENERGYMON_MQTT_URL, else energymon-ingest); it takes the URL's password if it has one",
+    )
     creds.set_defaults(func=_mqtt_credentials)
+    broker = mqtt.add_parser(
+        "broker-config", help="print the mosquitto.conf of a profile (services/core/broker_config)"
+    )
+    broker.add_argument(
+        "--profile",
+        choices=["deploy", "demo"],
+        default="deploy",
+        help="deploy: deploy/mosquitto/mosquitto.conf (internal and TLS gateway listeners, "
+        "container paths); demo: the broker `energymon demo` starts (default: deploy)",
+    )
+    broker.add_argument(
+        "--port",
+        type=int,
+        default=1883,
+        help="demo profile only: the loopback port (the demo itself picks a free one)",
+    )
+    broker.add_argument(
+        "--data-dir",
+        default="var/demo",
+        help="demo profile only: the demo's data directory; the broker persists under "
+        "DATA_DIR/mosquitto/data (default: var/demo)",
+    )
+    broker.set_defaults(func=_mqtt_broker_config)
 
     demo = sub.add_parser("demo", help="run the whole platform with simulated gateways")
     demo.add_argument("--seconds", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")

@@ -116,6 +116,7 @@ EPISODE_DELAY_S = 60.0  # dc-new publishes this long after "ready"; the budget r
 EPISODE_GRACE_S = 120.0  # an episode waits this much longer for the alert it is meant to resolve
 DEMO_ALERTS_INTERVAL_S = 20.0
 DEMO_HOLD_S = 60.0  # the demo's hold time unless ENERGYMON_ALERTS_HOLD_S is set (default 600 s)
+SHUTDOWN_BUDGET_S = 10.0  # the services' threads and the gateway simulator, together
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def resolve_services(data_dir: Path, embedded: Embedded, *, force_embedded: bool
         if not force_embedded and port_open("127.0.0.1", 1883):
             mqtt_url, mqtt_origin = "mqtt://127.0.0.1:1883", "local Mosquitto on 127.0.0.1:1883"
         else:
-            port = embedded.start_mosquitto(data_dir / "mosquitto")
+            port = embedded.start_mosquitto(data_dir / "mosquitto", profile="demo")
             mqtt_url, mqtt_origin = f"mqtt://127.0.0.1:{port}", f"embedded Mosquitto on :{port}"
     return Services(db_url, mqtt_url, db_origin, mqtt_origin)
 
@@ -180,7 +181,7 @@ def run_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(data_dir)
         say(f"wiped {data_dir}")
     data_dir.mkdir(parents=True, exist_ok=True)
-    stop = stop_on_signals()
+    stop = stop_on_signals(common.shutdown_timeout_s)
     embedded = Embedded()
     threads: list[threading.Thread] = []
     children: list[subprocess.Popen[bytes]] = []
@@ -213,8 +214,12 @@ def run_demo(args: argparse.Namespace) -> int:
         api_thread, server = _start_api(common, db, api)
         threads.append(api_thread)
         servers.append(server)
-        _wait_ready(api, modbus)
+        _wait_ready(api, modbus, stop)
+        if stop.is_set():  # stopped while starting: the finally block stops what did start
+            return 0
         _wait_for_backlog(db, _start_simulator(svc, mqtt, args, children), stop)
+        if stop.is_set():
+            return 0
         threads.append(_start_rollups(db, stop))
         alerts, watch = _start_alerts(common, db, stop, threads)
         say("ready")
@@ -231,27 +236,44 @@ def run_demo(args: argparse.Namespace) -> int:
         _progress(db, stop, args.seconds, children=children, watch=watch, episodes=episodes)
     finally:
         stop.set()
-        _shut_down(servers, children, threads)
+        _shut_down(servers, children, threads, _shutdown_budget_s(common))
         simulators.close()  # the Modbus meters, once their poller has stopped
         embedded.close()
         say("stopped")
     return 0
 
 
+def _shutdown_budget_s(common: CommonSettings) -> float:
+    """How long the services' threads and the gateway simulator get to stop: half the shutdown
+    timeout, the other half being for the meter simulator and the embedded servers (the
+    watchdog ends the process at the full timeout)."""
+    timeout_s = common.shutdown_timeout_s
+    return min(SHUTDOWN_BUDGET_S, timeout_s / 2) if timeout_s > 0 else SHUTDOWN_BUDGET_S
+
+
 def _shut_down(
-    servers: list[Any], children: list[subprocess.Popen[bytes]], threads: list[threading.Thread]
+    servers: list[Any],
+    children: list[subprocess.Popen[bytes]],
+    threads: list[threading.Thread],
+    within_s: float,
 ) -> None:
-    """After ``stop`` is set: the API, the gateway simulator, then the threads."""
+    """After ``stop`` is set: the API, the gateway simulator, then the threads, all within
+    ``within_s`` (a thread still running then is a daemon: it ends with the process)."""
+    deadline = time.monotonic() + within_s
+
+    def left() -> float:
+        return max(0.0, deadline - time.monotonic())
+
     for server in servers:
         server.should_exit = True
     for child in children:
         child.send_signal(signal.SIGINT)
         try:
-            child.wait(10)
+            child.wait(left())
         except subprocess.TimeoutExpired:
             child.kill()
     for t in threads:
-        t.join(15)
+        t.join(left())
 
 
 def _prepare(db: DatabaseSettings, district: District) -> DcHistory:
@@ -297,16 +319,19 @@ def _prepare(db: DatabaseSettings, district: District) -> DcHistory:
     return history
 
 
-def _wait_ready(api: ApiSettings, modbus: ModbusSettings) -> None:
+def _wait_ready(api: ApiSettings, modbus: ModbusSettings, stop: threading.Event) -> None:
+    """Until ingest, the poller and the API answer ready, or ``stop`` is set."""
     say("starting ingest, the Modbus poller and the API ...")
     ingest_ready = f"http://127.0.0.1:{IngestSettings().metrics_port}/readyz"
-    wait_for(lambda: _answers(ingest_ready), 60, "ingest to be ready")
+    wait_for(lambda: stop.is_set() or _answers(ingest_ready), 60, "ingest to be ready")
     wait_for(
-        lambda: _answers(f"http://127.0.0.1:{modbus.metrics_port}/readyz"),
+        lambda: stop.is_set() or _answers(f"http://127.0.0.1:{modbus.metrics_port}/readyz"),
         60,
         "the Modbus poller to be ready",
     )
-    wait_for(lambda: _answers(f"http://{api.host}:{api.port}/readyz"), 60, "the API")
+    wait_for(
+        lambda: stop.is_set() or _answers(f"http://{api.host}:{api.port}/readyz"), 60, "the API"
+    )
 
 
 def _announce(

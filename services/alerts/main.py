@@ -46,7 +46,7 @@ def run(
     settings: AlertsSettings,
     stop: threading.Event | None = None,
 ) -> int:
-    stop = stop or stop_on_signals()
+    stop = stop or stop_on_signals(common.shutdown_timeout_s)
     engine = make_engine(db, pool_size=3)
     registry = CollectorRegistry()
     metrics = AlertsMetrics(registry)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +13,6 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.context import (
     ApiConfig,
@@ -24,8 +22,8 @@ from services.api.context import (
     RegistryCache,
     WriterPool,
 )
+from services.api.middleware import LimitsAndMetrics
 from services.api.problems import install as install_problems
-from services.api.problems import problem_response
 from services.api.routes import (
     alerts,
     auth,
@@ -36,8 +34,9 @@ from services.api.routes import (
     registry,
     reports,
 )
-from services.api.security import configure_hasher
+from services.api.security import configure_hasher, decoy_hash
 from services.api.snapshots import Snapshots
+from services.api.throttle import LoginThrottle
 from services.core.db import make_engine
 from services.core.schema.migrate import current_revision, head_revision
 
@@ -51,58 +50,9 @@ Roles: `admin`, `officer` (reads everything), `enterprise` (its own enterprise o
 """
 
 
-class LimitsAndMetrics:
-    """Refuses oversized bodies and NUL characters before routing; counts and times every
-    request by route template and status. Plain ASGI (Starlette's ``BaseHTTPMiddleware`` costs
-    a task and a stream per request)."""
-
-    def __init__(self, app: ASGIApp, ctx: ApiContext) -> None:
-        self.app = app
-        self.ctx = ctx
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.ctx.config.api.max_body_bytes
-        path: str = scope["path"]
-        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        refusal: Response | None = None
-        if length is not None and length.isdigit() and int(length) > limit:
-            refusal = problem_response(
-                413, "payload-too-large", f"bodies are limited to {limit} bytes", path
-            )
-        elif b"%00" in scope.get("query_string", b"") or "\x00" in path:
-            # PostgreSQL text cannot hold NUL; refuse it before it reaches a query
-            refusal = problem_response(
-                400, "invalid-parameter", "NUL characters are not allowed", path
-            )
-        start = time.perf_counter()
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            self._count("unmatched", scope["method"], refusal.status_code, start)
-            return
-        status = [500]
-
-        async def send_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self._count(route, scope["method"], status[0], start)
-
-    def _count(self, route: str, method: str, status: int, start: float) -> None:
-        metrics = self.ctx.metrics
-        metrics.requests.labels(route, method, str(status)).inc()
-        metrics.latency.labels(route, method).observe(time.perf_counter() - start)
-
-
 def create_app(config: ApiConfig) -> FastAPI:
     configure_hasher(config.api.argon2_time_cost, config.api.argon2_memory_kib)
+    decoy_hash()  # now, rather than during the first login with an unknown username
     engine = make_engine(
         config.db,
         pool_size=config.api.db_pool_size,
@@ -117,6 +67,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         registry=RegistryCache(engine, config.ingest.registry_refresh_s),
         metrics=ApiMetrics(metrics_registry),
         limiter=RateLimiter(config.api.rate_limit_per_s, config.api.rate_limit_burst),
+        logins=LoginThrottle.from_settings(config.api),
         snapshots=Snapshots(config.api.snapshot_ttl_s),
     )
     head = head_revision(config.db)
@@ -133,7 +84,9 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.ctx = ctx
     install_problems(app)
 
-    app.add_middleware(LimitsAndMetrics, ctx=ctx)
+    app.add_middleware(
+        LimitsAndMetrics, max_body_bytes=config.api.max_body_bytes, metrics=ctx.metrics
+    )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
@@ -193,6 +146,11 @@ def main() -> int:
         "port": config.api.port,
         "log_config": None,
         "access_log": False,
+        # uvicorn waits for requests in flight without end (a second SIGTERM does not force it):
+        # bound it, so a request stuck on the database cannot outlast the grace period
+        "timeout_graceful_shutdown": config.common.shutdown_timeout_s or None,
+        # the client address that login throttling counts against, when a proxy is in front
+        "forwarded_allow_ips": config.api.trusted_proxies,
     }
     if config.api.workers == 1:
         uvicorn.run(create_app(config), **options)

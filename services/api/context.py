@@ -1,4 +1,5 @@
-"""Per-app state: settings, database, writer pool, registry snapshot, metrics, rate limiter."""
+"""Per-app state: settings, database, writer pool, registry snapshot, metrics, rate limiter,
+login throttle."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Engine
 
 from services.api.snapshots import Snapshots
+from services.api.throttle import LoginThrottle
 from services.core.pipeline.index import RegistryIndex, load_index
 from services.core.pipeline.validate import Limits
 from services.core.pipeline.writer import ReadingWriter
@@ -61,6 +63,14 @@ class ApiMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.logins_throttled = Counter(
+            "energymon_api_logins_throttled_total",
+            "Logins refused by the login throttle, by the limit that refused them.",
+            ["limit"],
+            registry=registry,
+        )
+        for limit in ("username", "address"):
+            self.logins_throttled.labels(limit)  # both series exist from the start, at 0
 
 
 class WriterPool:
@@ -134,6 +144,7 @@ class ApiContext:
     registry: RegistryCache
     metrics: ApiMetrics
     limiter: RateLimiter
+    logins: LoginThrottle
     snapshots: Snapshots
     limits: Limits = field(init=False)
     reads: Engine = field(init=False)

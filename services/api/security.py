@@ -23,12 +23,14 @@ from services.core.errors import EnergymonError
 from services.core.settings import ApiSettings
 
 _HASHER = PasswordHasher()
+_DECOY_HASH: str | None = None
 
 
 def configure_hasher(time_cost: int, memory_kib: int) -> None:
     """Set the cost of new hashes; existing hashes carry their own parameters and still verify."""
-    global _HASHER  # noqa: PLW0603 - one hasher per process, set at start-up
+    global _HASHER, _DECOY_HASH  # noqa: PLW0603 - one hasher per process, set at start-up
     _HASHER = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DECOY_HASH = None
 
 
 _ISSUER = "energymon"
@@ -62,6 +64,16 @@ class InvalidTokenError(EnergymonError):
 
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
+
+
+def decoy_hash() -> str:
+    """A hash at the current cost that no password is meant to match: verifying against it for
+    an unknown username costs what verifying a real one does (hashing anew would cost twice,
+    which tells an attacker the username does not exist)."""
+    global _DECOY_HASH  # noqa: PLW0603 - computed once per hasher, on first use
+    if _DECOY_HASH is None:
+        _DECOY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
+    return _DECOY_HASH
 
 
 def verify_password(stored: str, password: str) -> bool:

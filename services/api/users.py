@@ -7,6 +7,7 @@ from sqlalchemy import Connection, func, select, update
 from services.api.security import (
     Principal,
     Role,
+    decoy_hash,
     hash_password,
     new_api_key,
     same_hash,
@@ -94,7 +95,7 @@ def authenticate(conn: Connection, username: str, password: str) -> Principal | 
         select(*_USER_COLUMNS).where(api_users.c.username == username, api_users.c.active)
     ).first()
     if row is None:
-        verify_password(hash_password("timing-equaliser"), password)  # same cost either way
+        verify_password(decoy_hash(), password)  # one verification either way: same time
         return None
     return _principal(row) if verify_password(row.password_hash, password) else None
 

@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import psycopg
 
+from services.core import broker_config
 from services.core.errors import EnergymonError
 
 
@@ -188,30 +190,71 @@ class Embedded:
         return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def start_mosquitto(
-        self, work_dir: Path, extra_conf: str = "", *, temporary: bool = False
+        self,
+        work_dir: Path,
+        extra_conf: str = "",
+        *,
+        temporary: bool = False,
+        profile: Literal["demo", "test"] = "test",
+        persistence: bool = False,
+        auth: broker_config.ListenerAuth | None = None,
     ) -> int:
-        """Start a Mosquitto on a free loopback port with ``extra_conf``; returns the port."""
+        """Start a Mosquitto on a free loopback port; returns the port.
+
+        Its configuration is a profile of services/core/broker_config.py: ``demo`` (anonymous,
+        persistent) or ``test`` (anonymous unless ``auth``; persistent if ``persistence``), with
+        ``extra_conf`` appended (a later line overrides an earlier one). It persists under
+        ``work_dir/data``."""
+        port = free_port()
+        data_dir = work_dir / "data"
+        # As root Mosquitto drops to its own user, which can neither read private files here nor
+        # write the persistence directory: stay root instead.
+        as_root = os.geteuid() == 0
+        if profile == "demo":
+            broker = broker_config.for_demo(port, str(data_dir), run_as_root=as_root)
+        else:
+            broker = broker_config.for_tests(
+                port,
+                data_dir=str(data_dir) if persistence else None,
+                auth=auth,
+                run_as_root=as_root,
+            )
+        if broker.persistence_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        text = broker_config.render(broker)
+        if extra_conf:
+            text += extra_conf.rstrip("\n") + "\n"
+        self.run_mosquitto(work_dir, text, [port], temporary=temporary)
+        return port
+
+    def run_mosquitto(
+        self, work_dir: Path, conf_text: str, ports: list[int], *, temporary: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """Run Mosquitto with ``conf_text`` (written to ``work_dir/mosquitto.conf``; its log goes
+        to ``work_dir/mosquitto.log``) until every port in ``ports`` accepts connections."""
         binary = mosquitto_binary()
         if binary is None:
             raise ServiceUnavailableError(
                 "no MQTT broker: set the MQTT URL, start one on 127.0.0.1:1883, or install "
-                "mosquitto (an MQTT 5 broker with shared subscriptions is required)"
+                "mosquitto (an MQTT 5 broker, 2.0 or newer)"
             )
         work_dir.mkdir(parents=True, exist_ok=True)
-        if temporary:
+        if temporary and work_dir not in self.temp_dirs:
             self.temp_dirs.append(work_dir)
-        port = free_port()
         conf = work_dir / "mosquitto.conf"
-        head = f"listener {port} 127.0.0.1\npersistence false\n"
-        if "allow_anonymous" not in extra_conf:
-            head += "allow_anonymous true\n"
-        if os.geteuid() == 0:
-            # As root Mosquitto drops to its own user, which cannot read private files here.
-            head += "user root\n"
-        conf.write_text(head + extra_conf + "\n", encoding="utf-8")
-        proc = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        conf.write_text(conf_text, encoding="utf-8")
+        log = work_dir / "mosquitto.log"
+        with log.open("ab") as log_file:
+            proc = subprocess.Popen(
+                [binary, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT
+            )
         self.procs.append(proc)
-        wait_for(lambda: port_open("127.0.0.1", port), 10, f"mosquitto on port {port}")
-        return port
+
+        def listening() -> bool:
+            if proc.poll() is not None:
+                tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
+                raise ServiceUnavailableError(f"mosquitto exited ({proc.returncode}): {tail}")
+            return all(port_open("127.0.0.1", port) for port in ports)
+
+        wait_for(listening, 10, f"mosquitto on ports {ports}")
+        return proc

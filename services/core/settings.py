@@ -40,6 +40,14 @@ class CommonSettings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         "json", description="`json` (one object per line) or `console` (human-readable)."
     )
+    shutdown_timeout_s: float = Field(
+        20.0,
+        ge=0,
+        description="After SIGTERM or SIGINT a service has this long to shut down cleanly, then "
+        "exits anyway (code 128 + signal; the API cancels the requests still running). Keep it a "
+        "few seconds below the orchestrator's grace period (Kubernetes: 30 s). A second signal "
+        "exits at once. 0 = no bound.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -155,6 +163,10 @@ class MqttSettings(BaseSettings):
     def status_topic(self, enterprise: str, gateway: str) -> str:
         return f"{self.topic_root}/v1/{enterprise}/{gateway}/status"
 
+    def commands_topic(self, enterprise: str, gateway: str) -> str:
+        """Where the platform publishes commands to one gateway (QoS 1); only it may read them."""
+        return f"{self.topic_root}/v1/{enterprise}/{gateway}/commands"
+
 
 class IngestSettings(BaseSettings):
     """The ingest pipeline: limits, batching, spool, metrics."""
@@ -242,7 +254,8 @@ class ApiSettings(BaseSettings):
         ge=1,
         le=64,
         description="API processes sharing the port (one per core is typical). Each keeps its own "
-        "rate limiter and ranking snapshots; `/metrics` sums every process's samples.",
+        "rate limiter, login throttle and ranking snapshots; `/metrics` sums every process's "
+        "samples.",
     )
     jwt_keys: str = Field(
         DEV_JWT_KEYS,
@@ -256,6 +269,36 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(1048576, ge=1024, description="Largest request body accepted.")
     rate_limit_per_s: float = Field(50.0, gt=0, description="Sustained requests/s per credential.")
     rate_limit_burst: int = Field(200, ge=1, description="Burst allowance per credential.")
+    login_failures_per_username: int = Field(
+        5,
+        ge=1,
+        description="Failed logins (`POST /api/v1/auth/token`) a username may have within "
+        "`ENERGYMON_API_LOGIN_WINDOW_S`; after that it answers 429, even to the right password, "
+        "until the oldest failure leaves the window. A successful login clears the count.",
+    )
+    login_failures_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed logins one client address (an IPv6 /64) may have within the window, "
+        "whatever the usernames; after that its logins answer 429.",
+    )
+    login_window_s: float = Field(
+        900.0, ge=1, description="The window of the login failure limits, seconds."
+    )
+    login_tracked_keys: int = Field(
+        10000,
+        ge=100,
+        description="Usernames, and separately client addresses, the login throttle remembers "
+        "(expired ones are forgotten first, then the least recently tried; ~0.3 KB a username, "
+        "~0.4 KB an address).",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1",
+        description="Addresses or networks (comma-separated) allowed to give the client address "
+        "in `X-Forwarded-For`: the TLS-terminating proxy in front of the API. Login throttling "
+        "counts per client address, so behind a proxy list it here (never `*`: clients could "
+        "then choose their address).",
+    )
     db_pool_size: int = Field(
         16,
         ge=1,

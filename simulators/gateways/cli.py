@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,11 +85,15 @@ def run(args: argparse.Namespace) -> int:
         start -= timedelta(seconds=start.timestamp() % args.interval)
     faults = Faults(args.duplicate_rate, args.late_rate, 20, args.malformed_rate, args.seed)
     stream = ReadingStream(fleet, start, args.readings_per_message)
+    stop = stop_on_signals() if args.realtime else threading.Event()
     publisher = FleetPublisher(fleet, MqttSettings())
     publisher.connect()
-    stop = stop_on_signals() if args.realtime else threading.Event()
     try:
-        sent = publisher.publish(inject(stream.take(args.steps), faults), rate=args.rate)
+        # a stop during the backlog ends it there rather than after every message
+        backlog = itertools.takewhile(
+            lambda _msg: not stop.is_set(), inject(stream.take(args.steps), faults)
+        )
+        sent = publisher.publish(backlog, rate=args.rate)
         log.info("backlog published", messages=sent, steps=args.steps)
         while args.realtime and not stop.is_set():
             # publish each further interval when wall-clock time reaches it: timestamps are never

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import threading
 from pathlib import Path
 
 import yaml
@@ -173,10 +172,16 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        threading.Thread(
-            target=lambda: (stop.wait(), loop.call_soon_threadsafe(done.set)), daemon=True
-        ).start()
-        await server.serve(done)
+
+        def stopped() -> None:
+            loop.remove_reader(stop.fileno())
+            done.set()
+
+        loop.add_reader(stop.fileno(), stopped)  # readable once a signal set the stop event
+        try:
+            await server.serve(done)
+        finally:
+            loop.remove_reader(stop.fileno())
 
     print(f"serving {len(meters)} meters on {server.address} (Ctrl-C stops)")
     run_loop(main())

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from services.core.broker_config import ListenerAuth
 from services.core.embedded import (
     Embedded,
     ServiceUnavailableError,
@@ -57,9 +58,21 @@ def resolve_postgres(private: Private) -> str:
     return private.start_postgres(parent / "data", fsync=False)
 
 
-def start_mosquitto(private: Private, extra_conf: str = "") -> int:
+def start_mosquitto(
+    private: Private,
+    extra_conf: str = "",
+    *,
+    persistence: bool = False,
+    auth: ListenerAuth | None = None,
+) -> int:
+    """A private broker of the ``test`` profile (services/core/broker_config.py) in a temporary
+    directory: anonymous unless ``auth``; persistent under ``<dir>/data`` if ``persistence``."""
     return private.start_mosquitto(
-        Path(tempfile.mkdtemp(prefix="energymon-mqtt-")), extra_conf, temporary=True
+        Path(tempfile.mkdtemp(prefix="energymon-mqtt-")),
+        extra_conf,
+        temporary=True,
+        persistence=persistence,
+        auth=auth,
     )
 
 

@@ -31,7 +31,8 @@ def run(
     modbus: ModbusSettings,
     stop: threading.Event | None = None,
 ) -> int:
-    stop = stop or stop_on_signals()
+    # the poller notices a stop between two rounds (ENERGYMON_MODBUS_ROUND_S)
+    stop = stop or stop_on_signals(common.shutdown_timeout_s)
     registry = CollectorRegistry()
     engine = make_engine(db, pool_size=3)
     pipeline = build_engine(db, ingest, registry, spool_dir=modbus.spool_dir, engine=engine)

@@ -1,185 +1,225 @@
 """Generated credentials loaded by a real Mosquitto running the shipped configuration
-(deploy/mosquitto/mosquitto.conf, with its TLS listener): each gateway publishes only as itself."""
+(deploy/mosquitto/mosquitto.conf): platform accounts on the internal listener only, gateways on the
+TLS gateway listener only, each gateway publishing only as itself, reading only its own commands and
+never disturbing ingest's session. A plain client with the ingest account and a persistent session
+stands in for ingest (see conftest.py)."""
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import subprocess
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-import psycopg
-import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-
-from services.core.embedded import free_port, port_open
-from services.core.settings import DatabaseSettings, MqttSettings
-from tests.integration.conftest import ENT_A
+from services.core.broker_config import listener_auth
+from services.core.registry.mqtt_acl import read_credentials
+from services.core.settings import DatabaseSettings
+from tests.integration.broker.conftest import INGEST_CLIENT_ID, INGEST_USER, TOPICS, DeployBroker
+from tests.integration.broker.probe import NOT_AUTHORIZED, Probe
+from tests.integration.conftest import ENT_A, ENT_B
 from tests.support.cli import run_cli
-from tests.support.ingest import start_ingest
-from tests.support.services import Private, start_mosquitto, wait_for
+from tests.support.services import Private, start_mosquitto
 
-SHIPPED_CONF = Path(__file__).parents[3] / "deploy" / "mosquitto" / "mosquitto.conf"
-
-
-def _make_certs(d: Path) -> None:
-    """A private CA and a server certificate for 127.0.0.1, as docs/deploy.md shows."""
-    d.mkdir()
-
-    def ssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=60)
-
-    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=energymon CA",
-        "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
+GW1 = f"{ENT_A}.gw-01"
 
 
-def shipped_conf(auth: Path, certs: Path, data: Path, tls_port: int) -> str:
-    """deploy/mosquitto/mosquitto.conf with its container paths and ports made local."""
-    text = SHIPPED_CONF.read_text()
-    assert "listener 1883\n" in text
-    assert "listener 8883\n" in text
-    return (
-        text.replace("/mosquitto/auth/", f"{auth}/")
-        .replace("/mosquitto/certs/", f"{certs}/")
-        .replace("/mosquitto/data/", f"{data}/")
-        .replace("listener 1883\n", "")  # the test harness adds a plain listener on a free port
-        .replace("listener 8883\n", f"listener {tls_port} 127.0.0.1\n")
+def _connect(probe: Probe) -> int:
+    rc = probe.connect()
+    probe.close()
+    return rc
+
+
+def _payload(seq: int) -> str:
+    reading = {"meter": "M-100", "point": "energy_import_kwh", "ts": 1_763_856_900_000 + seq}
+    return json.dumps({"seq": seq, "readings": [{**reading, "value": float(seq)}]})
+
+
+def test_anonymous_clients_are_refused_on_both_listeners(deploy_broker: DeployBroker) -> None:
+    assert _connect(Probe(deploy_broker.internal_port)) == NOT_AUTHORIZED
+    assert _connect(Probe(deploy_broker.gateway_port, ca=deploy_broker.ca)) == NOT_AUTHORIZED
+
+
+def test_gateways_log_in_only_on_the_gateway_listener_and_ingest_only_on_the_internal_one(
+    deploy_broker: DeployBroker,
+) -> None:
+    b = deploy_broker
+    gw_password, ingest_password = b.creds[GW1], b.creds[INGEST_USER]
+    assert _connect(b.gateway(ENT_A, "gw-01")) == 0  # over TLS, with its generated password
+    assert _connect(Probe(b.internal_port, username=GW1, password=gw_password)) != 0
+    assert _connect(Probe(b.internal_port, username=INGEST_USER, password=ingest_password)) == 0
+    ingest_on_gw_listener = Probe(
+        b.gateway_port, username=INGEST_USER, password=ingest_password, ca=b.ca
     )
+    assert _connect(ingest_on_gw_listener) != 0
+    wrong = Probe(b.gateway_port, username=GW1, password="not-the-password", ca=b.ca)
+    assert _connect(wrong) not in (0, -1)  # refused by the broker: bad user name or password
 
 
-@pytest.fixture
-def secured_broker(
+def test_a_gateways_share_wildcard_and_foreign_subscriptions_get_nothing_and_ingest_gets_all(
+    deploy_broker: DeployBroker,
+) -> None:
+    b = deploy_broker
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    ingest.subscribe("energymon/v1/+/+/readings")
+    rogue = b.gateway(ENT_A, "gw-01")
+    assert rogue.connect() == 0
+    stolen = [
+        "$share/energymon-ingest/energymon/v1/+/+/readings",
+        "$share/energymon-ingest/energymon/v1/+/+/status",
+        "#",
+        "energymon/v1/+/+/readings",
+        TOPICS.commands_topic(ENT_A, "gw-02"),
+        TOPICS.commands_topic(ENT_B, "gw-01"),
+    ]
+    for topic in stolen:
+        # Mosquitto's ACL file grants every SUBSCRIBE and checks read access on each delivery.
+        rogue.subscribe(topic)
+    rogue.subscribe(TOPICS.commands_topic(ENT_A, "gw-01"))
+    other = b.gateway(ENT_A, "gw-02")
+    assert other.connect() == 0
+    payloads = [_payload(i) for i in range(100)]
+    acks = other.publish_many(TOPICS.readings_topic(ENT_A, "gw-02"), payloads)
+    assert set(acks) == {0}  # accepted, with a matching subscriber
+    ingest.publish(TOPICS.commands_topic(ENT_A, "gw-02"), "for gw-02 only")
+    ingest.publish(TOPICS.commands_topic(ENT_A, "gw-01"), "marker")
+    rogue.wait_received(1, TOPICS.commands_topic(ENT_A, "gw-01"))  # sent after everything else
+    ingest.wait_received(100)
+    assert sorted(json.loads(p)["seq"] for p in ingest.received()) == list(range(100))
+    # Its own commands only: once through its own subscription, once through `#`.
+    assert set(rogue.received()) == {b"marker"}
+    assert all(t == TOPICS.commands_topic(ENT_A, "gw-01") for t, _ in rogue.messages)
+    for probe in (ingest, rogue, other):
+        probe.close()
+
+
+def test_a_gateway_with_ingests_client_id_does_not_disturb_ingests_online_session(
+    deploy_broker: DeployBroker,
+) -> None:
+    b = deploy_broker
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    ingest.subscribe("energymon/v1/+/+/readings")
+    rogue = b.gateway(ENT_A, "gw-01", client_id=INGEST_CLIENT_ID)
+    assert rogue.connect() == 0
+    gw2 = b.gateway(ENT_A, "gw-02")
+    assert gw2.connect() == 0
+    gw2.publish_many(TOPICS.readings_topic(ENT_A, "gw-02"), [_payload(i) for i in range(20)])
+    ingest.wait_received(20, timeout=20)
+    assert ingest.disconnects == []  # not taken over: the gateway's client id is its user name
+    assert ingest.connected
+    for probe in (ingest, rogue, gw2):
+        probe.close()
+
+
+def test_a_gateway_with_ingests_client_id_and_clean_start_leaves_ingests_queue_intact(
+    deploy_broker: DeployBroker,
+) -> None:
+    b = deploy_broker
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    ingest.subscribe("energymon/v1/+/+/readings")
+    ingest.close()  # ingest stopped: the broker queues for its session
+    gw2 = b.gateway(ENT_A, "gw-02")
+    assert gw2.connect() == 0
+    gw2.publish_many(TOPICS.readings_topic(ENT_A, "gw-02"), [_payload(i) for i in range(50)])
+    rogue = b.gateway(ENT_A, "gw-01", client_id=INGEST_CLIENT_ID, clean_start=True)
+    assert rogue.connect() == 0  # with a clean start it would have wiped ingest's queue
+    rogue.close()
+    gw2.publish_many(TOPICS.readings_topic(ENT_A, "gw-02"), [_payload(i) for i in range(50, 100)])
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    assert ingest.session_present == [True]
+    ingest.wait_received(100)
+    assert sorted(json.loads(p)["seq"] for p in ingest.received()) == list(range(100))
+    ingest.close()
+    gw2.close()
+
+
+def test_a_gateway_reads_its_own_commands_and_publishes_only_its_own_readings_and_status(
+    deploy_broker: DeployBroker,
+) -> None:
+    b = deploy_broker
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    ingest.subscribe("energymon/v1/+/+/readings")
+    ingest.subscribe("energymon/v1/+/+/status")
+    gw1 = b.gateway(ENT_A, "gw-01")
+    assert gw1.connect() == 0
+    own_commands = TOPICS.commands_topic(ENT_A, "gw-01")
+    assert gw1.subscribe(own_commands) == [1]
+    command = json.dumps({"command": "resend", "from_seq": 10, "to_seq": 20})
+    assert ingest.publish(own_commands, command) == 0
+    gw1.wait_received(1, own_commands)
+    assert gw1.received(own_commands) == [command.encode()]
+    # Denied: publishing to its own commands topic (it would have received it back) and to
+    # another gateway's readings and status. (Mosquitto 2.0.11 also drops the connection after
+    # such a PUBACK; the client reconnects.)
+    assert gw1.publish(own_commands, "self-issued") == NOT_AUTHORIZED
+    assert gw1.publish(TOPICS.readings_topic(ENT_A, "gw-02"), _payload(1)) == NOT_AUTHORIZED
+    assert gw1.publish(TOPICS.status_topic(ENT_B, "gw-01"), "{}", retain=True) == NOT_AUTHORIZED
+    assert gw1.publish(TOPICS.readings_topic(ENT_A, "gw-01"), _payload(2)) in (0, 16)
+    online = json.dumps({"status": "online"})
+    assert gw1.publish(TOPICS.status_topic(ENT_A, "gw-01"), online, retain=True) in (0, 16)
+    ingest.wait_received(1, TOPICS.status_topic(ENT_A, "gw-01"))
+    ingest.wait_received(1, TOPICS.readings_topic(ENT_A, "gw-01"))
+    assert ingest.received(TOPICS.readings_topic(ENT_A, "gw-01")) == [_payload(2).encode()]
+    assert ingest.received(TOPICS.status_topic(ENT_A, "gw-01")) == [online.encode()]
+    assert [t for t, _ in ingest.messages] == [
+        TOPICS.readings_topic(ENT_A, "gw-01"),
+        TOPICS.status_topic(ENT_A, "gw-01"),
+    ]
+    assert gw1.received(own_commands) == [command.encode()]
+    # The ingest account may write commands and nothing else.
+    assert ingest.publish(TOPICS.readings_topic(ENT_A, "gw-01"), _payload(3)) == NOT_AUTHORIZED
+    gw1.close()
+    ingest.close()
+
+
+def test_the_deploy_broker_keeps_a_stopped_ingests_queue_across_a_restart(
+    deploy_broker: DeployBroker,
+) -> None:
+    b = deploy_broker
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    ingest.subscribe("energymon/v1/+/+/readings")
+    ingest.close()
+    gw2 = b.gateway(ENT_A, "gw-02")
+    assert gw2.connect() == 0
+    gw2.publish_many(TOPICS.readings_topic(ENT_A, "gw-02"), [_payload(i) for i in range(500)])
+    gw2.close()
+    b.stop()
+    database = b.data_dir / "mosquitto.db"
+    assert database.exists()  # written by the user the broker runs as
+    b.start()
+    ingest = b.ingest()
+    assert ingest.connect() == 0
+    assert ingest.session_present == [True]
+    ingest.wait_received(500)
+    assert sorted(json.loads(p)["seq"] for p in ingest.received()) == list(range(500))
+    ingest.close()
+
+
+def test_credentials_give_ingest_the_password_in_its_mqtt_url_and_keep_passwords_on_rerun(
     small_district: DatabaseSettings, tmp_path: Path
-) -> Iterator[tuple[int, dict[str, str]]]:
-    out = tmp_path / "mqtt"
+) -> None:
+    out = tmp_path / "auth"
     env = {
-        **os.environ,
         "ENERGYMON_DATABASE_URL": small_district.url,
-        "ENERGYMON_MQTT_TOPIC_ROOT": "energymon",
+        "ENERGYMON_MQTT_URL": "mqtt://energymon-ingest:from%2Fthe-url@127.0.0.1:1883",
     }
-    result = run_cli("mqtt", "credentials", "--out", str(out), env=env)
-    assert result.returncode == 0, result.stderr
-    assert "3 gateways, 4 new accounts" in result.stdout
-    assert oct((out / "passwd").stat().st_mode & 0o777) == "0o600"
-    for f in ("passwd", "acl"):
-        os.chmod(out / f, 0o644)  # the broker may run as another user
-    creds = {r["username"]: r["password"] for r in csv.DictReader((out / "credentials.csv").open())}
-    _make_certs(tmp_path / "certs")
-    (tmp_path / "data").mkdir()
-    tls_port = free_port()
+    first = run_cli("mqtt", "credentials", "--out", str(out), env=env)
+    assert first.returncode == 0, first.stderr
+    creds = read_credentials((out / "credentials.csv").read_text())
+    assert creds[INGEST_USER] == "from/the-url"
+    env["ENERGYMON_MQTT_URL"] = "mqtt://127.0.0.1:1883"  # no account in the URL: keep what is known
+    second = run_cli("mqtt", "credentials", "--out", str(out), env=env)
+    assert second.returncode == 0, second.stderr
+    assert "3 gateways, 0 new accounts" in second.stdout
+    assert read_credentials((out / "credentials.csv").read_text()) == creds
     private = Private()
-    port = start_mosquitto(
-        private, shipped_conf(out, tmp_path / "certs", tmp_path / "data", tls_port)
-    )
-    wait_for(lambda: port_open("127.0.0.1", tls_port), 10, "the TLS listener")
-    creds["_tls_port"] = str(tls_port)
-    creds["_certs"] = str(tmp_path / "certs")
-    yield port, creds
-    private.close()
-
-
-def _client(
-    port: int, user: str | None, password: str | None, ca: Path | None = None
-) -> tuple[mqtt.Client, int]:
-    rc: list[int] = []
-    done = threading.Event()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"c-{user}", protocol=mqtt.MQTTv5)
-    if ca is not None:
-        c.tls_set(ca_certs=str(ca))
-    if user is not None:
-        c.username_pw_set(user, password)
-
-    def on_connect(_c: object, _u: object, _f: object, reason: mqtt.ReasonCode, _p: object) -> None:
-        rc.append(reason.value)
-        done.set()
-
-    c.on_connect = on_connect
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    done.wait(10)
-    return c, rc[0] if rc else -1
-
-
-def test_gateways_publish_only_as_themselves_and_anonymous_clients_are_refused(
-    secured_broker: tuple[int, dict[str, str]], small_district: DatabaseSettings, tmp_path: Path
-) -> None:
-    port, creds = secured_broker
-    _, anon_rc = _client(port, None, None)
-    assert anon_rc != 0  # refused: not authorised
-    ingest_user = "energymon-ingest"
-    mqtt_settings = MqttSettings(
-        url=f"mqtt://{ingest_user}:{creds[ingest_user]}@127.0.0.1:{port}", topic_root="energymon"
-    )
-    ingest = start_ingest(small_district, mqtt_settings, tmp_path)
     try:
-        ingest.wait_ready()
-        gw1 = f"{ENT_A}.gw-01"
-        client, rc = _client(port, gw1, creds[gw1])
-        assert rc == 0
-        ts = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-
-        def payload(value: float) -> str:
-            return json.dumps(
-                {"readings": [{"meter": "G-1", "point": "gas_volume_m3", "ts": ts, "value": value}]}
-            )
-
-        spoof = client.publish(mqtt_settings.readings_topic(ENT_A, "gw-02"), payload(2.0), qos=1)
-        own = client.publish(mqtt_settings.readings_topic(ENT_A, "gw-01"), payload(1.0), qos=1)
-        own.wait_for_publish(10)
-        spoof.wait_for_publish(10)
-        wait_for(
-            lambda: ingest.metric("energymon_ingest_readings_written_total") >= 1,
-            20,
-            "the gateway's own reading",
-        )
-        # Mosquitto grants the SUBACK but enforces read access on delivery: a gateway receives
-        # nothing, not even its own topic, while ingest does.
-        received: list[bytes] = []
-        client.on_message = lambda _c, _u, m: received.append(m.payload)
-        subacks: list[object] = []
-        client.on_subscribe = lambda *a: subacks.append(a)
-        client.subscribe(f"{mqtt_settings.topic_root}/#", qos=1)
-        wait_for(lambda: bool(subacks), 10, "the SUBACK")
-        ts = (datetime.now(UTC) - timedelta(minutes=4)).isoformat()
-        client.publish(
-            mqtt_settings.readings_topic(ENT_A, "gw-01"), payload(3.0), qos=1
-        ).wait_for_publish(10)
-        wait_for(
-            lambda: ingest.metric("energymon_ingest_readings_written_total") >= 2,
-            20,
-            "the second reading",
-        )
-        assert received == []
-        client.disconnect()
-        with psycopg.connect(small_district.libpq_url) as conn:
-            values = [r[0] for r in conn.execute("SELECT value FROM readings").fetchall()]
-        assert sorted(values) == [1.0, 3.0]
-        assert ingest.metric("energymon_ingest_messages_received_total") == 2
+        port = start_mosquitto(private, auth=listener_auth(str(out), "internal"))
+        assert _connect(Probe(port, username=INGEST_USER, password="from/the-url")) == 0
+        assert _connect(Probe(port, username=GW1, password=creds[GW1])) != 0
+        assert _connect(Probe(port)) == NOT_AUTHORIZED
     finally:
-        ingest.stop()
-
-
-def test_gateways_connect_over_the_tls_listener_with_their_credentials(
-    secured_broker: tuple[int, dict[str, str]],
-) -> None:
-    _, creds = secured_broker
-    tls_port = int(creds["_tls_port"])
-    ca = Path(creds["_certs"]) / "ca.crt"
-    gw1 = f"{ENT_A}.gw-01"
-    client, rc = _client(tls_port, gw1, creds[gw1], ca=ca)
-    assert rc == 0
-    client.disconnect()
-    _, wrong_rc = _client(tls_port, gw1, "not-the-password", ca=ca)
-    assert wrong_rc not in (0, -1)  # refused by the broker: bad user name or password
-    _, anon_rc = _client(tls_port, None, None, ca=ca)
-    assert anon_rc not in (0, -1)
+        private.close()

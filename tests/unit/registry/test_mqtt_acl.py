@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
+from services.core.errors import ConfigError
 from services.core.registry.mqtt_acl import (
     mosquitto_hash,
     plan_credentials,
     read_credentials,
-    render_acl,
     render_credentials,
+    render_files,
+    render_gateway_acl,
+    render_internal_acl,
 )
 
 
@@ -32,10 +37,56 @@ def test_rerunning_keeps_passwords_adds_new_gateways_and_drops_removed_ones() ->
     assert len(second[2].password) >= 24
 
 
-def test_a_gateway_may_write_only_its_own_topics() -> None:
-    acl = render_acl([("E1", "g1")], "energymon")
-    block = acl.split("user E1.g1\n", 1)[1].strip().splitlines()
+def test_a_gateway_writes_its_own_readings_and_status_and_reads_only_its_own_commands() -> None:
+    acl = render_gateway_acl([("E1", "g1"), ("E1", "g2")], "energymon")
+    block = acl.split("user E1.g1\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert block == [
         "topic write energymon/v1/E1/g1/readings",
         "topic write energymon/v1/E1/g1/status",
+        "topic read energymon/v1/E1/g1/commands",
     ]
+    grants = [line for line in acl.splitlines() if line.startswith("topic ")]
+    assert not any("+" in line or "#" in line or "$share" in line for line in grants)
+    assert "energymon-ingest" not in acl
+
+
+def test_ingest_reads_every_gateways_readings_and_status_and_writes_their_commands() -> None:
+    acl = render_internal_acl("site7", "energymon-ingest")
+    assert [line for line in acl.splitlines() if line and not line.startswith("#")] == [
+        "user energymon-ingest",
+        "topic read site7/v1/+/+/readings",
+        "topic read site7/v1/+/+/status",
+        "topic write site7/v1/+/+/commands",
+    ]
+
+
+def test_each_listeners_password_file_holds_only_its_own_accounts() -> None:
+    gws = [("E1", "g1"), ("E2", "g9")]
+    creds = plan_credentials(gws, {})
+    files = render_files(gws, creds, "energymon")
+    assert sorted(files) == [
+        "credentials.csv", "gateways.acl", "gateways.passwd", "internal.acl", "internal.passwd",
+    ]  # fmt: skip
+
+    def users(name: str) -> list[str]:
+        return [line.split(":", 1)[0] for line in files[name].splitlines()]
+
+    assert users("internal.passwd") == ["energymon-ingest"]
+    assert users("gateways.passwd") == ["E1.g1", "E2.g9"]
+    assert read_credentials(files["credentials.csv"]) == {c.username: c.password for c in creds}
+
+
+def test_ingests_password_comes_from_the_operator_when_given() -> None:
+    known = {"energymon-ingest": "old", "E1.g1": "gw-secret"}
+    creds = plan_credentials([("E1", "g1")], known, "energymon-ingest", "from-the-url")
+    assert [(c.username, c.password) for c in creds] == [
+        ("energymon-ingest", "from-the-url"),
+        ("E1.g1", "gw-secret"),
+    ]
+    kept = plan_credentials([("E1", "g1")], known, "energymon-ingest", None)
+    assert kept[0].password == "old"
+
+
+def test_an_ingest_account_named_like_a_gateway_is_refused() -> None:
+    with pytest.raises(ConfigError, match="also a gateway"):
+        plan_credentials([("E1", "g1")], {}, "E1.g1")

@@ -1,0 +1,33 @@
+"""``energymon api`` hands the trusted proxies to uvicorn, which decides the client address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import structlog
+import uvicorn
+
+from services.api.app import main
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_forwarded_for_is_trusted_only_from_the_configured_proxies(
+    monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **options: runs.append(options))
+    monkeypatch.setattr("services.api.app.create_app", lambda _config: None)  # no database
+    monkeypatch.setenv("ENERGYMON_ENV", "development")
+    monkeypatch.setenv("ENERGYMON_API_WORKERS", workers)
+    monkeypatch.setenv("ENERGYMON_API_TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)  # main() sets it for workers
+    configured, saved = structlog.is_configured(), structlog.get_config()
+    try:
+        assert main() == 0
+    finally:  # main() configures logging for the whole process
+        if configured:
+            structlog.configure(**saved)
+        else:
+            structlog.reset_defaults()
+    assert [options["forwarded_allow_ips"] for options in runs] == ["10.0.0.0/8,fd00::/8"]
