@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine, text
 
 from services.alerts.notify import Router
-from services.alerts.rules import budget, connectivity, pue, quality
+from services.alerts.rules import budget, connectivity, ingest, pue, quality
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alerts
 from services.core.settings import AlertsSettings
@@ -42,6 +42,21 @@ def connectivity_family(settings: AlertsSettings) -> Family:
             connectivity.GATEWAY_OFFLINE,
             connectivity.MODBUS_DEVICE_OFFLINE,
         ),
+        find,
+    )
+
+
+def ingest_family(settings: AlertsSettings) -> Family:
+    def find(conn: Connection, now: datetime, _live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return [
+            *ingest.sequence_gaps(conn, now, timedelta(seconds=settings.seq_gap_window_s)),
+            *ingest.unowned_partitions(conn, now, timedelta(seconds=settings.ingest_unowned_s)),
+            *ingest.lost_replicas(conn, now, timedelta(seconds=settings.ingest_replica_stale_s)),
+        ]
+
+    return Family(
+        "ingest",
+        (ingest.SEQUENCE_GAP, ingest.INGEST_PARTITION_UNOWNED, ingest.INGEST_REPLICA_LOST),
         find,
     )
 

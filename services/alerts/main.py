@@ -16,6 +16,7 @@ from services.alerts.evaluator import (
     Family,
     budget_family,
     connectivity_family,
+    ingest_family,
     pue_family,
     quality_family,
 )
@@ -34,6 +35,7 @@ log = get_logger(__name__)
 def default_families(settings: AlertsSettings, zone: ZoneInfo) -> list[Family]:
     return [
         connectivity_family(settings),
+        ingest_family(settings),
         pue_family(settings, zone),
         budget_family(settings, zone),
         quality_family(zone),

@@ -174,15 +174,36 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENERGYMON_INGEST_", extra="ignore")
 
     client_id: str = Field(
-        "energymon-ingest-1",
-        description="MQTT client id; unique per ingest process (its persistent session).",
-    )
-    share_group: str = Field(
         "energymon-ingest",
-        description="MQTT 5 shared-subscription group that ingest replicas join.",
+        description="MQTT client id base, the same on every replica: partition k is the "
+        "persistent broker session `<client_id>-p<k>`, held by one replica at a time.",
+    )
+    partitions: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="MQTT partitions (broker sessions) that replicas share out; with more than "
+        "one, partition k subscribes to the enterprises whose code hashes to k. Lowering it "
+        "drains and removes the sessions beyond it.",
+    )
+    replica_id: str = Field(
+        "",
+        description="This replica's name in the partition lease table (default: host-pid).",
+    )
+    lease_ttl_s: float = Field(
+        15.0,
+        gt=1,
+        description="Partition lease lifetime: a dead replica's partitions are taken over "
+        "within about this long plus one lease round.",
+    )
+    lease_round_s: float = Field(
+        5.0, gt=0, description="How often partition leases are renewed and rebalanced."
     )
     session_expiry_s: int = Field(
-        86400, ge=0, description="How long the broker keeps this client's session while offline."
+        604800,
+        ge=0,
+        description="How long the broker keeps a partition's session (and queues for it) while "
+        "no replica holds it: the longest full ingest outage that loses nothing.",
     )
     receive_maximum: int = Field(
         2000,
@@ -219,6 +240,33 @@ class IngestSettings(BaseSettings):
     )
     db_retry_max_s: float = Field(
         30.0, gt=0, description="Longest back-off between database retries."
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        description="A message whose processing fails unexpectedly this many times (also across "
+        "redeliveries) is dead-lettered as `processing_error` and acknowledged.",
+    )
+    writer_stall_s: float = Field(
+        60.0, gt=0, description="`/readyz` fails when the writer thread has not cycled this long."
+    )
+    resend_after_s: float = Field(
+        60.0,
+        gt=0,
+        description="A gap in a gateway's `seq` older than this is requested again from the "
+        "gateway (a `resend` command on its commands topic).",
+    )
+    resend_every_s: float = Field(
+        300.0, gt=0, description="Interval between repeated re-send requests for one gap."
+    )
+    resend_max_requests: int = Field(
+        5, ge=0, description="Re-send requests per gap before only the alert remains (0 = none)."
+    )
+    seq_gap_expiry_days: float = Field(
+        7.0,
+        gt=0,
+        description="Gaps in a gateway's `seq` older than this are given up as lost (logged and "
+        "counted); the `sequence_gap` alert has reported them long before.",
     )
     metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
     metrics_port: int = Field(
@@ -343,6 +391,24 @@ class AlertsSettings(BaseSettings):
     )
     pue_margin: float = Field(
         0.02, ge=0, description="Hysteresis: a PUE alert clears below limit - margin."
+    )
+    seq_gap_window_s: float = Field(
+        900.0,
+        gt=0,
+        description="`sequence_gap` opens when a gateway's messages (by `seq`) have been missing "
+        "this long (ingest asks the gateway to re-send them first).",
+    )
+    ingest_unowned_s: float = Field(
+        60.0,
+        gt=0,
+        description="`ingest_partition_unowned` opens when no ingest replica has held an MQTT "
+        "partition this long.",
+    )
+    ingest_replica_stale_s: float = Field(
+        120.0,
+        gt=0,
+        description="`ingest_replica_lost` opens when an ingest replica stopped heartbeating "
+        "this long ago without leaving.",
     )
     budget_thresholds: str = Field("0.8,0.9", description="Budget warning shares, comma-separated.")
     routes: str = Field(

@@ -10,9 +10,11 @@ answers again.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,9 +29,9 @@ from services.core.db import make_engine
 from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.logging import get_logger
 from services.core.pipeline.index import RegistryIndex, load_index
-from services.core.pipeline.model import Batch, DeadLetter, InboundMessage, Reason
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits, validate_message
+from services.core.pipeline.model import Batch, InboundMessage, Reason
+from services.core.pipeline.spool import Spool, SpoolCorruptError
+from services.core.pipeline.validate import Limits, processing_error, validate_guarded
 from services.core.pipeline.writer import ReadingWriter, WriteResult
 from services.core.settings import DatabaseSettings, IngestSettings
 from services.ingest.metrics import IngestMetrics
@@ -50,6 +52,9 @@ _REGISTRY_MISS = {
 _MISS_RELOAD_S = 2.0
 _DRAIN_BUDGET_S = 1.0
 _IDLE_CHECK_S = 5.0
+_SUPERVISE_EVERY_S = 1.0
+_RECOVERED_S = 5.0
+_FAILURES_REMEMBERED = 10_000
 
 
 @dataclass(slots=True)
@@ -57,7 +62,9 @@ class _Item:
     kind: MessageKind
     message: InboundMessage
     ack: Ack
+    origin: str = ""  # which source handed it over (an MQTT partition), for draining by origin
     arrived: float = field(default_factory=time.monotonic)
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,8 @@ class EngineConfig:
     batch_max_age_s: float = 0.1
     registry_refresh_s: float = 30.0
     db_retry_max_s: float = 30.0
+    max_attempts: int = 3
+    stall_s: float = 60.0
 
 
 class IngestEngine:
@@ -98,21 +107,50 @@ class IngestEngine:
         self._unacked_lock = threading.Lock()
         self.written_batches = 0
         self._spool_segments = 0
+        # supervision: the items of the cycle in progress, items to retry one at a time after a
+        # failed cycle, and how often recently seen messages failed (by content, so that a
+        # redelivery of a message that keeps failing is given up instead of retried for ever)
+        self._current: list[_Item] = []
+        self._retry: deque[_Item] = deque()
+        self._failures: OrderedDict[bytes, int] = OrderedDict()
+        self._heartbeat = time.monotonic()
+        self._failed_at: float | None = None
+        self._supervisor: threading.Thread | None = None
+        self._pending: dict[str, int] = {}
 
     # ---- called from source threads -------------------------------------------------------
-    def submit(self, kind: MessageKind, message: InboundMessage, ack: Ack) -> None:
+    def submit(
+        self, kind: MessageKind, message: InboundMessage, ack: Ack, origin: str = ""
+    ) -> None:
         with self._unacked_lock:
             self._unacked += 1
-        self._queue.put(_Item(kind, message, ack))
+            self._pending[origin] = self._pending.get(origin, 0) + 1
+        self._queue.put(_Item(kind, message, ack, origin))
 
     @property
     def ready(self) -> bool:
-        """Ready = the database accepted the last operation and the registry is loaded."""
-        return self._db_up and self._index is not None
+        """Ready = the database accepted the last operation, the registry is loaded and the
+        writer thread is alive, cycling, and did not just fail."""
+        return self._db_up and self._index is not None and self.writer_healthy
+
+    @property
+    def writer_healthy(self) -> bool:
+        alive = self._thread is not None and self._thread.is_alive()
+        fresh = time.monotonic() - self._heartbeat < self._config.stall_s
+        return alive and fresh and self._failed_at is None
 
     @property
     def unacknowledged(self) -> int:
         return self._unacked
+
+    def registry_snapshot(self) -> RegistryIndex | None:
+        """The registry as last loaded (None before the first load)."""
+        return self._index
+
+    def pending(self, origin: str) -> int:
+        """Messages handed over by ``origin`` and not yet acknowledged (or given back)."""
+        with self._unacked_lock:
+            return self._pending.get(origin, 0)
 
     def start(self) -> None:
         self._refresh_spool_metrics()
@@ -121,8 +159,11 @@ class IngestEngine:
             self._database_ok()
         except StorageUnavailableError as err:
             self._database_failed(err)
-        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
-        self._thread.start()
+        self._start_writer()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="ingest-supervisor", daemon=True
+        )
+        self._supervisor.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Flush what was received and stop the worker."""
@@ -131,26 +172,113 @@ class IngestEngine:
             self._thread.join(timeout)
         self._writer.close()
 
+    # ---- supervision ------------------------------------------------------------------------
+    def _start_writer(self) -> None:
+        self._heartbeat = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        """Restart the writer thread if it ever dies (it survives every failure of a cycle, so
+        only something like SystemExit from a library can end it)."""
+        while not self._stop.wait(_SUPERVISE_EVERY_S):
+            thread = self._thread
+            if thread is not None and not thread.is_alive() and not self._stop.is_set():
+                self.metrics.writer_restarts.inc()
+                self._failed_at = time.monotonic()  # not ready until a cycle succeeds again
+                log.error("ingest writer thread died; restarting it", pending=len(self._current))
+                self._requeue_current(RuntimeError("the writer thread died"))
+                self._start_writer()
+            elif time.monotonic() - self._heartbeat > self._config.stall_s:
+                log.error("ingest writer thread stalled", stalled_s=self._config.stall_s)
+
+    def _cycle_failed(self, err: Exception) -> None:
+        self.metrics.writer_failures.inc()
+        self._failed_at = time.monotonic()
+        log.error(
+            "ingest writer cycle failed; retrying its messages one at a time",
+            error=f"{type(err).__name__}: {err}"[:500],
+            messages=len(self._current),
+            exc_info=True,
+        )
+        self._requeue_current(err)
+        self._stop.wait(0.2)  # never a hot loop
+
+    def _requeue_current(self, err: BaseException) -> None:
+        items, self._current = self._current, []
+        for item in items:
+            item.attempts += 1
+            self._count_failure(item)
+            if item.attempts >= self._config.max_attempts:
+                self._give_up(item, err)
+            else:
+                self._retry.append(item)
+
+    def _count_failure(self, item: _Item) -> int:
+        key = _identity(item.message)
+        n = self._failures.pop(key, 0) + 1
+        self._failures[key] = n
+        while len(self._failures) > _FAILURES_REMEMBERED:
+            self._failures.popitem(last=False)
+        return n
+
+    def _give_up(self, item: _Item, err: BaseException) -> None:
+        """Dead-letter a message that failed ``max_attempts`` times, then acknowledge it. If even
+        its dead letter cannot be stored, it stays unacknowledged (the broker keeps it)."""
+        dead = processing_error(item.message, self._limits, err)
+        try:
+            self._writer.write(Batch(dead_letters=[dead], messages=1))
+        except Exception as again:  # noqa: BLE001 - nothing may escape the supervisor
+            log.error("could not dead-letter a failing message", error=str(again))
+            self._forget(item)
+            return
+        self.metrics.rejected.labels(item.message.source, Reason.PROCESSING_ERROR.value).inc()
+        log.error(
+            "message dead-lettered after repeated failures",
+            topic=item.message.topic,
+            attempts=item.attempts,
+            error=dead.detail,
+        )
+        self._ack([item])
+
     # ---- worker -----------------------------------------------------------------------------
     def _run(self) -> None:
-        last_check = time.monotonic()
+        """The writer thread: one cycle after another; a cycle that fails is survived."""
+        self._last_check = time.monotonic()
         while True:
-            items = self._collect()
-            if items:
-                self._flush(items)
-                last_check = time.monotonic()
-            elif self._stop.is_set():
-                return
-            elif time.monotonic() - last_check > _IDLE_CHECK_S and self._database_due():
-                # Keep readiness honest while no traffic arrives.
-                last_check = time.monotonic()
-                if self._writer.ping():
-                    self._database_ok()
-                else:
-                    self._database_failed(StorageUnavailableError("ping failed"))
-            self._maybe_drain_spool()
+            self._heartbeat = time.monotonic()
+            try:
+                if self._cycle():
+                    return
+            except Exception as err:  # noqa: BLE001 - the writer must outlive any failure
+                self._cycle_failed(err)
+
+    def _cycle(self) -> bool:
+        """Collect and write one batch (or check the database when idle); True when stopped."""
+        items = self._collect()
+        if items:
+            self._current = items
+            self._flush(items)
+            self._current = []
+            self._failed_at = None
+            self._last_check = time.monotonic()
+        elif self._stop.is_set():
+            return True
+        elif self._failed_at is not None and time.monotonic() - self._failed_at > _RECOVERED_S:
+            self._failed_at = None  # cycling again, with nothing left to retry
+        elif time.monotonic() - self._last_check > _IDLE_CHECK_S and self._database_due():
+            # Keep readiness honest while no traffic arrives.
+            self._last_check = time.monotonic()
+            if self._writer.ping():
+                self._database_ok()
+            else:
+                self._database_failed(StorageUnavailableError("ping failed"))
+        self._maybe_drain_spool()
+        return False
 
     def _collect(self) -> list[_Item]:
+        if self._retry:
+            return [self._retry.popleft()]  # after a failed cycle: one message at a time
         try:
             first = self._queue.get(timeout=0.05)
         except queue.Empty:
@@ -173,7 +301,18 @@ class IngestEngine:
                     break
             items.append(item)
             readings += self._estimate(item)
+        if self._failures:
+            items = [i for i in items if not self._known_poison_given_up(i)]
         return items
+
+    def _known_poison_given_up(self, item: _Item) -> bool:
+        """A redelivered message that already failed ``max_attempts`` times goes straight to the
+        dead letters instead of failing again."""
+        if self._failures.get(_identity(item.message), 0) < self._config.max_attempts:
+            return False
+        item.attempts = self._config.max_attempts
+        self._give_up(item, RuntimeError("this message failed before, in as many attempts"))
+        return True
 
     @staticmethod
     def _estimate(item: _Item) -> int:
@@ -191,8 +330,11 @@ class IngestEngine:
                 self._write_items(items)
             except StorageUnavailableError as err:
                 self._database_failed(err)
-            except StorageRejectedError as err:
-                log.error("database rejected a batch; isolating it", error=str(err))
+            except Exception as err:  # noqa: BLE001 - StorageRejectedError or a defect
+                log.error(
+                    "writing a batch failed; writing it message by message",
+                    error=f"{type(err).__name__}: {err}"[:500],
+                )
                 if self._write_isolating(items):
                     self._ack(items)
                     return
@@ -202,34 +344,26 @@ class IngestEngine:
         self._spool_items(items)
 
     def _write_isolating(self, items: list[_Item]) -> bool:
-        """Write message by message; dead-letter each one the database refuses. False when the
-        database went away meanwhile (the caller spools)."""
+        """Write message by message; dead-letter each one the database refuses
+        (``storage_rejected``) or that fails in any other way (``processing_error``). False when
+        the database went away meanwhile (the caller spools)."""
         for item in items:
             try:
                 self._write_items([item])
-            except StorageRejectedError as err:
-                msg = item.message
-                dead = DeadLetter(
-                    msg.source,
-                    msg.received_at,
-                    msg.topic,
-                    msg.enterprise_code,
-                    msg.gateway_code,
-                    None,
-                    Reason.STORAGE_REJECTED,
-                    str(err)[:500],
-                    msg.payload[: self._limits.dead_letter_payload_bytes],
-                    len(msg.payload),
-                )
-                try:
-                    self._writer.write(Batch(dead_letters=[dead]))
-                except (StorageRejectedError, StorageUnavailableError) as again:
-                    self._database_failed(again)
-                    return False
-                self.metrics.rejected.labels(msg.source, Reason.STORAGE_REJECTED.value).inc()
             except StorageUnavailableError as err:
                 self._database_failed(err)
                 return False
+            except Exception as err:  # noqa: BLE001 - StorageRejectedError or a defect
+                msg = item.message
+                if not isinstance(err, StorageRejectedError):
+                    self._count_failure(item)
+                dead = processing_error(msg, self._limits, err)
+                try:
+                    self._writer.write(Batch(dead_letters=[dead], messages=1))
+                except (StorageRejectedError, StorageUnavailableError) as again:
+                    self._database_failed(again)
+                    return False
+                self.metrics.rejected.labels(msg.source, dead.reason.value).inc()
         return True
 
     def _write_items(self, items: list[_Item]) -> WriteResult:
@@ -246,15 +380,13 @@ class IngestEngine:
             if item.kind == "status":
                 self._status(item.message, index, batch)
                 continue
-            one = Batch()
-            validate_message(item.message, index, self._limits, one)
+            one = validate_guarded(item.message, index, self._limits)
             if (
                 any(d.reason in _REGISTRY_MISS for d in one.dead_letters)
                 and self._reload_for_miss()
             ):
                 index = self._index or index
-                one = Batch()
-                validate_message(item.message, index, self._limits, one)
+                one = validate_guarded(item.message, index, self._limits)
             batch.extend(one)
         return batch
 
@@ -272,9 +404,17 @@ class IngestEngine:
 
     def _ack(self, items: list[_Item]) -> None:
         for item in items:
-            item.ack()
+            try:
+                item.ack()
+            except Exception as err:  # noqa: BLE001 - a source gone away must not stop the writer
+                log.warning("acknowledgement failed", error=str(err), origin=item.origin)
+        self._forget(*items)
+
+    def _forget(self, *items: _Item) -> None:
         with self._unacked_lock:
             self._unacked -= len(items)
+            for item in items:
+                self._pending[item.origin] = self._pending.get(item.origin, 1) - 1
             self.metrics.unacked.set(self._unacked)
 
     def _record(self, batch: Batch, result: WriteResult) -> None:
@@ -358,6 +498,7 @@ class IngestEngine:
         while not self._spool.has_room():
             # Full: stop acknowledging; the broker holds the rest (up to its own queue limit).
             self.metrics.spool_full.set(1)
+            self._heartbeat = time.monotonic()  # waiting for room is not a stall
             self._maybe_drain_spool(force_wait=True)
             if self._stop.is_set() and not self._spool.has_room():
                 return  # unacknowledged: the broker will redeliver after restart
@@ -376,14 +517,21 @@ class IngestEngine:
             return
         budget_end = time.monotonic() + _DRAIN_BUDGET_S
         for segment in self._spool.segments():
-            messages = list(Spool.read(segment))
+            try:
+                messages = list(Spool.read(segment))
+            except SpoolCorruptError as err:
+                log.error("corrupt spool segment set aside", segment=str(segment), error=str(err))
+                self.metrics.spool_corrupt.inc()
+                Spool.quarantine(segment)
+                self._refresh_spool_metrics()
+                continue
             items = [_Item(self._kind(m), m, _noop) for m in messages]
             try:
                 self._write_items(items)
             except StorageUnavailableError as err:
                 self._database_failed(err)
                 return
-            except StorageRejectedError:
+            except Exception:  # noqa: BLE001 - StorageRejectedError or a defect: isolate
                 if not self._write_isolating(items):
                     return
             Spool.remove(segment)
@@ -407,6 +555,15 @@ def _noop() -> None:
     return None
 
 
+def _identity(msg: InboundMessage) -> bytes:
+    """A message's identity by content: a redelivery has the same one."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update((msg.topic or "").encode())
+    h.update(b"\0")
+    h.update(msg.payload)
+    return h.digest()
+
+
 def build_engine(
     db: DatabaseSettings,
     ingest: IngestSettings,
@@ -422,6 +579,8 @@ def build_engine(
             batch_max_age_s=ingest.batch_max_age_ms / 1000,
             registry_refresh_s=ingest.registry_refresh_s,
             db_retry_max_s=ingest.db_retry_max_s,
+            max_attempts=ingest.max_attempts,
+            stall_s=ingest.writer_stall_s,
         ),
         limits=Limits.from_settings(ingest, db),
         engine=engine or make_engine(db, pool_size=2),

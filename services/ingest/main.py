@@ -1,12 +1,15 @@
-"""Entry point of ``energymon ingest mqtt``: wire settings, engine, MQTT source and ops server."""
+"""Entry point of ``energymon ingest mqtt``: wire settings, engine, partitions and ops server."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from services.core.db import make_engine
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
@@ -18,7 +21,9 @@ from services.core.settings import (
     require_safe,
 )
 from services.ingest.engine import build_engine
-from services.ingest.mqtt_source import MqttSource
+from services.ingest.mqtt.consumer import MqttConsumer
+from services.ingest.mqtt.leases import PartitionLeases
+from services.ingest.mqtt.resend import Resender
 
 log = get_logger(__name__)
 
@@ -35,35 +40,62 @@ class IngestConfig:
         return cls(CommonSettings(), DatabaseSettings(), MqttSettings(), IngestSettings())
 
 
+def replica_name(ingest: IngestSettings) -> str:
+    return ingest.replica_id or f"{socket.gethostname()}-{os.getpid()}"
+
+
 def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
     """Run MQTT ingest until ``stop`` is set (or SIGINT/SIGTERM). Returns an exit code."""
     require_safe(cfg.common, cfg.mqtt)
     stop = stop or stop_on_signals()
     registry = CollectorRegistry()
     engine = build_engine(cfg.db, cfg.ingest, registry)
-    source = MqttSource(cfg.mqtt, cfg.ingest, engine)
+    db = make_engine(cfg.db, pool_size=2)
+    replica = replica_name(cfg.ingest)
+    leases = PartitionLeases(db, replica, cfg.ingest.partitions, cfg.ingest.lease_ttl_s)
+    resender = Resender(
+        db,
+        partitions=cfg.ingest.partitions,
+        after_s=cfg.ingest.resend_after_s,
+        every_s=cfg.ingest.resend_every_s,
+        max_requests=cfg.ingest.resend_max_requests,
+        expiry_s=cfg.ingest.seq_gap_expiry_days * 86400,
+    )
+    consumer = MqttConsumer(
+        mqtt_settings=cfg.mqtt,
+        ingest=cfg.ingest,
+        engine=engine,
+        leases=leases,
+        resender=resender,
+        registry=registry,
+    )
     ops = OpsServer(
         cfg.ingest.metrics_host,
         cfg.ingest.metrics_port,
         registry,
-        lambda: engine.ready and source.subscribed,
+        lambda: engine.ready and consumer.ready,
     )
     ops.start()
     engine.start()
-    source.start()
+    consumer.start()
     log.info(
         "ingest mqtt started",
         broker=f"{cfg.mqtt.endpoint.host}:{cfg.mqtt.endpoint.port}",
-        subscription=source.readings_filter,
+        replica=replica,
+        partitions=cfg.ingest.partitions,
         metrics=f"http://{cfg.ingest.metrics_host}:{ops.port}/metrics",
         spool=str(cfg.ingest.spool_dir),
     )
     stop.wait()
-    log.info("ingest mqtt stopping")
-    # Flush and acknowledge what was received while the connection is still up, then leave.
+    log.info("ingest mqtt stopping", partitions=consumer.held)
+    # Take no more messages, write and acknowledge those received while the sessions are still
+    # connected, then leave the sessions and release their leases for another replica.
+    consumer.pause()
     engine.stop()
-    source.stop()
+    consumer.close()
     ops.stop()
+    db.dispose()
+    log.info("ingest mqtt stopped")
     return 0
 
 

@@ -91,8 +91,26 @@ class IngestMetrics:
             "Messages written to the spool.",
             registry=registry,
         )
+        self.spool_corrupt = Counter(
+            "energymon_ingest_spool_corrupt_segments_total",
+            "Spool segments that could not be read and were set aside (*.corrupt).",
+            registry=registry,
+        )
+        self.writer_failures = Counter(
+            "energymon_ingest_writer_failures_total",
+            "Writer cycles that failed unexpectedly (their messages are retried one at a time, "
+            "then dead-lettered as processing_error).",
+            registry=registry,
+        )
+        self.writer_restarts = Counter(
+            "energymon_ingest_writer_restarts_total",
+            "Times the writer thread died and was restarted by the supervisor.",
+            registry=registry,
+        )
         self.mqtt_connected = Gauge(
-            "energymon_ingest_mqtt_connected", "1 while connected to the broker.", registry=registry
+            "energymon_ingest_mqtt_connected",
+            "MQTT partition sessions this replica holds that are connected.",
+            registry=registry,
         )
         self.registry_meters = Gauge(
             "energymon_ingest_registry_meters",

@@ -1,5 +1,7 @@
-"""Fault tests: real processes under real faults (signals at random moments, stuck shutdowns).
-Every test in this directory is marked ``fault`` and ``integration``."""
+"""Fault tests (``-m fault``): each puts the platform through a failure — poison input, broker
+restarts, dead replicas, rogue credentials, signals at random moments, stuck shutdowns — against
+the real services, and counts what was acknowledged against what was stored. Every test in this
+directory is marked ``fault`` and ``integration``."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from services.core.db import make_engine
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
+from tests.integration.api.conftest import api, api_overrides  # noqa: F401 - fixtures
+from tests.integration.conftest import ingest, publisher, small_district  # noqa: F401 - fixtures
 
 HERE = Path(__file__).parent
 DISTRICT = HERE.parent / "fixtures" / "district_small.yaml"

@@ -169,7 +169,7 @@ def test_ingest_mqtt_exits_within_the_bound(
             **_mqtt_env(mqtt_settings),
             ENERGYMON_INGEST_METRICS_PORT=str(port),
             ENERGYMON_INGEST_CLIENT_ID=f"{mqtt_settings.topic_root}-fault-{i}",
-            ENERGYMON_INGEST_SHARE_GROUP=f"{mqtt_settings.topic_root}-ingest",
+            ENERGYMON_INGEST_REPLICA_ID=f"fault-{i}",
             ENERGYMON_INGEST_SPOOL_DIR=str(tmp_path / f"spool-{i}"),
             ENERGYMON_INGEST_SESSION_EXPIRY_S="60",
         )

@@ -102,8 +102,9 @@ def start_ingest(
         "ENERGYMON_DATABASE_TIMESCALE": "off",
         "ENERGYMON_MQTT_URL": mqtt.url,
         "ENERGYMON_MQTT_TOPIC_ROOT": mqtt.topic_root,
-        "ENERGYMON_INGEST_CLIENT_ID": f"{mqtt.topic_root}-{client_id}",
-        "ENERGYMON_INGEST_SHARE_GROUP": f"{mqtt.topic_root}-ingest",
+        # one session per partition, shared by every replica of this test (its topic root)
+        "ENERGYMON_INGEST_CLIENT_ID": f"{mqtt.topic_root}-ingest",
+        "ENERGYMON_INGEST_REPLICA_ID": client_id,
         "ENERGYMON_INGEST_SPOOL_DIR": str(workdir / f"spool-{client_id}"),
         "ENERGYMON_INGEST_METRICS_PORT": str(port),
         "ENERGYMON_INGEST_SESSION_EXPIRY_S": "600",

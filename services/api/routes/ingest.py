@@ -12,7 +12,7 @@ from services.api.models import STANDARD_PROBLEMS, IngestRejection, IngestResult
 from services.api.problems import Problem
 from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.pipeline.model import Batch, InboundMessage, Reason
-from services.core.pipeline.validate import validate_message
+from services.core.pipeline.validate import processing_error, validate_guarded
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"], responses=STANDARD_PROBLEMS)
 _MISSES = {
@@ -76,13 +76,17 @@ async def ingest_readings(ctx: Ctx, who: Gateway, request: Request) -> IngestRes
         if codes is None:
             raise Problem(403, "this gateway is not active in the registry")
         msg = InboundMessage("http", None, codes[0], codes[1], body, received)
-        batch = Batch()
-        validate_message(msg, index, ctx.limits, batch)
+        batch = validate_guarded(msg, index, ctx.limits)
         if any(d.reason in _MISSES for d in batch.dead_letters):
-            batch = Batch()
-            validate_message(msg, ctx.registry.get(force=True), ctx.limits, batch)
+            batch = validate_guarded(msg, ctx.registry.get(force=True), ctx.limits)
         with ctx.writers.writer() as writer:
-            result = writer.write(batch)
+            try:
+                result = writer.write(batch)
+            except StorageUnavailableError:
+                raise
+            except Exception as err:  # noqa: BLE001 - refused data or a defect: dead-letter it
+                batch = Batch(messages=1, dead_letters=[processing_error(msg, ctx.limits, err)])
+                result = writer.write(batch)
         return batch, result.inserted, result.duplicates
 
     try:

@@ -30,6 +30,9 @@ RuleName = Literal[
     "counter_reset",
     "counter_rollover",
     "spike_excluded",
+    "sequence_gap",
+    "ingest_partition_unowned",
+    "ingest_replica_lost",
 ]
 RULES: frozenset[str] = frozenset(get_args(RuleName))
 

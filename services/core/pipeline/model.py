@@ -30,6 +30,7 @@ class Reason(StrEnum):
     UNKNOWN_POINT = "unknown_point"
     INCOMPATIBLE_UNIT = "incompatible_unit"
     STORAGE_REJECTED = "storage_rejected"
+    PROCESSING_ERROR = "processing_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +71,12 @@ class GatewayActivity:
 
     gateway_id: int
     last_seen: datetime
-    min_seq: int | None = None
-    max_seq: int | None = None
-    messages_with_seq: int = 0
+    seqs: list[int] = field(default_factory=list)  # in arrival order
 
-    def see(self, received_at: datetime, seq: int | None, dup: bool) -> None:
+    def see(self, received_at: datetime, seq: int | None) -> None:
         self.last_seen = max(self.last_seen, received_at)
-        if seq is None:
-            return
-        self.min_seq = seq if self.min_seq is None else min(self.min_seq, seq)
-        self.max_seq = seq if self.max_seq is None else max(self.max_seq, seq)
-        # A redelivery (DUP) was counted when first seen, unless it was never committed.
-        if not dup:
-            self.messages_with_seq += 1
+        if seq is not None:
+            self.seqs.append(seq)
 
 
 @dataclass(slots=True)
@@ -105,15 +99,7 @@ class Batch:
                 self.gateways[gid] = act
             else:
                 mine.last_seen = max(mine.last_seen, act.last_seen)
-                if act.min_seq is not None:
-                    mine.min_seq = (
-                        act.min_seq if mine.min_seq is None else min(mine.min_seq, act.min_seq)
-                    )
-                if act.max_seq is not None:
-                    mine.max_seq = (
-                        act.max_seq if mine.max_seq is None else max(mine.max_seq, act.max_seq)
-                    )
-                mine.messages_with_seq += act.messages_with_seq
+                mine.seqs.extend(act.seqs)
         self.statuses.extend(other.statuses)
         self.messages += other.messages
         self.readings_received += other.readings_received

@@ -116,3 +116,11 @@ class Spool:
     @staticmethod
     def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
+
+    @staticmethod
+    def quarantine(path: Path) -> Path:
+        """Set an unreadable segment aside (``*.corrupt``, kept for the operator) so that the
+        rest of the spool drains."""
+        target = path.with_suffix(".corrupt")
+        path.rename(target)
+        return target

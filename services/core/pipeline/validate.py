@@ -14,10 +14,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
 from services.core.domain.units import conversion_factor
-from services.core.errors import UnitError
+from services.core.errors import StorageRejectedError, UnitError
+from services.core.pipeline.decode import MAX_INTEGER_DIGITS, DecodeError, OversizedNumber, decode
 from services.core.pipeline.index import RegistryIndex
 from services.core.pipeline.model import (
     Batch,
@@ -32,6 +31,14 @@ from services.core.settings import DatabaseSettings, IngestSettings
 
 _EPOCH_MS_MIN = 946_684_800_000  # 2000-01-01: an integer below is not a millisecond timestamp
 _EPOCH_MS_MAX = 4_102_444_800_000  # 2100-01-01
+# The same years bound ISO 8601 timestamps, checked on the parsed fields before any conversion
+# (converting year 1 at +00:01 to UTC overflows). Longer strings are not timestamps.
+_YEAR_MIN, _YEAR_MAX = 2000, 2100
+_TS_MAX_CHARS = 64
+_SEQ_MAX = 2**63 - 1  # the gateways table keeps seq as a bigint
+# A reading set aside whole when it cannot be serialised again (nested beyond orjson's limit, or
+# holding an over-long integer): its dead letter keeps this much of the raw message instead.
+_UNSERIALISABLE_EXCERPT_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +62,7 @@ class Limits:
 class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes this module
     def __init__(self, reason: Reason, detail: str) -> None:
         self.reason = reason
-        self.detail = detail
+        self.detail = detail[:500]  # codes echoed in a detail may be arbitrarily long
 
 
 @lru_cache(maxsize=256)
@@ -63,19 +70,33 @@ def _factor(unit: str, target: str) -> float:
     return conversion_factor(unit, target)
 
 
-def _reading_bytes(reading: object) -> bytes:
-    return json.dumps(reading, default=str, ensure_ascii=False).encode()
+def _reading_bytes(reading: object, payload: bytes) -> bytes:
+    """The rejected reading as JSON (NaN kept as written), or, when it cannot be written back
+    (nested too deep), the start of the raw message: a dead letter must never fail to be built."""
+    try:
+        return json.dumps(reading, default=repr, ensure_ascii=False).encode()
+    except (RecursionError, ValueError, TypeError):
+        return payload[:_UNSERIALISABLE_EXCERPT_BYTES]
 
 
 def parse_ts(raw: object) -> datetime:
     """ISO 8601 with an offset, or integer epoch milliseconds, to an aware UTC datetime."""
     if type(raw) is str:
+        if len(raw) > _TS_MAX_CHARS:
+            raise _Rejected(
+                Reason.INVALID_TIMESTAMP, f"timestamp of {len(raw)} characters is not ISO 8601"
+            )
         try:
             ts = datetime.fromisoformat(raw)
         except ValueError:
-            raise _Rejected(Reason.INVALID_TIMESTAMP, f"not ISO 8601: {raw[:64]!r}") from None
+            raise _Rejected(Reason.INVALID_TIMESTAMP, f"not ISO 8601: {raw!r}") from None
         if ts.tzinfo is None:
-            raise _Rejected(Reason.INVALID_TIMESTAMP, f"timestamp {raw[:64]!r} has no UTC offset")
+            raise _Rejected(Reason.INVALID_TIMESTAMP, f"timestamp {raw!r} has no UTC offset")
+        if not _YEAR_MIN <= ts.year < _YEAR_MAX:
+            raise _Rejected(
+                Reason.INVALID_TIMESTAMP,
+                f"timestamp {raw!r} is outside the years {_YEAR_MIN}-{_YEAR_MAX}",
+            )
         return ts.astimezone(UTC)
     if type(raw) is int:
         if not _EPOCH_MS_MIN <= raw <= _EPOCH_MS_MAX:
@@ -102,16 +123,47 @@ def validate_message(
         )
         return
     try:
-        doc = orjson.loads(msg.payload)
-    except orjson.JSONDecodeError:
-        try:
-            # The standard parser accepts NaN and Infinity, which gateways do send; decoding them
-            # lets validation reject only those readings instead of the whole message.
-            doc = json.loads(msg.payload)
-        except (ValueError, UnicodeDecodeError) as err:
-            _reject_whole(msg, batch, limits, Reason.INVALID_JSON, f"not JSON: {err}"[:300])
-            return
+        doc = decode(msg.payload)
+    except DecodeError as err:
+        _reject_whole(msg, batch, limits, Reason.INVALID_JSON, err.detail)
+        return
     validate_document(doc, msg, index, limits, batch)
+
+
+def validate_guarded(msg: InboundMessage, index: RegistryIndex, limits: Limits) -> Batch:
+    """:func:`validate_message` that cannot fail: whatever goes wrong while reading one message
+    (a defect, or an input nobody foresaw) dead-letters that message with reason
+    ``processing_error`` and the error, and the stream moves on."""
+    batch = Batch()
+    try:
+        validate_message(msg, index, limits, batch)
+    except Exception as err:  # noqa: BLE001 - one message must never stop the stream
+        batch = Batch(messages=1)
+        batch.dead_letters.append(processing_error(msg, limits, err))
+    return batch
+
+
+def processing_error(msg: InboundMessage, limits: Limits, err: BaseException) -> DeadLetter:
+    """The dead letter of a message that could not be processed at all (``processing_error``),
+    or whose data the database refused (``storage_rejected``)."""
+    reason = (
+        Reason.STORAGE_REJECTED
+        if isinstance(err, StorageRejectedError)
+        else Reason.PROCESSING_ERROR
+    )
+    detail = str(err) if reason is Reason.STORAGE_REJECTED else f"{type(err).__name__}: {err}"
+    return DeadLetter(
+        msg.source,
+        msg.received_at,
+        msg.topic,
+        msg.enterprise_code,
+        msg.gateway_code,
+        None,
+        reason,
+        detail[:500],
+        msg.payload[: limits.dead_letter_payload_bytes],
+        len(msg.payload),
+    )
 
 
 def validate_document(
@@ -151,9 +203,13 @@ def validate_document(
         )
         return
     seq = doc.get("seq")
-    if seq is not None and (type(seq) is not int or seq < 0):
+    if seq is not None and (type(seq) is not int or not 0 <= seq <= _SEQ_MAX):
         _reject_whole(
-            msg, batch, limits, Reason.INVALID_SCHEMA, "seq must be a non-negative integer"
+            msg,
+            batch,
+            limits,
+            Reason.INVALID_SCHEMA,
+            "seq must be an integer from 0 to 2^63-1",
         )
         return
     readings: list[Any] = doc["readings"]
@@ -170,7 +226,7 @@ def validate_document(
         act = batch.gateways.get(gateway_id)
         if act is None:
             act = batch.gateways[gateway_id] = GatewayActivity(gateway_id, msg.received_at)
-        act.see(msg.received_at, seq, msg.dup)
+        act.see(msg.received_at, seq)
     batch.readings_received += len(readings)
     received = msg.received_at
     ctx = _Context(
@@ -188,7 +244,7 @@ def validate_document(
         try:
             rows.append(_validate_reading(reading, ctx))
         except _Rejected as rej:
-            payload = _reading_bytes(reading)
+            payload = _reading_bytes(reading, msg.payload)
             batch.dead_letters.append(
                 DeadLetter(
                     msg.source,
@@ -228,6 +284,11 @@ def _validate_reading(reading: Any, ctx: _Context) -> ReadingRow:  # noqa: PLR09
         raise _Rejected(Reason.INVALID_READING, "meter and point must be strings")
     vtype = type(value)
     if vtype is not float and vtype is not int:
+        if vtype is OversizedNumber:
+            raise _Rejected(
+                Reason.VALUE_OUT_OF_RANGE,
+                f"value is an integer of {value.digits} digits; at most {MAX_INTEGER_DIGITS}",
+            )
         raise _Rejected(Reason.INVALID_READING, "value must be a JSON number")
     if not math.isfinite(value):
         raise _Rejected(Reason.NON_FINITE_VALUE, f"value is {value}")

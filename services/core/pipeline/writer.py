@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
+from services.core.domain.sequence import SeqGap, SeqState, advance
 from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.pipeline.model import Batch, DeadLetter
 from services.core.settings import DatabaseSettings
@@ -47,31 +50,108 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (fingerprint) DO NOTHING
 """
 
-# Sequence accounting per gateway: `seq_first..last_seq` is the range seen since the gateway's
-# counter (re)started and `seq_received` the messages seen in it; missing = range - received.
-# A max far below the last seq means the gateway restarted its counter: start a new range.
+# Gateway activity: last seen, and the message counter (services/core/domain/sequence.py). The
+# gateways' rows are locked first, in id order, so that two writers (replicas during a partition
+# hand-over, HTTP ingest) never interleave their sequence accounting for one gateway.
+_LOCK_GATEWAYS = """
+SELECT id, last_seq, seq_epoch FROM gateways WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+"""
+_OPEN_GAPS = """
+SELECT g.gateway_id, g.first_seq, g.last_seq, g.opened_at, g.resend_requests, g.last_request_at
+FROM gateway_seq_gaps g JOIN gateways w ON w.id = g.gateway_id AND w.seq_epoch = g.epoch
+WHERE g.gateway_id = ANY(%s)
+ORDER BY g.gateway_id, g.first_seq
+"""
 _GATEWAY_ACTIVITY = """
 UPDATE gateways AS g SET
     last_seen_at = GREATEST(g.last_seen_at, v.seen),
-    seq_first = CASE WHEN v.max_seq IS NULL THEN g.seq_first
-                     WHEN g.last_seq IS NULL OR v.max_seq + 1000 < g.last_seq THEN v.min_seq
-                     ELSE LEAST(g.seq_first, v.min_seq) END,
-    seq_received = CASE WHEN v.max_seq IS NULL THEN g.seq_received
-                        WHEN g.last_seq IS NULL OR v.max_seq + 1000 < g.last_seq THEN v.n
-                        ELSE g.seq_received + v.n END,
-    last_seq = CASE WHEN v.max_seq IS NULL THEN g.last_seq
-                    WHEN g.last_seq IS NULL OR v.max_seq + 1000 < g.last_seq THEN v.max_seq
-                    ELSE GREATEST(g.last_seq, v.max_seq) END
-FROM unnest(%s::int[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::bigint[])
-     AS v(id, seen, min_seq, max_seq, n)
+    last_seq = COALESCE(v.last_seq, g.last_seq),
+    seq_epoch = COALESCE(v.epoch, g.seq_epoch)
+FROM unnest(%s::int[], %s::timestamptz[], %s::bigint[], %s::int[]) AS v(id, seen, last_seq, epoch)
 WHERE g.id = v.id
-RETURNING g.id, GREATEST(g.last_seq - g.seq_first + 1 - g.seq_received, 0)
+"""
+_DROP_GAPS = """
+DELETE FROM gateway_seq_gaps AS g USING unnest(%s::int[], %s::int[]) AS v(id, epoch)
+WHERE g.gateway_id = v.id AND g.epoch = v.epoch
+"""
+_INSERT_GAPS = """
+INSERT INTO gateway_seq_gaps (gateway_id, epoch, first_seq, last_seq, opened_at, resend_requests,
+                              last_request_at)
+SELECT * FROM unnest(%s::int[], %s::int[], %s::bigint[], %s::bigint[], %s::timestamptz[],
+                     %s::int[], %s::timestamptz[])
+"""
+_MISSING = """
+SELECT gateway_id, sum(last_seq - first_seq + 1) FROM gateway_seq_gaps
+WHERE gateway_id = ANY(%s) GROUP BY gateway_id
 """
 
 _GATEWAY_STATUS = """
 UPDATE gateways SET status = %s, status_at = %s
 WHERE id = %s AND (status_at IS NULL OR status_at <= %s)
 """
+
+
+def _gateway_activity(cur: psycopg.Cursor[tuple[Any, ...]], batch: Batch) -> dict[int, int]:
+    """Record last-seen and sequence numbers; returns messages missing per gateway that sent
+    numbered messages in this batch."""
+    acts = sorted(batch.gateways.values(), key=lambda a: a.gateway_id)
+    numbered = [a.gateway_id for a in acts if a.seqs]
+    after: dict[int, SeqState] = {}
+    if numbered:
+        cur.execute(_LOCK_GATEWAYS, (numbered,))
+        before = {int(r[0]): SeqState(int(r[2]), r[1], ()) for r in cur.fetchall()}
+        cur.execute(_OPEN_GAPS, (numbered,))
+        open_gaps: dict[int, list[SeqGap]] = {}
+        for gid, first, last, opened, requests, requested in cur.fetchall():
+            open_gaps.setdefault(gid, []).append(SeqGap(first, last, opened, requests, requested))
+        now = datetime.now(UTC)
+        for act in acts:
+            state = before.get(act.gateway_id)
+            if state is None or not act.seqs:
+                continue
+            state = replace(state, gaps=tuple(open_gaps.get(act.gateway_id, ())))
+            after[act.gateway_id] = new = advance(state, act.seqs, now)
+            if new.gaps != state.gaps:
+                _replace_gaps(cur, act.gateway_id, new)
+    cur.execute(
+        _GATEWAY_ACTIVITY,
+        (
+            [a.gateway_id for a in acts],
+            [a.last_seen for a in acts],
+            [after[a.gateway_id].last_seq if a.gateway_id in after else None for a in acts],
+            [after[a.gateway_id].epoch if a.gateway_id in after else None for a in acts],
+        ),
+    )
+    if not after:
+        return {}
+    cur.execute(_MISSING, (list(after),))
+    missing = dict.fromkeys(after, 0)
+    missing.update({int(gid): int(n) for gid, n in cur.fetchall()})
+    return missing
+
+
+def _replace_gaps(cur: psycopg.Cursor[tuple[Any, ...]], gateway_id: int, state: SeqState) -> None:
+    cur.execute(_DROP_GAPS, ([gateway_id], [state.epoch]))
+    if not state.gaps:
+        return
+    gaps = state.gaps
+    cur.execute(
+        _INSERT_GAPS,
+        (
+            [gateway_id] * len(gaps),
+            [state.epoch] * len(gaps),
+            [g.first for g in gaps],
+            [g.last for g in gaps],
+            [g.opened_at for g in gaps],
+            [g.resend_requests for g in gaps],
+            [g.last_request_at for g in gaps],
+        ),
+    )
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL; a dead letter must be storable whatever it quotes."""
+    return value.replace("\x00", "\\x00") if value is not None and "\x00" in value else value
 
 
 def fingerprint(dl: DeadLetter) -> bytes:
@@ -151,12 +231,12 @@ class ReadingWriter:
                             (
                                 d.received_at,
                                 d.source,
-                                d.topic,
-                                d.enterprise_code,
-                                d.gateway_code,
+                                _text(d.topic),
+                                _text(d.enterprise_code),
+                                _text(d.gateway_code),
                                 d.reading_index,
                                 d.reason.value,
-                                d.detail,
+                                _text(d.detail),
                                 d.payload,
                                 d.payload_size,
                                 fingerprint(d),
@@ -164,20 +244,7 @@ class ReadingWriter:
                             for d in batch.dead_letters
                         ],
                     )
-                gaps: dict[int, int] = {}
-                if batch.gateways:
-                    acts = sorted(batch.gateways.values(), key=lambda a: a.gateway_id)
-                    cur.execute(
-                        _GATEWAY_ACTIVITY,
-                        (
-                            [a.gateway_id for a in acts],
-                            [a.last_seen for a in acts],
-                            [a.min_seq for a in acts],
-                            [a.max_seq for a in acts],
-                            [a.messages_with_seq for a in acts],
-                        ),
-                    )
-                    gaps = {int(gid): int(n) for gid, n in cur.fetchall()}  # type: ignore[call-overload]
+                gaps = _gateway_activity(cur, batch) if batch.gateways else {}
                 for gateway_id, status, at in batch.statuses:
                     cur.execute(_GATEWAY_STATUS, (status, at, gateway_id, at))
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:

@@ -95,12 +95,32 @@ gateways = Table(
     Column("status", String(16), nullable=True, comment="last MQTT status: online / offline"),
     Column("status_at", DateTime(timezone=True), nullable=True),
     Column("last_seen_at", DateTime(timezone=True), nullable=True),
-    Column("last_seq", BigInteger, nullable=True),
-    Column("seq_first", BigInteger, nullable=True, comment="first seq of the current range"),
-    Column("seq_received", BigInteger, nullable=False, server_default="0"),
+    Column("last_seq", BigInteger, nullable=True, comment="highest seq of the current epoch"),
+    Column(
+        "seq_epoch",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="+1 each time the gateway restarts its message counter",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     _now(),
     UniqueConstraint("enterprise_id", "code"),
+)
+
+gateway_seq_gaps = Table(
+    "gateway_seq_gaps",
+    metadata,
+    Column("gateway_id", Integer, ForeignKey("gateways.id"), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resend_requests", Integer, nullable=False, server_default="0"),
+    Column("last_request_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("gateway_id", "epoch", "first_seq"),
+    CheckConstraint("first_seq <= last_seq", name="range"),
+    comment="gateway messages (by seq) that never arrived; a late arrival fills its number",
 )
 
 meters = Table(
@@ -256,6 +276,35 @@ poller_members = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     comment="live Modbus pollers; a member whose heartbeat is older than the lease is gone",
+)
+
+ingest_partitions = Table(
+    "ingest_partitions",
+    metadata,
+    Column("partition", SmallInteger, primary_key=True),
+    Column("owner", String(128), nullable=True, comment="the ingest replica holding it"),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("acquired_at", DateTime(timezone=True), nullable=True),
+    comment="MQTT ingest partitions (one persistent broker session each) and their leases",
+)
+
+ingest_members = Table(
+    "ingest_members",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("replica", String(128), nullable=False, unique=True),
+    Column("host", String(255), nullable=False, server_default=""),
+    Column("pid", Integer, nullable=False, server_default="0"),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column(
+        "partitions",
+        Text,
+        nullable=False,
+        server_default="",
+        comment="partitions held at the last heartbeat (for operators)",
+    ),
+    comment="MQTT ingest replicas; a stale heartbeat is a replica that died",
 )
 
 device_leases = Table(

@@ -25,7 +25,7 @@ from tests.support.services import Private, free_port
 
 SHIPPED_CONF = DEPLOY / "mosquitto" / "mosquitto.conf"
 INGEST_USER = "energymon-ingest"
-INGEST_CLIENT_ID = "energymon-ingest-1-p0"  # what ingest's first partition calls itself
+INGEST_CLIENT_ID = "energymon-ingest-p0"  # ingest's first partition (services/ingest/mqtt)
 TOPICS = MqttSettings(topic_root="energymon")
 
 

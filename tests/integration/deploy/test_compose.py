@@ -56,11 +56,11 @@ def test_the_stack_has_two_ingest_replicas_two_alerts_processes_and_every_part()
         "alerts-2": ["alerts", "run"],
         "api": ["api"],
     }
-    # each ingest replica keeps its own persistent MQTT session and its own spool volume
-    ids = {
-        services[n]["environment"]["ENERGYMON_INGEST_CLIENT_ID"] for n in ("ingest-1", "ingest-2")
-    }
-    assert len(ids) == 2
+    # ingest replicas share the partitions' sessions under distinct names, each with its own spool
+    ingest_env = [services[n]["environment"] for n in ("ingest-1", "ingest-2")]
+    assert len({env["ENERGYMON_INGEST_REPLICA_ID"] for env in ingest_env}) == 2
+    assert {env.get("ENERGYMON_INGEST_CLIENT_ID") for env in ingest_env} == {None}  # one base
+    assert {env["ENERGYMON_INGEST_PARTITIONS"] for env in ingest_env} == {"4"}
     spools = {services[n]["volumes"][0].split(":")[0] for n in ("ingest-1", "ingest-2", "modbus")}
     assert len(spools) == 3
     for name, svc in energymon.items():

@@ -1,4 +1,5 @@
-"""Nothing acknowledged is lost, nothing is stored twice: crashes, outages and replicas."""
+"""Nothing acknowledged is lost, nothing is stored twice: crashes and database outages.
+(Replicas sharing partitions: tests/fault/test_replicas.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from urllib.parse import urlsplit
 
 import orjson
 import psycopg
-import pytest
 
 from services.core.settings import DatabaseSettings, MqttSettings
 from tests.integration.conftest import ENT_A
@@ -159,33 +159,3 @@ def test_database_outage_longer_than_the_broker_queue_loses_nothing(
     finally:
         ingest.stop()
         proxy.close()
-
-
-@pytest.mark.parametrize("replicas", [2])
-def test_two_ingest_replicas_split_the_shared_subscription_without_loss_or_duplicates(
-    small_district: DatabaseSettings,
-    mqtt_settings: MqttSettings,
-    publisher: Publisher,
-    tmp_path: Path,
-    replicas: int,
-) -> None:
-    procs = [
-        start_ingest(small_district, mqtt_settings, tmp_path, client_id=f"ingest-{i}")
-        for i in range(replicas)
-    ]
-    try:
-        for p in procs:
-            p.wait_ready()
-        n = 2000
-        publisher.publish(
-            publisher.readings_topic(ENT_A, "gw-01"),
-            _stream(n, datetime.now(UTC) - timedelta(days=3)),
-        )
-        wait_for(lambda: _count(small_district) >= n * len(METERS), 180, "every reading")
-        _assert_exact(small_district, n)
-        written = [p.metric("energymon_ingest_readings_written_total") for p in procs]
-        assert sum(written) == n * len(METERS)
-        assert all(w >= 0.2 * n * len(METERS) for w in written), written
-    finally:
-        for p in procs:
-            p.stop()

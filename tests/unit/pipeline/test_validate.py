@@ -120,15 +120,14 @@ def test_one_bad_reading_does_not_cost_its_neighbours() -> None:
     batch = _run([good, {"meter": "M1"}, dict(good, value=4, ts="2026-11-23T00:00:00Z")], seq=3)
     assert [r[2] for r in batch.rows] == [3.0, 4.0]
     assert [d.reading_index for d in batch.dead_letters] == [1]
-    assert batch.gateways[7].max_seq == 3
+    assert batch.gateways[7].seqs == [3]
 
 
-def test_sequence_numbers_are_tracked_per_gateway_and_duplicates_are_not_counted() -> None:
+def test_sequence_numbers_are_kept_per_gateway_in_arrival_order() -> None:
     batch = Batch()
-    for seq, dup in ((5, False), (7, False), (7, True)):
+    for seq, dup in ((7, False), (5, False), (7, True)):
         msg = InboundMessage(
             "mqtt", "t", "E1", "gw", orjson.dumps({"seq": seq, "readings": []}), NOW, dup=dup
         )
         validate_message(msg, INDEX, Limits(), batch)
-    act = batch.gateways[7]
-    assert (act.min_seq, act.max_seq, act.messages_with_seq) == (5, 7, 2)
+    assert batch.gateways[7].seqs == [7, 5, 7]
