@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.core.domain.coefficients import NoFactorError
 from services.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -89,6 +90,11 @@ def install(app: FastAPI) -> None:
         return problem_response(
             422, "validation-error", "the request is not valid", request.url.path, errors=errors
         )
+
+    @app.exception_handler(NoFactorError)
+    async def _no_factor(request: Request, exc: NoFactorError) -> JSONResponse:
+        # a period before (or after) every coefficient the platform knows: nothing to compute
+        return problem_response(422, "no-coefficient", str(exc), request.url.path)
 
     @app.exception_handler(psycopg.DataError)
     @app.exception_handler(sqlalchemy.exc.DataError)

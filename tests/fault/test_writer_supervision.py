@@ -130,6 +130,7 @@ def test_a_failing_writer_makes_readyz_fail_and_recovers(
     assert sorted(harness.acked) == [1, 2, 3]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_dead_writer_thread_is_restarted_and_nothing_is_lost(
     harness: Harness, small_district: DatabaseSettings
 ) -> None:

@@ -188,3 +188,15 @@ def test_a_monthly_split_shows_the_months_allocation(fed: ApiHarness) -> None:
     assert lines[MONTH]["used"] == pytest.approx(KWH)
     assert lines[MONTH]["state"] == "exceeded"
     assert lines["2026"]["state"] != "exceeded"
+
+
+def test_a_month_before_every_known_coefficient_is_a_clear_422(api: ApiHarness) -> None:
+    # found by the schema fuzz: the standard-coal factors start later than the calendar does
+    resp = api.client.get(
+        "/api/v1/reports/district/monthly",
+        params={"month": "2001-06", "format": "json"},
+        headers=api.as_("officer"),
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["type"].endswith("/no-coefficient")
+    assert "2001-06-01" in resp.json()["detail"]
