@@ -122,6 +122,7 @@ class MqttConsumer:
             session.close()
         self._sessions.clear()
         self.metrics.held.set(0)
+        self._engine.metrics.mqtt_connected.set(0)
         try:
             self._leases.leave(held)
         except Exception as err:  # noqa: BLE001 - the leases then expire on their own
@@ -155,6 +156,8 @@ class MqttConsumer:
         self._lease_failing = False
         self._apply(lease)
         self._rounds += 1
+        sessions = list(self._sessions.values())
+        self._engine.metrics.mqtt_connected.set(sum(1 for s in sessions if s.connected))
         self._reconcile_filters()
         self._request_resends()
         if time.monotonic() - self._expired_at > _EXPIRE_EVERY_S:
