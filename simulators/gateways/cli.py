@@ -97,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
         log.info("backlog published", messages=sent, steps=args.steps)
         while args.realtime and not stop.is_set():
             # publish each further interval when wall-clock time reaches it: timestamps are never
-            # in the future (ingest would reject them)
+            # in the future (ingest would reject them); meanwhile, every second, send again what
+            # the broker refused and what ingest asked for (docs/mqtt.md, "Re-send requests")
             lead = (stream.next_ts - datetime.now(UTC)).total_seconds()
-            if stop.wait(max(0.0, lead)):
-                break
+            if lead > 0:
+                if stop.wait(min(1.0, lead)):
+                    break
+                publisher.flush_retries()
+                continue
             publisher.publish(inject(stream.take(1), faults), rate=args.rate)
     finally:
         publisher.close()

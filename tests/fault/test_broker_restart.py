@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import psycopg
 import pytest
 
@@ -20,6 +19,7 @@ from tests.integration.conftest import ENT_A
 from tests.support.broker import Broker
 from tests.support.ingest import start_ingest
 from tests.support.services import wait_for
+from tests.support.stream import numbered_messages
 
 METERS = [
     ("M-100", "energy_import_kwh"),
@@ -33,27 +33,6 @@ FAST_RESEND = {
     "ENERGYMON_INGEST_RESEND_EVERY_S": "3",
     "ENERGYMON_INGEST_LEASE_ROUND_S": "1",
 }
-
-
-def _messages(n: int) -> list[bytes]:
-    start = datetime.now(UTC) - timedelta(days=1)
-    return [
-        orjson.dumps(
-            {
-                "seq": seq,
-                "readings": [
-                    {
-                        "meter": m,
-                        "point": p,
-                        "ts": (start + timedelta(seconds=seq)).isoformat(),
-                        "value": float(seq),
-                    }
-                    for m, p in METERS
-                ],
-            }
-        )
-        for seq in range(1, n + 1)
-    ]
 
 
 def _stored_seqs(db: DatabaseSettings) -> dict[float, int]:
@@ -83,7 +62,7 @@ def test_a_broker_restart_loses_no_acknowledged_reading(
     the broker's memory; ingest sees the gap in ``seq`` and asks the gateway to re-send it."""
     mqtt = MqttSettings(url=broker.url)
     n = 900
-    messages = _messages(n)
+    messages = numbered_messages(n, METERS, datetime.now(UTC) - timedelta(days=1))
     gateway = GatewayClient(mqtt, ENT_A, "gw-01")
 
     def publish(part: list[bytes]) -> None:

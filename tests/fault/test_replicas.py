@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import psycopg
 import pytest
 from prometheus_client import CollectorRegistry
@@ -24,6 +23,7 @@ from tests.integration.conftest import ENT_A, ENT_B
 from tests.support.ingest import IngestProcess, start_ingest
 from tests.support.mqtt import Publisher
 from tests.support.services import wait_for
+from tests.support.stream import numbered_messages
 
 # Four partitions: enterprise A hashes to partition 1, B to partition 3; with two replicas the
 # first keeps partitions 0-1 and the second takes 2-3, so each replica has one enterprise.
@@ -32,31 +32,11 @@ REPLICA_ENV = {
     "ENERGYMON_INGEST_LEASE_TTL_S": "4",
     "ENERGYMON_INGEST_LEASE_ROUND_S": "0.5",
 }
+START = datetime.now(UTC) - timedelta(days=1)
 STREAMS = {
     (ENT_A, "gw-01"): [("M-100", "energy_import_kwh"), ("G-1", "gas_volume_m3")],
     (ENT_B, "gw-01"): [("B-1", "energy_import_kwh")],
 }
-
-
-def _messages(n: int, meters: list[tuple[str, str]]) -> list[bytes]:
-    start = datetime.now(UTC) - timedelta(days=1)
-    return [
-        orjson.dumps(
-            {
-                "seq": i,
-                "readings": [
-                    {
-                        "meter": m,
-                        "point": p,
-                        "ts": (start + timedelta(seconds=i)).isoformat(),
-                        "value": float(i),
-                    }
-                    for m, p in meters
-                ],
-            }
-        )
-        for i in range(1, n + 1)
-    ]
 
 
 def _counts(db: DatabaseSettings) -> tuple[int, int]:
@@ -75,7 +55,7 @@ def _expected(n: int) -> int:
 
 def _stream(publisher: Publisher, n: int, rate: float) -> threading.Thread:
     def run() -> None:
-        batches = {key: _messages(n, meters) for key, meters in STREAMS.items()}
+        batches = {key: numbered_messages(n, meters, START) for key, meters in STREAMS.items()}
         step = 20
         for i in range(0, n, step):
             for (ent, gw), msgs in batches.items():
@@ -199,7 +179,9 @@ def test_with_no_replica_left_the_partition_is_reported_and_nothing_is_lost(
     ingest.kill9()
     n = 300
     topic = publisher.readings_topic(ENT_A, "gw-01")
-    publisher.publish(topic, _messages(n, STREAMS[(ENT_A, "gw-01")]))  # queued for the session
+    publisher.publish(
+        topic, numbered_messages(n, STREAMS[(ENT_A, "gw-01")], START)
+    )  # queued for the session
     wait_for(lambda: "ingest_partition_unowned" in _alerts(small_district), 30, "the unowned alert")
     ingest = start_ingest(small_district, mqtt_settings, tmp_path, extra_env=env)
     try:

@@ -146,12 +146,13 @@ def validate_guarded(msg: InboundMessage, index: RegistryIndex, limits: Limits) 
 def processing_error(msg: InboundMessage, limits: Limits, err: BaseException) -> DeadLetter:
     """The dead letter of a message that could not be processed at all (``processing_error``),
     or whose data the database refused (``storage_rejected``)."""
-    reason = (
-        Reason.STORAGE_REJECTED
-        if isinstance(err, StorageRejectedError)
-        else Reason.PROCESSING_ERROR
-    )
-    detail = str(err) if reason is Reason.STORAGE_REJECTED else f"{type(err).__name__}: {err}"
+    if isinstance(err, StorageRejectedError):
+        return whole_message(msg, limits, Reason.STORAGE_REJECTED, str(err)[:500])
+    return whole_message(msg, limits, Reason.PROCESSING_ERROR, f"{type(err).__name__}: {err}"[:500])
+
+
+def whole_message(msg: InboundMessage, limits: Limits, reason: Reason, detail: str) -> DeadLetter:
+    """A dead letter for a whole message, with a bounded excerpt of its payload."""
     return DeadLetter(
         msg.source,
         msg.received_at,
@@ -160,7 +161,7 @@ def processing_error(msg: InboundMessage, limits: Limits, err: BaseException) ->
         msg.gateway_code,
         None,
         reason,
-        detail[:500],
+        detail,
         msg.payload[: limits.dead_letter_payload_bytes],
         len(msg.payload),
     )
@@ -344,17 +345,4 @@ def _validate_reading(reading: Any, ctx: _Context) -> ReadingRow:  # noqa: PLR09
 def _reject_whole(
     msg: InboundMessage, batch: Batch, limits: Limits, reason: Reason, detail: str
 ) -> None:
-    batch.dead_letters.append(
-        DeadLetter(
-            msg.source,
-            msg.received_at,
-            msg.topic,
-            msg.enterprise_code,
-            msg.gateway_code,
-            None,
-            reason,
-            detail,
-            msg.payload[: limits.dead_letter_payload_bytes],
-            len(msg.payload),
-        )
-    )
+    batch.dead_letters.append(whole_message(msg, limits, reason, detail))
