@@ -140,6 +140,7 @@ def _receive_backlog(probe: Probe, expected: int = BACKLOG) -> list[int]:
     return seqs
 
 
+@pytest.mark.fault  # the demo's broker holds its backlog
 def test_the_demo_broker_holds_a_two_hour_backlog_for_an_offline_session(
     demo_broker: tuple[Private, Path, int],
 ) -> None:
@@ -149,6 +150,7 @@ def test_the_demo_broker_holds_a_two_hour_backlog_for_an_offline_session(
     assert _receive_backlog(ingest) == list(range(BACKLOG))
 
 
+@pytest.mark.fault  # the demo's broker holds its backlog
 def test_the_demo_brokers_backlog_survives_a_broker_restart(
     demo_broker: tuple[Private, Path, int],
 ) -> None:
