@@ -34,13 +34,17 @@ log = structlog.get_logger(__name__)
 class Snapshot(Generic[T]):
     value: T
     computed_at: datetime
-    _taken: float = field(default_factory=time.monotonic)
+    _clock: Callable[[], float] = time.monotonic
+    _taken: float = field(init=False)
     _memo: dict[str, Any] = field(default_factory=dict)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self._taken = self._clock()
+
     @property
     def age_s(self) -> float:
-        return time.monotonic() - self._taken
+        return self._clock() - self._taken
 
     def memo(self, name: str, make: Callable[[T], Any]) -> Any:
         """A value derived from this snapshot (e.g. its rendered JSON), made once."""
@@ -57,8 +61,9 @@ class Snapshot(Generic[T]):
 
 
 class Snapshots:
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
+        self._clock = clock
         self._entries: dict[str, Snapshot[Any]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._refreshing: set[str] = set()
@@ -66,7 +71,7 @@ class Snapshots:
 
     def get(self, key: str, compute: Callable[[], T]) -> Snapshot[T]:
         if self.ttl_s <= 0:
-            return Snapshot(compute(), datetime.now(UTC))
+            return Snapshot(compute(), datetime.now(UTC), self._clock)
         with self._lock:
             entry = self._entries.get(key)
             key_lock = self._locks.setdefault(key, threading.Lock())
@@ -82,7 +87,7 @@ class Snapshots:
                 entry = self._entries.get(key)
             if entry is not None and entry.age_s < self.ttl_s:
                 return entry
-            fresh = Snapshot(compute(), datetime.now(UTC))
+            fresh = Snapshot(compute(), datetime.now(UTC), self._clock)
             with self._lock:
                 self._entries[key] = fresh
             return fresh
@@ -90,7 +95,7 @@ class Snapshots:
     def _refresh(self, key: str, compute: Callable[[], Any]) -> None:
         try:
             with self._locks[key]:
-                fresh = Snapshot(compute(), datetime.now(UTC))
+                fresh = Snapshot(compute(), datetime.now(UTC), self._clock)
                 with self._lock:
                     self._entries[key] = fresh
         except Exception:  # the stale answer stays until a request computes anew

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from services.api.snapshots import Snapshots
+from services.core.embedded import wait_for
+
+
+class Clock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Counter:
-    def __init__(self, delay_s: float = 0.0) -> None:
+    """Counts its calls; with ``gate``, each call (after the first) waits until the test opens
+    it, so the test decides when a refresh finishes."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
         self.calls = 0
-        self.delay_s = delay_s
+        self.started = 0
+        self.gate = gate
         self._lock = threading.Lock()
 
     def __call__(self) -> int:
-        time.sleep(self.delay_s)
+        with self._lock:
+            self.started += 1
+            first = self.started == 1
+        if self.gate is not None and not first:
+            assert self.gate.wait(10)
         with self._lock:
             self.calls += 1
             return self.calls
@@ -29,26 +47,37 @@ def test_an_answer_is_reused_within_its_ttl() -> None:
 
 
 def test_a_stale_answer_is_served_while_one_refresh_runs() -> None:
-    snaps, compute = Snapshots(0.5), Counter(delay_s=0.3)
+    clock, gate = Clock(), threading.Event()
+    snaps, compute = Snapshots(30, clock=clock), Counter(gate)
     assert snaps.get("k", compute).value == 1
-    time.sleep(0.6)  # stale, within twice the TTL (0.4 s of slack for a busy machine)
-    started = time.monotonic()
+    clock.now += 45  # stale, within twice the TTL
+    # the refresh is held at the gate: every caller still gets the stale answer at once
     assert [snaps.get("k", compute).value for _ in range(5)] == [1] * 5
-    assert time.monotonic() - started < 0.2  # nobody waited for the refresh (0.3 s)
-    time.sleep(0.5)
+    wait_for(lambda: compute.started == 2, 10, "the one background refresh to start")
+    gate.set()
+    wait_for(lambda: compute.calls == 2, 10, "the refresh to finish")
     assert snaps.get("k", compute).value == 2  # one refresh, not five
-    assert compute.calls == 2
+    assert compute.started == 2
 
 
 def test_an_answer_older_than_twice_the_ttl_is_computed_in_the_request() -> None:
-    snaps, compute = Snapshots(0.1), Counter()
+    clock = Clock()
+    snaps, compute = Snapshots(30, clock=clock), Counter()
     snaps.get("k", compute)
-    time.sleep(0.25)
+    clock.now += 61
     assert snaps.get("k", compute).value == 2
 
 
 def test_concurrent_first_requests_compute_once() -> None:
-    snaps, compute = Snapshots(60), Counter(delay_s=0.2)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        assert release.wait(10)  # every other request arrives while this one computes
+        return len(calls)
+
+    snaps = Snapshots(60)
     values: list[int] = []
     threads = [
         threading.Thread(target=lambda: values.append(snaps.get("k", compute).value))
@@ -56,10 +85,12 @@ def test_concurrent_first_requests_compute_once() -> None:
     ]
     for t in threads:
         t.start()
+    wait_for(lambda: len(calls) == 1, 10, "the first computation")
+    release.set()
     for t in threads:
-        t.join()
+        t.join(10)
     assert values == [1] * 8
-    assert compute.calls == 1
+    assert len(calls) == 1
 
 
 def test_ttl_zero_computes_every_time() -> None:
