@@ -159,7 +159,10 @@ def main() -> int:
     # (prometheus_client's multiprocess mode, read before a worker imports the client).
     with tempfile.TemporaryDirectory(prefix="energymon-api-metrics-") as shared:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
-        uvicorn.run(
-            "services.api.app:app_from_env", factory=True, workers=config.api.workers, **options
-        )
+        try:
+            uvicorn.run(
+                "services.api.app:app_from_env", factory=True, workers=config.api.workers, **options
+            )
+        finally:  # the directory goes away with this block: nothing may point at it afterwards
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
     return 0

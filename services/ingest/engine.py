@@ -30,6 +30,7 @@ from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.logging import get_logger
 from services.core.pipeline.index import RegistryIndex, load_index
 from services.core.pipeline.model import Batch, InboundMessage, Reason
+from services.core.pipeline.reading import encode_readings
 from services.core.pipeline.spool import Spool, SpoolCorruptError
 from services.core.pipeline.validate import Limits, processing_error, validate_guarded
 from services.core.pipeline.writer import ReadingWriter, WriteResult
@@ -317,6 +318,8 @@ class IngestEngine:
     @staticmethod
     def _estimate(item: _Item) -> int:
         # Counting the readings exactly would parse twice; one reading per ~90 bytes is close.
+        if item.message.readings is not None:
+            return max(1, len(item.message.readings))
         return max(1, len(item.message.payload) // 90)
 
     def _flush(self, items: list[_Item]) -> None:
@@ -560,7 +563,7 @@ def _identity(msg: InboundMessage) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     h.update((msg.topic or "").encode())
     h.update(b"\0")
-    h.update(msg.payload)
+    h.update(msg.payload if msg.readings is None else encode_readings(msg.readings))
     return h.digest()
 
 

@@ -34,8 +34,22 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """One reading as its source delivered it, typed: a meter's point at an instant, ``value`` in
+    ``unit`` (None: the point's own unit), before the meter's CT/PT multiplier. Every source ends
+    up here: MQTT and HTTP readings are read from their JSON, Modbus readings are built directly."""
+
+    meter: str
+    point: str
+    ts: datetime  # timezone-aware
+    value: float
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """One message as received: raw bytes plus where and when it came from."""
+    """One message as received: raw bytes (MQTT, HTTP) or typed readings (Modbus), plus where
+    and when it came from."""
 
     source: str  # mqtt | http | modbus
     topic: str | None
@@ -44,6 +58,7 @@ class InboundMessage:
     payload: bytes
     received_at: datetime
     dup: bool = False
+    readings: tuple[Reading, ...] | None = None  # typed already: nothing to decode
 
 
 @dataclass(frozen=True, slots=True)

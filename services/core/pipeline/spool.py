@@ -23,6 +23,7 @@ import orjson
 
 from services.core.errors import EnergymonError
 from services.core.pipeline.model import InboundMessage
+from services.core.pipeline.reading import encode_readings
 
 _LEN = struct.Struct("<I")
 _SUFFIX = ".seg"
@@ -65,6 +66,8 @@ class Spool:
         final = self.directory / f"{name}{_SUFFIX}"
         with tmp.open("wb") as fh:
             for msg in messages:
+                # typed readings (Modbus) are kept as the JSON a gateway would have sent
+                payload = msg.payload if msg.readings is None else encode_readings(msg.readings)
                 header = orjson.dumps(
                     {
                         "source": msg.source,
@@ -77,8 +80,8 @@ class Spool:
                 )
                 fh.write(_LEN.pack(len(header)))
                 fh.write(header)
-                fh.write(_LEN.pack(len(msg.payload)))
-                fh.write(msg.payload)
+                fh.write(_LEN.pack(len(payload)))
+                fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.rename(final)

@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import orjson
-
 from services.core.logging import get_logger
-from services.core.pipeline.model import InboundMessage
+from services.core.pipeline.model import InboundMessage, Reading
 from services.ingest.modbus.connection import FailureReason, LineSettings, ModbusLine, PollError
 from services.ingest.modbus.metrics import PollerMetrics
 
@@ -135,15 +133,13 @@ class DeviceRunner:
             return False
         finally:
             self._observe_poll(time.perf_counter() - started)
-        ts = arrived.isoformat()
-        doc = {
-            "readings": [
-                {"meter": self.spec.meter, "point": point, "ts": ts, "value": value, "unit": unit}
-                for point, value, unit in decoded
-            ]
-        }
+        readings = tuple(
+            Reading(self.spec.meter, point, arrived, value, unit) for point, value, unit in decoded
+        )
         self._submit(
-            InboundMessage("modbus", None, self.spec.enterprise, None, orjson.dumps(doc), arrived)
+            InboundMessage(
+                "modbus", None, self.spec.enterprise, None, b"", arrived, readings=readings
+            )
         )
         self._polls_ok.inc()
         if self.state != DeviceState.ONLINE:

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from services.core.pipeline.index import MeterEntry, PointEntry, RegistryIndex
-from services.core.pipeline.model import Batch, InboundMessage
+from services.core.pipeline.model import Batch, InboundMessage, Reading
+from services.core.pipeline.reading import encode_readings
 from services.core.pipeline.validate import Limits, validate_message
 
 NOW = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
@@ -131,3 +132,43 @@ def test_sequence_numbers_are_kept_per_gateway_in_arrival_order() -> None:
         )
         validate_message(msg, INDEX, Limits(), batch)
     assert batch.gateways[7].seqs == [7, 5, 7]
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"meter": "M1", "point": "energy_import_kwh", "value": 12.5},
+        {"meter": "M1", "point": "power_kw", "value": 2500, "unit": "W"},
+        {"meter": "M1", "point": "power_kw", "value": 1, "unit": "m3"},
+        {"meter": "M1", "point": "power_kw", "value": 2e4},
+        {"meter": "M1", "point": "power_kw", "value": float("nan")},
+        {"meter": "M2", "point": "power_kw", "value": 1},
+        {"meter": "M1", "point": "gas_volume_m3", "value": 1},
+        {"meter": "M1", "point": "power_kw", "value": 1, "ts": NOW + timedelta(hours=1)},
+    ],
+)
+def test_typed_readings_are_validated_exactly_like_their_json(reading: dict[str, object]) -> None:
+    """Modbus hands over typed readings, MQTT and HTTP JSON: one set of rules decides both."""
+    ts = reading.pop("ts", NOW)
+    assert isinstance(ts, datetime)
+    typed = Reading(ts=ts, **reading)  # type: ignore[arg-type]
+    from_json = Batch()
+    validate_message(
+        InboundMessage("modbus", None, "E1", None, encode_readings([typed]), NOW),
+        INDEX,
+        Limits(),
+        from_json,
+    )
+    from_typed = Batch()
+    validate_message(
+        InboundMessage("modbus", None, "E1", None, b"", NOW, readings=(typed,)),
+        INDEX,
+        Limits(),
+        from_typed,
+    )
+    assert from_typed.rows == from_json.rows
+    assert [(d.reason, d.detail, d.reading_index) for d in from_typed.dead_letters] == [
+        (d.reason, d.detail, d.reading_index) for d in from_json.dead_letters
+    ]
+    # a typed reading's dead letter keeps it as the JSON a gateway would have sent
+    assert {d.payload for d in from_typed.dead_letters} <= {encode_readings([typed])}
