@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from services.core.accounting.queries import all_sites_pue, site_pue
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
-from services.core.domain.pue import PueStatus, Window, pue_limit, window_bounds
+from services.core.domain.pue import PueVerdict, Window, pue_limit, pue_verdict, window_bounds
 
 PUE_OVER_LIMIT = "pue_over_limit"
 PUE_INSUFFICIENT_DATA = "pue_insufficient_data"
@@ -66,17 +66,19 @@ def pue_findings(
                 "limit": limit,
                 "dc_class": s.dc_class,
             }
-            if r.status == PueStatus.INSUFFICIENT_DATA:
+            key = (PUE_OVER_LIMIT, "site", s.id, window.value)
+            verdict = pue_verdict(r, limit, hysteresis=margin if key in live else 0.0)
+            if verdict is PueVerdict.INSUFFICIENT_DATA:
                 out.append(
                     Finding(
-                        PUE_INSUFFICIENT_DATA,
-                        "site",
-                        s.id,
-                        subject,
-                        window.value,
-                        True,
-                        Severity.WARNING,
-                        f"PUE of {subject} ({window.value}) not computable: coverage "
+                        rule=PUE_INSUFFICIENT_DATA,
+                        subject_type="site",
+                        subject_id=s.id,
+                        subject=subject,
+                        window=window.value,
+                        active=True,
+                        severity=Severity.WARNING,
+                        title=f"PUE of {subject} ({window.value}) not computable: coverage "
                         f"{min(r.facility_coverage, r.it_coverage):.0%} < {coverage:.0%}",
                         value=min(r.facility_coverage, r.it_coverage),
                         limit=coverage,
@@ -87,19 +89,18 @@ def pue_findings(
                 continue
             if r.ratio is None:
                 continue
-            key = (PUE_OVER_LIMIT, "site", s.id, window.value)
-            threshold = limit - margin if key in live else limit
             severity = Severity.CRITICAL if window == Window.YEAR_TO_DATE else Severity.WARNING
             out.append(
                 Finding(
-                    PUE_OVER_LIMIT,
-                    "site",
-                    s.id,
-                    subject,
-                    window.value,
-                    r.ratio > threshold,
-                    severity,
-                    f"PUE {r.ratio:.3f} of {subject} above its limit {limit} ({window.value})",
+                    rule=PUE_OVER_LIMIT,
+                    subject_type="site",
+                    subject_id=s.id,
+                    subject=subject,
+                    window=window.value,
+                    active=verdict is PueVerdict.OVER,
+                    severity=severity,
+                    title=f"PUE {r.ratio:.3f} of {subject} above its limit {limit} "
+                    f"({window.value})",
                     value=round(r.ratio, 4),
                     limit=limit,
                     enterprise_id=s.ent_id,

@@ -21,7 +21,6 @@ from services.core.accounting.days import fifteen_minute_source, midnight, windo
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.domain.pue import PueResult, pue
 
-COUNTED_ROLES = ("boundary", "facility_total")
 PERIODS = {"15m": None, "1h": "hour", "1d": "day", "1mo": "month", "1y": "year"}
 _CARRIER_UNIT = {
     "energy_import_kwh": "kWh",

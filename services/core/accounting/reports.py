@@ -24,6 +24,7 @@ from services.core.accounting.queries import (
 )
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
 from services.core.domain.pue import pue_limit
+from services.core.domain.roles import COUNTED_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,7 @@ def enterprise_reports(
         share = owed.setdefault(row.code, [0.0, 0.0])
         share[0] += float(row.readings)
         share[1] += expected
-        if row.role not in ("boundary", "facility_total"):
+        if row.role not in COUNTED_ROLES:
             continue  # sub-meters and IT load are inside a boundary meter's amount
         line = lines.setdefault((row.code, row.carrier, row.unit), _Line(row.grid_region))
         line.amount += float(row.energy)

@@ -51,6 +51,29 @@ def pue(
     return PueResult(status, ratio, facility_kwh, it_kwh, facility_coverage, it_coverage)
 
 
+class PueVerdict(StrEnum):
+    """A PUE judged against the site's limit; decided here, for the alerts, the API, the reports
+    and the console alike."""
+
+    WITHIN = "within"
+    OVER = "over"
+    INSUFFICIENT_DATA = "insufficient_data"  # no verdict: the data does not support a figure
+    NO_IT_LOAD = "no_it_load"
+    NO_LIMIT = "no_limit"  # a site without a class or an explicit limit
+
+
+def pue_verdict(result: PueResult, limit: float | None, *, hysteresis: float = 0.0) -> PueVerdict:
+    """Over when the ratio is above ``limit - hysteresis`` (a live over-limit alert passes its
+    margin here, so that a PUE hovering at the limit does not flap)."""
+    if result.status is PueStatus.INSUFFICIENT_DATA:
+        return PueVerdict.INSUFFICIENT_DATA
+    if result.status is PueStatus.NO_IT_LOAD or result.ratio is None:
+        return PueVerdict.NO_IT_LOAD
+    if limit is None:
+        return PueVerdict.NO_LIMIT
+    return PueVerdict.OVER if result.ratio > limit - hysteresis else PueVerdict.WITHIN
+
+
 def pue_limit(dc_class: str | None, explicit: float | None = None) -> float | None:
     """An explicit per-site limit wins; otherwise the class's limit from the plan."""
     if explicit is not None:

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from services.core.domain.quantities import QUANTITIES, Carrier
+from services.core.domain.roles import MeterRole
 from services.core.domain.units import conversion_factor
 from services.core.domain.uscc import is_valid_uscc, uscc_check_char
 from services.core.errors import RegistryError, UnitError
@@ -23,7 +24,6 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 DcClass = Literal["new_large", "new_super_large", "existing"]
 SiteKind = Literal["industrial", "data_centre", "public_building"]
 Protocol = Literal["mqtt", "modbus", "http"]
-Role = Literal["boundary", "sub", "facility_total", "it_load"]
 
 
 def _check_code(value: str) -> str:
@@ -75,7 +75,7 @@ class MeterSpec(_Strict):
     gateway: str | None = None
     serial: str | None = None
     multiplier: float = Field(1.0, gt=0)
-    role: Role = "boundary"
+    role: MeterRole = MeterRole.BOUNDARY
     interval_s: int = Field(900, ge=1, le=86400, description="expected reading interval")
     connection: dict[str, Any] | None = None
     points: list[PointSpec] = Field(min_length=1)

@@ -10,7 +10,16 @@ import pytest
 from services.core.domain.budget import BudgetState, budget_status
 from services.core.domain.coefficients import ElectricityMethod, NoFactorError, default_factors
 from services.core.domain.demand import baseline_kw, peak_kw, reduction, similar_days
-from services.core.domain.pue import PueStatus, Window, pue, pue_limit, size_class, window_bounds
+from services.core.domain.pue import (
+    PueStatus,
+    PueVerdict,
+    Window,
+    pue,
+    pue_limit,
+    pue_verdict,
+    size_class,
+    window_bounds,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -159,3 +168,27 @@ def test_peak_demand_and_a_response_events_reduction_against_five_similar_days()
     assert result is not None
     assert (result.reduction_kw, result.share_of_peak) == (200.0, pytest.approx(1 / 6))
     assert similar_days(date(2026, 11, 29), 2) == [date(2026, 11, 28), date(2026, 11, 22)]
+
+
+@pytest.mark.parametrize(
+    ("facility", "it", "coverage", "limit", "hysteresis", "verdict"),
+    [
+        (125.0, 100.0, 1.0, 1.25, 0.0, PueVerdict.WITHIN),  # at the limit is within
+        (125.1, 100.0, 1.0, 1.25, 0.0, PueVerdict.OVER),
+        (124.0, 100.0, 1.0, 1.25, 0.02, PueVerdict.OVER),  # live alert: clears below 1.23
+        (122.9, 100.0, 1.0, 1.25, 0.02, PueVerdict.WITHIN),
+        (300.0, 100.0, 0.5, 1.25, 0.0, PueVerdict.INSUFFICIENT_DATA),  # never a breach
+        (50.0, 0.0, 1.0, 1.5, 0.0, PueVerdict.NO_IT_LOAD),
+        (130.0, 100.0, 1.0, None, 0.0, PueVerdict.NO_LIMIT),
+    ],
+)
+def test_the_pue_verdict_against_the_limit(
+    facility: float,
+    it: float,
+    coverage: float,
+    limit: float | None,
+    hysteresis: float,
+    verdict: PueVerdict,
+) -> None:
+    result = pue(facility, it, facility_coverage=coverage, it_coverage=1.0)
+    assert pue_verdict(result, limit, hysteresis=hysteresis) is verdict
