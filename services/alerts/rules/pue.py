@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from services.core.accounting.queries import all_sites_pue, site_pue
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
-from services.core.domain.pue import PueVerdict, Window, pue_limit, pue_verdict, window_bounds
+from services.core.domain.pue import PueVerdict, Window, pue_verdict, window_bounds
+from services.core.store import sites
 
 PUE_OVER_LIMIT = "pue_over_limit"
 PUE_INSUFFICIENT_DATA = "pue_insufficient_data"
@@ -31,12 +32,7 @@ def pue_findings(
     margin: float,
     coverage: float = 0.9,
 ) -> list[Finding]:
-    sites = conn.execute(
-        text("""
-        SELECT s.id, s.code, s.dc_class, s.pue_limit, e.id AS ent_id, e.code AS ent
-        FROM sites s JOIN enterprises e ON e.id = s.enterprise_id
-        WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY s.id""")
-    ).all()
+    centres = sites.data_centres(conn)
     by_window = {}
     for window in WINDOWS:
         start, end = window_bounds(window, now, zone)
@@ -46,15 +42,20 @@ def pue_findings(
             all_sites_pue(conn, start=start, end=end, threshold=coverage, zone=zone),
         )
     out = []
-    for s in sites:
-        limit = pue_limit(s.dc_class, float(s.pue_limit) if s.pue_limit is not None else None)
+    for dc in centres:
+        limit = dc.limit
         if limit is None:
             continue
-        subject = f"{s.ent}/{s.code}"
+        subject = f"{dc.enterprise}/{dc.site}"
         for window in WINDOWS:
             start, end, results = by_window[window]
-            r = results.get(s.id) or site_pue(
-                conn, enterprise=s.ent, site=s.code, start=start, end=end, threshold=coverage
+            r = results.get(dc.site_id) or site_pue(
+                conn,
+                enterprise=dc.enterprise,
+                site=dc.site,
+                start=start,
+                end=end,
+                threshold=coverage,
             )
             evidence = {
                 "window_start": start.isoformat(),
@@ -64,16 +65,16 @@ def pue_findings(
                 "facility_coverage": round(r.facility_coverage, 4),
                 "it_coverage": round(r.it_coverage, 4),
                 "limit": limit,
-                "dc_class": s.dc_class,
+                "dc_class": dc.dc_class,
             }
-            key = (PUE_OVER_LIMIT, "site", s.id, window.value)
+            key = (PUE_OVER_LIMIT, "site", dc.site_id, window.value)
             verdict = pue_verdict(r, limit, hysteresis=margin if key in live else 0.0)
             if verdict is PueVerdict.INSUFFICIENT_DATA:
                 out.append(
                     Finding(
                         rule=PUE_INSUFFICIENT_DATA,
                         subject_type="site",
-                        subject_id=s.id,
+                        subject_id=dc.site_id,
                         subject=subject,
                         window=window.value,
                         active=True,
@@ -82,7 +83,7 @@ def pue_findings(
                         f"{min(r.facility_coverage, r.it_coverage):.0%} < {coverage:.0%}",
                         value=min(r.facility_coverage, r.it_coverage),
                         limit=coverage,
-                        enterprise_id=s.ent_id,
+                        enterprise_id=dc.enterprise_id,
                         evidence=evidence,
                     )
                 )
@@ -94,7 +95,7 @@ def pue_findings(
                 Finding(
                     rule=PUE_OVER_LIMIT,
                     subject_type="site",
-                    subject_id=s.id,
+                    subject_id=dc.site_id,
                     subject=subject,
                     window=window.value,
                     active=verdict is PueVerdict.OVER,
@@ -103,7 +104,7 @@ def pue_findings(
                     f"({window.value})",
                     value=round(r.ratio, 4),
                     limit=limit,
-                    enterprise_id=s.ent_id,
+                    enterprise_id=dc.enterprise_id,
                     evidence=evidence,
                 )
             )

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
+from services.core.store import quality
 
 LOW_COMPLETENESS = "low_completeness"
 
@@ -26,41 +27,29 @@ def completeness_findings(
 ) -> list[Finding]:
     today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     start, end = today - timedelta(days=1), today
-    rows = conn.execute(
-        text("""
-        SELECT m.id, m.code, e.id AS ent_id, e.code AS ent,
-               sum(c.readings)::float AS present,
-               (count(DISTINCT p.id) * 96 * max(900 / p.interval_s))::float AS expected
-        FROM meters m JOIN enterprises e ON e.id = m.enterprise_id
-        JOIN points p ON p.meter_id = m.id AND p.active AND p.kind = 'cumulative'
-        JOIN consumption_15m c ON c.point_id = p.id AND c.bucket >= :start AND c.bucket < :end
-        WHERE m.active AND e.active AND m.created_at < :start
-        GROUP BY m.id, m.code, e.id, e.code"""),
-        {"start": start, "end": end},
-    ).all()
     out = []
-    for r in rows:
-        share = min(1.0, r.present / r.expected) if r.expected else 0.0
+    for m in quality.readings_per_meter(conn, start=start, end=end):
+        share = min(1.0, m.present / m.expected) if m.expected else 0.0
         if share >= threshold:
             continue
         out.append(
             Finding(
-                LOW_COMPLETENESS,
-                "meter",
-                r.id,
-                f"{r.ent}/{r.code}",
-                start.date().isoformat(),
-                True,
-                Severity.WARNING,
-                f"meter {r.code} of {r.ent}: {share:.0%} of yesterday's readings arrived "
-                f"(< {threshold:.0%})",
+                rule=LOW_COMPLETENESS,
+                subject_type="meter",
+                subject_id=m.meter_id,
+                subject=f"{m.enterprise}/{m.meter}",
+                window=start.date().isoformat(),
+                active=True,
+                severity=Severity.WARNING,
+                title=f"meter {m.meter} of {m.enterprise}: {share:.0%} of yesterday's readings "
+                f"arrived (< {threshold:.0%})",
                 value=round(share, 4),
                 limit=threshold,
-                enterprise_id=r.ent_id,
+                enterprise_id=m.enterprise_id,
                 evidence={
                     "day": start.date().isoformat(),
-                    "readings": r.present,
-                    "expected": r.expected,
+                    "readings": m.present,
+                    "expected": m.expected,
                 },
             )
         )
@@ -89,35 +78,27 @@ def counter_findings(
     """A meter whose counters the rollups found reset, rolled over or spiking in the last
     ``lookback`` (by when it was found, so a week-late reading that reveals a reset alerts too).
     The alert clears, after the hold time, once no new event has been found for ``lookback``."""
-    rows = conn.execute(
-        text("""
-        SELECT m.id, m.code, e.id AS ent_id, e.code AS ent, ce.kind, count(*) AS events,
-               (array_agg(p.quantity || ' ' || to_char(ce.ts AT TIME ZONE 'UTC',
-                          'YYYY-MM-DD"T"HH24:MI:SS"Z"') ORDER BY ce.ts DESC))[1:10] AS latest
-        FROM counter_events ce JOIN points p ON p.id = ce.point_id
-        JOIN meters m ON m.id = p.meter_id JOIN enterprises e ON e.id = m.enterprise_id
-        WHERE ce.detected_at > :since AND ce.kind = ANY(:kinds) AND m.active AND e.active
-        GROUP BY m.id, m.code, e.id, e.code, ce.kind"""),
-        {"since": now - lookback, "kinds": list(_EVENT_RULES)},
-    ).all()
     merged: dict[tuple[str, int], _MeterEvents] = {}
-    for r in rows:
+    for r in quality.counter_events_since(conn, since=now - lookback, kinds=list(_EVENT_RULES)):
         rule, severity, what = _EVENT_RULES[r.kind]
         item = merged.setdefault(
-            (rule, r.id), _MeterEvents(f"{r.ent}/{r.code}", r.code, r.ent, r.ent_id, severity, what)
+            (rule, r.meter_id),
+            _MeterEvents(
+                f"{r.enterprise}/{r.meter}", r.meter, r.enterprise, r.enterprise_id, severity, what
+            ),
         )
-        item.events += int(r.events)
+        item.events += r.events
         item.latest.extend(r.latest)
     return [
         Finding(
-            rule,
-            "meter",
-            meter_id,
-            m.subject,
-            "24h",
-            True,
-            m.severity,
-            f"meter {m.meter} of {m.enterprise}: {m.what} ({m.events} in 24 h)",
+            rule=rule,
+            subject_type="meter",
+            subject_id=meter_id,
+            subject=m.subject,
+            window="24h",
+            active=True,
+            severity=m.severity,
+            title=f"meter {m.meter} of {m.enterprise}: {m.what} ({m.events} in 24 h)",
             value=m.events,
             enterprise_id=m.enterprise_id,
             evidence={"events": m.events, "latest": sorted(m.latest)[-10:]},
