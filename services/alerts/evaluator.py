@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from services.alerts.notify import Router
 from services.alerts.rules import budget, connectivity, ingest, pue, quality
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
-from services.core.alerting.store import apply, live_alerts
+from services.core.alerting.store import apply, live_alert_counts, live_alerts
 from services.core.settings import AlertsSettings
 
 FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]
@@ -183,12 +183,7 @@ class Evaluator:
 
     def refresh_open_gauge(self) -> None:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT rule, severity, count(*) FROM alerts WHERE state <> 'resolved' "
-                    "GROUP BY rule, severity"
-                )
-            ).all()
+            counts = live_alert_counts(conn)
         self.metrics.open.clear()
-        for rule, severity, n in rows:
+        for (rule, severity), n in counts.items():
             self.metrics.open.labels(rule, severity).set(n)

@@ -31,12 +31,12 @@ from email.message import EmailMessage
 from html import escape
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Connection, Engine
 
+from services.core.alerting import outbox
 from services.core.alerting.lifecycle import Severity
 from services.core.errors import EnergymonError
 from services.core.logging import get_logger
-from services.core.schema.tables import alerts, notifications
 from services.core.settings import AlertsSettings
 
 log = get_logger(__name__)
@@ -237,18 +237,6 @@ class Router:
         return []
 
 
-_RENOTIFY = """
-INSERT INTO notifications (alert_id, channel, event, status, next_attempt_at)
-SELECT a.id, n.channel,
-       'renotify-' || (count(*) FILTER (WHERE n.event LIKE 'renotify-%') + 1), 'pending', :now
-FROM alerts a JOIN notifications n ON n.alert_id = a.id
-WHERE a.state = 'open' AND a.cleared_since IS NULL
-GROUP BY a.id, n.channel
-HAVING bool_and(n.status <> 'pending') AND max(coalesce(n.sent_at, n.created_at)) <= :cutoff
-ON CONFLICT (alert_id, channel, event) DO NOTHING
-"""
-
-
 def enqueue_renotify(engine: Engine, every_s: float, now: datetime | None = None) -> int:
     """Queue a ``renotify-N`` for every open alert last notified ``every_s`` ago or longer, on
     the channels it was notified on. Returns how many were queued."""
@@ -256,10 +244,7 @@ def enqueue_renotify(engine: Engine, every_s: float, now: datetime | None = None
         return 0
     now = now or datetime.now(UTC)
     with engine.begin() as conn:
-        result = conn.execute(
-            text(_RENOTIFY), {"now": now, "cutoff": now - timedelta(seconds=every_s)}
-        )
-    return int(result.rowcount or 0)
+        return outbox.queue_renotifications(conn, now=now, cutoff=now - timedelta(seconds=every_s))
 
 
 def deliver_due(
@@ -282,31 +267,19 @@ def deliver_due(
         outcome, n = _deliver_digest(engine, email, max_attempts, now, digest_s)
         counts[outcome] += n
     with engine.connect() as conn:
-        query = (
-            select(notifications.c.id)
-            .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
-            .order_by(notifications.c.id)
-            .limit(limit)
+        due = outbox.due_ids(
+            conn, now=now, limit=limit, except_channel="email" if digesting else None
         )
-        if digesting:
-            query = query.where(notifications.c.channel != "email")
-        due_ids = list(conn.execute(query).scalars())
-    for n_id in due_ids:
+    for n_id in due:
         with engine.begin() as conn:
-            row = (
-                conn.execute(
-                    select(notifications, alerts)
-                    .join(alerts, alerts.c.id == notifications.c.alert_id)
-                    .where(notifications.c.id == n_id, notifications.c.status == "pending")
-                    .with_for_update(skip_locked=True, of=notifications)
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                continue
-            counts[_attempt(conn, row, channels, max_attempts, now)] += 1
+            item = outbox.lock_pending(conn, notification_id=n_id)
+            if item is not None:
+                counts[_attempt(conn, item, channels, max_attempts, now)] += 1
     return counts
+
+
+def _retry_at(now: datetime, attempts: int) -> datetime:
+    return now + timedelta(seconds=min(3600, 5 * 2 ** (attempts - 1)))
 
 
 def _deliver_digest(
@@ -314,80 +287,55 @@ def _deliver_digest(
 ) -> tuple[str, int]:
     """All pending email notifications in one mail, once the oldest has waited ``digest_s``."""
     with engine.begin() as conn:
-        rows = (
-            conn.execute(
-                select(notifications, alerts)
-                .join(alerts, alerts.c.id == notifications.c.alert_id)
-                .where(
-                    notifications.c.channel == "email",
-                    notifications.c.status == "pending",
-                    notifications.c.next_attempt_at <= now,
-                )
-                .order_by(notifications.c.id)
-                .with_for_update(skip_locked=True, of=notifications)
-            )
-            .mappings()
-            .all()
-        )
-        if not rows or min(r["created_at"] for r in rows) > now - timedelta(seconds=digest_s):
+        items = outbox.lock_due_on_channel(conn, channel="email", now=now)
+        if not items or min(i.created_at for i in items) > now - timedelta(seconds=digest_s):
             return "sent", 0  # nothing due yet: the digest is still collecting
-        items = [({c.name: r[alerts.c[c.name]] for c in alerts.columns}, r["event"]) for r in rows]
-        ids = [r[notifications.c.id] for r in rows]
-        attempts = max(r["attempts"] for r in rows) + 1
+        ids = [i.notification_id for i in items]
+        attempts = max(i.attempts for i in items) + 1
         try:
-            email.send_digest(items)
+            email.send_digest([(i.alert, i.event) for i in items])
         except DeliveryError as err:
             final = attempts >= max_attempts
-            conn.execute(
-                update(notifications)
-                .where(notifications.c.id.in_(ids))
-                .values(
-                    attempts=attempts,
-                    last_error=str(err)[:500],
-                    status="failed" if final else "pending",
-                    next_attempt_at=now + timedelta(seconds=min(3600, 5 * 2 ** (attempts - 1))),
-                )
+            outbox.record_failure(
+                conn,
+                ids=ids,
+                attempts=attempts,
+                error=str(err),
+                final=final,
+                retry_at=_retry_at(now, attempts),
             )
             log.warning("digest not delivered", notifications=len(ids), error=str(err))
             return ("failed" if final else "retry"), len(ids)
-        conn.execute(
-            update(notifications)
-            .where(notifications.c.id.in_(ids))
-            .values(attempts=attempts, status="sent", sent_at=datetime.now(UTC), last_error=None)
-        )
+        outbox.record_sent(conn, ids=ids, attempts=attempts, at=datetime.now(UTC))
         return "sent", len(ids)
 
 
 def _attempt(
-    conn: Any, row: Any, channels: dict[str, Channel], max_attempts: int, now: datetime
+    conn: Connection,
+    item: outbox.Outgoing,
+    channels: dict[str, Channel],
+    max_attempts: int,
+    now: datetime,
 ) -> str:
-    n_id = row[notifications.c.id]
-    channel = channels.get(row["channel"])
-    attempts = row["attempts"] + 1
+    channel = channels.get(item.channel)
+    attempts = item.attempts + 1
     try:
         if channel is None:
-            raise DeliveryError(f"channel {row['channel']} is not configured")
-        channel.send({c.name: row[alerts.c[c.name]] for c in alerts.columns}, row["event"])
+            raise DeliveryError(f"channel {item.channel} is not configured")
+        channel.send(item.alert, item.event)
     except DeliveryError as err:
         final = attempts >= max_attempts
-        backoff = timedelta(seconds=min(3600, 5 * 2 ** (attempts - 1)))
-        conn.execute(
-            update(notifications)
-            .where(notifications.c.id == n_id)
-            .values(
-                attempts=attempts,
-                last_error=str(err)[:500],
-                status="failed" if final else "pending",
-                next_attempt_at=now + backoff,
-            )
+        outbox.record_failure(
+            conn,
+            ids=[item.notification_id],
+            attempts=attempts,
+            error=str(err),
+            final=final,
+            retry_at=_retry_at(now, attempts),
         )
         log.warning(
-            "notification not delivered", channel=row["channel"], attempt=attempts, error=str(err)
+            "notification not delivered", channel=item.channel, attempt=attempts, error=str(err)
         )
         return "failed" if final else "retry"
-    conn.execute(
-        update(notifications)
-        .where(notifications.c.id == n_id)
-        .values(attempts=attempts, status="sent", sent_at=datetime.now(UTC), last_error=None)
-    )
+    outbox.record_sent(conn, ids=[item.notification_id], attempts=attempts, at=datetime.now(UTC))
     return "sent"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.core.alerting.lifecycle import (
@@ -49,6 +49,16 @@ def live_alerts(conn: Connection, rules: Iterable[str]) -> dict[AlertKey, LiveAl
         key = (r.rule, r.subject_type, r.subject_id, r.time_window)
         out[key] = LiveAlert(r.id, key, State(r.state), Severity(r.severity), r.cleared_since)
     return out
+
+
+def live_alert_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """Live (open or acknowledged) alerts by rule and severity."""
+    rows = conn.execute(
+        select(alerts.c.rule, alerts.c.severity, func.count())
+        .where(alerts.c.state != State.RESOLVED.value)
+        .group_by(alerts.c.rule, alerts.c.severity)
+    )
+    return {(rule, severity): int(n) for rule, severity, n in rows}
 
 
 def _fields(f: Finding) -> dict[str, Any]:
