@@ -1,0 +1,332 @@
+"""Consumption by period and carrier, and standard coal and CO2 by period, from the rollups.
+
+The API, the alerts service and ``energymon report`` call these, so the numbers are the same
+everywhere. Only the roles that add up to a whole count toward an enterprise's or site's
+consumption (services/core/domain/roles.py); sub-meters and IT meters explain where energy went
+and are never added on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    JSON,
+    Float,
+    Integer,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy import Connection as _Connection
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
+from services.core.schema.tables import enterprises, meters, points, sites
+from services.core.store.rollups import midnight, window_source
+from services.core.store.scope import Scope, scoped_points
+
+Connection = _Connection
+
+PERIODS = {"15m": None, "1h": "hour", "1d": "day", "1mo": "month", "1y": "year"}
+CARRIER_UNITS = {
+    "energy_import_kwh": "kWh",
+    "gas_volume_m3": "m3",
+    "steam_mass_t": "t",
+    "heat_energy_gj": "GJ",
+    "water_volume_m3": "m3",
+    "fuel_mass_kg": "kg",
+}
+COUNTED_QUANTITIES = tuple(CARRIER_UNITS)  # the points whose amounts are energy (or water) used
+_TOTAL_PERIODS = {"1d": "day", "1mo": "month", "1y": "year"}
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodConsumption:
+    period: datetime  # local start of the period
+    carrier: str
+    quantity: str
+    unit: str
+    amount: float
+    completeness: float
+    estimated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierTotal:
+    carrier: str
+    unit: str
+    amount: float
+    kgce: Converted | None
+    tco2: Converted | None
+    region: str = "national"  # the grid region whose electricity factor applied
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodTotals:
+    start: datetime  # the local start of the period, or the window's start if later
+    end: datetime
+    carriers: list[CarrierTotal]
+
+
+def _local_trunc(unit: str, ts: Any, zone: ZoneInfo) -> Any:
+    """The local start of the day/month/year holding ``ts``, as an instant."""
+    return func.timezone(zone.key, func.date_trunc(unit, func.timezone(zone.key, ts)))
+
+
+def _consumption_select(
+    *, start: datetime, end: datetime, interval: str, zone: ZoneInfo, scope: Scope
+) -> Any:
+    """(period, carrier, quantity, unit, amount, completeness, estimated) per period and
+    carrier, ordered."""
+    trunc = PERIODS[interval]
+    # periods of a day or longer may read whole days from the daily rollups
+    c = window_source(start, end, None if trunc in (None, "hour") else zone, scoped_points(scope))
+    period = (c.c.ts if trunc is None else _local_trunc(trunc, c.c.ts, zone)).label("period")
+    # plain "/": SQLAlchemy's true division would cast the divisor to NUMERIC
+    completeness = func.least(
+        1.0, cast(func.sum(c.c.readings), Float).op("/")(func.nullif(func.sum(c.c.expected), 0))
+    )
+    return (
+        select(
+            period,
+            meters.c.carrier,
+            points.c.quantity,
+            points.c.unit,
+            func.sum(c.c.energy).label("amount"),
+            completeness.label("completeness"),
+            func.bool_or(c.c.estimated).label("estimated"),
+        )
+        .select_from(c)
+        .join(points, points.c.id == c.c.point_id)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(sites, sites.c.id == meters.c.site_id)
+        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
+        .where(*scope.conditions())
+        .group_by(period, meters.c.carrier, points.c.quantity, points.c.unit)
+        .order_by(period, meters.c.carrier, points.c.quantity)
+    )
+
+
+def consumption(
+    conn: Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    zone: ZoneInfo,
+    scope: Scope,
+) -> list[PeriodConsumption]:
+    """Consumption per period (``interval``: 15m, 1h, 1d, 1mo, 1y) and carrier of ``scope`` in
+    [start, end)."""
+    stmt = _consumption_select(start=start, end=end, interval=interval, zone=zone, scope=scope)
+    return [
+        PeriodConsumption(
+            period=r.period.astimezone(zone),
+            carrier=r.carrier,
+            quantity=r.quantity,
+            unit=r.unit,
+            amount=float(r.amount),
+            completeness=float(r.completeness or 0.0),
+            estimated=bool(r.estimated),
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+def consumption_json(
+    conn: Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    zone: ZoneInfo,
+    scope: Scope,
+) -> bytes:
+    """:func:`consumption`'s rows as a JSON array of objects with the same fields, built by
+    PostgreSQL from the same statement (the API passes it through: a year of days costs the API
+    no per-row work). Periods are ISO 8601 local times with their offset in ``zone``; formatting
+    them is ~5 times cheaper when ``zone`` is the session's TimeZone (the API's engine sets it to
+    the configured zone)."""
+    r = _consumption_select(
+        start=start, end=end, interval=interval, zone=zone, scope=scope
+    ).subquery("r")
+    session_zone = func.current_setting("TimeZone")
+    # the zone's UTC offset at the period's start, in seconds (only when formatting by hand)
+    offset = cast(
+        func.extract(
+            "epoch", func.timezone(zone.key, r.c.period) - func.timezone("UTC", r.c.period)
+        ),
+        Integer,
+    )
+    o = select(case((session_zone != zone.key, offset)).label("off")).correlate(r).lateral("o")
+    off = o.c.off
+    # integer division ("/" on integers), not SQLAlchemy's true division
+    hours = func.abs(off).op("/")(3600)
+    minutes = (func.abs(off) % 3600).op("/")(60)
+    by_hand = (
+        func.to_char(func.timezone(zone.key, r.c.period), 'YYYY-MM-DD"T"HH24:MI:SS')
+        + case((off < 0, "-"), else_="+")
+        + func.lpad(cast(hours, Text), 2, "0")
+        + ":"
+        + func.lpad(cast(minutes, Text), 2, "0")
+    )
+    period = case(
+        (session_zone == zone.key, func.to_json(r.c.period)),  # ISO 8601 with its offset
+        else_=func.to_json(by_hand),
+    )
+    row = func.json_build_object(
+        "period",
+        period,
+        "carrier",
+        r.c.carrier,
+        "quantity",
+        r.c.quantity,
+        "unit",
+        r.c.unit,
+        "amount",
+        r.c.amount,
+        "completeness",
+        func.coalesce(r.c.completeness, 0),
+        "estimated",
+        func.coalesce(r.c.estimated, False),
+    )
+    doc = cast(
+        func.coalesce(
+            func.json_agg(aggregate_order_by(row, r.c.period, r.c.carrier, r.c.quantity)),
+            cast(literal("[]"), JSON),
+        ),
+        Text,
+    )
+    stmt = select(doc).select_from(r).join(o, true())
+    return str(conn.execute(stmt).scalar_one()).encode()
+
+
+def totals(
+    conn: Connection,
+    factors: FactorSet,
+    *,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    scope: Scope,
+    method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+) -> list[CarrierTotal]:
+    """Per carrier (and, for electricity, per grid region of the enterprises in the scope): the
+    amount, its standard coal and its CO2 with the factors valid at ``start`` (a report covers
+    one period with one factor set)."""
+    periods = totals_by_period(
+        conn,
+        factors,
+        start=start,
+        end=end,
+        zone=zone,
+        interval=None,
+        method=method,
+        scope=scope,
+    )
+    return periods[0].carriers if periods else []
+
+
+def totals_by_period(
+    conn: Connection,
+    factors: FactorSet,
+    *,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    interval: str | None,
+    scope: Scope,
+    method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+) -> list[PeriodTotals]:
+    """:func:`totals` for every local day, month or year (``interval`` 1d, 1mo, 1y; None: the
+    whole window as one period) in [start, end), from one grouped statement; each period's
+    factors are those valid at its start. Periods without any rollup row are left out."""
+    counted = points.c.quantity.in_(COUNTED_QUANTITIES)
+    c = window_source(start, end, zone, scoped_points(scope, counted))
+    trunc = _TOTAL_PERIODS[interval] if interval is not None else None
+    period = (
+        literal(start).label("period")
+        if trunc is None
+        else _local_trunc(trunc, c.c.ts, zone).label("period")
+    )
+    stmt = (
+        select(
+            period,
+            meters.c.carrier,
+            points.c.unit,
+            enterprises.c.grid_region.label("region"),
+            func.sum(c.c.energy).label("amount"),
+        )
+        .select_from(c)
+        .join(points, points.c.id == c.c.point_id)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(sites, sites.c.id == meters.c.site_id)
+        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
+        .where(*scope.conditions(), counted)
+        .group_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
+        .order_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
+    )
+    by_period: dict[datetime, list[CarrierTotal]] = {}
+    for r in conn.execute(stmt):
+        on = max(r.period, start).astimezone(zone).date()
+        region = (r.region or "national") if r.carrier == "electricity" else "national"
+        kgce = tco2 = None
+        if r.carrier != "water":
+            kgce = factors.kgce(r.carrier, float(r.amount), r.unit, on, method)
+            tco2 = factors.tco2(r.carrier, float(r.amount), r.unit, on, region)
+        by_period.setdefault(r.period, []).append(
+            CarrierTotal(r.carrier, r.unit, float(r.amount), kgce, tco2, region)
+        )
+    return [
+        PeriodTotals(
+            start=max(begins.astimezone(zone), start.astimezone(zone)),
+            end=min(_period_end(begins.astimezone(zone), trunc, zone, end), end),
+            carriers=_merge_fuels(carriers),
+        )
+        for begins, carriers in by_period.items()
+    ]
+
+
+def _period_end(local: datetime, trunc: str | None, zone: ZoneInfo, end: datetime) -> datetime:
+    if trunc is None:
+        return end
+    if trunc == "day":
+        return midnight(local.date() + timedelta(days=1), zone)
+    if trunc == "month":
+        return midnight((local.replace(day=28) + timedelta(days=4)).replace(day=1).date(), zone)
+    return midnight(local.date().replace(year=local.year + 1), zone)
+
+
+def _merge_fuels(rows: list[CarrierTotal]) -> list[CarrierTotal]:
+    """One row per (carrier, unit, region): fuels of several regions add up."""
+    merged: dict[tuple[str, str, str], CarrierTotal] = {}
+    for r in rows:
+        key = (r.carrier, r.unit, r.region)
+        old = merged.get(key)
+        merged[key] = (
+            r
+            if old is None
+            else CarrierTotal(
+                r.carrier,
+                r.unit,
+                old.amount + r.amount,
+                _add(old.kgce, r.kgce),
+                _add(old.tco2, r.tco2),
+                r.region,
+            )
+        )
+    return list(merged.values())
+
+
+def _add(a: Converted | None, b: Converted | None) -> Converted | None:
+    if a is None or b is None:
+        return a or b
+    return Converted(a.value + b.value, a.factor, a.note or b.note)
