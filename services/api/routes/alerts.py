@@ -20,9 +20,9 @@ from services.api.models import (
     AlertResolveIn,
     Page,
 )
+from services.api.params import Cursor, Limit, PageRequest
 from services.api.problems import Problem
 from services.api.render import rows_response
-from services.api.routes.registry import Cursor, Limit
 from services.api.security import Principal
 from services.core.alerting import store
 from services.core.alerting.lifecycle import RuleName, Severity, State
@@ -92,8 +92,7 @@ def list_alerts(
     cursor: Cursor = None,
 ) -> Response:
     """Newest first. An enterprise account sees only its own enterprise's alerts."""
-    if limit > ctx.config.api.max_page_size:
-        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
+    limit = PageRequest(limit).size(ctx)
     stmt = (
         select(*_LIST_COLUMNS)
         .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, select
 
 from services.api.deps import Ctx, Officer, Reader
 from services.api.models import (
@@ -24,12 +24,22 @@ from services.api.models import (
     EnergyOut,
     PeakDemandOut,
 )
+from services.api.params import (
+    Code,
+    From,
+    Interval,
+    Meter,
+    Method,
+    To,
+    Town,
+    Tz,
+    check_range,
+    zone_of,
+)
 from services.api.problems import Problem
 from services.api.render import json_body
-from services.api.routes.indicators import Interval, Tz
-from services.api.routes.readings import Meter, check_range, zone_param
-from services.api.routes.registry import Code, visible_enterprise
 from services.api.snapshots import ranked_response
+from services.api.tenancy import known_town, visible_enterprise
 from services.core.accounting import budgets, demand
 from services.core.accounting.queries import (
     CarrierTotal,
@@ -42,24 +52,6 @@ from services.core.domain.coefficients import ElectricityMethod, default_factors
 from services.core.schema.tables import dr_events, enterprises
 
 router = APIRouter(prefix="/api/v1", tags=["energy"], responses=STANDARD_PROBLEMS)
-From = Annotated[datetime, Query(alias="from", description="Start, ISO 8601 with offset")]
-To = Annotated[datetime, Query(alias="to", description="End (exclusive), ISO 8601 with offset")]
-Method = Annotated[
-    str,
-    Query(
-        pattern="^(equivalent|equal)$",
-        description="Electricity to standard coal: equivalent (当量值) or equal value (等价值)",
-    ),
-]
-Town = Annotated[str, Path(max_length=64, description="A town of the district, e.g. Xinkou")]
-
-
-def _known_town(conn: Connection, town: str) -> None:
-    found = conn.execute(
-        text("SELECT 1 FROM enterprises WHERE town = :t AND active LIMIT 1"), {"t": town}
-    ).first()
-    if found is None:
-        raise Problem(404, f"no town {town}")
 
 
 # ------------------------------------------------------------------ consumption by scope
@@ -86,7 +78,7 @@ def meter_consumption(
     """One meter's consumption whatever its role (sub-meters and data-centre IT meters
     included, unlike the enterprise's consumption), with the meter multiplier applied."""
     check_range(ctx, start, end)
-    zone = zone_param(ctx, tz)
+    zone = zone_of(ctx, tz)
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         scope = Scope(enterprise=code, meter=meter, quantity=point)
@@ -113,9 +105,9 @@ def town_consumption(
     """The boundary meters of the town's enterprises, summed per period and carrier. An unknown
     town answers 404."""
     check_range(ctx, start, end)
-    zone = zone_param(ctx, tz)
+    zone = zone_of(ctx, tz)
     with ctx.reads.connect() as conn:
-        _known_town(conn, town)
+        known_town(conn, town)
         body = consumption_json(
             conn, start=start, end=end, interval=interval, zone=zone, scope=Scope(town=town)
         )
@@ -137,7 +129,7 @@ def district_consumption(
 ) -> Response:
     """The boundary meters of every enterprise, summed per period and carrier."""
     check_range(ctx, start, end)
-    zone = zone_param(ctx, tz)
+    zone = zone_of(ctx, tz)
     with ctx.reads.connect() as conn:
         body = consumption_json(
             conn, start=start, end=end, interval=interval, zone=zone, scope=Scope()
@@ -287,7 +279,7 @@ def town_energy(
     enterprise's electricity with its own grid region's CO2 factor). An unknown town is 404."""
     check_range(ctx, start, end)
     with ctx.reads.connect() as conn:
-        _known_town(conn, town)
+        known_town(conn, town)
         return energy_out(conn, ctx, Scope(town=town), f"town {town}", start, end, method)
 
 
@@ -310,15 +302,13 @@ def district_energy(
 
 def budget_rows(ctx: Ctx) -> list[tuple[int, BudgetStatusOut]]:
     """Every active budget of this year with its enterprise's id, most used first."""
-    spec = ctx.config.alerts.budget_thresholds
-    thresholds = tuple(float(t) for t in spec.split(",") if t.strip())
     with ctx.reads.connect() as conn:
         rows = budgets.statuses(
             conn,
             default_factors(),
             now=datetime.now(UTC),
             zone=ctx.config.common.zone,
-            thresholds=thresholds,
+            thresholds=ctx.config.budget_thresholds,
         )
     out = [
         (

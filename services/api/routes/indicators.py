@@ -10,26 +10,15 @@ from sqlalchemy import text
 
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
+from services.api.params import Code, From, Interval, To, Tz, check_range, zone_of
 from services.api.problems import Problem
 from services.api.render import json_body
-from services.api.routes.readings import check_range, zone_param
-from services.api.routes.registry import Code, visible_enterprise
 from services.api.snapshots import ranked_response
+from services.api.tenancy import visible_enterprise
 from services.core.accounting.queries import Scope, all_sites_pue, consumption_json, site_pue
 from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
-Interval = Annotated[
-    str,
-    Query(
-        pattern="^(15m|1h|1d|1mo|1y)$",
-        description="Period length: 15m, 1h, 1d, 1mo or 1y; periods start at local boundaries",
-    ),
-]
-Tz = Annotated[
-    str | None,
-    Query(description="IANA zone of the periods, e.g. Asia/Shanghai; default ENERGYMON_TIMEZONE"),
-]
 Site = Annotated[str, Path(description="The site's code within the enterprise, e.g. dc-1")]
 WindowParam = Annotated[
     str,
@@ -49,10 +38,8 @@ def enterprise_consumption(
     ctx: Ctx,
     who: Reader,
     code: Code,
-    start: Annotated[datetime, Query(alias="from", description="Start, ISO 8601 with offset")],
-    end: Annotated[
-        datetime, Query(alias="to", description="End (exclusive), ISO 8601 with offset")
-    ],
+    start: From,
+    end: To,
     interval: Interval = "1d",
     site: Annotated[str | None, Query(description="Only this site, e.g. plant-1")] = None,
     tz: Tz = None,
@@ -60,7 +47,7 @@ def enterprise_consumption(
     """Boundary meters only (incomers, fuel receipts, data-centre facility meters); amounts in
     the point's unit with the meter multiplier applied; periods in `tz` (default the platform's)."""
     check_range(ctx, start, end)
-    zone = zone_param(ctx, tz)
+    zone = zone_of(ctx, tz)
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         body = consumption_json(

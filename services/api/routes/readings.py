@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
@@ -12,34 +11,12 @@ from sqlalchemy import select
 from services.api import pagination
 from services.api.deps import Ctx, Reader
 from services.api.models import STANDARD_PROBLEMS, ReadingOut, ReadingsPage
+from services.api.params import Code, Cursor, Limit, Meter, PageRequest, check_range, zone_of
 from services.api.problems import Problem
-from services.api.routes.registry import Code, Cursor, Limit, visible_enterprise
+from services.api.tenancy import visible_enterprise
 from services.core.schema.tables import meters, points, readings
 
 router = APIRouter(prefix="/api/v1", tags=["readings"], responses=STANDARD_PROBLEMS)
-Meter = Annotated[str, Path(description="The meter's code within the enterprise, e.g. M-100")]
-
-
-def zone_param(ctx: Ctx, tz: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz) if tz else ctx.config.common.zone
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise Problem(400, f"unknown time zone {tz!r}", kind="invalid-timezone") from err
-
-
-def check_range(ctx: Ctx, start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise Problem(
-            400,
-            "from and to need a UTC offset (e.g. 2026-11-01T00:00:00+08:00)",
-            kind="invalid-range",
-        )
-    if end <= start:
-        raise Problem(400, "to must be after from", kind="invalid-range")
-    if end - start > timedelta(days=ctx.config.api.max_range_days):
-        raise Problem(
-            400, f"the range is at most {ctx.config.api.max_range_days} days", kind="range-too-long"
-        )
 
 
 @router.get(
@@ -61,9 +38,8 @@ def point_readings(
 ) -> ReadingsPage:
     """Readings as stored (the point's unit, before the meter multiplier), ordered by time."""
     check_range(ctx, start, end)
-    zone = zone_param(ctx, tz)
-    if limit > ctx.config.api.max_page_size:
-        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
+    zone = zone_of(ctx, tz)
+    limit = PageRequest(limit).size(ctx)
     after = pagination.decode(cursor)
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)

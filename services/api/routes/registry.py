@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
-from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import Connection, Row, select
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from services.api import pagination
@@ -21,35 +21,15 @@ from services.api.models import (
     RegistryApplyOut,
     SiteOut,
 )
+from services.api.params import Code, Cursor, Limit, PageRequest
 from services.api.problems import Problem
-from services.api.security import Principal
+from services.api.tenancy import visible_enterprise
 from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district, deactivate_enterprise
 from services.core.schema.tables import enterprises, gateways, meters, points, sites
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
-Limit = Annotated[int, Query(ge=1, description="Page size (at most ENERGYMON_API_MAX_PAGE_SIZE)")]
-Cursor = Annotated[
-    str | None, Query(description="`next_cursor` of the previous page; omit for the first page")
-]
-Code = Annotated[
-    str, Path(description="The enterprise's unified social credit code, e.g. 91120111MA05K8XX3E")
-]
-
-
-def visible_enterprise(conn: Connection, who: Principal, code: str) -> Row[Any]:
-    """The enterprise ``code`` if the caller may see it; another tenant's is a 404."""
-    row = conn.execute(select(enterprises).where(enterprises.c.code == code)).first()
-    if row is None or (not who.sees_everything and row.id != who.enterprise_id):
-        raise Problem(404, f"no enterprise {code}")
-    return row
-
-
-def _limit(ctx: Ctx, limit: int) -> int:
-    if limit > ctx.config.api.max_page_size:
-        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
-    return limit
 
 
 @router.get("/enterprises", response_model=Page[EnterpriseOut], summary="List enterprises")
@@ -65,7 +45,7 @@ def list_enterprises(
 ) -> Page[EnterpriseOut]:
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
-    limit = _limit(ctx, limit)
+    limit = PageRequest(limit).size(ctx)
     stmt = select(enterprises).order_by(enterprises.c.code).limit(limit + 1)
     if not who.sees_everything:
         stmt = stmt.where(enterprises.c.id == who.enterprise_id)

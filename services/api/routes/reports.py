@@ -23,8 +23,9 @@ from services.api.models import (
     ReportCarrierOut,
     ReportDataCentreOut,
 )
+from services.api.params import Code, Method
 from services.api.problems import Problem
-from services.api.routes.registry import Code, visible_enterprise
+from services.api.tenancy import visible_enterprise
 from services.core.accounting.reports import (
     EnterpriseReport,
     Month,
@@ -51,13 +52,6 @@ MonthParam = Annotated[
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default the last full month"),
 ]
 Format = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, csv or xlsx")]
-Method = Annotated[
-    str,
-    Query(
-        pattern="^(equivalent|equal)$",
-        description="Electricity to standard coal: equivalent (当量值) or equal value (等价值)",
-    ),
-]
 _SEVERITY = {"ok": 0, "warning": 1, "projected_overrun": 2, "exceeded": 3}
 
 
@@ -76,7 +70,6 @@ def _zone(ctx: Ctx) -> Any:
 
 
 def _reports(ctx: Ctx, month: Month, codes: list[str] | None, method: str) -> list[Any]:
-    spec = ctx.config.alerts.budget_thresholds
     with ctx.reads.connect() as conn:
         return enterprise_reports(
             conn,
@@ -85,7 +78,7 @@ def _reports(ctx: Ctx, month: Month, codes: list[str] | None, method: str) -> li
             _zone(ctx),
             codes=codes,
             method=ElectricityMethod(method),
-            thresholds=tuple(float(t) for t in spec.split(",") if t.strip()),
+            thresholds=ctx.config.budget_thresholds,
         )
 
 
