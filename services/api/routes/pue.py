@@ -1,21 +1,23 @@
-"""Indicators: consumption by period, data-centre PUE by window, and the district's PUE ranking."""
+"""Data-centre PUE over a window against the site's limit, and the district's PUE ranking."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import text
 
 from services.api.deps import Ctx, Reader
-from services.api.models import STANDARD_PROBLEMS, ConsumptionOut, PueOut
-from services.api.params import Code, From, Interval, To, Tz, check_range, zone_of
+from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.pue import PueOut
+from services.api.params import Code, check_range
 from services.api.problems import Problem
-from services.api.render import json_body
-from services.api.snapshots import ranked_response
+from services.api.snapshots import Ranked, ranked_response
 from services.api.tenancy import visible_enterprise
-from services.core.accounting.queries import Scope, all_sites_pue, consumption_json, site_pue
+from services.core.accounting.queries import all_sites_pue, site_pue
 from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
@@ -29,76 +31,56 @@ WindowParam = Annotated[
 ]
 
 
-@router.get(
-    "/enterprises/{code}/consumption",
-    response_model=list[ConsumptionOut],
-    summary="Consumption by period and carrier",
-)
-def enterprise_consumption(
-    ctx: Ctx,
-    who: Reader,
-    code: Code,
-    start: From,
-    end: To,
-    interval: Interval = "1d",
-    site: Annotated[str | None, Query(description="Only this site, e.g. plant-1")] = None,
-    tz: Tz = None,
-) -> Response:
-    """Boundary meters only (incomers, fuel receipts, data-centre facility meters); amounts in
-    the point's unit with the meter multiplier applied; periods in `tz` (default the platform's)."""
-    check_range(ctx, start, end)
-    zone = zone_of(ctx, tz)
-    with ctx.reads.connect() as conn:
-        visible_enterprise(conn, who, code)
-        body = consumption_json(
-            conn,
-            start=start,
-            end=end,
-            interval=interval,
-            zone=zone,
-            scope=Scope(enterprise=code, site=site),
-        )
-    return json_body(body)
-
-
-def _pue(
-    ctx: Ctx,
-    code: str,
-    site: str,
-    dc_class: str | None,
-    explicit: float | None,
-    window: str,
-    start: datetime | None,
-    end: datetime | None,
-    known: PueResult | None = None,
-) -> PueOut:
-    zone = ctx.config.common.zone
+def _bounds(
+    ctx: Ctx, *, window: str, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """[start, end) of the window: a custom one as asked (both needed, checked as any range);
+    a named one ends now, unless both ends are given."""
     if window == "custom":
         if start is None or end is None:
             raise Problem(400, "a custom window needs from and to", kind="invalid-range")
         check_range(ctx, start, end)
-    elif start is None or end is None:
-        start, end = window_bounds(Window(window), datetime.now(UTC), zone)
-    r = known
-    if r is None:
-        with ctx.reads.connect() as conn:
-            r = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
-    limit = pue_limit(dc_class, explicit)
+        return start, end
+    if start is None or end is None:
+        return window_bounds(Window(window), datetime.now(UTC), ctx.config.common.zone)
+    return start, end
+
+
+def _pue_out(
+    *,
+    enterprise: str,
+    site: str,
+    window: str,
+    start: datetime,
+    end: datetime,
+    result: PueResult,
+    limit: float | None,
+    zone: ZoneInfo,
+) -> PueOut:
     return PueOut(
-        enterprise=code,
+        enterprise=enterprise,
         site=site,
         window=window,
         start=start.astimezone(zone),
         end=end.astimezone(zone),
-        status=r.status.value,
-        pue=r.ratio,
+        status=result.status.value,
+        pue=result.ratio,
         limit=limit,
-        over_limit=(r.ratio > limit) if r.ratio is not None and limit else None,
-        facility_kwh=r.facility_kwh,
-        it_kwh=r.it_kwh,
-        facility_coverage=r.facility_coverage,
-        it_coverage=r.it_coverage,
+        over_limit=_over_limit(result.ratio, limit),
+        facility_kwh=result.facility_kwh,
+        it_kwh=result.it_kwh,
+        facility_coverage=result.facility_coverage,
+        it_coverage=result.it_coverage,
     )
+
+
+def _over_limit(ratio: float | None, limit: float | None) -> bool | None:
+    """PUE above the limit, as a PUE alert opens; unknown without a PUE or a limit."""
+    return (ratio > limit) if ratio is not None and limit else None
+
+
+def _explicit(pue_limit_column: Decimal | None) -> float | None:
+    return float(pue_limit_column) if pue_limit_column is not None else None
 
 
 @router.get(
@@ -135,8 +117,20 @@ def data_centre_pue(
         ).first()
     if row is None:
         raise Problem(404, f"no data centre {site}")
-    explicit = float(row.pue_limit) if row.pue_limit is not None else None
-    return _pue(ctx, code, site, row.dc_class, explicit, window, start, end)
+    start, end = _bounds(ctx, window=window, start=start, end=end)
+    zone = ctx.config.common.zone
+    with ctx.reads.connect() as conn:
+        result = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
+    return _pue_out(
+        enterprise=code,
+        site=site,
+        window=window,
+        start=start,
+        end=end,
+        result=result,
+        limit=pue_limit(row.dc_class, _explicit(row.pue_limit)),
+        zone=zone,
+    )
 
 
 @router.get(
@@ -151,12 +145,12 @@ def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> Response:
     and shared; `Age` and `Last-Modified` say when."""
     if window == "custom":
         raise Problem(400, "the ranking takes a named window", kind="invalid-range")
-    snap = ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window))
+    snap = ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window=window))
     return ranked_response(snap, list[PueOut], None if who.sees_everything else who.enterprise_id)
 
 
-def _ranking(ctx: Ctx, window: str) -> list[tuple[int, PueOut]]:
-    """Every active data centre of the district, ranked, with its enterprise's id."""
+def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
+    """Every active data centre of the district, worst first, with its enterprise's id."""
     zone = ctx.config.common.zone
     start, end = window_bounds(Window(window), datetime.now(UTC), zone)
     with ctx.reads.connect() as conn:  # every site in one grouped query
@@ -168,29 +162,27 @@ def _ranking(ctx: Ctx, window: str) -> list[tuple[int, PueOut]]:
             )
         ).all()
         known = all_sites_pue(conn, start=start, end=end, zone=zone)
-    results = [
-        (
-            int(r.ent_id),
-            _pue(
-                ctx,
-                r.code,
-                r.site,
-                r.dc_class,
-                float(r.pue_limit) if r.pue_limit is not None else None,
-                window,
-                start,
-                end,
-                known.get(int(r.id)),
-            ),
+    ranked = []
+    for r in sites:
+        result = known.get(int(r.id))
+        if result is None:  # a site without rollups in the window
+            with ctx.reads.connect() as conn:
+                result = site_pue(
+                    conn, enterprise=r.code, site=r.site, start=start, end=end, zone=zone
+                )
+        row = _pue_out(
+            enterprise=r.code,
+            site=r.site,
+            window=window,
+            start=start,
+            end=end,
+            result=result,
+            limit=pue_limit(r.dc_class, _explicit(r.pue_limit)),
+            zone=zone,
         )
-        for r in sites
-    ]
-    return sorted(
-        results,
-        key=lambda x: (
-            x[1].pue is None,
-            -((x[1].pue or 0) - (x[1].limit or 0)),
-            x[1].enterprise,
-            x[1].site,
-        ),
-    )
+        ranked.append(Ranked(int(r.ent_id), row))
+    return sorted(ranked, key=lambda r: _worst_first(r.row))
+
+
+def _worst_first(row: PueOut) -> tuple[bool, float, str, str]:
+    return (row.pue is None, -((row.pue or 0) - (row.limit or 0)), row.enterprise, row.site)
