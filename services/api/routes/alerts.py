@@ -11,18 +11,17 @@ from sqlalchemy import Connection, select
 
 from services.api import pagination
 from services.api.deps import Ctx, Officer, Reader, local_times
-from services.api.models import (
-    STANDARD_PROBLEMS,
+from services.api.models.alerts import (
     AlertActionIn,
     AlertDetailOut,
     AlertEventOut,
     AlertOut,
     AlertResolveIn,
-    Page,
 )
+from services.api.models.common import STANDARD_PROBLEMS, Page
 from services.api.params import Cursor, Limit, PageRequest
 from services.api.problems import Problem
-from services.api.render import rows_response
+from services.api.render import model_response, rows_response
 from services.api.security import Principal
 from services.core.alerting import store
 from services.core.alerting.lifecycle import RuleName, Severity, State
@@ -133,7 +132,7 @@ def list_alerts(
     response_model=AlertDetailOut,
     summary="An alert with its evidence and history",
 )
-def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
+def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> Response:
     """The alert with the figures it was computed from (`evidence`) and every transition
     (`history`: opened, severity_changed, acknowledged, resolved, with actor and comment). Another
     enterprise's alert answers 404 to an enterprise account."""
@@ -141,7 +140,7 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
         row = _visible(conn, who, alert_id)
         events = store.history(conn, alert_id)
     zone = ctx.config.common.zone
-    return AlertDetailOut.model_validate(
+    out = AlertDetailOut.model_validate(
         {
             **_out(row, zone),
             "evidence": row.evidence,
@@ -151,6 +150,7 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
             ],
         }
     )
+    return model_response(AlertDetailOut, out)
 
 
 @router.post(
@@ -158,7 +158,7 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
     response_model=AlertDetailOut,
     summary="Acknowledge an open alert (officer)",
 )
-def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) -> AlertDetailOut:
+def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) -> Response:
     """Records who acknowledged it, when, and the optional comment. An acknowledged alert still
     resolves automatically once its condition has cleared. 409 unless the alert is open.
     Officers and admins."""
@@ -178,7 +178,7 @@ def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) 
     response_model=AlertDetailOut,
     summary="Resolve an alert with a comment (officer)",
 )
-def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> AlertDetailOut:
+def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> Response:
     """Closes an open or acknowledged alert with a required comment; 409 if already resolved.
     Officers and admins."""
     with ctx.engine.begin() as conn:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response, status
 from sqlalchemy import insert, select
 
 from services.api.deps import Ctx, Officer, Reader
@@ -20,6 +20,7 @@ from services.api.models.demand import (
 )
 from services.api.params import Code, From, To, check_range
 from services.api.problems import Problem
+from services.api.render import model_response
 from services.api.tenancy import visible_enterprise
 from services.core.accounting import demand
 from services.core.schema.tables import dr_events, enterprises
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["energy"], responses=STANDARD_PROBLEM
     response_model=PeakDemandOut,
     summary="An enterprise's peak demand (highest 15-minute average power) in a range",
 )
-def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> PeakDemandOut:
+def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Response:
     """The highest 15-minute electricity consumption of the enterprise's boundary meters in the
     range, times 4, and when its quarter hour started; nulls without data."""
     check_range(ctx, start, end)
@@ -40,13 +41,14 @@ def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Peak
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
         peak = demand.peaks(conn, [code], start, end).get(code)
-    return PeakDemandOut(
+    out = PeakDemandOut(
         enterprise=code,
         start=start.astimezone(zone),
         end=end.astimezone(zone),
         peak_kw=peak.kw if peak else None,
         at=peak.at.astimezone(zone) if peak else None,
     )
+    return model_response(PeakDemandOut, out)
 
 
 def _event_out(row: Any, zone: ZoneInfo) -> DemandResponseOut:
@@ -67,7 +69,7 @@ def _event_out(row: Any, zone: ZoneInfo) -> DemandResponseOut:
     status_code=201,
     summary="Record a demand-response event window (officers)",
 )
-def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandResponseOut:
+def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> Response:
     """An event window that starts and ends on 15-minute slots and lasts at most one day
     (otherwise 400). Results are computed when asked for, from the readings at that time."""
     check_range(ctx, body.start, body.end)
@@ -88,7 +90,8 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandRespon
             )
             .returning(dr_events)
         ).one()
-    return _event_out(row, ctx.config.common.zone)
+    out = _event_out(row, ctx.config.common.zone)
+    return model_response(DemandResponseOut, out, status_code=status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -96,11 +99,12 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> DemandRespon
     response_model=list[DemandResponseOut],
     summary="Demand-response events, newest first",
 )
-def list_events(ctx: Ctx, who: Reader) -> list[DemandResponseOut]:
+def list_events(ctx: Ctx, who: Reader) -> Response:
     """Every recorded event, for every role that reads; results are per enterprise."""
     with ctx.reads.connect() as conn:
         rows = conn.execute(select(dr_events).order_by(dr_events.c.start_at.desc())).all()
-    return [_event_out(r, ctx.config.common.zone) for r in rows]
+    out = [_event_out(r, ctx.config.common.zone) for r in rows]
+    return model_response(list[DemandResponseOut], out)
 
 
 EventId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The event's id")]
@@ -111,7 +115,7 @@ EventId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The event's i
     response_model=list[DemandResponseResultOut],
     summary="Each enterprise's baseline and achieved reduction during an event",
 )
-def event_results(ctx: Ctx, who: Reader, event_id: EventId) -> list[DemandResponseResultOut]:
+def event_results(ctx: Ctx, who: Reader, event_id: EventId) -> Response:
     """Baseline = the mean average power in the same 15-minute slots on the 5 previous similar
     days (weekdays for a weekday), skipping other event days; reduction = baseline - actual, also
     as a share of the enterprise's peak demand in the 30 days before. Enterprises without data
@@ -144,4 +148,5 @@ def event_results(ctx: Ctx, who: Reader, event_id: EventId) -> list[DemandRespon
         )
         for r in results
     ]
-    return sorted(out, key=lambda r: (r.reduction_kw is None, -(r.reduction_kw or 0.0)))
+    ranked = sorted(out, key=lambda r: (r.reduction_kw is None, -(r.reduction_kw or 0.0)))
+    return model_response(list[DemandResponseResultOut], ranked)

@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.api.deps import Ctx, Officer, Reader
 from services.api.models.common import STANDARD_PROBLEMS
 from services.api.models.energy import CarrierEnergyOut, EnergyOut
 from services.api.params import Code, From, Method, To, Town, check_range
+from services.api.render import model_response
 from services.api.security import Principal
 from services.api.tenancy import visible_enterprise, visible_scope
 from services.core.accounting.queries import CarrierTotal, Scope, totals, totals_by_period
@@ -60,7 +61,7 @@ def _label(scope: Scope) -> str:
     return "district"
 
 
-def _energy(ctx: Ctx, *, who: Principal, query: EnergyQuery) -> EnergyOut:
+def _energy(ctx: Ctx, *, who: Principal, query: EnergyQuery) -> Response:
     check_range(ctx, query.start, query.end)
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
@@ -74,7 +75,7 @@ def _energy(ctx: Ctx, *, who: Principal, query: EnergyQuery) -> EnergyOut:
             method=ElectricityMethod(query.method),
             scope=query.scope,
         )
-    return _energy_out(
+    out = _energy_out(
         label=_label(query.scope),
         start=query.start,
         end=query.end,
@@ -82,6 +83,7 @@ def _energy(ctx: Ctx, *, who: Principal, query: EnergyQuery) -> EnergyOut:
         rows=rows,
         zone=zone,
     )
+    return model_response(EnergyOut, out)
 
 
 def _energy_out(
@@ -132,7 +134,7 @@ def _energy_out(
 )
 def enterprise_energy(
     ctx: Ctx, who: Reader, query: Annotated[EnergyQuery, Depends(enterprise_energy_query)]
-) -> EnergyOut:
+) -> Response:
     """Boundary meters of every carrier, converted with the factors valid at `from`
     (GB/T 2589-2020; CO2 with the enterprise's grid region); each factor and its source shown."""
     return _energy(ctx, who=who, query=query)
@@ -155,7 +157,7 @@ def enterprise_energy_by_period(
     ] = "1mo",
     site: Site = None,
     method: Method = "equivalent",
-) -> list[EnergyOut]:
+) -> Response:
     """What `/enterprises/{code}/energy` answers for each local period in [from, to) — a year's
     monthly tce is one request — from one grouped query; each period converted with the
     factors valid at its start. Periods without any rollup are left out; the first and last
@@ -175,12 +177,13 @@ def enterprise_energy_by_period(
             method=ElectricityMethod(method),
             scope=scope,
         )
-    return [
+    out = [
         _energy_out(
             label=_label(scope), start=p.start, end=p.end, method=method, rows=p.carriers, zone=zone
         )
         for p in periods
     ]
+    return model_response(list[EnergyOut], out)
 
 
 @router.get(
@@ -190,7 +193,7 @@ def enterprise_energy_by_period(
 )
 def town_energy(
     ctx: Ctx, who: Officer, query: Annotated[EnergyQuery, Depends(town_energy_query)]
-) -> EnergyOut:
+) -> Response:
     """As for an enterprise, over the boundary meters of every enterprise in the town (each
     enterprise's electricity with its own grid region's CO2 factor). An unknown town is 404."""
     return _energy(ctx, who=who, query=query)
@@ -203,6 +206,6 @@ def town_energy(
 )
 def district_energy(
     ctx: Ctx, who: Officer, query: Annotated[EnergyQuery, Depends(district_energy_query)]
-) -> EnergyOut:
+) -> Response:
     """As for an enterprise, over the boundary meters of every enterprise of the district."""
     return _energy(ctx, who=who, query=query)

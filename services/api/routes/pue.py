@@ -15,6 +15,7 @@ from services.api.models.common import STANDARD_PROBLEMS
 from services.api.models.pue import PueOut
 from services.api.params import Code, check_range
 from services.api.problems import Problem
+from services.api.render import model_response
 from services.api.snapshots import Ranked, ranked_response
 from services.api.tenancy import visible_enterprise
 from services.core.accounting.queries import all_sites_pue, site_pue
@@ -101,7 +102,7 @@ def data_centre_pue(
         datetime | None,
         Query(alias="to", description="End (exclusive) of a custom window (with offset)"),
     ] = None,
-) -> PueOut:
+) -> Response:
     """PUE = facility energy / IT energy over the window, against the site's limit (its explicit
     `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`). `pue` is
     null with `status` `insufficient_data` when either meter covers under 90 % of the window,
@@ -121,7 +122,7 @@ def data_centre_pue(
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
         result = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
-    return _pue_out(
+    out = _pue_out(
         enterprise=code,
         site=site,
         window=window,
@@ -131,6 +132,7 @@ def data_centre_pue(
         limit=pue_limit(row.dc_class, _explicit(row.pue_limit)),
         zone=zone,
     )
+    return model_response(PueOut, out)
 
 
 @router.get(

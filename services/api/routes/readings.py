@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
 
 from services.api import pagination
 from services.api.deps import Ctx, Reader
-from services.api.models import STANDARD_PROBLEMS, ReadingOut, ReadingsPage
+from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.readings import ReadingOut, ReadingsPage
 from services.api.params import Code, Cursor, Limit, Meter, PageRequest, check_range, zone_of
 from services.api.problems import Problem
+from services.api.render import model_response
 from services.api.tenancy import visible_enterprise
 from services.core.schema.tables import meters, points, readings
 
@@ -35,7 +37,7 @@ def point_readings(
     tz: Annotated[str | None, Query(description="IANA zone for the output offsets")] = None,
     limit: Limit = 1000,
     cursor: Cursor = None,
-) -> ReadingsPage:
+) -> Response:
     """Readings as stored (the point's unit, before the meter multiplier), ordered by time."""
     check_range(ctx, start, end)
     zone = zone_of(ctx, tz)
@@ -63,4 +65,5 @@ def point_readings(
         rows = conn.execute(stmt).all()
     items = [ReadingOut(ts=r.ts.astimezone(zone), value=r.value) for r in rows[:limit]]
     nxt = pagination.encode(rows[limit - 1].ts.isoformat()) if len(rows) > limit else None
-    return ReadingsPage(meter=meter, point=point, unit=pt.unit, items=items, next_cursor=nxt)
+    out = ReadingsPage(meter=meter, point=point, unit=pt.unit, items=items, next_cursor=nxt)
+    return model_response(ReadingsPage, out)

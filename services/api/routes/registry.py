@@ -5,24 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 import yaml
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from services.api import pagination
 from services.api.deps import Admin, Ctx, Reader
-from services.api.models import (
-    STANDARD_PROBLEMS,
+from services.api.models.common import STANDARD_PROBLEMS, Page
+from services.api.models.registry import (
     EnterpriseOut,
     GatewayOut,
     MeterOut,
-    Page,
     PointOut,
     RegistryApplyOut,
     SiteOut,
 )
 from services.api.params import Code, Cursor, Limit, PageRequest
 from services.api.problems import Problem
+from services.api.render import model_response
 from services.api.tenancy import visible_enterprise
 from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
@@ -42,7 +42,7 @@ def list_enterprises(
     ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[EnterpriseOut]:
+) -> Response:
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
     limit = PageRequest(limit).size(ctx)
@@ -59,23 +59,21 @@ def list_enterprises(
     with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     items = [EnterpriseOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
-    return Page(
-        items=items, next_cursor=pagination.encode(items[-1].code) if len(rows) > limit else None
-    )
+    nxt = pagination.encode(items[-1].code) if len(rows) > limit else None
+    return model_response(Page[EnterpriseOut], Page[EnterpriseOut](items=items, next_cursor=nxt))
 
 
 @router.get("/enterprises/{code}", response_model=EnterpriseOut, summary="One enterprise")
-def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> EnterpriseOut:
+def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's registry entry: name, industry, town and grid region. Another
     enterprise's code answers 404 to an enterprise account."""
     with ctx.reads.connect() as conn:
-        return EnterpriseOut.model_validate(
-            visible_enterprise(conn, who, code), from_attributes=True
-        )
+        row = visible_enterprise(conn, who, code)
+    return model_response(EnterpriseOut, EnterpriseOut.model_validate(row, from_attributes=True))
 
 
 @router.get("/enterprises/{code}/sites", response_model=list[SiteOut], summary="Sites")
-def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
+def list_sites(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's sites, deactivated ones included. Data centres carry their class
     (`new_large` and `new_super_large`: PUE limit 1.25; `existing`: 1.5) or an explicit limit."""
     with ctx.reads.connect() as conn:
@@ -83,24 +81,26 @@ def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
         rows = conn.execute(
             select(sites).where(sites.c.enterprise_id == ent.id).order_by(sites.c.code)
         ).all()
-    return [SiteOut.model_validate(r, from_attributes=True) for r in rows]
+    out = [SiteOut.model_validate(r, from_attributes=True) for r in rows]
+    return model_response(list[SiteOut], out)
 
 
 @router.get("/enterprises/{code}/gateways", response_model=list[GatewayOut], summary="Gateways")
-def list_gateways(ctx: Ctx, who: Reader, code: Code) -> list[GatewayOut]:
+def list_gateways(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's gateways with their last MQTT status (online/offline) and last contact."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
             select(gateways).where(gateways.c.enterprise_id == ent.id).order_by(gateways.c.code)
         ).all()
-    return [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
+    out = [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
+    return model_response(list[GatewayOut], out)
 
 
 @router.get(
     "/enterprises/{code}/meters", response_model=list[MeterOut], summary="Meters with their points"
 )
-def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
+def list_meters(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's meters with their site, carrier, role (`boundary`, `sub`,
     `facility_total` or `it_load`), multiplier, gateway and points."""
     with ctx.reads.connect() as conn:
@@ -121,7 +121,7 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
     by_meter: dict[int, list[PointOut]] = {}
     for p in pts:
         by_meter.setdefault(p.meter_id, []).append(PointOut.model_validate(p, from_attributes=True))
-    return [
+    out = [
         MeterOut(
             code=r.code,
             site=r.site_code,
@@ -136,6 +136,7 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
         )
         for r in rows
     ]
+    return model_response(list[MeterOut], out)
 
 
 @router.post(
@@ -143,7 +144,7 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
     response_model=RegistryApplyOut,
     summary="Provision enterprises from a district document (admin)",
 )
-async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> RegistryApplyOut:
+async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> Response:
     """The same document and code path as `energymon registry load`: JSON or YAML
     (`Content-Type: application/yaml`). Idempotent; within each enterprise listed, objects
     no longer listed are deactivated."""
@@ -166,11 +167,12 @@ async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> RegistryAppl
     return _applied(len(spec.enterprises), report)
 
 
-def _applied(enterprises: int, report: ApplyReport) -> RegistryApplyOut:
-    return RegistryApplyOut(
+def _applied(enterprises: int, report: ApplyReport) -> Response:
+    out = RegistryApplyOut(
         enterprises=enterprises,
         changes={f"{t} {o}": n for (t, o), n in sorted(report.counts.items()) if n},
     )
+    return model_response(RegistryApplyOut, out)
 
 
 @router.put(
@@ -178,7 +180,7 @@ def _applied(enterprises: int, report: ApplyReport) -> RegistryApplyOut:
     response_model=RegistryApplyOut,
     summary="Create or replace one enterprise (admin)",
 )
-async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> RegistryApplyOut:
+async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> Response:
     """One enterprise as it appears in a district document (JSON, or YAML with
     `Content-Type: application/yaml`), through the same code path as `/registry/apply`: its
     sites, gateways, meters, points and budgets become exactly the document's; objects no
@@ -211,7 +213,7 @@ async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> R
     response_model=RegistryApplyOut,
     summary="Take an enterprise out of service (admin)",
 )
-def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> RegistryApplyOut:
+def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> Response:
     """The enterprise and everything under it become inactive; readings, rollups and alert
     history stay. Putting the enterprise again brings it back."""
     with ctx.engine.begin() as conn:
