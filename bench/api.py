@@ -56,6 +56,7 @@ from sqlalchemy import Connection, Engine, event, text
 
 from services.api.app import create_app
 from services.api.context import ApiConfig
+from services.api.params import PageRequest
 from services.api.routes import alerts as alert_routes
 from services.api.routes import budgets, consumption, pue
 from services.api.security import Principal, Role, configure_hasher
@@ -613,7 +614,7 @@ def _record_sql(
         elif kind == "budgets":
             budgets.budget_ranking(ctx, who)
         else:
-            alert_routes.list_alerts(ctx, who)
+            alert_routes.list_alerts(ctx, who, alert_routes.AlertFilters(), PageRequest(100))
         out[kind] = [list(recorded)]
     ctx.writers.close()
     ctx.engine.dispose()

@@ -18,10 +18,10 @@ Two rules keep every answer as it was:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Path, Query
@@ -29,6 +29,8 @@ from fastapi import Depends, Path, Query
 from services.api import pagination
 from services.api.context import ApiContext
 from services.api.problems import Problem
+
+T = TypeVar("T")
 
 Code = Annotated[
     str, Path(description="The enterprise's unified social credit code, e.g. 91120111MA05K8XX3E")
@@ -101,6 +103,11 @@ class PageRequest:
     def after(self) -> object | None:
         """The sort key the cursor carries; None for the first page."""
         return pagination.decode(self.cursor)
+
+    def next_cursor(self, rows: Sequence[T], key: Callable[[T], object]) -> str | None:
+        """The cursor of the next page, from ``rows`` fetched one beyond the page's size: the
+        sort key of the page's last row; None when this page is the last."""
+        return pagination.encode(key(rows[self.limit - 1])) if len(rows) > self.limit else None
 
 
 def paging(default: int) -> Callable[[int, str | None], Awaitable[PageRequest]]:

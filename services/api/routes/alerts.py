@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import Connection, select
 
-from services.api import pagination
 from services.api.deps import Ctx, Officer, Reader, local_times
 from services.api.models.alerts import (
     AlertActionIn,
@@ -19,7 +19,7 @@ from services.api.models.alerts import (
     AlertResolveIn,
 )
 from services.api.models.common import STANDARD_PROBLEMS, Page
-from services.api.params import Cursor, Limit, PageRequest
+from services.api.params import Paging
 from services.api.problems import Problem
 from services.api.render import model_response, rows_response
 from services.api.security import Principal
@@ -62,10 +62,20 @@ def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
     return row
 
 
-@router.get("/alerts", response_model=Page[AlertOut], summary="List alerts")
-def list_alerts(
-    ctx: Ctx,
-    who: Reader,
+@dataclass(frozen=True, slots=True)
+class AlertFilters:
+    """Which alerts a list is asked for; each filter left out (None, no states) takes any."""
+
+    rule: RuleName | None = None
+    severity: Severity | None = None
+    states: tuple[State, ...] = ()
+    enterprise: str | None = None
+    subject: str | None = None
+    opened_from: datetime | None = None
+    opened_before: datetime | None = None
+
+
+async def alert_filters(
     type: Annotated[RuleName | None, Query(description="Rule, e.g. pue_over_limit")] = None,
     severity: Annotated[Severity | None, Query(description="info, warning or critical")] = None,
     state: Annotated[
@@ -87,11 +97,27 @@ def list_alerts(
     end: Annotated[
         datetime | None, Query(alias="to", description="Opened before (with offset)")
     ] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+) -> AlertFilters:
+    return AlertFilters(
+        rule=type,
+        severity=severity,
+        states=tuple(state or ()),
+        enterprise=enterprise,
+        subject=subject,
+        opened_from=start,
+        opened_before=end,
+    )
+
+
+@router.get("/alerts", response_model=Page[AlertOut], summary="List alerts")
+def list_alerts(
+    ctx: Ctx,
+    who: Reader,
+    filters: Annotated[AlertFilters, Depends(alert_filters)],
+    page: Paging,
 ) -> Response:
     """Newest first. An enterprise account sees only its own enterprise's alerts."""
-    limit = PageRequest(limit).size(ctx)
+    limit = page.size(ctx)
     stmt = (
         select(*_LIST_COLUMNS)
         .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
@@ -100,31 +126,28 @@ def list_alerts(
     )
     if not who.sees_everything:
         stmt = stmt.where(alerts.c.enterprise_id == who.enterprise_id)
-    if type is not None:
-        stmt = stmt.where(alerts.c.rule == type)
-    if severity is not None:
-        stmt = stmt.where(alerts.c.severity == severity.value)
-    if state:
-        stmt = stmt.where(alerts.c.state.in_([s.value for s in state]))
-    if enterprise is not None:
-        stmt = stmt.where(enterprises.c.code == enterprise)
-    if subject is not None:
-        stmt = stmt.where(alerts.c.subject.startswith(subject, autoescape=True))
-    if start is not None:
-        stmt = stmt.where(alerts.c.opened_at >= start)
-    if end is not None:
-        stmt = stmt.where(alerts.c.opened_at < end)
-    after = pagination.decode(cursor)
+    if filters.rule is not None:
+        stmt = stmt.where(alerts.c.rule == filters.rule)
+    if filters.severity is not None:
+        stmt = stmt.where(alerts.c.severity == filters.severity.value)
+    if filters.states:
+        stmt = stmt.where(alerts.c.state.in_([s.value for s in filters.states]))
+    if filters.enterprise is not None:
+        stmt = stmt.where(enterprises.c.code == filters.enterprise)
+    if filters.subject is not None:
+        stmt = stmt.where(alerts.c.subject.startswith(filters.subject, autoescape=True))
+    if filters.opened_from is not None:
+        stmt = stmt.where(alerts.c.opened_at >= filters.opened_from)
+    if filters.opened_before is not None:
+        stmt = stmt.where(alerts.c.opened_at < filters.opened_before)
+    after = page.after()
     if after is not None:
         stmt = stmt.where(alerts.c.id < int(str(after)))
     with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     zone = ctx.config.common.zone
     items = [_out(r, zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
-    more = len(rows) > limit
-    return rows_response(
-        {"items": items, "next_cursor": pagination.encode(items[-1]["id"]) if more else None}
-    )
+    return rows_response({"items": items, "next_cursor": page.next_cursor(rows, lambda r: r.id)})
 
 
 @router.get(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import yaml
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from services.api import pagination
 from services.api.deps import Admin, Ctx, Reader
 from services.api.models.common import STANDARD_PROBLEMS, Page
 from services.api.models.registry import (
@@ -20,7 +20,7 @@ from services.api.models.registry import (
     RegistryApplyOut,
     SiteOut,
 )
-from services.api.params import Code, Cursor, Limit, PageRequest
+from services.api.params import Code, Paging
 from services.api.problems import Problem
 from services.api.render import model_response
 from services.api.tenancy import visible_enterprise
@@ -32,35 +32,46 @@ from services.core.schema.tables import enterprises, gateways, meters, points, s
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
 
 
-@router.get("/enterprises", response_model=Page[EnterpriseOut], summary="List enterprises")
-def list_enterprises(
-    ctx: Ctx,
-    who: Reader,
+@dataclass(frozen=True, slots=True)
+class EnterpriseFilters:
+    town: str | None = None
+    industry: str | None = None
+
+
+async def enterprise_filters(
     town: Annotated[str | None, Query(description="Town of the district, e.g. Xinkou")] = None,
     industry: Annotated[
         str | None, Query(description="GB/T 4754 industry code prefix, e.g. C33 or C")
     ] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+) -> EnterpriseFilters:
+    return EnterpriseFilters(town=town, industry=industry)
+
+
+@router.get("/enterprises", response_model=Page[EnterpriseOut], summary="List enterprises")
+def list_enterprises(
+    ctx: Ctx,
+    who: Reader,
+    filters: Annotated[EnterpriseFilters, Depends(enterprise_filters)],
+    page: Paging,
 ) -> Response:
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
-    limit = PageRequest(limit).size(ctx)
+    limit = page.size(ctx)
     stmt = select(enterprises).order_by(enterprises.c.code).limit(limit + 1)
     if not who.sees_everything:
         stmt = stmt.where(enterprises.c.id == who.enterprise_id)
-    if town is not None:
-        stmt = stmt.where(enterprises.c.town == town)
-    if industry is not None:
-        stmt = stmt.where(enterprises.c.industry.startswith(industry))
-    after = pagination.decode(cursor)
+    if filters.town is not None:
+        stmt = stmt.where(enterprises.c.town == filters.town)
+    if filters.industry is not None:
+        stmt = stmt.where(enterprises.c.industry.startswith(filters.industry))
+    after = page.after()
     if after is not None:
         stmt = stmt.where(enterprises.c.code > str(after))
     with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     items = [EnterpriseOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
-    nxt = pagination.encode(items[-1].code) if len(rows) > limit else None
-    return model_response(Page[EnterpriseOut], Page[EnterpriseOut](items=items, next_cursor=nxt))
+    out = Page[EnterpriseOut](items=items, next_cursor=page.next_cursor(rows, lambda r: r.code))
+    return model_response(Page[EnterpriseOut], out)
 
 
 @router.get("/enterprises/{code}", response_model=EnterpriseOut, summary="One enterprise")
