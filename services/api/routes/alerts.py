@@ -47,11 +47,11 @@ _COLUMNS = (*_LIST_COLUMNS, alerts.c.evidence)
 _FIELDS = tuple(AlertOut.model_fields)
 
 
-def _out(row: Any, zone: ZoneInfo) -> dict[str, Any]:
+def _out(row: Any, *, zone: ZoneInfo) -> dict[str, Any]:
     return local_times(dict(zip(_FIELDS, row, strict=False)), zone)
 
 
-def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
+def _visible(conn: Connection, *, who: Principal, alert_id: int) -> Any:
     row = conn.execute(
         select(*_COLUMNS)
         .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
@@ -146,7 +146,7 @@ def list_alerts(
     with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     zone = ctx.config.common.zone
-    items = [_out(r, zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
+    items = [_out(r, zone=zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
     return rows_response({"items": items, "next_cursor": page.next_cursor(rows, lambda r: r.id)})
 
 
@@ -160,12 +160,12 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> Response:
     (`history`: opened, severity_changed, acknowledged, resolved, with actor and comment). Another
     enterprise's alert answers 404 to an enterprise account."""
     with ctx.reads.connect() as conn:
-        row = _visible(conn, who, alert_id)
+        row = _visible(conn, who=who, alert_id=alert_id)
         events = store.history(conn, alert_id)
     zone = ctx.config.common.zone
     out = AlertDetailOut.model_validate(
         {
-            **_out(row, zone),
+            **_out(row, zone=zone),
             "evidence": row.evidence,
             "history": [
                 AlertEventOut.model_validate(local_times(dict(e), zone), from_attributes=False)
@@ -186,7 +186,7 @@ def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) 
     resolves automatically once its condition has cleared. 409 unless the alert is open.
     Officers and admins."""
     with ctx.engine.begin() as conn:
-        _visible(conn, who, alert_id)
+        _visible(conn, who=who, alert_id=alert_id)
         try:
             store.acknowledge(conn, alert_id, who.username, datetime.now(UTC), body.comment)
         except store.AlertNotFoundError as err:
@@ -205,7 +205,7 @@ def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> 
     """Closes an open or acknowledged alert with a required comment; 409 if already resolved.
     Officers and admins."""
     with ctx.engine.begin() as conn:
-        _visible(conn, who, alert_id)
+        _visible(conn, who=who, alert_id=alert_id)
         try:
             store.resolve(conn, alert_id, who.username, datetime.now(UTC), body.comment)
         except store.AlertNotFoundError as err:

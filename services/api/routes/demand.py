@@ -51,7 +51,7 @@ def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Resp
     return model_response(PeakDemandOut, out)
 
 
-def _event_out(row: Any, zone: ZoneInfo) -> DemandResponseOut:
+def _event_out(row: Any, *, zone: ZoneInfo) -> DemandResponseOut:
     return DemandResponseOut(
         id=row.id,
         name=row.name,
@@ -90,7 +90,7 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> Response:
             )
             .returning(dr_events)
         ).one()
-    out = _event_out(row, ctx.config.common.zone)
+    out = _event_out(row, zone=ctx.config.common.zone)
     return model_response(DemandResponseOut, out, status_code=status.HTTP_201_CREATED)
 
 
@@ -103,7 +103,7 @@ def list_events(ctx: Ctx, who: Reader) -> Response:
     """Every recorded event, for every role that reads; results are per enterprise."""
     with ctx.reads.connect() as conn:
         rows = conn.execute(select(dr_events).order_by(dr_events.c.start_at.desc())).all()
-    out = [_event_out(r, ctx.config.common.zone) for r in rows]
+    out = [_event_out(r, zone=ctx.config.common.zone) for r in rows]
     return model_response(list[DemandResponseOut], out)
 
 

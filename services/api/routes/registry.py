@@ -175,10 +175,10 @@ async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> Response:
             return apply_district(conn, spec)
 
     report = await run_in_threadpool(apply)
-    return _applied(len(spec.enterprises), report)
+    return _applied(report, enterprises=len(spec.enterprises))
 
 
-def _applied(enterprises: int, report: ApplyReport) -> Response:
+def _applied(report: ApplyReport, *, enterprises: int) -> Response:
     out = RegistryApplyOut(
         enterprises=enterprises,
         changes={f"{t} {o}": n for (t, o), n in sorted(report.counts.items()) if n},
@@ -216,7 +216,7 @@ async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> R
         with ctx.engine.begin() as conn:
             return apply_district(conn, spec)
 
-    return _applied(1, await run_in_threadpool(apply))
+    return _applied(await run_in_threadpool(apply), enterprises=1)
 
 
 @router.delete(
@@ -232,4 +232,4 @@ def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> Response:
             report = deactivate_enterprise(conn, code)
         except RegistryError as err:
             raise Problem(404, str(err)) from err
-    return _applied(1, report)
+    return _applied(report, enterprises=1)

@@ -87,9 +87,9 @@ def _reports(
         )
 
 
-def _dc_out(code: str, d: Any) -> ReportDataCentreOut:
+def _dc_out(d: Any, *, enterprise: str) -> ReportDataCentreOut:
     return ReportDataCentreOut(
-        enterprise=code,
+        enterprise=enterprise,
         site=d.site,
         dc_class=d.dc_class,
         limit=d.limit,
@@ -131,7 +131,7 @@ def enterprise_out(r: EnterpriseReport, *, zone: ZoneInfo) -> EnterpriseReportOu
             )
             for b in r.budgets
         ],
-        data_centres=[_dc_out(r.code, d) for d in r.data_centres],
+        data_centres=[_dc_out(d, enterprise=r.code) for d in r.data_centres],
     )
 
 
@@ -183,7 +183,7 @@ def district_out(
         total_tco2=sum(r.tco2 for r in rows),
         enterprises=sorted(rows, key=lambda r: (-r.tce, r.enterprise)),
         towns=sorted(towns.values(), key=lambda t: (-t.tce, t.town)),
-        data_centres=[_dc_out(r.code, d) for r in reports for d in r.data_centres],
+        data_centres=[_dc_out(d, enterprise=r.code) for r in reports for d in r.data_centres],
         sources=sorted(sources),
     )
 
