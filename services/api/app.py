@@ -27,9 +27,12 @@ from services.api.problems import install as install_problems
 from services.api.routes import (
     alerts,
     auth,
+    budgets,
+    consumption,
+    demand,
     energy,
-    indicators,
     ingest,
+    pue,
     readings,
     registry,
     reports,
@@ -118,7 +121,19 @@ def create_app(config: ApiConfig) -> FastAPI:
             return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (auth, registry, readings, indicators, energy, reports, ingest, alerts):
+    for module in (
+        auth,
+        registry,
+        readings,
+        consumption,
+        pue,
+        energy,
+        budgets,
+        demand,
+        reports,
+        ingest,
+        alerts,
+    ):
         app.include_router(module.router)
     return app
 

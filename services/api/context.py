@@ -40,6 +40,12 @@ class ApiConfig:
     def from_env(cls) -> ApiConfig:
         return cls(CommonSettings(), DatabaseSettings(), ApiSettings(), IngestSettings())
 
+    @property
+    def budget_thresholds(self) -> tuple[float, ...]:
+        """The shares of a budget whose passing is a warning, as the budget alerts use them."""
+        spec = self.alerts.budget_thresholds
+        return tuple(float(t) for t in spec.split(",") if t.strip())
+
 
 class ApiMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
