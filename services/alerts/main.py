@@ -20,10 +20,10 @@ from services.alerts.evaluator import (
     pue_family,
     quality_family,
 )
-from services.alerts.leader import LeaderLock
 from services.alerts.notify import Router, channels_from, deliver_due, enqueue_renotify
 from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
+from services.core.leader import ALERTS_EVALUATOR, LeaderLock
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
@@ -57,12 +57,13 @@ def run(
     evaluator = Evaluator(
         engine, settings, default_families(settings, common.zone), router, metrics
     )
-    leader = LeaderLock(db)
+    leader = LeaderLock(db, ALERTS_EVALUATOR, name="alerts")
     ops = OpsServer(
         settings.metrics_host,
         settings.metrics_port,
         registry,
-        lambda: leader.is_leader or leader._conn is not None,
+        lambda: leader.is_leader or leader.connected,
+        role=lambda: leader.role,
     )
     scheduler = BackgroundScheduler(
         timezone="UTC",
