@@ -54,13 +54,13 @@ import httpx
 import psycopg
 from sqlalchemy import Connection, Engine, event, text
 
+from services.accounting.days import rebuild_days
 from services.api.app import create_app
 from services.api.context import ApiConfig
 from services.api.routes import alerts as alert_routes
 from services.api.routes import energy, indicators
 from services.api.security import Principal, Role, configure_hasher
 from services.api.users import create_user
-from services.core.accounting.days import rebuild_days
 from services.core.alerting.lifecycle import Finding, Open, Severity
 from services.core.alerting.store import acknowledge, apply, resolve
 from services.core.db import make_engine
