@@ -3,6 +3,8 @@ pass over every pending range; otherwise nothing (a standby)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy import Engine
 
 from services.accounting.lag import LagProbe
@@ -38,11 +40,13 @@ class Runner:
             return None
         try:
             stats = catch_up(self._engine, limit=self._limit)
-            self._probe.look()  # the figures are current now: say so before the next look
         except Exception:  # a failed pass rolls back and is retried next tick
             self._metrics.pass_failures.inc()
             log.exception("rollup pass failed")
             return None
+        # the figures are current now: say so before the probe's next look (which logs failures)
+        with contextlib.suppress(Exception):
+            self._probe.look()
         self._metrics.pass_seconds.observe(stats.seconds)
         self._metrics.last_pass.set_to_current_time()
         self._metrics.ranges.inc(stats.ranges)
