@@ -119,7 +119,9 @@ def _within_one_interval(api: Api, expected_kwh: float, what: str) -> float:
         INTERVAL_S + PASS_ALLOWANCE_S,
         what,
     )
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    print(f"{what}: {seconds:.2f} s (interval {INTERVAL_S:g} s)")
+    return seconds
 
 
 def test_new_readings_reach_the_consumption_answers_within_one_interval_without_alerts(
