@@ -54,6 +54,7 @@ import httpx
 import psycopg
 from sqlalchemy import Connection, Engine, event, text
 
+from services.accounting.days import rebuild_days
 from services.api.app import create_app
 from services.api.context import ApiConfig
 from services.api.params import PageRequest
@@ -61,7 +62,6 @@ from services.api.routes import alerts as alert_routes
 from services.api.routes import budgets, consumption, pue
 from services.api.security import Principal, Role, configure_hasher
 from services.api.users import create_user
-from services.core.accounting.days import rebuild_days
 from services.core.accounting.queries import Scope
 from services.core.alerting.lifecycle import Finding, Open, Severity
 from services.core.alerting.store import acknowledge, apply, resolve

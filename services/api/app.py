@@ -22,6 +22,7 @@ from services.api.context import (
     RegistryCache,
     WriterPool,
 )
+from services.api.freshness import install as install_freshness
 from services.api.middleware import LimitsAndMetrics
 from services.api.problems import install as install_problems
 from services.api.routes import (
@@ -86,6 +87,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.ctx = ctx
     install_problems(app)
+    install_freshness(app, ctx.reads, config.accounting.lag_threshold_s)
 
     app.add_middleware(
         LimitsAndMetrics, max_body_bytes=config.api.max_body_bytes, metrics=ctx.metrics

@@ -19,6 +19,7 @@ from services.core.pipeline.index import RegistryIndex, load_index
 from services.core.pipeline.validate import Limits
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import (
+    AccountingSettings,
     AlertsSettings,
     ApiSettings,
     CommonSettings,
@@ -35,6 +36,8 @@ class ApiConfig:
     ingest: IngestSettings
     # budget status uses the alerts' warning thresholds, so the API and the alerts agree
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    # answers with figures say when the rollups are later than its lag threshold
+    accounting: AccountingSettings = field(default_factory=AccountingSettings)
 
     @classmethod
     def from_env(cls) -> ApiConfig:
