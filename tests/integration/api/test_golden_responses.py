@@ -32,7 +32,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from services.core.accounting.rollup import catch_up
+from services.accounting.rollup import catch_up
 from services.core.alerting.lifecycle import Finding, Open, Severity
 from services.core.alerting.store import acknowledge, apply, resolve
 from services.core.db import make_engine
