@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,14 +63,29 @@ Cursor = Annotated[
 ]
 
 
-def check_range(ctx: ApiContext, start: datetime, end: datetime) -> None:
-    """[start, end) has offsets, is not empty and is at most ``ENERGYMON_API_MAX_RANGE_DAYS``."""
-    if start.tzinfo is None or end.tzinfo is None:
+# Instants the platform can hold (timestamptz, local calendars): outside them a conversion would
+# overflow (year 1 at +00:01 is year 0 in UTC) long before any data could exist.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def check_instants(*instants: datetime) -> None:
+    """Each instant has an offset and lies between 1970 and 2100."""
+    if any(t.tzinfo is None for t in instants):
         raise Problem(
             400,
             "from and to need a UTC offset (e.g. 2026-11-01T00:00:00+08:00)",
             kind="invalid-range",
         )
+    # aware comparisons never overflow, whatever the offsets
+    if any(not _EARLIEST <= t < _LATEST for t in instants):
+        raise Problem(400, "from and to must lie between 1970 and 2100", kind="invalid-range")
+
+
+def check_range(ctx: ApiContext, start: datetime, end: datetime) -> None:
+    """[start, end) has offsets, lies between 1970 and 2100, is not empty and is at most
+    ``ENERGYMON_API_MAX_RANGE_DAYS``."""
+    check_instants(start, end)
     if end <= start:
         raise Problem(400, "to must be after from", kind="invalid-range")
     if end - start > timedelta(days=ctx.config.api.max_range_days):

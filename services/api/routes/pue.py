@@ -13,13 +13,20 @@ from sqlalchemy import text
 from services.api.deps import Ctx, Reader
 from services.api.models.common import STANDARD_PROBLEMS
 from services.api.models.pue import PueOut
-from services.api.params import Code, check_range
+from services.api.params import Code, check_instants, check_range
 from services.api.problems import Problem
 from services.api.render import model_response
 from services.api.snapshots import Ranked, ranked_response
 from services.api.tenancy import visible_enterprise
 from services.core.accounting.queries import all_sites_pue, site_pue
-from services.core.domain.pue import PueResult, Window, pue_limit, window_bounds
+from services.core.domain.pue import (
+    PueResult,
+    PueVerdict,
+    Window,
+    pue_limit,
+    pue_verdict,
+    window_bounds,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
 Site = Annotated[str, Path(description="The site's code within the enterprise, e.g. dc-1")]
@@ -44,6 +51,7 @@ def _bounds(
         return start, end
     if start is None or end is None:
         return window_bounds(Window(window), datetime.now(UTC), ctx.config.common.zone)
+    check_instants(start, end)
     return start, end
 
 
@@ -67,7 +75,7 @@ def _pue_out(
         status=result.status.value,
         pue=result.ratio,
         limit=limit,
-        over_limit=_over_limit(result.ratio, limit),
+        over_limit=_over_limit(result, limit),
         facility_kwh=result.facility_kwh,
         it_kwh=result.it_kwh,
         facility_coverage=result.facility_coverage,
@@ -75,9 +83,13 @@ def _pue_out(
     )
 
 
-def _over_limit(ratio: float | None, limit: float | None) -> bool | None:
-    """PUE above the limit, as a PUE alert opens; unknown without a PUE or a limit."""
-    return (ratio > limit) if ratio is not None and limit else None
+def _over_limit(result: PueResult, limit: float | None) -> bool | None:
+    """PUE above the limit, decided as a PUE alert opens (services/core/domain/pue.py); unknown
+    without a PUE or a limit."""
+    verdict = pue_verdict(result, limit)
+    if verdict is PueVerdict.OVER:
+        return True
+    return False if verdict is PueVerdict.WITHIN else None
 
 
 def _explicit(pue_limit_column: Decimal | None) -> float | None:
