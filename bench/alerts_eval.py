@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
+from services.accounting.days import rebuild_days
 from services.alerts.evaluator import AlertsMetrics, Evaluator
 from services.alerts.main import default_families
 from services.alerts.notify import Router
-from services.core.accounting.days import rebuild_days
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter

@@ -54,13 +54,15 @@ import httpx
 import psycopg
 from sqlalchemy import Connection, Engine, event, text
 
+from services.accounting.days import rebuild_days
 from services.api.app import create_app
 from services.api.context import ApiConfig
+from services.api.params import PageRequest
 from services.api.routes import alerts as alert_routes
-from services.api.routes import energy, indicators
+from services.api.routes import budgets, consumption, pue
 from services.api.security import Principal, Role, configure_hasher
 from services.api.users import create_user
-from services.core.accounting.days import rebuild_days
+from services.core.accounting.queries import Scope
 from services.core.alerting.lifecycle import Finding, Open, Severity
 from services.core.alerting.store import acknowledge, apply, resolve
 from services.core.db import make_engine
@@ -602,13 +604,17 @@ def _record_sql(
     for kind in KINDS:
         recorded.clear()
         if kind == "consumption":
-            indicators.enterprise_consumption(ctx, who, ent, start, end, "1d", site, None)
+            scope = Scope(enterprise=ent, site=site)
+            series = consumption.SeriesQuery(
+                scope=scope, start=start, end=end, interval="1d", tz=None
+            )
+            consumption.enterprise_consumption(ctx, who, series)
         elif kind == "pue_ranking":
-            indicators.pue_ranking(ctx, who, "ytd")
+            pue.pue_ranking(ctx, who, "ytd")
         elif kind == "budgets":
-            energy.budget_ranking(ctx, who)
+            budgets.budget_ranking(ctx, who)
         else:
-            alert_routes.list_alerts(ctx, who)
+            alert_routes.list_alerts(ctx, who, alert_routes.AlertFilters(), PageRequest(100))
         out[kind] = [list(recorded)]
     ctx.writers.close()
     ctx.engine.dispose()

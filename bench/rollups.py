@@ -60,9 +60,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 from sqlalchemy import Connection, Engine, event
 
-from services.core.accounting.days import rebuild_days
+from services.accounting.days import rebuild_days
+from services.accounting.recompute import recompute_point
+from services.accounting.rollup import catch_up
 from services.core.accounting.queries import Scope, consumption, site_pue, totals_by_period
-from services.core.accounting.rollup import catch_up, recompute_point
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.pipeline.model import Batch
@@ -244,8 +245,14 @@ def sha(path: str) -> str:
 
 # the code measured, as imported (others may change the files during a long run)
 MEASURED = ", ".join(
-    f"{name} {sha(f'services/core/accounting/{name}')}"
-    for name in ("rollup.py", "days.py", "queries.py")
+    f"{path.removeprefix('services/')} {sha(path)}"
+    for path in (
+        "services/accounting/rollup.py",
+        "services/accounting/recompute.py",
+        "services/accounting/days.py",
+        "services/core/accounting/days.py",
+        "services/core/accounting/queries.py",
+    )
 )
 
 

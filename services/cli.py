@@ -243,31 +243,27 @@ def _alerts_act(args: argparse.Namespace) -> int:
 
 
 def _accounting_run(args: argparse.Namespace) -> int:
-    from services.core.accounting.rollup import catch_up
-    from services.core.db import make_engine
-    from services.core.lifecycle import stop_on_signals
+    if not args.once:
+        from services.accounting.main import main as accounting_main
+
+        return accounting_main(interval_s=args.every)
+    from services.accounting.main import run_once
     from services.core.logging import configure_logging
-    from services.core.settings import CommonSettings, DatabaseSettings
+    from services.core.settings import AccountingSettings, CommonSettings, DatabaseSettings
 
     common = CommonSettings()
     configure_logging(common.log_level, common.log_format)
-    engine = make_engine(DatabaseSettings())
-    # a stop during a pass takes effect when the pass ends (the watchdog bounds a long one)
-    stop = stop_on_signals(common.shutdown_timeout_s) if not args.once else None
-    while True:
-        stats = catch_up(engine)
-        if stats.ranges:
-            print(
-                f"rollups: {stats.ranges} ranges, {stats.points} points, "
-                f"{stats.buckets_written} buckets in {stats.seconds:.2f}s",
-                flush=True,
-            )
-        if stop is None or stop.wait(args.every):
-            return 0
+    stats = run_once(DatabaseSettings(), AccountingSettings())
+    print(
+        f"rollups: {stats.ranges} ranges, {stats.points} points, "
+        f"{stats.buckets_written} buckets in {stats.seconds:.2f}s",
+        flush=True,
+    )
+    return 0
 
 
 def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
-    from services.core.accounting.days import rebuild_days
+    from services.accounting.days import rebuild_days
     from services.core.db import make_engine
     from services.core.settings import CommonSettings, DatabaseSettings
 
@@ -281,7 +277,8 @@ def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
 def _accounting_recompute(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from services.core.accounting.rollup import catch_up, mark_for_recompute
+    from services.accounting.recompute import mark_for_recompute
+    from services.accounting.rollup import catch_up
     from services.core.db import make_engine
     from services.core.settings import DatabaseSettings
 
@@ -462,7 +459,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _meters_replace(args: argparse.Namespace) -> int:
-    from services.core.accounting.replacements import register_replacement
+    from services.accounting.replacements import register_replacement
     from services.core.db import make_engine
     from services.core.export import parse_instant
     from services.core.settings import CommonSettings, DatabaseSettings
@@ -597,9 +594,18 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     accounting = sub.add_parser("accounting", help="rollups").add_subparsers(
         dest="accounting_cmd", required=True
     )
-    arun = accounting.add_parser("run", help="keep the 15-minute rollups current")
-    arun.add_argument("--every", type=float, default=10.0, help="seconds between passes")
-    arun.add_argument("--once", action="store_true", help="one pass, then exit")
+    arun = accounting.add_parser(
+        "run", help="the accounting service: keep the rollups current (HA: run two)"
+    )
+    arun.add_argument(
+        "--every",
+        type=float,
+        default=None,
+        help="seconds between passes (default ENERGYMON_ACCOUNTING_INTERVAL_S)",
+    )
+    arun.add_argument(
+        "--once", action="store_true", help="one pass now, without the service's lock, then exit"
+    )
     arun.set_defaults(func=_accounting_run)
     accounting.add_parser(
         "rebuild-days",

@@ -56,6 +56,7 @@ from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district
 from services.core.schema.migrate import upgrade
 from services.core.settings import (
+    AccountingSettings,
     AlertsSettings,
     ApiSettings,
     CommonSettings,
@@ -115,6 +116,7 @@ REVISED_ENTERPRISE = 0
 EPISODE_DELAY_S = 60.0  # dc-new publishes this long after "ready"; the budget revision at twice
 EPISODE_GRACE_S = 120.0  # an episode waits this much longer for the alert it is meant to resolve
 DEMO_ALERTS_INTERVAL_S = 20.0
+DEMO_ACCOUNTING_INTERVAL_S = 5.0
 DEMO_HOLD_S = 60.0  # the demo's hold time unless ENERGYMON_ALERTS_HOLD_S is set (default 600 s)
 SHUTDOWN_BUDGET_S = 10.0  # the services' threads and the gateway simulator, together
 
@@ -220,7 +222,7 @@ def run_demo(args: argparse.Namespace) -> int:
         _wait_for_backlog(db, _start_simulator(svc, mqtt, args, children), stop)
         if stop.is_set():
             return 0
-        threads.append(_start_rollups(db, stop))
+        threads.append(_start_accounting(common, db, stop))
         alerts, watch = _start_alerts(common, db, stop, threads)
         say("ready")
         episodes = Episodes(
@@ -569,10 +571,10 @@ def _start_simulator(
 
 def _wait_for_backlog(db: DatabaseSettings, last: datetime, stop: threading.Event) -> None:
     """Until every MQTT point of the simulated fleet has its backlog stored (up to a minute), then
-    roll it up, before the rollups thread and the alerts service start: their first evaluation
-    sees the whole backlog rather than part of it (a data centre's PUE would read as insufficient
-    data until the rest arrived)."""
-    from services.core.accounting.rollup import catch_up
+    roll it up, before the accounting and alerts services start: the first evaluation sees the
+    whole backlog rather than part of it (a data centre's PUE would read as insufficient data
+    until the rest arrived)."""
+    from services.accounting.rollup import catch_up
 
     say("waiting for the gateways' two-hour backlog to be stored ...")
     deadline = time.monotonic() + 60
@@ -679,17 +681,26 @@ def _start_alerts(
     return settings, watch
 
 
-def _start_rollups(db: DatabaseSettings, stop: threading.Event) -> threading.Thread:
-    """Keep the 15-minute rollups current, as `energymon accounting run` does."""
-    from services.core.accounting.rollup import catch_up
+def _start_accounting(
+    common: CommonSettings, db: DatabaseSettings, stop: threading.Event
+) -> threading.Thread:
+    """The accounting service in a thread, as `energymon accounting run`: it keeps the rollups
+    current (a pass every 5 s unless ENERGYMON_ACCOUNTING_INTERVAL_S is set)."""
+    from services.accounting.main import run as run_accounting
 
-    def loop() -> None:
-        engine = make_engine(db, pool_size=1)
-        while not stop.wait(5):
-            catch_up(engine)
-        engine.dispose()
-
-    thread = threading.Thread(target=loop, name="demo-rollups", daemon=True)
+    configured = AccountingSettings()
+    settings = AccountingSettings(
+        interval_s=configured.interval_s
+        if "ENERGYMON_ACCOUNTING_INTERVAL_S" in os.environ
+        else DEMO_ACCOUNTING_INTERVAL_S,
+        metrics_port=_bindable(configured.metrics_port),
+    )
+    thread = threading.Thread(
+        target=run_accounting,
+        args=(common, db, settings, stop),
+        name="demo-accounting",
+        daemon=True,
+    )
     thread.start()
     return thread
 

@@ -1,5 +1,8 @@
 """``energymon alerts run``: APScheduler jobs per rule family plus a delivery job, executed only
-while this process holds the evaluator lock (a standby waits and takes over)."""
+while this process holds the evaluator lock (a standby waits and takes over).
+
+The rules read the figures the accounting service (``energymon accounting run``) keeps current;
+this service computes none of them."""
 
 from __future__ import annotations
 
@@ -20,10 +23,9 @@ from services.alerts.evaluator import (
     pue_family,
     quality_family,
 )
-from services.alerts.leader import LeaderLock
 from services.alerts.notify import Router, channels_from, deliver_due, enqueue_renotify
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
+from services.core.leader import ALERTS_EVALUATOR, LeaderLock
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
@@ -57,12 +59,13 @@ def run(
     evaluator = Evaluator(
         engine, settings, default_families(settings, common.zone), router, metrics
     )
-    leader = LeaderLock(db)
+    leader = LeaderLock(db, ALERTS_EVALUATOR, name="alerts")
     ops = OpsServer(
         settings.metrics_host,
         settings.metrics_port,
         registry,
-        lambda: leader.is_leader or leader._conn is not None,
+        lambda: leader.is_leader or leader.connected,
+        role=lambda: leader.role,
     )
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -83,20 +86,13 @@ def run(
         except Exception:  # a failing job must not kill the scheduler
             log.exception("alerts job failed", job=fn_name)
 
-    def evaluate(family: Family) -> None:
-        if family.name != "connectivity":
-            # rules over the rollups first bring them up to date: a reading that makes a
-            # condition true is seen by the next evaluation, not one rollup pass later
-            catch_up(engine)
-        evaluator.evaluate(family)
-
     for family in evaluator.families:
         scheduler.add_job(
             guarded,
             "interval",
             seconds=settings.interval_s,
             id=family.name,
-            args=(family.name, lambda f=family: evaluate(f)),
+            args=(family.name, lambda f=family: evaluator.evaluate(f)),
         )
 
     def deliver() -> None:
@@ -113,14 +109,6 @@ def run(
         seconds=min(5.0, settings.interval_s),
         id="deliver",
         args=("deliver", deliver),
-    )
-    # PUE and budget rules read the 15-minute rollups: the active process keeps them current
-    scheduler.add_job(
-        guarded,
-        "interval",
-        seconds=min(10.0, settings.interval_s),
-        id="rollups",
-        args=("rollups", lambda: catch_up(engine)),
     )
     ops.start()
     scheduler.start()

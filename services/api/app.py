@@ -22,14 +22,18 @@ from services.api.context import (
     RegistryCache,
     WriterPool,
 )
+from services.api.freshness import install as install_freshness
 from services.api.middleware import LimitsAndMetrics
 from services.api.problems import install as install_problems
 from services.api.routes import (
     alerts,
     auth,
+    budgets,
+    consumption,
+    demand,
     energy,
-    indicators,
     ingest,
+    pue,
     readings,
     registry,
     reports,
@@ -83,6 +87,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.ctx = ctx
     install_problems(app)
+    install_freshness(app, ctx.reads, config.accounting.lag_threshold_s)
 
     app.add_middleware(
         LimitsAndMetrics, max_body_bytes=config.api.max_body_bytes, metrics=ctx.metrics
@@ -118,7 +123,19 @@ def create_app(config: ApiConfig) -> FastAPI:
             return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (auth, registry, readings, indicators, energy, reports, ingest, alerts):
+    for module in (
+        auth,
+        registry,
+        readings,
+        consumption,
+        pue,
+        energy,
+        budgets,
+        demand,
+        reports,
+        ingest,
+        alerts,
+    ):
         app.include_router(module.router)
     return app
 

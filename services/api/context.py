@@ -19,6 +19,7 @@ from services.core.pipeline.index import RegistryIndex, load_index
 from services.core.pipeline.validate import Limits
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import (
+    AccountingSettings,
     AlertsSettings,
     ApiSettings,
     CommonSettings,
@@ -35,10 +36,18 @@ class ApiConfig:
     ingest: IngestSettings
     # budget status uses the alerts' warning thresholds, so the API and the alerts agree
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    # answers with figures say when the rollups are later than its lag threshold
+    accounting: AccountingSettings = field(default_factory=AccountingSettings)
 
     @classmethod
     def from_env(cls) -> ApiConfig:
         return cls(CommonSettings(), DatabaseSettings(), ApiSettings(), IngestSettings())
+
+    @property
+    def budget_thresholds(self) -> tuple[float, ...]:
+        """The shares of a budget whose passing is a warning, as the budget alerts use them."""
+        spec = self.alerts.budget_thresholds
+        return tuple(float(t) for t in spec.split(",") if t.strip())
 
 
 class ApiMetrics:

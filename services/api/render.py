@@ -1,13 +1,19 @@
-"""JSON responses rendered straight from the response model's schema.
+"""The one way routes answer: JSON rendered straight from the response model's schema, or a file.
 
-A route that returns model instances has FastAPI dump them, validate the dump against the
-response model again and serialise that: three passes per object. The hot routes return
-``json_body(render(Model, value))`` instead: one pydantic-core serialisation of values already
-built as the model; a page of alerts returns ``rows_response(rows)``: plain dicts whose fields
-are the model's, serialised by orjson without a model per row (a test checks the bytes equal
-the model's); consumption series come as JSON built by PostgreSQL (``json_body``; a test checks
-the document equals the query function's rows). Each route keeps its ``response_model`` for the
-OpenAPI document, and the schema tests check the answers against it.
+A route that returns model instances has FastAPI validate them against the response model again
+before serialising them. Every route here returns a ``Response`` instead, built by one of:
+
+- ``model_response(Model, value)``: one pydantic-core serialisation of values already built as
+  the model — the bytes FastAPI's own serialisation of the response model gives (the golden
+  test compares every route's answers);
+- ``rows_response(rows)``: plain dicts whose fields are the model's, serialised by orjson without
+  a model per row (a page of alerts; a test checks the bytes equal the model's);
+- ``json_body(body)``: JSON already rendered — consumption series built by PostgreSQL (a test
+  checks the document equals the query function's rows), a ranking rendered once per snapshot;
+- ``file_response(body, ...)``: a report as CSV or XLSX, to save under its name.
+
+Each route keeps its ``response_model`` for the OpenAPI document, and the schema tests check the
+answers against it.
 """
 
 from __future__ import annotations
@@ -28,11 +34,27 @@ def render(tp: Any, value: Any) -> bytes:
     return adapter.dump_json(value)
 
 
-def json_body(body: bytes, headers: dict[str, str] | None = None) -> Response:
+def json_body(
+    body: bytes, headers: dict[str, str] | None = None, *, status_code: int = 200
+) -> Response:
     """A JSON document already rendered (by ``render``, orjson or PostgreSQL), passed through."""
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def model_response(tp: Any, value: Any, *, status_code: int = 200) -> Response:
+    """``value``, built as the response model ``tp`` (a model or e.g. ``list[Model]``), as JSON."""
+    return json_body(render(tp, value), status_code=status_code)
 
 
 def rows_response(value: Any) -> Response:
     """``value`` (lists, dicts, dataclasses, aware datetimes, floats) as JSON, by orjson."""
     return json_body(orjson.dumps(value))
+
+
+def file_response(body: str | bytes, *, media_type: str, filename: str) -> Response:
+    """A file the client saves as ``filename`` (``Content-Disposition: attachment``)."""
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -105,13 +105,21 @@ class Snapshots:
                 self._refreshing.discard(key)
 
 
+@dataclass(frozen=True, slots=True)
+class Ranked(Generic[T]):
+    """One row of a district-wide ranking, with the enterprise it belongs to (who may see it)."""
+
+    enterprise_id: int
+    row: T
+
+
 def ranked_response(
-    snap: Snapshot[list[tuple[int, Any]]], tp: Any, enterprise_id: int | None
+    snap: Snapshot[list[Ranked[Any]]], tp: Any, enterprise_id: int | None
 ) -> Response:
-    """A district-wide snapshot of (enterprise id, row) pairs as JSON: every row, rendered once
-    per snapshot (``enterprise_id`` None: officers and admins), or one enterprise's rows."""
+    """A district-wide ranking as JSON: every row, rendered once per snapshot (``enterprise_id``
+    None: officers and admins), or one enterprise's rows."""
     if enterprise_id is None:
-        body = snap.memo("all", lambda ranked: render(tp, [row for _, row in ranked]))
+        body = snap.memo("all", lambda ranked: render(tp, [r.row for r in ranked]))
     else:
-        body = render(tp, [row for ent, row in snap.value if ent == enterprise_id])
+        body = render(tp, [r.row for r in snap.value if r.enterprise_id == enterprise_id])
     return json_body(body, snap.headers())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings
 
 from services.core.settings import (
+    AccountingSettings,
     AlertsSettings,
     ApiSettings,
     CommonSettings,
@@ -20,6 +21,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     MqttSettings,
     IngestSettings,
     ApiSettings,
+    AccountingSettings,
     AlertsSettings,
     ModbusSettings,
 )

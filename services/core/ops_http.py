@@ -1,4 +1,5 @@
-"""A small HTTP server for /metrics, /healthz and /readyz (ingest, alerts); the API has its own."""
+"""A small HTTP server for /metrics, /healthz and /readyz (ingest, alerts, accounting); the API has
+its own."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 
 class OpsServer:
-    """Serves ``registry`` on /metrics; /readyz answers 503 while ``ready()`` is false."""
+    """Serves ``registry`` on /metrics; /readyz answers 503 while ``ready()`` is false. With
+    ``role`` (e.g. ``active`` or ``standby`` of a leader-elected service) the /readyz body names
+    it: ``ready: active``."""
 
     def __init__(
-        self, host: str, port: int, registry: CollectorRegistry, ready: Callable[[], bool]
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        ready: Callable[[], bool],
+        role: Callable[[], str] | None = None,
     ) -> None:
         outer = self
 
@@ -26,9 +34,10 @@ class OpsServer:
                     self._send(200, b"ok\n", "text/plain")
                 elif path == "/readyz":
                     ok = outer.ready()
-                    self._send(
-                        200 if ok else 503, b"ready\n" if ok else b"not ready\n", "text/plain"
-                    )
+                    text = "ready" if ok else "not ready"
+                    if outer.role is not None:
+                        text += f": {outer.role()}"
+                    self._send(200 if ok else 503, f"{text}\n".encode(), "text/plain")
                 else:
                     self._send(404, b"not found\n", "text/plain")
 
@@ -44,6 +53,7 @@ class OpsServer:
 
         self.registry = registry
         self.ready = ready
+        self.role = role
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(

@@ -377,6 +377,36 @@ class ApiSettings(BaseSettings):
         return pairs
 
 
+class AccountingSettings(BaseSettings):
+    """The accounting service: the 15-minute and daily rollups every figure rests on."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_ACCOUNTING_", extra="ignore")
+
+    interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between rollup passes of the active process; a standby tries to "
+        "take over as often. New readings count in every figure within about this long.",
+    )
+    ranges_per_transaction: int = Field(
+        5000,
+        ge=1,
+        description="A pass rolls up pending ranges of new readings in transactions of at most "
+        "this many.",
+    )
+    lag_threshold_s: float = Field(
+        300.0,
+        gt=0,
+        description="The rollups are behind when the oldest range of new readings not yet rolled "
+        "up is older than this: the API then marks every answer with figures "
+        "(`X-Energymon-Rollups-Behind-S`, docs/api.md).",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
+    metrics_port: int = Field(
+        9104, ge=0, le=65535, description="Port of the accounting /metrics (0 = any free port)."
+    )
+
+
 class AlertsSettings(BaseSettings):
     """The alerts service: evaluation, lifecycle, notification channels."""
 

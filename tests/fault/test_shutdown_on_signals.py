@@ -204,9 +204,9 @@ def test_alerts_run_exits_within_the_bound(district: DatabaseSettings, tmp_path:
 def test_accounting_run_exits_within_the_bound(district: DatabaseSettings, tmp_path: Path) -> None:
     def make(_i: int) -> Command:
         # up once its handler is installed: that is where it starts its passes
-        return Command(
-            ["accounting", "run", "--every", "1"], _env(district), lambda r: sigterm_caught(r.pid)
-        )
+        port = free_port()
+        env = _env(district, ENERGYMON_ACCOUNTING_METRICS_PORT=str(port))
+        return Command(["accounting", "run", "--every", "1"], env, lambda r: sigterm_caught(r.pid))
 
     _check(_run_all(make, tmp_path, "accounting"))
 

@@ -81,14 +81,15 @@ def _overran_line(log: str) -> dict[str, object]:
 def test_alerts_stuck_in_a_job_at_shutdown_exit_when_the_timeout_runs_out(
     district: DatabaseSettings, tmp_path: Path
 ) -> None:
-    """The rollups job waits on ``rollup_dirty``; the scheduler's shutdown waits for the job."""
+    """Every rule family's job reads ``alerts`` first and waits on it; the scheduler's shutdown
+    waits for the jobs."""
     port = free_port()
     command = Command(
         ["alerts", "run"],
         _env(district, ENERGYMON_ALERTS_METRICS_PORT=str(port)),
         lambda _r: http_ok(f"http://127.0.0.1:{port}/readyz"),
     )
-    with locked(district, "rollup_dirty"):
+    with locked(district, "alerts"):
         running = launch(command, tmp_path / "alerts.log")
         running.wait_ready(command.ready)
         code = _stop_stuck(running, district)
@@ -105,8 +106,11 @@ def test_accounting_stuck_in_a_pass_at_shutdown_exits_when_the_timeout_runs_out(
     district: DatabaseSettings, tmp_path: Path
 ) -> None:
     """The main thread itself is in the database call when the signal lands."""
+    port = free_port()
     command = Command(
-        ["accounting", "run", "--every", "1"], _env(district), lambda r: sigterm_caught(r.pid)
+        ["accounting", "run", "--every", "1"],
+        _env(district, ENERGYMON_ACCOUNTING_METRICS_PORT=str(port)),
+        lambda r: sigterm_caught(r.pid),
     )
     with locked(district, "rollup_dirty"):
         running = launch(command, tmp_path / "accounting.log")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from services.core.accounting.rollup import catch_up
+from services.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter

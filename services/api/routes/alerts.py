@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import Connection, select
 
-from services.api import pagination
 from services.api.deps import Ctx, Officer, Reader, local_times
-from services.api.models import (
-    STANDARD_PROBLEMS,
+from services.api.models.alerts import (
     AlertActionIn,
     AlertDetailOut,
     AlertEventOut,
     AlertOut,
     AlertResolveIn,
-    Page,
 )
+from services.api.models.common import STANDARD_PROBLEMS, Page
+from services.api.params import Paging
 from services.api.problems import Problem
-from services.api.render import rows_response
-from services.api.routes.registry import Cursor, Limit
+from services.api.render import model_response, rows_response
 from services.api.security import Principal
 from services.core.alerting import store
 from services.core.alerting.lifecycle import RuleName, Severity, State
@@ -48,11 +47,11 @@ _COLUMNS = (*_LIST_COLUMNS, alerts.c.evidence)
 _FIELDS = tuple(AlertOut.model_fields)
 
 
-def _out(row: Any, zone: ZoneInfo) -> dict[str, Any]:
+def _out(row: Any, *, zone: ZoneInfo) -> dict[str, Any]:
     return local_times(dict(zip(_FIELDS, row, strict=False)), zone)
 
 
-def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
+def _visible(conn: Connection, *, who: Principal, alert_id: int) -> Any:
     row = conn.execute(
         select(*_COLUMNS)
         .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
@@ -63,10 +62,20 @@ def _visible(conn: Connection, who: Principal, alert_id: int) -> Any:
     return row
 
 
-@router.get("/alerts", response_model=Page[AlertOut], summary="List alerts")
-def list_alerts(
-    ctx: Ctx,
-    who: Reader,
+@dataclass(frozen=True, slots=True)
+class AlertFilters:
+    """Which alerts a list is asked for; each filter left out (None, no states) takes any."""
+
+    rule: RuleName | None = None
+    severity: Severity | None = None
+    states: tuple[State, ...] = ()
+    enterprise: str | None = None
+    subject: str | None = None
+    opened_from: datetime | None = None
+    opened_before: datetime | None = None
+
+
+async def alert_filters(
     type: Annotated[RuleName | None, Query(description="Rule, e.g. pue_over_limit")] = None,
     severity: Annotated[Severity | None, Query(description="info, warning or critical")] = None,
     state: Annotated[
@@ -88,12 +97,27 @@ def list_alerts(
     end: Annotated[
         datetime | None, Query(alias="to", description="Opened before (with offset)")
     ] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+) -> AlertFilters:
+    return AlertFilters(
+        rule=type,
+        severity=severity,
+        states=tuple(state or ()),
+        enterprise=enterprise,
+        subject=subject,
+        opened_from=start,
+        opened_before=end,
+    )
+
+
+@router.get("/alerts", response_model=Page[AlertOut], summary="List alerts")
+def list_alerts(
+    ctx: Ctx,
+    who: Reader,
+    filters: Annotated[AlertFilters, Depends(alert_filters)],
+    page: Paging,
 ) -> Response:
     """Newest first. An enterprise account sees only its own enterprise's alerts."""
-    if limit > ctx.config.api.max_page_size:
-        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
+    limit = page.size(ctx)
     stmt = (
         select(*_LIST_COLUMNS)
         .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
@@ -102,31 +126,28 @@ def list_alerts(
     )
     if not who.sees_everything:
         stmt = stmt.where(alerts.c.enterprise_id == who.enterprise_id)
-    if type is not None:
-        stmt = stmt.where(alerts.c.rule == type)
-    if severity is not None:
-        stmt = stmt.where(alerts.c.severity == severity.value)
-    if state:
-        stmt = stmt.where(alerts.c.state.in_([s.value for s in state]))
-    if enterprise is not None:
-        stmt = stmt.where(enterprises.c.code == enterprise)
-    if subject is not None:
-        stmt = stmt.where(alerts.c.subject.startswith(subject, autoescape=True))
-    if start is not None:
-        stmt = stmt.where(alerts.c.opened_at >= start)
-    if end is not None:
-        stmt = stmt.where(alerts.c.opened_at < end)
-    after = pagination.decode(cursor)
+    if filters.rule is not None:
+        stmt = stmt.where(alerts.c.rule == filters.rule)
+    if filters.severity is not None:
+        stmt = stmt.where(alerts.c.severity == filters.severity.value)
+    if filters.states:
+        stmt = stmt.where(alerts.c.state.in_([s.value for s in filters.states]))
+    if filters.enterprise is not None:
+        stmt = stmt.where(enterprises.c.code == filters.enterprise)
+    if filters.subject is not None:
+        stmt = stmt.where(alerts.c.subject.startswith(filters.subject, autoescape=True))
+    if filters.opened_from is not None:
+        stmt = stmt.where(alerts.c.opened_at >= filters.opened_from)
+    if filters.opened_before is not None:
+        stmt = stmt.where(alerts.c.opened_at < filters.opened_before)
+    after = page.after()
     if after is not None:
         stmt = stmt.where(alerts.c.id < int(str(after)))
     with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     zone = ctx.config.common.zone
-    items = [_out(r, zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
-    more = len(rows) > limit
-    return rows_response(
-        {"items": items, "next_cursor": pagination.encode(items[-1]["id"]) if more else None}
-    )
+    items = [_out(r, zone=zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
+    return rows_response({"items": items, "next_cursor": page.next_cursor(rows, lambda r: r.id)})
 
 
 @router.get(
@@ -134,17 +155,17 @@ def list_alerts(
     response_model=AlertDetailOut,
     summary="An alert with its evidence and history",
 )
-def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
+def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> Response:
     """The alert with the figures it was computed from (`evidence`) and every transition
     (`history`: opened, severity_changed, acknowledged, resolved, with actor and comment). Another
     enterprise's alert answers 404 to an enterprise account."""
     with ctx.reads.connect() as conn:
-        row = _visible(conn, who, alert_id)
+        row = _visible(conn, who=who, alert_id=alert_id)
         events = store.history(conn, alert_id)
     zone = ctx.config.common.zone
-    return AlertDetailOut.model_validate(
+    out = AlertDetailOut.model_validate(
         {
-            **_out(row, zone),
+            **_out(row, zone=zone),
             "evidence": row.evidence,
             "history": [
                 AlertEventOut.model_validate(local_times(dict(e), zone), from_attributes=False)
@@ -152,6 +173,7 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
             ],
         }
     )
+    return model_response(AlertDetailOut, out)
 
 
 @router.post(
@@ -159,12 +181,12 @@ def get_alert(ctx: Ctx, who: Reader, alert_id: AlertId) -> AlertDetailOut:
     response_model=AlertDetailOut,
     summary="Acknowledge an open alert (officer)",
 )
-def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) -> AlertDetailOut:
+def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) -> Response:
     """Records who acknowledged it, when, and the optional comment. An acknowledged alert still
     resolves automatically once its condition has cleared. 409 unless the alert is open.
     Officers and admins."""
     with ctx.engine.begin() as conn:
-        _visible(conn, who, alert_id)
+        _visible(conn, who=who, alert_id=alert_id)
         try:
             store.acknowledge(conn, alert_id, who.username, datetime.now(UTC), body.comment)
         except store.AlertNotFoundError as err:
@@ -179,11 +201,11 @@ def acknowledge(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertActionIn) 
     response_model=AlertDetailOut,
     summary="Resolve an alert with a comment (officer)",
 )
-def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> AlertDetailOut:
+def resolve(ctx: Ctx, who: Officer, alert_id: AlertId, body: AlertResolveIn) -> Response:
     """Closes an open or acknowledged alert with a required comment; 409 if already resolved.
     Officers and admins."""
     with ctx.engine.begin() as conn:
-        _visible(conn, who, alert_id)
+        _visible(conn, who=who, alert_id=alert_id)
         try:
             store.resolve(conn, alert_id, who.username, datetime.now(UTC), body.comment)
         except store.AlertNotFoundError as err:

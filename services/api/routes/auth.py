@@ -6,12 +6,14 @@ import math
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 from sqlalchemy import select
 
 from services.api.deps import Caller, Ctx
-from services.api.models import STANDARD_PROBLEMS, MeOut, TokenOut
+from services.api.models.auth import MeOut, TokenOut
+from services.api.models.common import STANDARD_PROBLEMS
 from services.api.problems import Problem
+from services.api.render import model_response
 from services.api.security import issue_token
 from services.api.throttle import Throttled, address_key
 from services.api.users import authenticate
@@ -50,7 +52,7 @@ def token(
         str | None,
         Form(description="That account's password", examples=["gateway-secret-from-the-vault"]),
     ] = None,
-) -> TokenOut:
+) -> Response:
     """`password` grant for people (username + password); `client_credentials` for machine
     clients (client_id + client_secret of a service account). Tokens are short-lived JWTs.
     After `ENERGYMON_API_LOGIN_FAILURES_PER_USERNAME` failures for one username, or
@@ -87,9 +89,10 @@ def token(
             headers={"WWW-Authenticate": 'Bearer realm="energymon"'},
         )
     ctx.logins.succeeded(attempt)
-    return TokenOut(
+    out = TokenOut(
         access_token=issue_token(who, ctx.config.api), expires_in=ctx.config.api.token_ttl_s
     )
+    return model_response(TokenOut, out)
 
 
 def _throttled(refusal: Throttled) -> Problem:
@@ -110,7 +113,7 @@ def _printable(text: str) -> str:
 
 
 @router.get("/me", response_model=MeOut, summary="Who am I")
-def me(ctx: Ctx, who: Caller) -> MeOut:
+def me(ctx: Ctx, who: Caller) -> Response:
     """The caller's username and role, with the enterprise (enterprise and gateway accounts) and
     the gateway (gateway accounts) the credential is bound to. Any role."""
     ent = gw = None
@@ -123,4 +126,5 @@ def me(ctx: Ctx, who: Caller) -> MeOut:
             gw = conn.execute(
                 select(gateways.c.code).where(gateways.c.id == who.gateway_id)
             ).scalar()
-    return MeOut(username=who.username, role=who.role.value, enterprise=ent, gateway=gw)
+    out = MeOut(username=who.username, role=who.role.value, enterprise=ent, gateway=gw)
+    return model_response(MeOut, out)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import Ctx, Gateway
-from services.api.models import STANDARD_PROBLEMS, IngestRejection, IngestResult
+from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.ingest import IngestRejection, IngestResult
 from services.api.problems import Problem
+from services.api.render import model_response
 from services.core.errors import StorageRejectedError, StorageUnavailableError
 from services.core.pipeline.model import Batch, InboundMessage, Reason
 from services.core.pipeline.validate import processing_error, validate_guarded
@@ -60,7 +62,7 @@ _MISSES = {
         }
     },
 )
-async def ingest_readings(ctx: Ctx, who: Gateway, request: Request) -> IngestResult:
+async def ingest_readings(ctx: Ctx, who: Gateway, request: Request) -> Response:
     """Exactly the MQTT payload (docs/mqtt.md). The enterprise and gateway are the credential's.
     Rejected readings are dead-lettered as with MQTT and listed in the answer; the good ones
     are stored. 503 with Retry-After while the database is unreachable: retry the same body."""
@@ -101,7 +103,7 @@ async def ingest_readings(ctx: Ctx, who: Gateway, request: Request) -> IngestRes
     m.labels("stored").inc(inserted)
     m.labels("duplicate").inc(duplicates)
     m.labels("rejected").inc(len(batch.dead_letters))
-    return IngestResult(
+    out = IngestResult(
         accepted=inserted,
         duplicates=duplicates,
         rejected=len(batch.dead_letters),
@@ -110,3 +112,4 @@ async def ingest_readings(ctx: Ctx, who: Gateway, request: Request) -> IngestRes
             for d in batch.dead_letters
         ],
     )
+    return model_response(IngestResult, out, status_code=status.HTTP_202_ACCEPTED)

@@ -2,44 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
-from services.api import pagination
 from services.api.deps import Ctx, Reader
-from services.api.models import STANDARD_PROBLEMS, ReadingOut, ReadingsPage
+from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.readings import ReadingOut, ReadingsPage
+from services.api.params import Code, Meter, PageRequest, check_range, paging, zone_of
 from services.api.problems import Problem
-from services.api.routes.registry import Code, Cursor, Limit, visible_enterprise
+from services.api.render import model_response
+from services.api.tenancy import visible_enterprise
 from services.core.schema.tables import meters, points, readings
 
 router = APIRouter(prefix="/api/v1", tags=["readings"], responses=STANDARD_PROBLEMS)
-Meter = Annotated[str, Path(description="The meter's code within the enterprise, e.g. M-100")]
 
 
-def zone_param(ctx: Ctx, tz: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz) if tz else ctx.config.common.zone
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise Problem(400, f"unknown time zone {tz!r}", kind="invalid-timezone") from err
+@dataclass(frozen=True, slots=True)
+class PointRange:
+    """Whose readings, over which range, with offsets in which zone (the range and the zone
+    checked by the route, once FastAPI has validated every parameter)."""
+
+    code: str
+    meter: str
+    point: str
+    start: datetime
+    end: datetime
+    tz: str | None
 
 
-def check_range(ctx: Ctx, start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise Problem(
-            400,
-            "from and to need a UTC offset (e.g. 2026-11-01T00:00:00+08:00)",
-            kind="invalid-range",
-        )
-    if end <= start:
-        raise Problem(400, "to must be after from", kind="invalid-range")
-    if end - start > timedelta(days=ctx.config.api.max_range_days):
-        raise Problem(
-            400, f"the range is at most {ctx.config.api.max_range_days} days", kind="range-too-long"
-        )
+async def point_range(
+    code: Code,
+    meter: Meter,
+    point: Annotated[str, Path(description="The point's quantity, e.g. energy_import_kwh")],
+    start: Annotated[datetime, Query(alias="from", description="ISO 8601 with offset")],
+    end: Annotated[datetime, Query(alias="to", description="ISO 8601 with offset, exclusive")],
+    tz: Annotated[str | None, Query(description="IANA zone for the output offsets")] = None,
+) -> PointRange:
+    return PointRange(code=code, meter=meter, point=point, start=start, end=end, tz=tz)
 
 
 @router.get(
@@ -50,41 +53,45 @@ def check_range(ctx: Ctx, start: datetime, end: datetime) -> None:
 def point_readings(
     ctx: Ctx,
     who: Reader,
-    code: Code,
-    meter: Meter,
-    point: Annotated[str, Path(description="The point's quantity, e.g. energy_import_kwh")],
-    start: Annotated[datetime, Query(alias="from", description="ISO 8601 with offset")],
-    end: Annotated[datetime, Query(alias="to", description="ISO 8601 with offset, exclusive")],
-    tz: Annotated[str | None, Query(description="IANA zone for the output offsets")] = None,
-    limit: Limit = 1000,
-    cursor: Cursor = None,
-) -> ReadingsPage:
+    asked: Annotated[PointRange, Depends(point_range)],
+    page: Annotated[PageRequest, Depends(paging(1000))],
+) -> Response:
     """Readings as stored (the point's unit, before the meter multiplier), ordered by time."""
-    check_range(ctx, start, end)
-    zone = zone_param(ctx, tz)
-    if limit > ctx.config.api.max_page_size:
-        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
-    after = pagination.decode(cursor)
+    check_range(ctx, asked.start, asked.end)
+    zone = zone_of(ctx, asked.tz)
+    limit = page.size(ctx)
+    after = page.after()
     with ctx.reads.connect() as conn:
-        ent = visible_enterprise(conn, who, code)
+        ent = visible_enterprise(conn, who, asked.code)
         pt = conn.execute(
             select(points.c.id, points.c.unit)
             .join(meters, meters.c.id == points.c.meter_id)
             .where(
-                meters.c.enterprise_id == ent.id, meters.c.code == meter, points.c.quantity == point
+                meters.c.enterprise_id == ent.id,
+                meters.c.code == asked.meter,
+                points.c.quantity == asked.point,
             )
         ).first()
         if pt is None:
-            raise Problem(404, f"no point {point} on meter {meter}")
+            raise Problem(404, f"no point {asked.point} on meter {asked.meter}")
         stmt = (
             select(readings.c.ts, readings.c.value)
-            .where(readings.c.point_id == pt.id, readings.c.ts >= start, readings.c.ts < end)
+            .where(
+                readings.c.point_id == pt.id,
+                readings.c.ts >= asked.start,
+                readings.c.ts < asked.end,
+            )
             .order_by(readings.c.ts)
             .limit(limit + 1)
         )
         if after is not None:
             stmt = stmt.where(readings.c.ts > datetime.fromisoformat(str(after)))
         rows = conn.execute(stmt).all()
-    items = [ReadingOut(ts=r.ts.astimezone(zone), value=r.value) for r in rows[:limit]]
-    nxt = pagination.encode(rows[limit - 1].ts.isoformat()) if len(rows) > limit else None
-    return ReadingsPage(meter=meter, point=point, unit=pt.unit, items=items, next_cursor=nxt)
+    out = ReadingsPage(
+        meter=asked.meter,
+        point=asked.point,
+        unit=pt.unit,
+        items=[ReadingOut(ts=r.ts.astimezone(zone), value=r.value) for r in rows[:limit]],
+        next_cursor=page.next_cursor(rows, lambda r: r.ts.isoformat()),
+    )
+    return model_response(ReadingsPage, out)

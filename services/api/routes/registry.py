@@ -2,100 +2,89 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 import yaml
-from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import Connection, Row, select
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from services.api import pagination
 from services.api.deps import Admin, Ctx, Reader
-from services.api.models import (
-    STANDARD_PROBLEMS,
+from services.api.models.common import STANDARD_PROBLEMS, Page
+from services.api.models.registry import (
     EnterpriseOut,
     GatewayOut,
     MeterOut,
-    Page,
     PointOut,
     RegistryApplyOut,
     SiteOut,
 )
+from services.api.params import Code, Paging
 from services.api.problems import Problem
-from services.api.security import Principal
+from services.api.render import model_response
+from services.api.tenancy import visible_enterprise
 from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district, deactivate_enterprise
 from services.core.schema.tables import enterprises, gateways, meters, points, sites
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
-Limit = Annotated[int, Query(ge=1, description="Page size (at most ENERGYMON_API_MAX_PAGE_SIZE)")]
-Cursor = Annotated[
-    str | None, Query(description="`next_cursor` of the previous page; omit for the first page")
-]
-Code = Annotated[
-    str, Path(description="The enterprise's unified social credit code, e.g. 91120111MA05K8XX3E")
-]
 
 
-def visible_enterprise(conn: Connection, who: Principal, code: str) -> Row[Any]:
-    """The enterprise ``code`` if the caller may see it; another tenant's is a 404."""
-    row = conn.execute(select(enterprises).where(enterprises.c.code == code)).first()
-    if row is None or (not who.sees_everything and row.id != who.enterprise_id):
-        raise Problem(404, f"no enterprise {code}")
-    return row
+@dataclass(frozen=True, slots=True)
+class EnterpriseFilters:
+    town: str | None = None
+    industry: str | None = None
 
 
-def _limit(ctx: Ctx, limit: int) -> int:
-    if limit > ctx.config.api.max_page_size:
-        raise Problem(400, f"limit is at most {ctx.config.api.max_page_size}", kind="limit")
-    return limit
+async def enterprise_filters(
+    town: Annotated[str | None, Query(description="Town of the district, e.g. Xinkou")] = None,
+    industry: Annotated[
+        str | None, Query(description="GB/T 4754 industry code prefix, e.g. C33 or C")
+    ] = None,
+) -> EnterpriseFilters:
+    return EnterpriseFilters(town=town, industry=industry)
 
 
 @router.get("/enterprises", response_model=Page[EnterpriseOut], summary="List enterprises")
 def list_enterprises(
     ctx: Ctx,
     who: Reader,
-    town: Annotated[str | None, Query(description="Town of the district, e.g. Xinkou")] = None,
-    industry: Annotated[
-        str | None, Query(description="GB/T 4754 industry code prefix, e.g. C33 or C")
-    ] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> Page[EnterpriseOut]:
+    filters: Annotated[EnterpriseFilters, Depends(enterprise_filters)],
+    page: Paging,
+) -> Response:
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
-    limit = _limit(ctx, limit)
+    limit = page.size(ctx)
     stmt = select(enterprises).order_by(enterprises.c.code).limit(limit + 1)
     if not who.sees_everything:
         stmt = stmt.where(enterprises.c.id == who.enterprise_id)
-    if town is not None:
-        stmt = stmt.where(enterprises.c.town == town)
-    if industry is not None:
-        stmt = stmt.where(enterprises.c.industry.startswith(industry))
-    after = pagination.decode(cursor)
+    if filters.town is not None:
+        stmt = stmt.where(enterprises.c.town == filters.town)
+    if filters.industry is not None:
+        stmt = stmt.where(enterprises.c.industry.startswith(filters.industry))
+    after = page.after()
     if after is not None:
         stmt = stmt.where(enterprises.c.code > str(after))
     with ctx.reads.connect() as conn:
         rows = conn.execute(stmt).all()
     items = [EnterpriseOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
-    return Page(
-        items=items, next_cursor=pagination.encode(items[-1].code) if len(rows) > limit else None
-    )
+    out = Page[EnterpriseOut](items=items, next_cursor=page.next_cursor(rows, lambda r: r.code))
+    return model_response(Page[EnterpriseOut], out)
 
 
 @router.get("/enterprises/{code}", response_model=EnterpriseOut, summary="One enterprise")
-def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> EnterpriseOut:
+def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's registry entry: name, industry, town and grid region. Another
     enterprise's code answers 404 to an enterprise account."""
     with ctx.reads.connect() as conn:
-        return EnterpriseOut.model_validate(
-            visible_enterprise(conn, who, code), from_attributes=True
-        )
+        row = visible_enterprise(conn, who, code)
+    return model_response(EnterpriseOut, EnterpriseOut.model_validate(row, from_attributes=True))
 
 
 @router.get("/enterprises/{code}/sites", response_model=list[SiteOut], summary="Sites")
-def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
+def list_sites(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's sites, deactivated ones included. Data centres carry their class
     (`new_large` and `new_super_large`: PUE limit 1.25; `existing`: 1.5) or an explicit limit."""
     with ctx.reads.connect() as conn:
@@ -103,24 +92,26 @@ def list_sites(ctx: Ctx, who: Reader, code: Code) -> list[SiteOut]:
         rows = conn.execute(
             select(sites).where(sites.c.enterprise_id == ent.id).order_by(sites.c.code)
         ).all()
-    return [SiteOut.model_validate(r, from_attributes=True) for r in rows]
+    out = [SiteOut.model_validate(r, from_attributes=True) for r in rows]
+    return model_response(list[SiteOut], out)
 
 
 @router.get("/enterprises/{code}/gateways", response_model=list[GatewayOut], summary="Gateways")
-def list_gateways(ctx: Ctx, who: Reader, code: Code) -> list[GatewayOut]:
+def list_gateways(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's gateways with their last MQTT status (online/offline) and last contact."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         rows = conn.execute(
             select(gateways).where(gateways.c.enterprise_id == ent.id).order_by(gateways.c.code)
         ).all()
-    return [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
+    out = [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
+    return model_response(list[GatewayOut], out)
 
 
 @router.get(
     "/enterprises/{code}/meters", response_model=list[MeterOut], summary="Meters with their points"
 )
-def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
+def list_meters(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's meters with their site, carrier, role (`boundary`, `sub`,
     `facility_total` or `it_load`), multiplier, gateway and points."""
     with ctx.reads.connect() as conn:
@@ -141,7 +132,7 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
     by_meter: dict[int, list[PointOut]] = {}
     for p in pts:
         by_meter.setdefault(p.meter_id, []).append(PointOut.model_validate(p, from_attributes=True))
-    return [
+    out = [
         MeterOut(
             code=r.code,
             site=r.site_code,
@@ -156,6 +147,7 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
         )
         for r in rows
     ]
+    return model_response(list[MeterOut], out)
 
 
 @router.post(
@@ -163,7 +155,7 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> list[MeterOut]:
     response_model=RegistryApplyOut,
     summary="Provision enterprises from a district document (admin)",
 )
-async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> RegistryApplyOut:
+async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> Response:
     """The same document and code path as `energymon registry load`: JSON or YAML
     (`Content-Type: application/yaml`). Idempotent; within each enterprise listed, objects
     no longer listed are deactivated."""
@@ -183,14 +175,15 @@ async def apply_registry(ctx: Ctx, who: Admin, request: Request) -> RegistryAppl
             return apply_district(conn, spec)
 
     report = await run_in_threadpool(apply)
-    return _applied(len(spec.enterprises), report)
+    return _applied(report, enterprises=len(spec.enterprises))
 
 
-def _applied(enterprises: int, report: ApplyReport) -> RegistryApplyOut:
-    return RegistryApplyOut(
+def _applied(report: ApplyReport, *, enterprises: int) -> Response:
+    out = RegistryApplyOut(
         enterprises=enterprises,
         changes={f"{t} {o}": n for (t, o), n in sorted(report.counts.items()) if n},
     )
+    return model_response(RegistryApplyOut, out)
 
 
 @router.put(
@@ -198,7 +191,7 @@ def _applied(enterprises: int, report: ApplyReport) -> RegistryApplyOut:
     response_model=RegistryApplyOut,
     summary="Create or replace one enterprise (admin)",
 )
-async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> RegistryApplyOut:
+async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> Response:
     """One enterprise as it appears in a district document (JSON, or YAML with
     `Content-Type: application/yaml`), through the same code path as `/registry/apply`: its
     sites, gateways, meters, points and budgets become exactly the document's; objects no
@@ -223,7 +216,7 @@ async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> R
         with ctx.engine.begin() as conn:
             return apply_district(conn, spec)
 
-    return _applied(1, await run_in_threadpool(apply))
+    return _applied(await run_in_threadpool(apply), enterprises=1)
 
 
 @router.delete(
@@ -231,7 +224,7 @@ async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> R
     response_model=RegistryApplyOut,
     summary="Take an enterprise out of service (admin)",
 )
-def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> RegistryApplyOut:
+def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> Response:
     """The enterprise and everything under it become inactive; readings, rollups and alert
     history stay. Putting the enterprise again brings it back."""
     with ctx.engine.begin() as conn:
@@ -239,4 +232,4 @@ def delete_enterprise(ctx: Ctx, who: Admin, code: str) -> RegistryApplyOut:
             report = deactivate_enterprise(conn, code)
         except RegistryError as err:
             raise Problem(404, str(err)) from err
-    return _applied(1, report)
+    return _applied(report, enterprises=1)

@@ -3,18 +3,16 @@ XLSX (the same figures in each; the format only changes the layout)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
-from openpyxl import Workbook
 
 from services.api.deps import Ctx, Officer, Reader
-from services.api.models import (
-    STANDARD_PROBLEMS,
+from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.reports import (
     DistrictEnterpriseOut,
     DistrictReportOut,
     DistrictTownOut,
@@ -23,8 +21,20 @@ from services.api.models import (
     ReportCarrierOut,
     ReportDataCentreOut,
 )
+from services.api.params import Code, Method
 from services.api.problems import Problem
-from services.api.routes.registry import Code, visible_enterprise
+from services.api.render import file_response, model_response
+from services.api.report_files import (
+    CSV,
+    XLSX,
+    district_enterprises,
+    district_tables,
+    enterprise_tables,
+    sections_csv,
+    table_csv,
+    workbook,
+)
+from services.api.tenancy import visible_enterprise
 from services.core.accounting.reports import (
     EnterpriseReport,
     Month,
@@ -34,9 +44,6 @@ from services.core.accounting.reports import (
 from services.core.domain.coefficients import ElectricityMethod, default_factors
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=STANDARD_PROBLEMS)
-
-CSV = "text/csv; charset=utf-8"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
@@ -51,19 +58,13 @@ MonthParam = Annotated[
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default the last full month"),
 ]
 Format = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, csv or xlsx")]
-Method = Annotated[
-    str,
-    Query(
-        pattern="^(equivalent|equal)$",
-        description="Electricity to standard coal: equivalent (当量值) or equal value (等价值)",
-    ),
-]
 _SEVERITY = {"ok": 0, "warning": 1, "projected_overrun": 2, "exceeded": 3}
 
 
 def _month(ctx: Ctx, month: str | None) -> Month:
+    zone = ctx.config.common.zone
     try:
-        chosen = Month.parse(month) if month else last_complete_month(datetime.now(UTC), _zone(ctx))
+        chosen = Month.parse(month) if month else last_complete_month(datetime.now(UTC), zone)
     except ValueError as err:  # e.g. year 0000, which the pattern lets through
         raise Problem(400, f"no such month: {month}", kind="invalid-range") from err
     if not 2000 <= chosen.year <= 2100:
@@ -71,27 +72,24 @@ def _month(ctx: Ctx, month: str | None) -> Month:
     return chosen
 
 
-def _zone(ctx: Ctx) -> Any:
-    return ctx.config.common.zone
-
-
-def _reports(ctx: Ctx, month: Month, codes: list[str] | None, method: str) -> list[Any]:
-    spec = ctx.config.alerts.budget_thresholds
+def _reports(
+    ctx: Ctx, *, month: Month, codes: list[str] | None, method: str
+) -> list[EnterpriseReport]:
     with ctx.reads.connect() as conn:
         return enterprise_reports(
             conn,
             default_factors(),
             month,
-            _zone(ctx),
+            ctx.config.common.zone,
             codes=codes,
             method=ElectricityMethod(method),
-            thresholds=tuple(float(t) for t in spec.split(",") if t.strip()),
+            thresholds=ctx.config.budget_thresholds,
         )
 
 
-def _dc_out(code: str, d: Any) -> ReportDataCentreOut:
+def _dc_out(d: Any, *, enterprise: str) -> ReportDataCentreOut:
     return ReportDataCentreOut(
-        enterprise=code,
+        enterprise=enterprise,
         site=d.site,
         dc_class=d.dc_class,
         limit=d.limit,
@@ -104,7 +102,7 @@ def _dc_out(code: str, d: Any) -> ReportDataCentreOut:
     )
 
 
-def enterprise_out(r: EnterpriseReport, zone: Any) -> EnterpriseReportOut:
+def enterprise_out(r: EnterpriseReport, *, zone: ZoneInfo) -> EnterpriseReportOut:
     return EnterpriseReportOut(
         enterprise=r.code,
         name=r.name,
@@ -133,7 +131,7 @@ def enterprise_out(r: EnterpriseReport, zone: Any) -> EnterpriseReportOut:
             )
             for b in r.budgets
         ],
-        data_centres=[_dc_out(r.code, d) for d in r.data_centres],
+        data_centres=[_dc_out(d, enterprise=r.code) for d in r.data_centres],
     )
 
 
@@ -142,7 +140,7 @@ def vars_of(obj: Any) -> dict[str, Any]:
 
 
 def district_out(
-    reports: Sequence[EnterpriseReport], month: Month, method: str, zone: Any
+    reports: Sequence[EnterpriseReport], *, month: Month, method: str, zone: ZoneInfo
 ) -> DistrictReportOut:
     rows = []
     towns: dict[str, DistrictTownOut] = {}
@@ -185,77 +183,9 @@ def district_out(
         total_tco2=sum(r.tco2 for r in rows),
         enterprises=sorted(rows, key=lambda r: (-r.tce, r.enterprise)),
         towns=sorted(towns.values(), key=lambda t: (-t.tce, t.town)),
-        data_centres=[_dc_out(r.code, d) for r in reports for d in r.data_centres],
+        data_centres=[_dc_out(d, enterprise=r.code) for r in reports for d in r.data_centres],
         sources=sorted(sources),
     )
-
-
-# ------------------------------------------------------------------ rendering
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]) -> bytes:
-    book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
-    for title, header, rows in sheets:
-        sheet = book.create_sheet(title)
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row])
-        sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _file(body: str | bytes, media: str, name: str) -> Response:
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
-
-
-# (sheet, [(column header, field)]) of an enterprise report's tables after its summary
-_CARRIER_COLUMNS = [
-    ("carrier", "carrier"),
-    ("unit", "unit"),
-    ("amount", "amount"),
-    ("completeness", "completeness"),
-    ("estimated", "estimated"),
-    ("tce", "tce"),
-    ("tco2", "tco2"),
-    ("coal_factor_source", "coal_source"),
-    ("co2_factor_source", "co2_source"),
-]
-_BUDGET_COLUMNS = [(f, f) for f in ReportBudgetOut.model_fields]
-_DC_COLUMNS = [
-    ("class" if f == "dc_class" else f, f)
-    for f in ReportDataCentreOut.model_fields
-    if f != "enterprise"
-]
-_SUMMARY = ["enterprise", "name", "town", "industry", "month", "method", "total_tce", "total_tco2"]
-
-
-def _table(
-    title: str, columns: list[tuple[str, str]], items: Sequence[Any]
-) -> tuple[str, list[str], list[list[Any]]]:
-    return title, [h for h, _ in columns], [[getattr(i, f) for _, f in columns] for i in items]
-
-
-def _enterprise_tables(r: EnterpriseReportOut) -> list[tuple[str, list[str], list[list[Any]]]]:
-    summary = [[k, getattr(r, k)] for k in (*_SUMMARY, "completeness")]
-    return [
-        ("Summary", ["item", "value"], summary),
-        _table("Energy", _CARRIER_COLUMNS, r.carriers),
-        _table("Budgets", _BUDGET_COLUMNS, r.budgets),
-        _table("Data centres", _DC_COLUMNS, r.data_centres),
-    ]
 
 
 @router.get(
@@ -271,7 +201,7 @@ def enterprise_monthly(
     month: MonthParam = None,
     format: Format = "json",
     method: Method = "equivalent",
-) -> Any:
+) -> Response:
     """Consumption by carrier with completeness, comprehensive energy (tce) and CO2 with the
     factor sources, this year's budgets as of the month's end, each data centre's PUE for the
     month against its limit, and the share of expected readings that arrived. The CSV is one
@@ -279,17 +209,18 @@ def enterprise_monthly(
     chosen = _month(ctx, month)
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
-    [report] = _reports(ctx, chosen, [code], method)
-    out = enterprise_out(report, _zone(ctx))
+    [report] = _reports(ctx, month=chosen, codes=[code], method=method)
+    out = enterprise_out(report, zone=ctx.config.common.zone)
     if format == "json":
-        return out
-    tables = _enterprise_tables(out)
+        return model_response(EnterpriseReportOut, out)
     name = f"energymon-{code}-{chosen}"
     if format == "xlsx":
-        return _file(_xlsx(tables), XLSX, f"{name}.xlsx")
-    rows = [[title, *row] for title, _, body in tables for row in body]
-    width = max(len(r) for r in rows)
-    return _file(_csv(["section", *(f"c{i}" for i in range(1, width))], rows), CSV, f"{name}.csv")
+        return file_response(
+            workbook(enterprise_tables(out)), media_type=XLSX, filename=f"{name}.xlsx"
+        )
+    return file_response(
+        sections_csv(enterprise_tables(out)), media_type=CSV, filename=f"{name}.csv"
+    )
 
 
 @router.get(
@@ -304,34 +235,18 @@ def district_monthly(
     month: MonthParam = None,
     format: Format = "json",
     method: Method = "equivalent",
-) -> Any:
+) -> Response:
     """Every enterprise's electricity, tce, CO2, budget position, data centres over their
     limit and data completeness, ranked by tce; the towns; every data centre's PUE for the
     month; the conversion factor sources used."""
     chosen = _month(ctx, month)
-    out = district_out(_reports(ctx, chosen, None, method), chosen, method, _zone(ctx))
+    reports = _reports(ctx, month=chosen, codes=None, method=method)
+    out = district_out(reports, month=chosen, method=method, zone=ctx.config.common.zone)
     if format == "json":
-        return out
-    header = list(DistrictEnterpriseOut.model_fields)
-    rows = [[getattr(e, k) for k in header] for e in out.enterprises]
+        return model_response(DistrictReportOut, out)
     name = f"energymon-district-{chosen}"
     if format == "csv":
-        return _file(_csv(header, rows), CSV, f"{name}.csv")
-    town_header = list(DistrictTownOut.model_fields)
-    dc_header = list(ReportDataCentreOut.model_fields)
-    return _file(
-        _xlsx(
-            [
-                ("Enterprises", header, rows),
-                ("Towns", town_header, [[getattr(t, k) for k in town_header] for t in out.towns]),
-                (
-                    "Data centres",
-                    dc_header,
-                    [[getattr(d, k) for k in dc_header] for d in out.data_centres],
-                ),
-                ("Sources", ["factor source"], [[s] for s in out.sources]),
-            ]
-        ),
-        XLSX,
-        f"{name}.xlsx",
-    )
+        return file_response(
+            table_csv(district_enterprises(out)), media_type=CSV, filename=f"{name}.csv"
+        )
+    return file_response(workbook(district_tables(out)), media_type=XLSX, filename=f"{name}.xlsx")

@@ -1,11 +1,13 @@
-"""Daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local calendar day.
+"""Reading the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local calendar
+day.
 
-The rollups refresh a point's days in the same transaction as its 15-minute buckets, so the two
-never disagree. The zone the days were built in is recorded in ``rollup_meta`` (``days_zone``);
-queries in another zone, or after ``ENERGYMON_TIMEZONE`` changed until
-``energymon accounting rebuild-days`` ran, read the 15-minute rows instead. :func:`window_source`
-is how every long-window query reads consumption: whole local days from ``consumption_1d`` and
-the partial days at either edge from ``consumption_15m`` — the same sums, ~96 times fewer rows.
+The accounting service writes them (``services/accounting/days.py``), a point's days in the same
+transaction as its 15-minute buckets, so the two never disagree. The zone the days were built in
+is recorded in ``rollup_meta`` (``days_zone``); queries in another zone, or after
+``ENERGYMON_TIMEZONE`` changed until ``energymon accounting rebuild-days`` ran, read the 15-minute
+rows instead. :func:`window_source` is how every long-window query reads consumption: whole local
+days from ``consumption_1d`` and the partial days at either edge from ``consumption_15m`` — the
+same sums, ~96 times fewer rows.
 """
 
 from __future__ import annotations
@@ -16,15 +18,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-_DELETE = "DELETE FROM consumption_1d WHERE point_id = :pid AND day >= :d0 AND day <= :d1"
-_REFRESH = """
-INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-SELECT point_id, (bucket AT TIME ZONE :zone)::date, sum(energy), sum(readings), sum(expected),
-       bool_or(estimated)
-FROM consumption_15m WHERE point_id = :pid AND bucket >= :lo AND bucket < :hi
-GROUP BY 1, 2
-"""
-
 # Columns every window source yields: ts is the bucket start, or a day's local midnight.
 _FROM_15M = """SELECT point_id, bucket AS ts, energy, readings::int AS readings,
            expected::int AS expected, estimated
@@ -32,7 +25,6 @@ _FROM_15M = """SELECT point_id, bucket AS ts, energy, readings::int AS readings,
 _FROM_1D = """SELECT point_id, (day::timestamp AT TIME ZONE :w_zone) AS ts, energy, readings,
            expected, estimated
     FROM consumption_1d"""
-
 
 _DAYS_BUILT = "EXISTS (SELECT FROM rollup_meta WHERE key = 'days_zone' AND value = :w_zone)"
 
@@ -45,46 +37,6 @@ def days_zone(conn: Connection) -> str | None:
     """The zone ``consumption_1d`` was built in (None: no daily rollups)."""
     value = conn.execute(text("SELECT value FROM rollup_meta WHERE key = 'days_zone'")).scalar()
     return str(value) if value is not None else None
-
-
-def refresh_days(
-    conn: Connection, pid: int, lo_bucket: datetime, hi_bucket: datetime, zone: ZoneInfo
-) -> None:
-    """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to."""
-    d0 = lo_bucket.astimezone(zone).date()
-    d1 = hi_bucket.astimezone(zone).date()
-    conn.execute(text(_DELETE), {"pid": pid, "d0": d0, "d1": d1})
-    conn.execute(
-        text(_REFRESH),
-        {
-            "pid": pid,
-            "d0": d0,
-            "d1": d1,
-            "zone": zone.key,
-            "lo": midnight(d0, zone),
-            "hi": midnight(d1 + timedelta(days=1), zone),
-        },
-    )
-
-
-def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
-    """Rebuild every daily rollup in ``zone`` (after the configured zone changed)."""
-    conn.execute(text("DELETE FROM consumption_1d"))
-    rows = conn.execute(
-        text("""
-        INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-        SELECT point_id, (bucket AT TIME ZONE :zone)::date, sum(energy), sum(readings),
-               sum(expected), bool_or(estimated)
-        FROM consumption_15m GROUP BY 1, 2"""),
-        {"zone": zone.key},
-    ).rowcount
-    conn.execute(
-        text("""
-        INSERT INTO rollup_meta (key, value) VALUES ('days_zone', :zone)
-        ON CONFLICT (key) DO UPDATE SET value = excluded.value"""),
-        {"zone": zone.key},
-    )
-    return int(rows or 0)
 
 
 def _only(points: str | None) -> str:

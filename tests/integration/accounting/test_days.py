@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from services.accounting.rollup import catch_up
 from services.core.accounting.budgets import statuses
 from services.core.accounting.queries import all_sites_pue, consumption, site_pue
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.pipeline.model import Batch

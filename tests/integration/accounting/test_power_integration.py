@@ -12,8 +12,8 @@ import psycopg
 import pytest
 import yaml
 
+from services.accounting.rollup import catch_up
 from services.core.accounting.queries import Scope, consumption
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.pipeline.index import load_index
 from services.core.pipeline.model import Batch, InboundMessage

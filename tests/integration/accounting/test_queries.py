@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from services.accounting.rollup import catch_up
 from services.api.models import ConsumptionOut
 from services.core.accounting.queries import (
     Scope,
@@ -19,7 +20,6 @@ from services.core.accounting.queries import (
     totals,
     totals_by_period,
 )
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.domain.pue import PueStatus

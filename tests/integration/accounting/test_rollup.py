@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from services.core.accounting.rollup import catch_up
+from services.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.domain.buckets import buckets
 from services.core.domain.counters import Reading, intervals

@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from prometheus_client import CollectorRegistry
 
+from services.accounting.rollup import catch_up
 from services.alerts.evaluator import AlertsMetrics, Evaluator, budget_family
 from services.alerts.notify import Router
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter

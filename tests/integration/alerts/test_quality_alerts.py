@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 from prometheus_client import CollectorRegistry
 
+from services.accounting.rollup import catch_up
 from services.alerts.evaluator import AlertsMetrics, Evaluator, quality_family
 from services.alerts.notify import Router
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter

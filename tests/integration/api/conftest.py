@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, text
 
+from services.accounting.rollup import catch_up
 from services.api.app import create_app
 from services.api.context import ApiConfig
 from services.api.security import Role, configure_hasher
 from services.api.users import create_user
-from services.core.accounting.rollup import catch_up
 from services.core.alerting.lifecycle import Finding, Open
 from services.core.alerting.store import apply
 from services.core.db import make_engine

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from services.accounting.rollup import catch_up
 from services.core.accounting.queries import Scope, consumption, totals
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.pipeline.model import Batch

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.accounting.rollup import catch_up
 from services.core.accounting.queries import consumption
-from services.core.accounting.rollup import catch_up
 from services.core.db import make_engine
 from tests.integration.api.conftest import DAY, SHANGHAI, ApiHarness, feed
 from tests.integration.conftest import ENT_A, ENT_B

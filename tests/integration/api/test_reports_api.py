@@ -200,3 +200,22 @@ def test_a_month_before_every_known_coefficient_is_a_clear_422(api: ApiHarness) 
     assert resp.status_code == 422, resp.text
     assert resp.json()["type"].endswith("/no-coefficient")
     assert "2001-06-01" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/district/consumption",
+        "/api/v1/district/energy",
+        "/api/v1/enterprises/91120111MA05K8XX3E/consumption",
+    ],
+)
+def test_instants_before_1970_are_a_clear_400_not_an_overflow(api: ApiHarness, path: str) -> None:
+    # found by the schema fuzz: year 1 at +00:01 overflows when converted to UTC
+    resp = api.client.get(
+        path,
+        params={"from": "0001-01-01T00:00:00+00:01", "to": "0001-01-02T00:00:00+00:01"},
+        headers=api.as_("officer"),
+    )
+    assert resp.status_code == 400, resp.text
+    assert "between 1970 and 2100" in resp.json()["detail"]

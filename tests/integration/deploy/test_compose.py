@@ -1,6 +1,6 @@
 """deploy/compose.yaml: valid against the Compose specification, and the stack it describes is the
-one docs/deploy.md promises (two ingest replicas with their own sessions, two alerts processes,
-every mounted file shipped)."""
+one docs/deploy.md promises (two ingest replicas with their own sessions, two accounting and two
+alerts processes, every mounted file shipped)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def test_the_stack_has_two_ingest_replicas_two_alerts_processes_and_every_part()
     services = _compose()["services"]
     assert set(services) >= {
         "timescaledb", "migrate", "registry-load", "mqtt-credentials", "mosquitto", "ingest-1",
-        "ingest-2", "modbus", "alerts-1", "alerts-2", "api", "prometheus", "grafana",
+        "ingest-2", "modbus", "accounting-1", "accounting-2", "alerts-1", "alerts-2", "api",
+        "prometheus", "grafana",
     }  # fmt: skip
     energymon = {n: s for n, s in services.items() if s.get("image", "").startswith("${ENERGYMON")}
     commands = {n: s["command"] for n, s in energymon.items() if n != "mqtt-credentials"}
@@ -52,6 +53,8 @@ def test_the_stack_has_two_ingest_replicas_two_alerts_processes_and_every_part()
         "ingest-1": ["ingest", "mqtt"],
         "ingest-2": ["ingest", "mqtt"],
         "modbus": ["ingest", "modbus"],
+        "accounting-1": ["accounting", "run"],
+        "accounting-2": ["accounting", "run"],
         "alerts-1": ["alerts", "run"],
         "alerts-2": ["alerts", "run"],
         "api": ["api"],

@@ -75,7 +75,8 @@ def _get(url: str) -> Any:
 def platform(
     small_district: DatabaseSettings, mqtt_settings: MqttSettings, tmp_path: Path
 ) -> Iterator[dict[str, list[IngestProcess]]]:
-    """MQTT ingest, the Modbus poller, two alerts processes and the API, as real processes."""
+    """MQTT ingest, the Modbus poller, two accounting and two alerts processes and the API, as
+    real processes."""
     db = {"ENERGYMON_DATABASE_URL": small_district.url, "ENERGYMON_DATABASE_TIMESCALE": "off"}
     procs: dict[str, list[IngestProcess]] = {"energymon-ingest": [start_ingest(
         small_district, mqtt_settings, tmp_path
@@ -94,6 +95,22 @@ def platform(
             port,
         )
     ]
+    procs["energymon-accounting"] = []
+    for i in (1, 2):
+        port = free_port()
+        procs["energymon-accounting"].append(
+            start_service(
+                ["accounting", "run"],
+                {
+                    **db,
+                    "ENERGYMON_ACCOUNTING_METRICS_PORT": str(port),
+                    "ENERGYMON_ACCOUNTING_INTERVAL_S": "2",
+                },
+                tmp_path,
+                f"accounting-{i}",
+                port,
+            )
+        )
     procs["energymon-alerts"] = []
     for i in (1, 2):
         port = free_port()
@@ -186,12 +203,18 @@ def test_a_real_prometheus_scrapes_every_service_and_evaluates_every_rule(
 
         wait_for(rules_healthy, 30, "every rule evaluated without error")
 
-        def leaders() -> float | None:
-            result = _get(f"{base}/query?query=sum(energymon_alerts_leader)")["data"]["result"]
+        def leaders(metric: str = "energymon_alerts_leader") -> float | None:
+            result = _get(f"{base}/query?query=sum({metric})")["data"]["result"]
             return float(result[0]["value"][1]) if result else None
 
         # two alerts processes, exactly one of them evaluating
         wait_for(lambda: leaders() == 1.0, 30, "one alerts leader seen by Prometheus")
+        # two accounting processes, exactly one of them rolling up
+        wait_for(
+            lambda: leaders("energymon_accounting_leader") == 1.0,
+            30,
+            "one accounting leader seen by Prometheus",
+        )
         # every expression of the rules and dashboards parses and evaluates on live data
         for expr in promql_expressions():
             answer = _get(f"{base}/query?query={urllib.parse.quote(expr)}")
@@ -200,7 +223,8 @@ def test_a_real_prometheus_scrapes_every_service_and_evaluates_every_rule(
         firing = [
             a["labels"]["alertname"]
             for a in _get(f"{base}/alerts")["data"]["alerts"]
-            if a["labels"]["alertname"] in ("EnergymonTargetDown", "EnergymonEvaluatorDown")
+            if a["labels"]["alertname"]
+            in ("EnergymonTargetDown", "EnergymonEvaluatorDown", "EnergymonAccountingDown")
         ]
         assert firing == []
     finally:

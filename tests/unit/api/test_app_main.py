@@ -21,7 +21,10 @@ def test_forwarded_for_is_trusted_only_from_the_configured_proxies(
     monkeypatch.setenv("ENERGYMON_ENV", "development")
     monkeypatch.setenv("ENERGYMON_API_WORKERS", workers)
     monkeypatch.setenv("ENERGYMON_API_TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8")
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)  # main() sets it for workers
+    # main() sets it for its workers: recorded here as absent, so that it is removed afterwards
+    # (it leaked into later tests, whose ingest processes then failed on a deleted directory)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     configured, saved = structlog.is_configured(), structlog.get_config()
     try:
         assert main() == 0

@@ -1,34 +1,25 @@
-"""Keeping 15-minute consumption current, incrementally.
+"""Recomputing one point's 15-minute buckets (and their local days) from the raw readings.
 
-The ingest writer records, per point, the time range of newly inserted readings (``rollup_dirty``)
-in the same transaction as the readings. :func:`catch_up` claims those rows, and for each point
-recomputes only the buckets the new readings can change: from the bucket of the reading before the
-earliest new one to the bucket of the reading after the latest, using the raw readings around them
-(one more on each side, three more after for the dip rule) and the pure functions of
-``services.core.domain``. There is no window beyond which late data is ignored: a reading a week
-late re-opens exactly its buckets. Duplicates insert nothing and so mark nothing.
+For new readings in [first, last], the buckets that can change run from the bucket of the reading
+before the earliest new one to the bucket of the reading after the latest; each is rewritten
+whole from the raw readings in it and around it (one more on each side, three more after for the
+dip rule), with the pure functions of ``services.core.domain``.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
-from services.core.accounting.days import days_zone, refresh_days
+from services.accounting.counter_events import record_events
+from services.accounting.days import refresh_days
 from services.core.domain.buckets import BUCKET, bucket_start, buckets
-from services.core.domain.counters import CounterResult, Flag, Reading, Replacement, intervals
+from services.core.domain.counters import CounterResult, Reading, Replacement, intervals
 from services.core.domain.power import DEFAULT_MAX_GAP_S, integrate
 
-_CLAIM = """
-DELETE FROM rollup_dirty WHERE id IN (
-    SELECT id FROM rollup_dirty ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
-RETURNING point_id, from_ts, to_ts
-"""
 _POINT = """
 SELECT p.kind, p.interval_s, p.register_max, p.max_rate, m.multiplier, p.source_point_id,
        (SELECT d.id FROM points d WHERE d.source_point_id = p.id AND d.active) AS derived
@@ -46,14 +37,6 @@ SELECT ts FROM readings WHERE point_id = :pid AND ts >= :t ORDER BY ts LIMIT :n
 _RANGE = """
 SELECT ts, value FROM readings WHERE point_id = :pid AND ts >= :lo AND ts <= :hi ORDER BY ts
 """
-
-
-@dataclass(frozen=True, slots=True)
-class CatchUpStats:
-    ranges: int
-    points: int
-    buckets_written: int
-    seconds: float
 
 
 def _edge(conn: Connection, sql: str, pid: int, t: datetime, n: int) -> list[datetime]:
@@ -127,7 +110,7 @@ def recompute_point(
         refresh_days(conn, target, lo_bucket, hi_bucket, days)
     if counter:
         edge_lo = before[0] if before else first
-        _record_events(conn, pid, edge_lo, after[0] if after else last, result)
+        record_events(conn, pid, edge_lo, after[0] if after else last, result)
     return len(keep)
 
 
@@ -154,47 +137,6 @@ def _counter_intervals(
     )
 
 
-_QUIET = (Flag.OK, Flag.REPLACEMENT)  # a registered swap is not an anomaly
-
-
-def _record_events(
-    conn: Connection, pid: int, lo: datetime, hi: datetime, result: CounterResult
-) -> None:
-    """Keep ``counter_events`` of ``pid`` in (lo, hi] equal to what this computation found;
-    an event found again keeps its first ``detected_at``."""
-    found: dict[tuple[datetime, str], float | None] = {
-        (i.end, i.flag.value): i.energy
-        for i in result.intervals
-        if i.flag not in _QUIET and lo < i.end <= hi
-    }
-    found |= {(r.ts, "bad_read"): None for r in result.skipped if lo < r.ts <= hi}
-    stored = {
-        (ts, kind)
-        for ts, kind in conn.execute(
-            text(
-                "SELECT ts, kind FROM counter_events WHERE point_id = :pid AND ts > :lo "
-                "AND ts <= :hi"
-            ),
-            {"pid": pid, "lo": lo, "hi": hi},
-        )
-    }
-    gone = stored - found.keys()
-    if gone:
-        conn.execute(
-            text("DELETE FROM counter_events WHERE point_id = :pid AND ts = :ts AND kind = :kind"),
-            [{"pid": pid, "ts": ts, "kind": kind} for ts, kind in gone],
-        )
-    new = found.keys() - stored
-    if new:
-        conn.execute(
-            text(
-                "INSERT INTO counter_events (point_id, ts, kind, energy) "
-                "VALUES (:pid, :ts, :kind, :energy)"
-            ),
-            [{"pid": pid, "ts": ts, "kind": kind, "energy": found[ts, kind]} for ts, kind in new],
-        )
-
-
 def mark_for_recompute(conn: Connection, since: datetime | None = None) -> int:
     """Mark every point's readings (from ``since``) for the rollups to recompute, e.g. after a
     meter's multiplier was corrected. Returns the number of points marked."""
@@ -207,25 +149,3 @@ def mark_for_recompute(conn: Connection, since: datetime | None = None) -> int:
         {"since": since},
     )
     return result.rowcount
-
-
-def catch_up(engine: Engine, *, limit: int = 5000) -> CatchUpStats:
-    """Process every pending dirty range (in transactions of up to ``limit`` ranges)."""
-    started = time.perf_counter()
-    ranges = points = written = 0
-    while True:
-        with engine.begin() as conn:
-            claimed = conn.execute(text(_CLAIM), {"limit": limit}).all()
-            if not claimed:
-                break
-            zone_key = days_zone(conn)
-            days = ZoneInfo(zone_key) if zone_key else None
-            merged: dict[int, tuple[datetime, datetime]] = {}
-            for pid, lo, hi in claimed:
-                old = merged.get(pid)
-                merged[pid] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
-            for pid, (lo, hi) in sorted(merged.items()):
-                written += recompute_point(conn, pid, lo, hi, days)
-            ranges += len(claimed)
-            points += len(merged)
-    return CatchUpStats(ranges, points, written, time.perf_counter() - started)

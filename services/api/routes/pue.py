@@ -1,0 +1,202 @@
+"""Data-centre PUE over a window against the site's limit, and the district's PUE ranking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import text
+
+from services.api.deps import Ctx, Reader
+from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.pue import PueOut
+from services.api.params import Code, check_instants, check_range
+from services.api.problems import Problem
+from services.api.render import model_response
+from services.api.snapshots import Ranked, ranked_response
+from services.api.tenancy import visible_enterprise
+from services.core.accounting.queries import all_sites_pue, site_pue
+from services.core.domain.pue import (
+    PueResult,
+    PueVerdict,
+    Window,
+    pue_limit,
+    pue_verdict,
+    window_bounds,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
+Site = Annotated[str, Path(description="The site's code within the enterprise, e.g. dc-1")]
+WindowParam = Annotated[
+    str,
+    Query(
+        pattern="^(hour|day|mtd|ytd|rolling_24h|rolling_30d|custom)$",
+        description="Calendar windows end now and start at local boundaries; custom needs from/to",
+    ),
+]
+
+
+def _bounds(
+    ctx: Ctx, *, window: str, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """[start, end) of the window: a custom one as asked (both needed, checked as any range);
+    a named one ends now, unless both ends are given."""
+    if window == "custom":
+        if start is None or end is None:
+            raise Problem(400, "a custom window needs from and to", kind="invalid-range")
+        check_range(ctx, start, end)
+        return start, end
+    if start is None or end is None:
+        return window_bounds(Window(window), datetime.now(UTC), ctx.config.common.zone)
+    check_instants(start, end)
+    return start, end
+
+
+def _pue_out(
+    *,
+    enterprise: str,
+    site: str,
+    window: str,
+    start: datetime,
+    end: datetime,
+    result: PueResult,
+    limit: float | None,
+    zone: ZoneInfo,
+) -> PueOut:
+    return PueOut(
+        enterprise=enterprise,
+        site=site,
+        window=window,
+        start=start.astimezone(zone),
+        end=end.astimezone(zone),
+        status=result.status.value,
+        pue=result.ratio,
+        limit=limit,
+        over_limit=_over_limit(result, limit),
+        facility_kwh=result.facility_kwh,
+        it_kwh=result.it_kwh,
+        facility_coverage=result.facility_coverage,
+        it_coverage=result.it_coverage,
+    )
+
+
+def _over_limit(result: PueResult, limit: float | None) -> bool | None:
+    """PUE above the limit, decided as a PUE alert opens (services/core/domain/pue.py); unknown
+    without a PUE or a limit."""
+    verdict = pue_verdict(result, limit)
+    if verdict is PueVerdict.OVER:
+        return True
+    return False if verdict is PueVerdict.WITHIN else None
+
+
+def _explicit(pue_limit_column: Decimal | None) -> float | None:
+    return float(pue_limit_column) if pue_limit_column is not None else None
+
+
+@router.get(
+    "/enterprises/{code}/sites/{site}/pue",
+    response_model=PueOut,
+    summary="A data centre's PUE over a window",
+)
+def data_centre_pue(
+    ctx: Ctx,
+    who: Reader,
+    code: Code,
+    site: Site,
+    window: WindowParam = "ytd",
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Start of a custom window (with offset)")
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        Query(alias="to", description="End (exclusive) of a custom window (with offset)"),
+    ] = None,
+) -> Response:
+    """PUE = facility energy / IT energy over the window, against the site's limit (its explicit
+    `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`). `pue` is
+    null with `status` `insufficient_data` when either meter covers under 90 % of the window,
+    or `no_it_load` without IT energy."""
+    with ctx.reads.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        row = conn.execute(
+            text(
+                "SELECT dc_class, pue_limit FROM sites WHERE enterprise_id = :e "
+                "AND code = :s AND kind = 'data_centre'"
+            ),
+            {"e": ent.id, "s": site},
+        ).first()
+    if row is None:
+        raise Problem(404, f"no data centre {site}")
+    start, end = _bounds(ctx, window=window, start=start, end=end)
+    zone = ctx.config.common.zone
+    with ctx.reads.connect() as conn:
+        result = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
+    out = _pue_out(
+        enterprise=code,
+        site=site,
+        window=window,
+        start=start,
+        end=end,
+        result=result,
+        limit=pue_limit(row.dc_class, _explicit(row.pue_limit)),
+        zone=zone,
+    )
+    return model_response(PueOut, out)
+
+
+@router.get(
+    "/data-centres/pue-ranking",
+    response_model=list[PueOut],
+    summary="Data centres ranked by PUE against their limits",
+)
+def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> Response:
+    """Worst first: over-limit sites by how far above their limit, then the rest, then sites
+    without a PUE (insufficient data). An enterprise account sees only its own sites. The
+    ranking is computed for the district at most every `ENERGYMON_API_SNAPSHOT_TTL_S` seconds
+    and shared; `Age` and `Last-Modified` say when."""
+    if window == "custom":
+        raise Problem(400, "the ranking takes a named window", kind="invalid-range")
+    snap = ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window=window))
+    return ranked_response(snap, list[PueOut], None if who.sees_everything else who.enterprise_id)
+
+
+def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
+    """Every active data centre of the district, worst first, with its enterprise's id."""
+    zone = ctx.config.common.zone
+    start, end = window_bounds(Window(window), datetime.now(UTC), zone)
+    with ctx.reads.connect() as conn:  # every site in one grouped query
+        sites = conn.execute(
+            text(
+                "SELECT s.id, e.id AS ent_id, e.code, s.code AS site, s.dc_class, s.pue_limit "
+                "FROM sites s JOIN enterprises e ON e.id = s.enterprise_id "
+                "WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY e.code, s.code"
+            )
+        ).all()
+        known = all_sites_pue(conn, start=start, end=end, zone=zone)
+    ranked = []
+    for r in sites:
+        result = known.get(int(r.id))
+        if result is None:  # a site without rollups in the window
+            with ctx.reads.connect() as conn:
+                result = site_pue(
+                    conn, enterprise=r.code, site=r.site, start=start, end=end, zone=zone
+                )
+        row = _pue_out(
+            enterprise=r.code,
+            site=r.site,
+            window=window,
+            start=start,
+            end=end,
+            result=result,
+            limit=pue_limit(r.dc_class, _explicit(r.pue_limit)),
+            zone=zone,
+        )
+        ranked.append(Ranked(int(r.ent_id), row))
+    return sorted(ranked, key=lambda r: _worst_first(r.row))
+
+
+def _worst_first(row: PueOut) -> tuple[bool, float, str, str]:
+    return (row.pue is None, -((row.pue or 0) - (row.limit or 0)), row.enterprise, row.site)
