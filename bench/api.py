@@ -62,12 +62,12 @@ from services.api.routes import alerts as alert_routes
 from services.api.routes import budgets, consumption, pue
 from services.api.security import Principal, Role, configure_hasher
 from services.api.users import create_user
-from services.core.accounting.queries import Scope
 from services.core.alerting.lifecycle import Finding, Open, Severity
 from services.core.alerting.store import acknowledge, apply, resolve
 from services.core.db import make_engine
 from services.core.schema.migrate import upgrade
 from services.core.settings import ApiSettings, CommonSettings, DatabaseSettings, IngestSettings
+from services.core.store.scope import Scope
 from simulators.gateways.fleet import TOWNS
 from tests.support import db as dbs
 from tests.support.api import serve

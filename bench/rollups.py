@@ -63,12 +63,14 @@ from sqlalchemy import Connection, Engine, event
 from services.accounting.days import rebuild_days
 from services.accounting.recompute import recompute_point
 from services.accounting.rollup import catch_up
-from services.core.accounting.queries import Scope, consumption, site_pue, totals_by_period
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings, IngestSettings
+from services.core.store.consumption import consumption, totals_by_period
+from services.core.store.pue import site_pue
+from services.core.store.scope import Scope
 from tests.support import db as dbs
 from tests.support.services import Private, resolve_postgres
 
@@ -250,8 +252,9 @@ MEASURED = ", ".join(
         "services/accounting/rollup.py",
         "services/accounting/recompute.py",
         "services/accounting/days.py",
-        "services/core/accounting/days.py",
-        "services/core/accounting/queries.py",
+        "services/core/store/rollups.py",
+        "services/core/store/consumption.py",
+        "services/core/store/pue.py",
     )
 )
 

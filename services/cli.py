@@ -342,10 +342,10 @@ def _budgets_set(args: argparse.Namespace) -> int:
 def _budgets_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from services.core.accounting.budgets import statuses
     from services.core.db import make_engine
     from services.core.domain.coefficients import default_factors
     from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
+    from services.core.store.budgets import statuses
 
     spec = AlertsSettings().budget_thresholds
     with make_engine(DatabaseSettings()).connect() as conn:
@@ -370,18 +370,14 @@ def _budgets_status(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from services.core.accounting.queries import (
-        PeriodTotals,
-        Scope,
-        consumption,
-        site_pue,
-        totals_by_period,
-    )
     from services.core.db import make_engine
     from services.core.domain.coefficients import ElectricityMethod, default_factors
     from services.core.domain.pue import Window, window_bounds
     from services.core.export import parse_instant
     from services.core.settings import CommonSettings, DatabaseSettings
+    from services.core.store.consumption import PeriodTotals, consumption, totals_by_period
+    from services.core.store.pue import site_pue
+    from services.core.store.scope import Scope
 
     zone = CommonSettings().zone
     engine = make_engine(DatabaseSettings())
@@ -411,12 +407,11 @@ def _report(args: argparse.Namespace) -> int:
             print("period,carrier,quantity,amount,unit,completeness,estimated")
             for row in consumption(
                 conn,
-                enterprise=args.enterprise,
                 start=start,
                 end=end,
                 interval=args.interval,
                 zone=zone,
-                site=args.site,
+                scope=Scope(enterprise=args.enterprise, site=args.site),
             ):
                 print(
                     f"{row.period.isoformat()},{row.carrier},{row.quantity},{row.amount:.3f},"

@@ -2,7 +2,7 @@
 
 A pass refreshes a point's days in the same transaction as its 15-minute buckets, so the two
 never disagree; :func:`rebuild_days` rebuilds them all in another zone and records it in
-``rollup_meta``. How queries read them: ``services.core.accounting.days``."""
+``rollup_meta``. How queries read them: ``services.core.store.rollups``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from services.core.accounting.days import midnight
+from services.core.store.rollups import midnight
 
 _DELETE = "DELETE FROM consumption_1d WHERE point_id = :pid AND day >= :d0 AND day <= :d1"
 _REFRESH = """

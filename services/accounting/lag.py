@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from services.core.accounting.freshness import LagSeen, rollup_lag_s
 from services.core.logging import get_logger
+from services.core.store.freshness import LagSeen, rollup_lag_s
 
 log = get_logger(__name__)
 

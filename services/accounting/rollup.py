@@ -6,7 +6,7 @@ for each point recomputes only the buckets the new readings can change
 (:func:`services.accounting.recompute.recompute_point`). There is no window beyond which late data
 is ignored: a reading a week late re-opens exactly its buckets. Duplicates insert nothing and so
 mark nothing. A claimed range stays visible to other sessions until its transaction commits, so
-the rollup lag (``services.core.accounting.freshness``) counts it until its buckets are written.
+the rollup lag (``services.core.store.freshness``) counts it until its buckets are written.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from services.accounting.recompute import recompute_point
-from services.core.accounting.days import days_zone
+from services.core.store.rollups import days_zone
 
 _CLAIM = """
 DELETE FROM rollup_dirty WHERE id IN (

@@ -27,8 +27,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.core.accounting.freshness import LagSeen, rollup_lag_s
 from services.core.logging import get_logger
+from services.core.store.freshness import LagSeen, rollup_lag_s
 
 log = get_logger(__name__)
 

@@ -9,8 +9,8 @@ from sqlalchemy import Connection, Row, select, text
 
 from services.api.problems import Problem
 from services.api.security import Principal
-from services.core.accounting.queries import Scope
 from services.core.schema.tables import enterprises
+from services.core.store.scope import Scope
 
 
 def visible_enterprise(conn: Connection, who: Principal, code: str) -> Row[Any]:

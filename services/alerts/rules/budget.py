@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from services.core.accounting.budgets import statuses
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
 from services.core.domain.budget import BudgetState
 from services.core.domain.coefficients import default_factors
+from services.core.store.budgets import statuses
 
 BUDGET_WARNING = "budget_warning"
 BUDGET_PROJECTED_OVERRUN = "budget_projected_overrun"

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from services.core.accounting.queries import all_sites_pue, site_pue
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
 from services.core.domain.pue import PueVerdict, Window, pue_verdict, window_bounds
 from services.core.store import sites
+from services.core.store.pue import all_sites_pue, site_pue
 
 PUE_OVER_LIMIT = "pue_over_limit"
 PUE_INSUFFICIENT_DATA = "pue_insufficient_data"

@@ -22,7 +22,8 @@ from services.api.params import Code, From, Interval, Meter, To, Town, Tz, check
 from services.api.render import json_body
 from services.api.security import Principal
 from services.api.tenancy import visible_scope
-from services.core.accounting.queries import Scope, consumption_json
+from services.core.store.consumption import consumption_json
+from services.core.store.scope import Scope
 
 router = APIRouter(prefix="/api/v1", responses=STANDARD_PROBLEMS)
 

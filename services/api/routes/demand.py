@@ -22,8 +22,8 @@ from services.api.params import Code, From, To, check_range
 from services.api.problems import Problem
 from services.api.render import model_response
 from services.api.tenancy import visible_enterprise
-from services.core.accounting import demand
 from services.core.schema.tables import dr_events, enterprises
+from services.core.store import demand
 
 router = APIRouter(prefix="/api/v1", tags=["energy"], responses=STANDARD_PROBLEMS)
 
@@ -40,7 +40,7 @@ def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Resp
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
-        peak = demand.peaks(conn, [code], start, end).get(code)
+        peak = demand.peaks(conn, codes=[code], start=start, end=end).get(code)
     out = PeakDemandOut(
         enterprise=code,
         start=start.astimezone(zone),
@@ -134,7 +134,12 @@ def event_results(ctx: Ctx, who: Reader, event_id: EventId) -> Response:
         ).scalars()
         skip = [t.astimezone(zone).date() for t in others]
         results = demand.event_results(
-            conn, list(names), event.start_at, event.end_at, zone, skip_days=skip
+            conn,
+            codes=list(names),
+            start=event.start_at,
+            end=event.end_at,
+            zone=zone,
+            skip_days=skip,
         )
     out = [
         DemandResponseResultOut(

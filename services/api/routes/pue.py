@@ -18,7 +18,6 @@ from services.api.problems import Problem
 from services.api.render import model_response
 from services.api.snapshots import Ranked, ranked_response
 from services.api.tenancy import visible_enterprise
-from services.core.accounting.queries import all_sites_pue, site_pue
 from services.core.domain.pue import (
     PueResult,
     PueVerdict,
@@ -27,6 +26,7 @@ from services.core.domain.pue import (
     pue_verdict,
     window_bounds,
 )
+from services.core.store.pue import all_sites_pue, site_pue
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
 Site = Annotated[str, Path(description="The site's code within the enterprise, e.g. dc-1")]

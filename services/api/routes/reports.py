@@ -35,13 +35,13 @@ from services.api.report_files import (
     workbook,
 )
 from services.api.tenancy import visible_enterprise
-from services.core.accounting.reports import (
+from services.core.domain.coefficients import ElectricityMethod, default_factors
+from services.core.store.reports import (
     EnterpriseReport,
     Month,
     enterprise_reports,
     last_complete_month,
 )
-from services.core.domain.coefficients import ElectricityMethod, default_factors
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=STANDARD_PROBLEMS)
 FILES: dict[int | str, dict[str, Any]] = {

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import TIME, Connection, cast, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from services.core.domain.demand import Reduction, average_kw, reduction
 from services.core.domain.roles import COUNTED_ROLES
@@ -65,7 +66,7 @@ def peaks(
     b = _buckets(codes, start, end).subquery("b")
     stmt = (
         select(b.c.code, b.c.bucket, b.c.kwh)
-        .distinct(b.c.code)
+        .ext(distinct_on(b.c.code))
         .order_by(b.c.code, b.c.kwh.desc(), b.c.bucket)
     )
     return {r.code: Peak(r.bucket, average_kw(r.kwh)) for r in conn.execute(stmt)}

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     TIMESTAMP,
     ColumnElement,
+    Connection,
     Integer,
     Select,
     Subquery,
@@ -41,6 +42,14 @@ WINDOW_COLUMNS = ("point_id", "ts", "energy", "readings", "expected", "estimated
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone)
+
+
+def days_zone(conn: Connection) -> str | None:
+    """The zone ``consumption_1d`` was built in (None: no daily rollups)."""
+    value = conn.execute(
+        select(rollup_meta.c.value).where(rollup_meta.c.key == "days_zone")
+    ).scalar()
+    return str(value) if value is not None else None
 
 
 def _days_built(zone: ZoneInfo) -> ColumnElement[bool]:

@@ -13,13 +13,15 @@ import psycopg
 import pytest
 
 from services.accounting.rollup import catch_up
-from services.core.accounting.budgets import statuses
-from services.core.accounting.queries import all_sites_pue, consumption, site_pue
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
+from services.core.store.budgets import statuses
+from services.core.store.consumption import consumption
+from services.core.store.pue import all_sites_pue, site_pue
+from services.core.store.scope import Scope
 from tests.integration.conftest import ENT_A
 from tests.support.cli import run_cli
 
@@ -156,7 +158,12 @@ def test_daily_and_monthly_consumption_from_days_equals_the_fifteen_minute_sums(
                 [
                     (r.period, r.carrier, round(r.amount, 6), round(r.completeness, 9), r.estimated)
                     for r in consumption(
-                        conn, enterprise=ENT_A, start=a, end=b, interval=interval, zone=SHANGHAI
+                        conn,
+                        scope=Scope(enterprise=ENT_A),
+                        start=a,
+                        end=b,
+                        interval=interval,
+                        zone=SHANGHAI,
                     )
                 ]
                 for a, b in WINDOWS

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from services.accounting.rollup import catch_up
-from services.core.accounting.queries import Scope, consumption
 from services.core.db import make_engine
 from services.core.pipeline.index import load_index
 from services.core.pipeline.model import Batch, InboundMessage
@@ -22,6 +21,8 @@ from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
+from services.core.store.consumption import consumption
+from services.core.store.scope import Scope
 from tests.integration.conftest import ENT_B, FIXTURES
 
 T0 = datetime(2026, 11, 16, 16, 0, tzinfo=UTC)  # 00:00 on the 17th in Shanghai

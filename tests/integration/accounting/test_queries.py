@@ -12,20 +12,20 @@ import pytest
 
 from services.accounting.rollup import catch_up
 from services.api.models import ConsumptionOut
-from services.core.accounting.queries import (
-    Scope,
-    consumption,
-    consumption_json,
-    site_pue,
-    totals,
-    totals_by_period,
-)
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.domain.pue import PueStatus
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings
+from services.core.store.consumption import (
+    consumption,
+    consumption_json,
+    totals,
+    totals_by_period,
+)
+from services.core.store.pue import site_pue
+from services.core.store.scope import Scope
 from tests.integration.conftest import ENT_A
 from tests.support.feed import feed_counter
 
@@ -95,7 +95,7 @@ def test_daily_consumption_counts_boundary_meters_only_and_converts_to_tce(
     with engine.connect() as conn:
         days = consumption(
             conn,
-            enterprise=ENT_A,
+            scope=Scope(enterprise=ENT_A),
             start=DAY,
             end=DAY + timedelta(days=1),
             interval="1d",
@@ -104,7 +104,7 @@ def test_daily_consumption_counts_boundary_meters_only_and_converts_to_tce(
         result = totals(
             conn,
             default_factors(),
-            enterprise=ENT_A,
+            scope=Scope(enterprise=ENT_A),
             start=DAY,
             end=DAY + timedelta(days=1),
             zone=SHANGHAI,
@@ -146,7 +146,7 @@ def test_monthly_totals_split_at_local_month_boundaries_in_one_statement(
             scope=Scope(enterprise=ENT_A),
         )
         alone = [
-            totals(conn, factors, enterprise=ENT_A, start=a, end=b, zone=SHANGHAI)
+            totals(conn, factors, scope=Scope(enterprise=ENT_A), start=a, end=b, zone=SHANGHAI)
             for a, b in ((october, november), (november, december))
         ]
         whole = totals_by_period(
@@ -193,7 +193,7 @@ def test_consumption_as_json_is_the_consumption_rows(
     with engine.connect() as conn:
         plain = consumption(
             conn,
-            enterprise=ENT_A,
+            scope=Scope(enterprise=ENT_A),
             interval=interval,
             zone=zone,
             **window,  # type: ignore[arg-type]

@@ -10,11 +10,12 @@ import psycopg
 import pytest
 
 from services.accounting.rollup import catch_up
-from services.core.accounting.queries import Scope, consumption, totals
 from services.core.db import make_engine
 from services.core.domain.coefficients import default_factors
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
+from services.core.store.consumption import consumption, totals
+from services.core.store.scope import Scope
 from tests.integration.api.conftest import DAY, SHANGHAI, ApiHarness
 from tests.integration.conftest import ENT_A, ENT_B
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.accounting.rollup import catch_up
-from services.core.accounting.queries import consumption
 from services.core.db import make_engine
+from services.core.store.consumption import consumption
+from services.core.store.scope import Scope
 from tests.integration.api.conftest import DAY, SHANGHAI, ApiHarness, feed
 from tests.integration.conftest import ENT_A, ENT_B
 
@@ -53,7 +54,7 @@ def test_consumption_through_the_api_equals_the_accounting_function(fed: ApiHarn
     with engine.connect() as conn:
         direct = consumption(
             conn,
-            enterprise=ENT_A,
+            scope=Scope(enterprise=ENT_A),
             start=DAY,
             end=DAY + timedelta(days=1),
             interval="1h",

@@ -19,7 +19,7 @@ from services.api.models.common import Page
 from services.api.models.consumption import ConsumptionOut
 from services.api.models.demand import DemandResponseOut
 from services.api.render import model_response, rows_response
-from services.core.accounting.queries import PeriodConsumption
+from services.core.store.consumption import PeriodConsumption
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
