@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.core.alerting.lifecycle import (
@@ -51,6 +51,78 @@ def live_alerts(conn: Connection, rules: Iterable[str]) -> dict[AlertKey, LiveAl
         key = (r.rule, r.subject_type, r.subject_id, r.time_window)
         out[key] = LiveAlert(r.id, key, State(r.state), Severity(r.severity), r.cleared_since)
     return out
+
+
+def alert_is_live(
+    conn: Connection, *, rule: str, subject: str | None = None, enterprise: str | None = None
+) -> bool:
+    """Whether an alert of ``rule`` is live (open or acknowledged), of the subject whose text is
+    ``subject`` and of the enterprise whose code is ``enterprise``, when given."""
+    stmt = exists().where(alerts.c.state != State.RESOLVED.value, alerts.c.rule == rule)
+    if subject is not None:
+        stmt = stmt.where(alerts.c.subject == subject)
+    if enterprise is not None:
+        of = select(enterprises.c.id).where(enterprises.c.code == enterprise).scalar_subquery()
+        stmt = stmt.where(alerts.c.enterprise_id == of)
+    return bool(conn.execute(select(stmt)).scalar())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSeen:
+    """An alert as a watcher sees it: its key in words, where it is in its lifecycle, and its
+    latest value against its limit."""
+
+    id: int
+    rule: str
+    subject: str
+    window: str
+    state: State
+    opened_at: datetime
+    clearing: bool  # its condition is clear, the hold time running
+    resolved_at: datetime | None
+    value: float | None
+    limit: float | None
+
+
+def alerts_seen(
+    conn: Connection, *, rule_prefixes: Sequence[str], resolved_since: datetime
+) -> list[AlertSeen]:
+    """The alerts of the rules named with one of ``rule_prefixes`` that are live or resolved at
+    or after ``resolved_since``, oldest first."""
+    stmt = (
+        select(
+            alerts.c.id,
+            alerts.c.rule,
+            alerts.c.subject,
+            alerts.c.time_window,
+            alerts.c.state,
+            alerts.c.opened_at,
+            alerts.c.cleared_since,
+            alerts.c.resolved_at,
+            alerts.c.value,
+            alerts.c.limit_value,
+        )
+        .where(
+            or_(*(alerts.c.rule.startswith(p, autoescape=True) for p in rule_prefixes)),
+            or_(alerts.c.state != State.RESOLVED.value, alerts.c.resolved_at >= resolved_since),
+        )
+        .order_by(alerts.c.id)
+    )
+    return [
+        AlertSeen(
+            id=r.id,
+            rule=r.rule,
+            subject=r.subject,
+            window=r.time_window,
+            state=State(r.state),
+            opened_at=r.opened_at,
+            clearing=r.cleared_since is not None,
+            resolved_at=r.resolved_at,
+            value=r.value,
+            limit=r.limit_value,
+        )
+        for r in conn.execute(stmt)
+    ]
 
 
 def live_alert_counts(conn: Connection) -> dict[tuple[str, str], int]:
