@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +43,7 @@ from services.api.security import configure_hasher, decoy_hash
 from services.api.snapshots import Snapshots
 from services.api.throttle import LoginThrottle
 from services.core.db import make_engine
+from services.core.errors import PortInUseError
 from services.core.schema.migrate import current_revision, head_revision
 
 DESCRIPTION = """
@@ -147,15 +150,32 @@ def app_from_env() -> FastAPI:
     return create_app(config)
 
 
-def main() -> int:
+def check_port_free(host: str, port: int) -> None:
+    """Fail with PortInUseError naming the flag and the setting before uvicorn starts: uvicorn
+    itself logs the bind error and exits without saying which setting chose the port."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port, controls="--port or ENERGYMON_API_PORT") from err
+        raise
+
+
+def main(*, host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
+    """Serve the API; ``host``, ``port`` and ``workers`` (``energymon api`` flags) override
+    ``ENERGYMON_API_HOST``, ``_PORT`` and ``_WORKERS``."""
     import uvicorn
 
     from services.core.logging import configure_logging
     from services.core.settings import require_safe
 
-    config = ApiConfig.from_env()
+    flags = {"host": host, "port": port, "workers": workers}
+    config = ApiConfig.from_env(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(config.common.log_level, config.common.log_format)
     require_safe(config.common, api=config.api)
+    if config.api.port != 0:
+        check_port_free(config.api.host, config.api.port)
     options: dict[str, Any] = {
         "host": config.api.host,
         "port": config.api.port,
