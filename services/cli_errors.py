@@ -147,11 +147,12 @@ def _settings(err: BaseException) -> Explanation | None:
 def _yaml(err: BaseException) -> Explanation | None:
     import yaml
 
+    from services.core.yaml_errors import yaml_line, yaml_problem
+
     if not isinstance(err, yaml.YAMLError):
         return None
-    mark = getattr(err, "problem_mark", None)
-    where = f"{mark.name} line {mark.line + 1}: " if mark is not None else ""
-    return Explanation(f"{where}not valid YAML ({getattr(err, 'problem', None) or err})")
+    line = yaml_line(err)
+    return Explanation(f"{f'line {line}: ' if line else ''}not valid YAML: {yaml_problem(err)}")
 
 
 def debug_requested() -> bool:

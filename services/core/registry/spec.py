@@ -18,6 +18,7 @@ from services.core.domain.units import conversion_factor
 from services.core.domain.uscc import is_valid_uscc, uscc_check_char
 from services.core.errors import RegistryError, UnitError
 from services.core.registry.references import reference_problems
+from services.core.yaml_errors import yaml_line, yaml_problem
 
 _USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -232,8 +233,7 @@ def parse_district(text: str) -> DistrictSpec:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise RegistryError(f"not valid YAML: {err}", line=mark.line + 1 if mark else None) from err
+        raise RegistryError(f"not valid YAML: {yaml_problem(err)}", line=yaml_line(err)) from err
     if data is None:
         data = {}
     try:
