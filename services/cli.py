@@ -388,6 +388,8 @@ def _report(args: argparse.Namespace) -> int:
     from services.core.store.pue import site_pue
     from services.core.store.scope import Scope
 
+    if getattr(args, "window", None) == "custom" and not (args.from_ and args.to):
+        raise EnergymonError("--window custom needs --from and --to")
     zone = CommonSettings().zone
     engine = make_engine(DatabaseSettings())
     with engine.connect() as conn:

@@ -86,6 +86,25 @@ def test_a_missing_file_is_one_line(command: tuple[str, ...], tmp_path: Path) ->
     ]
 
 
+@pytest.mark.parametrize("command", [("registry", "load"), ("devices", "check")], ids=" ".join)
+def test_a_yaml_syntax_error_is_one_line_with_its_line(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("enterprises:\n  - code: [unclosed\n")
+    result = run_cli(*command, str(broken))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines() + result.stdout.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "line 3: not valid YAML: expected ',' or ']'" in lines[0]
+
+
+def test_a_custom_pue_window_without_its_ends_says_what_it_needs() -> None:
+    result = run_cli("report", "pue", "--enterprise", ENT, "--site", "dc-1", "--window", "custom")
+    assert result.returncode == 2
+    assert result.stderr == "energymon: error: --window custom needs --from and --to\n"
+
+
 def test_a_malformed_setting_names_the_variable() -> None:
     result = run_cli("api", env={"ENERGYMON_API_PORT": "eighty"})
     assert result.returncode != 0
