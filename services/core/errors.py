@@ -67,8 +67,9 @@ class PortInUseError(EnergymonError):
         return f"choose another port with {flag}, or stop the process that holds it"
 
 
-class BrokerUnavailableError(EnergymonError):
-    """The MQTT broker at ``host``:``port`` did not accept a connection in time."""
+class BrokerUnavailableError(EnergymonError, TimeoutError):
+    """The MQTT broker at ``host``:``port`` did not accept a connection in time (a TimeoutError
+    too, as callers that wait on a connection catch)."""
 
     def __init__(self, host: str, port: int, *, waited_s: float) -> None:
         self.host = host
