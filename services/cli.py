@@ -843,7 +843,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         choices=["deploy", "demo"],
         default="deploy",
         help="deploy: deploy/mosquitto/mosquitto.conf (internal and TLS gateway listeners, "
-        "container paths); demo: the broker `energymon demo` starts (default: deploy)",
+        "container paths); demo: the broker energymon demo starts (default: deploy)",
     )
     broker.add_argument(
         "--port",

@@ -89,7 +89,7 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--write-registry",
         metavar="FILE",
-        help="write the district YAML for `energymon registry load`",
+        help="write the district YAML for energymon registry load",
     )
     p.add_argument(
         "--duplicate-rate",
