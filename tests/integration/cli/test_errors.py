@@ -4,12 +4,16 @@ and which flag or setting controls it, a non-zero exit, no traceback (unless ``-
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from services.core.settings import DatabaseSettings
+from tests.support import db as dbs
 from tests.support.cli import run_cli
 from tests.support.services import free_port
 
@@ -60,6 +64,28 @@ def test_a_database_that_does_not_exist_is_named(pg_server: str) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert 'database "energymon_no_such_database" does not exist' in result.stderr
+
+
+@pytest.fixture
+def empty_database(pg_server: str) -> Iterator[str]:
+    """A database without the energymon schema (never migrated)."""
+    name = f"energymon_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield dbs.with_database(pg_server, name)
+    dbs.drop(pg_server, name)
+
+
+@pytest.mark.parametrize("command", [("alerts", "list"), ("budgets", "status")], ids=" ".join)
+def test_a_database_without_the_schema_says_to_upgrade_it(
+    command: tuple[str, ...], empty_database: str
+) -> None:
+    result = run_cli(*command, env={"ENERGYMON_DATABASE_URL": empty_database})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    assert "no energymon schema" in lines[0]
+    assert "energymon db upgrade" in lines[1]
 
 
 def test_debug_shows_the_traceback(closed_port: int) -> None:
