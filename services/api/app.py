@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from services.api.context import (
@@ -43,7 +44,7 @@ from services.api.security import configure_hasher, decoy_hash
 from services.api.snapshots import Snapshots
 from services.api.throttle import LoginThrottle
 from services.core.db import make_engine
-from services.core.errors import PortInUseError
+from services.core.errors import EnergymonError, PortInUseError
 from services.core.schema.migrate import current_revision, head_revision
 
 DESCRIPTION = """
@@ -170,8 +171,16 @@ def main(*, host: str | None = None, port: int | None = None, workers: int | Non
     from services.core.logging import configure_logging
     from services.core.settings import require_safe
 
-    flags = {"host": host, "port": port, "workers": workers}
-    config = ApiConfig.from_env(**{k: v for k, v in flags.items() if v is not None})
+    flags = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
+    try:
+        config = ApiConfig.from_env(**flags)
+    except ValidationError as err:
+        bad = next((e for e in err.errors() if e["loc"] and e["loc"][0] in flags), None)
+        if bad is None:
+            raise  # a setting from the environment: the CLI names the variable
+        raise EnergymonError(f"--{bad['loc'][0]} {bad['input']}: {bad['msg']}") from err
     configure_logging(config.common.log_level, config.common.log_format)
     require_safe(config.common, api=config.api)
     if config.api.port != 0:

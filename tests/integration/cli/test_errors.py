@@ -131,6 +131,14 @@ def test_a_custom_pue_window_without_its_ends_says_what_it_needs() -> None:
     assert result.stderr == "energymon: error: --window custom needs --from and --to\n"
 
 
+@pytest.mark.parametrize("flag", [("--workers", "0"), ("--port", "70000")], ids=" ".join)
+def test_a_bad_api_flag_is_named_as_the_flag(flag: tuple[str, str]) -> None:
+    result = run_cli("api", *flag, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"energymon: error: {' '.join(flag)}: Input should be")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_malformed_setting_names_the_variable() -> None:
     result = run_cli("api", env={"ENERGYMON_API_PORT": "eighty"})
     assert result.returncode != 0
