@@ -582,7 +582,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         dest="devices_cmd", required=True, metavar="SUBCOMMAND"
     )
     check = devices.add_parser("check", help="validate a device map file")
-    check.add_argument("file", metavar="FILE", help="a device map, e.g. maps/acme-em3.yaml")
+    check.add_argument(
+        "file",
+        metavar="FILE",
+        help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml",
+    )
     check.set_defaults(func=_devices_check)
 
     config = sub.add_parser("config", help="settings").add_subparsers(
