@@ -15,6 +15,15 @@ from services.core.errors import EnergymonError
 
 Handler = Callable[[argparse.Namespace], int]
 
+DESCRIPTION = (
+    "energymon: online energy monitoring of a district's key energy-using units and data "
+    "centres, one subcommand per job."
+)
+EPILOG = (
+    "Run energymon COMMAND --help for a command's options and the ENERGYMON_* settings it reads; "
+    "energymon config show lists every setting with its default."
+)
+
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     from services.core.db import make_engine
@@ -162,10 +171,10 @@ def _mqtt_broker_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api(_args: argparse.Namespace) -> int:
+def _api(args: argparse.Namespace) -> int:
     from services.api.app import main as api_main
 
-    return api_main()
+    return api_main(host=args.host, port=args.port, workers=args.workers)
 
 
 def _users_create(args: argparse.Namespace) -> int:
@@ -379,6 +388,8 @@ def _report(args: argparse.Namespace) -> int:
     from services.core.store.pue import site_pue
     from services.core.store.scope import Scope
 
+    if getattr(args, "window", None) == "custom" and not (args.from_ and args.to):
+        raise EnergymonError("--window custom needs --from and --to")
     zone = CommonSettings().zone
     engine = make_engine(DatabaseSettings())
     with engine.connect() as conn:
@@ -486,33 +497,58 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, read top to bottom
-    parser = argparse.ArgumentParser(prog="energymon", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
-    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(
-        func=_db_upgrade
+    from services.core.config_doc import help_with_settings
+    from services.core.settings import (
+        AccountingSettings,
+        AlertsSettings,
+        ApiSettings,
+        CommonSettings,
+        DatabaseSettings,
+        IngestSettings,
+        ModbusSettings,
+        MqttSettings,
     )
 
+    parser = argparse.ArgumentParser(prog="energymon", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback when a command fails (or set ENERGYMON_DEBUG=1)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_cmd", required=True, metavar="SUBCOMMAND"
+    )
+    db.add_parser(
+        "upgrade",
+        help="migrate the database to the newest schema",
+        **help_with_settings(CommonSettings, DatabaseSettings),
+    ).set_defaults(func=_db_upgrade)
+
     reg = sub.add_parser("registry", help="provision enterprises, sites, gateways and meters")
-    reg_sub = reg.add_subparsers(dest="registry_cmd", required=True)
+    reg_sub = reg.add_subparsers(dest="registry_cmd", required=True, metavar="SUBCOMMAND")
     load = reg_sub.add_parser("load", help="apply a district YAML file (idempotent)")
-    load.add_argument("file")
+    load.add_argument("file", metavar="FILE", help="the district file, e.g. district.yaml")
     load.add_argument("--dry-run", action="store_true", help="validate and report, change nothing")
     load.set_defaults(func=_registry_load)
 
     ingest = sub.add_parser("ingest", help="ingest services").add_subparsers(
-        dest="ingest_cmd", required=True
+        dest="ingest_cmd", required=True, metavar="SUBCOMMAND"
     )
     ingest.add_parser(
-        "mqtt", help="subscribe to gateways over MQTT and store readings"
+        "mqtt",
+        help="subscribe to gateways over MQTT and store readings",
+        **help_with_settings(CommonSettings, DatabaseSettings, MqttSettings, IngestSettings),
     ).set_defaults(func=_ingest_mqtt)
     ingest.add_parser(
-        "modbus", help="poll the registry's Modbus meters (sharded across pollers by leases)"
+        "modbus",
+        help="poll the registry's Modbus meters (sharded across pollers by leases)",
+        **help_with_settings(CommonSettings, DatabaseSettings, IngestSettings, ModbusSettings),
     ).set_defaults(func=_ingest_modbus)
 
     simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
-        dest="simulate_cmd", required=True
+        dest="simulate_cmd", required=True, metavar="SUBCOMMAND"
     )
     from simulators.gateways.cli import add_parser as add_gateways
     from simulators.meters.cli import add_parser as add_meters
@@ -521,81 +557,125 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     add_meters(simulate)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
-        dest="export_cmd", required=True
+        dest="export_cmd", required=True, metavar="SUBCOMMAND"
     )
     exp = export.add_parser("readings", help="raw readings of an enterprise as CSV")
-    exp.add_argument("--enterprise", required=True, help="unified social credit code")
-    exp.add_argument("--from", dest="from_", required=True, help="ISO date/date-time (local)")
-    exp.add_argument("--to", required=True, help="ISO date/date-time (local), exclusive")
-    exp.add_argument("--meter")
-    exp.add_argument("--point")
+    exp.add_argument(
+        "--enterprise", required=True, help="unified social credit code, e.g. 91120111MA05K8XX3E"
+    )
+    exp.add_argument(
+        "--from",
+        dest="from_",
+        metavar="FROM",
+        required=True,
+        help="ISO date or date-time, local time if no offset, e.g. 2026-11-01",
+    )
+    exp.add_argument("--to", required=True, help="ISO date or date-time (local), exclusive")
+    exp.add_argument("--meter", help="only this meter code (default: every meter)")
+    exp.add_argument(
+        "--point", help="only this point, e.g. energy_import_kwh (default: every point)"
+    )
     exp.add_argument("--output", "-o", help="file (default: standard output)")
     exp.set_defaults(func=_export_readings)
 
     devices = sub.add_parser("devices", help="Modbus device maps").add_subparsers(
-        dest="devices_cmd", required=True
+        dest="devices_cmd", required=True, metavar="SUBCOMMAND"
     )
     check = devices.add_parser("check", help="validate a device map file")
-    check.add_argument("file")
+    check.add_argument(
+        "file",
+        metavar="FILE",
+        help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml",
+    )
     check.set_defaults(func=_devices_check)
 
     config = sub.add_parser("config", help="settings").add_subparsers(
-        dest="config_cmd", required=True
+        dest="config_cmd", required=True, metavar="SUBCOMMAND"
     )
     show = config.add_parser("show", help="print every ENERGYMON_* setting with its default")
     show.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
     show.set_defaults(func=_config_show)
 
-    sub.add_parser("api", help="serve the monitoring API (ENERGYMON_API_HOST/PORT)").set_defaults(
-        func=_api
+    api = sub.add_parser(
+        "api",
+        help="serve the monitoring API",
+        **help_with_settings(
+            CommonSettings, DatabaseSettings, ApiSettings, IngestSettings, AccountingSettings
+        ),
     )
+    api.add_argument("--host", help="listen address (default: ENERGYMON_API_HOST, 127.0.0.1)")
+    api.add_argument("--port", type=int, help="listen port (default: ENERGYMON_API_PORT, 8000)")
+    api.add_argument(
+        "--workers", type=int, metavar="N", help="processes (default: ENERGYMON_API_WORKERS, 1)"
+    )
+    api.set_defaults(func=_api)
 
     users = sub.add_parser("users", help="API accounts").add_subparsers(
-        dest="users_cmd", required=True
+        dest="users_cmd", required=True, metavar="SUBCOMMAND"
     )
     ucreate = users.add_parser(
         "create", help="create an account (password from ENERGYMON_NEW_USER_PASSWORD or a prompt)"
     )
-    ucreate.add_argument("username")
+    ucreate.add_argument("username", metavar="USERNAME", help="the login name, e.g. officer-li")
     ucreate.add_argument(
-        "--role", required=True, choices=["admin", "officer", "enterprise", "gateway"]
+        "--role",
+        required=True,
+        choices=["admin", "officer", "enterprise", "gateway"],
+        help="admin: everything; officer: reads everything; enterprise: its own enterprise; "
+        "gateway: HTTP ingest for its own gateway",
     )
-    ucreate.add_argument("--enterprise", help="unified social credit code (enterprise, gateway)")
+    ucreate.add_argument(
+        "--enterprise",
+        help="unified social credit code, e.g. 91120111MA05K8XX3E (enterprise and gateway roles)",
+    )
     ucreate.add_argument("--gateway", help="gateway code (gateway accounts)")
     ucreate.set_defaults(func=_users_create)
     ukey = users.add_parser("api-key", help="issue an API key for an account (printed once)")
-    ukey.add_argument("username")
+    ukey.add_argument("username", metavar="USERNAME", help="an existing account")
     ukey.add_argument("--name", help="what the key is for")
     ukey.set_defaults(func=_users_api_key)
 
     alerts = sub.add_parser("alerts", help="alert evaluation and officer actions").add_subparsers(
-        dest="alerts_cmd", required=True
+        dest="alerts_cmd", required=True, metavar="SUBCOMMAND"
     )
     alerts.add_parser(
-        "run", help="evaluate rules and deliver notifications (HA: run two)"
+        "run",
+        help="evaluate rules and deliver notifications (HA: run two)",
+        **help_with_settings(CommonSettings, DatabaseSettings, AlertsSettings),
     ).set_defaults(func=_alerts_run)
     alist = alerts.add_parser("list", help="live alerts (--all includes resolved)")
-    alist.add_argument("--all", action="store_true")
-    alist.add_argument("--rule")
-    alist.add_argument("--limit", type=int, default=100)
+    alist.add_argument("--all", action="store_true", help="include resolved alerts")
+    alist.add_argument("--rule", help="only this rule, e.g. pue_over_limit")
+    alist.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="at most N alerts (default: 100)"
+    )
     alist.set_defaults(func=_alerts_list)
     for name, needs_comment in (("ack", False), ("resolve", True)):
         act = alerts.add_parser(name, help=f"{name} an alert as an officer")
-        act.add_argument("id", type=int)
+        act.add_argument(
+            "id", type=int, metavar="ID", help="the alert's id (energymon alerts list)"
+        )
         act.add_argument("--by", required=True, help="the officer's name")
-        act.add_argument("--comment", required=needs_comment)
+        act.add_argument(
+            "--comment",
+            required=needs_comment,
+            help="why, e.g. 'meter replaced'" + (" (required)" if needs_comment else ""),
+        )
         act.set_defaults(func=_alerts_act)
 
     accounting = sub.add_parser("accounting", help="rollups").add_subparsers(
-        dest="accounting_cmd", required=True
+        dest="accounting_cmd", required=True, metavar="SUBCOMMAND"
     )
     arun = accounting.add_parser(
-        "run", help="the accounting service: keep the rollups current (HA: run two)"
+        "run",
+        help="the accounting service: keep the rollups current (HA: run two)",
+        **help_with_settings(CommonSettings, DatabaseSettings, AccountingSettings),
     )
     arun.add_argument(
         "--every",
         type=float,
         default=None,
+        metavar="SECONDS",
         help="seconds between passes (default ENERGYMON_ACCOUNTING_INTERVAL_S)",
     )
     arun.add_argument(
@@ -610,7 +690,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         "recompute",
         help="recompute the rollups from the raw readings (after correcting a multiplier)",
     )
-    recompute.add_argument("--since", help="only readings from this time (ISO 8601 with offset)")
+    recompute.add_argument(
+        "--since",
+        help="only readings from this time, ISO 8601 with offset, e.g. 2026-11-01T00:00+08:00",
+    )
     recompute.add_argument(
         "--mark-only",
         action="store_true",
@@ -619,19 +702,30 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     recompute.set_defaults(func=_accounting_recompute)
 
     budgets = sub.add_parser("budgets", help="energy budgets").add_subparsers(
-        dest="budgets_cmd", required=True
+        dest="budgets_cmd", required=True, metavar="SUBCOMMAND"
     )
     bset = budgets.add_parser(
         "set",
         help="create or change one budget (a registry file listing the enterprise's budgets "
         "replaces them on its next load)",
     )
-    bset.add_argument("enterprise", help="unified social credit code")
-    bset.add_argument("--year", type=int, required=True)
-    bset.add_argument("--amount", type=float, required=True)
+    bset.add_argument(
+        "enterprise",
+        metavar="ENTERPRISE",
+        help="unified social credit code, e.g. 91120111MA05K8XX3E",
+    )
+    bset.add_argument(
+        "--year", type=int, required=True, help="the budget's calendar year, e.g. 2026"
+    )
+    bset.add_argument(
+        "--amount",
+        type=float,
+        required=True,
+        help="the year's amount: tce, or the carrier's unit with --carrier, e.g. 12000",
+    )
     bset.add_argument("--carrier", help="a carrier (its unit then), or none for tce")
     bset.add_argument("--unit", help="the carrier's unit, e.g. kWh, m3, t")
-    bset.add_argument("--site", help="narrow the budget to one site")
+    bset.add_argument("--site", help="narrow the budget to one site (its code), e.g. plant-1")
     bset.add_argument("--monthly", help="monthly split MONTH=AMOUNT,..., e.g. 1=30000,2=28000")
     bset.set_defaults(func=_budgets_set)
     budgets.add_parser(
@@ -639,21 +733,43 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     ).set_defaults(func=_budgets_status)
 
     report = sub.add_parser("report", help="check the numbers (CSV or text)").add_subparsers(
-        dest="report_cmd", required=True
+        dest="report_cmd", required=True, metavar="SUBCOMMAND"
     )
     for name, what in (
         ("consumption", "consumption per period and carrier (CSV)"),
         ("tce", "standard coal and CO2 per carrier"),
     ):
         rep = report.add_parser(name, help=what)
-        rep.add_argument("--enterprise", required=True)
-        rep.add_argument("--from", dest="from_", required=True)
-        rep.add_argument("--to", required=True)
+        rep.add_argument(
+            "--enterprise",
+            required=True,
+            help="unified social credit code, e.g. 91120111MA05K8XX3E",
+        )
+        rep.add_argument(
+            "--from",
+            dest="from_",
+            metavar="FROM",
+            required=True,
+            help="ISO date or date-time, local time if no offset, e.g. 2026-01-01",
+        )
+        rep.add_argument("--to", required=True, help="ISO date or date-time (local), exclusive")
         if name == "consumption":
-            rep.add_argument("--interval", choices=["15m", "1h", "1d", "1mo", "1y"], default="1d")
-            rep.add_argument("--site")
+            rep.add_argument(
+                "--interval",
+                choices=["15m", "1h", "1d", "1mo", "1y"],
+                default="1d",
+                help="one row per period and carrier; days, months, years are local (default 1d)",
+            )
+            rep.add_argument("--site", help="only this site (its code), e.g. plant-1")
         else:
-            rep.add_argument("--method", choices=["equivalent", "equal"], default="equivalent")
+            rep.add_argument(
+                "--method",
+                choices=["equivalent", "equal"],
+                default="equivalent",
+                help="electricity to standard coal: equivalent value (当量值, 0.1229 kgce/kWh) or "
+                "equal value (等价值, the year's supply coal rate), GB/T 2589-2020 (default: "
+                "equivalent)",
+            )
             rep.add_argument(
                 "--interval",
                 choices=["1d", "1mo", "1y"],
@@ -661,35 +777,49 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
             )
         rep.set_defaults(func=_report)
     rpue = report.add_parser("pue", help="a data centre's PUE over a window")
-    rpue.add_argument("--enterprise", required=True)
-    rpue.add_argument("--site", required=True)
+    rpue.add_argument(
+        "--enterprise", required=True, help="unified social credit code, e.g. 91120111MA05K8XX3E"
+    )
+    rpue.add_argument("--site", required=True, help="the data centre site's code, e.g. dc-1")
     rpue.add_argument(
         "--window",
         default="ytd",
         choices=["hour", "day", "mtd", "ytd", "rolling_24h", "rolling_30d", "custom"],
+        help="the current hour, day, month or year to date, the last 24 h or 30 days, or custom "
+        "(--from and --to); the compliance figure is ytd (default: ytd)",
     )
-    rpue.add_argument("--from", dest="from_")
-    rpue.add_argument("--to")
+    rpue.add_argument(
+        "--from", dest="from_", metavar="FROM", help="with --window custom: ISO start (local)"
+    )
+    rpue.add_argument("--to", help="with --window custom: ISO end (local), exclusive")
     rpue.set_defaults(func=_report)
 
     meters_cmd = sub.add_parser("meters", help="meter events").add_subparsers(
-        dest="meters_cmd", required=True
+        dest="meters_cmd", required=True, metavar="SUBCOMMAND"
     )
     rep = meters_cmd.add_parser(
         "replace", help="register a meter swap so the counter series stays continuous"
     )
-    rep.add_argument("--enterprise", required=True)
-    rep.add_argument("--meter", required=True)
-    rep.add_argument("--point", default="energy_import_kwh")
+    rep.add_argument(
+        "--enterprise", required=True, help="unified social credit code, e.g. 91120111MA05K8XX3E"
+    )
+    rep.add_argument("--meter", required=True, help="the meter's code in the registry, e.g. m-01")
+    rep.add_argument(
+        "--point", default="energy_import_kwh", help="the counter swapped (default: %(default)s)"
+    )
     rep.add_argument("--at", required=True, help="ISO date-time of the swap (local if no offset)")
-    rep.add_argument("--old-final", type=float, required=True, help="old register's last value")
-    rep.add_argument("--new-first", type=float, required=True, help="new register's first value")
+    rep.add_argument(
+        "--old-final", type=float, required=True, metavar="VALUE", help="old register's last value"
+    )
+    rep.add_argument(
+        "--new-first", type=float, required=True, metavar="VALUE", help="new register's first value"
+    )
     rep.add_argument("--serial", help="the new meter's serial number")
-    rep.add_argument("--note")
+    rep.add_argument("--note", help="free text kept with the replacement, e.g. a work order")
     rep.set_defaults(func=_meters_replace)
 
     mqtt = sub.add_parser("mqtt", help="broker integration").add_subparsers(
-        dest="mqtt_cmd", required=True
+        dest="mqtt_cmd", required=True, metavar="SUBCOMMAND"
     )
     creds = mqtt.add_parser(
         "credentials",
@@ -704,6 +834,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     creds.add_argument(
         "--ingest-user",
         default=None,
+        metavar="USER",
         help="ingest's account on the internal listener (default: the user name in "
         "ENERGYMON_MQTT_URL, else energymon-ingest); it takes the URL's password if it has one",
     )
@@ -716,7 +847,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         choices=["deploy", "demo"],
         default="deploy",
         help="deploy: deploy/mosquitto/mosquitto.conf (internal and TLS gateway listeners, "
-        "container paths); demo: the broker `energymon demo` starts (default: deploy)",
+        "container paths); demo: the broker energymon demo starts (default: deploy)",
     )
     broker.add_argument(
         "--port",
@@ -727,15 +858,20 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     broker.add_argument(
         "--data-dir",
         default="var/demo",
+        metavar="DIR",
         help="demo profile only: the demo's data directory; the broker persists under "
         "DATA_DIR/mosquitto/data (default: var/demo)",
     )
     broker.set_defaults(func=_mqtt_broker_config)
 
     demo = sub.add_parser("demo", help="run the whole platform with simulated gateways")
-    demo.add_argument("--seconds", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")
+    demo.add_argument(
+        "--seconds", type=float, default=0, metavar="N", help="stop after N seconds (0 = Ctrl-C)"
+    )
     demo.add_argument("--reset", action="store_true", help="wipe the demo data directory first")
-    demo.add_argument("--data-dir", default="var/demo", help="where an embedded database lives")
+    demo.add_argument(
+        "--data-dir", default="var/demo", metavar="DIR", help="where an embedded database lives"
+    )
     demo.add_argument("--seed", type=int, default=2026, help="the simulated district's seed")
     demo.add_argument(
         "--embedded",
@@ -757,11 +893,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Handler = args.func
     try:
         return func(args)
-    except EnergymonError as err:
-        print(f"energymon: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # the boundary: expected failures become one or two lines
+        from services.cli_errors import debug_requested, explain
+
+        explanation = explain(err, command=command_path(args))
+        if explanation is None or args.debug or debug_requested():
+            raise
+        print(explanation.render(), file=sys.stderr)
+        return explanation.exit_code
+
+
+def command_path(args: argparse.Namespace) -> str:
+    """The subcommand that ran, e.g. ``ingest mqtt`` (each level's dest is ``<parent>_cmd``)."""
+    words = [args.command]
+    while (word := getattr(args, f"{words[-1].replace('-', '_')}_cmd", None)) is not None:
+        words.append(word)
+    return " ".join(words)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from services.api.context import (
@@ -41,6 +44,7 @@ from services.api.security import configure_hasher, decoy_hash
 from services.api.snapshots import Snapshots
 from services.api.throttle import LoginThrottle
 from services.core.db import make_engine
+from services.core.errors import EnergymonError, PortInUseError
 from services.core.schema.migrate import current_revision, head_revision
 
 DESCRIPTION = """
@@ -147,15 +151,40 @@ def app_from_env() -> FastAPI:
     return create_app(config)
 
 
-def main() -> int:
+def check_port_free(host: str, port: int) -> None:
+    """Fail with PortInUseError naming the flag and the setting before uvicorn starts: uvicorn
+    itself logs the bind error and exits without saying which setting chose the port."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port, controls="--port or ENERGYMON_API_PORT") from err
+        raise
+
+
+def main(*, host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
+    """Serve the API; ``host``, ``port`` and ``workers`` (``energymon api`` flags) override
+    ``ENERGYMON_API_HOST``, ``_PORT`` and ``_WORKERS``."""
     import uvicorn
 
     from services.core.logging import configure_logging
     from services.core.settings import require_safe
 
-    config = ApiConfig.from_env()
+    flags = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
+    try:
+        config = ApiConfig.from_env(**flags)
+    except ValidationError as err:
+        bad = next((e for e in err.errors() if e["loc"] and e["loc"][0] in flags), None)
+        if bad is None:
+            raise  # a setting from the environment: the CLI names the variable
+        raise EnergymonError(f"--{bad['loc'][0]} {bad['input']}: {bad['msg']}") from err
     configure_logging(config.common.log_level, config.common.log_format)
     require_safe(config.common, api=config.api)
+    if config.api.port != 0:
+        check_port_free(config.api.host, config.api.port)
     options: dict[str, Any] = {
         "host": config.api.host,
         "port": config.api.port,

@@ -40,8 +40,11 @@ class ApiConfig:
     accounting: AccountingSettings = field(default_factory=AccountingSettings)
 
     @classmethod
-    def from_env(cls) -> ApiConfig:
-        return cls(CommonSettings(), DatabaseSettings(), ApiSettings(), IngestSettings())
+    def from_env(cls, **api_overrides: object) -> ApiConfig:
+        """The settings from ``ENERGYMON_*``; ``api_overrides`` (command-line flags such as
+        ``port=8001``) take precedence over the environment and are validated alike."""
+        api = ApiSettings(**api_overrides)  # type: ignore[arg-type]
+        return cls(CommonSettings(), DatabaseSettings(), api, IngestSettings())
 
     @property
     def budget_thresholds(self) -> tuple[float, ...]:

@@ -1,6 +1,13 @@
-"""Render every setting (environment variable, default, description) as Markdown."""
+"""Render every setting (environment variable, default, description): as Markdown for
+docs/configuration.md, and as the settings section of a service command's ``--help``."""
 
 from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic_settings import BaseSettings
 
@@ -29,6 +36,47 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class SettingRow:
+    variable: str
+    default: object
+    description: str
+
+
+def rows(cls: type[BaseSettings]) -> Iterator[SettingRow]:
+    """Each field of ``cls`` as its environment variable, default and description."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    for name, field in cls.model_fields.items():
+        yield SettingRow(f"{prefix}{name.upper()}", field.default, field.description or "")
+
+
+def settings_epilog(*classes: type[BaseSettings], width: int = 78) -> str:
+    """The settings section of a command's help: every variable of ``classes`` with its
+    default and meaning, in plain text."""
+    lines = ["settings (environment variables; energymon config show lists them all):"]
+    for cls in classes:
+        for row in rows(cls):
+            shown = "unset" if row.default is None else str(row.default)
+            lines.append(f"  {row.variable} (default: {shown or 'empty'})")
+            lines += textwrap.wrap(
+                row.description.replace("`", ""),
+                width=width,
+                initial_indent="      ",
+                subsequent_indent="      ",
+            )
+    return "\n".join(lines)
+
+
+def help_with_settings(*classes: type[BaseSettings]) -> dict[str, Any]:
+    """Keyword arguments for ``add_parser`` that end the command's help with its settings."""
+    if not classes:
+        return {"epilog": "settings: none (no ENERGYMON_* variable configures this command)"}
+    return {
+        "epilog": settings_epilog(*classes),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def render_markdown() -> str:
     lines = [
         "# Configuration",
@@ -38,17 +86,15 @@ def render_markdown() -> str:
         "",
     ]
     for cls in SETTINGS:
-        prefix = str(cls.model_config.get("env_prefix", ""))
         lines += [
             f"## {(cls.__doc__ or cls.__name__).strip().splitlines()[0]}",
             "",
             "| variable | default | meaning |",
             "| --- | --- | --- |",
         ]
-        for name, field in cls.model_fields.items():
-            default = field.default
-            shown = "(unset)" if default is None else f"`{default}`"
-            desc = (field.description or "").replace("|", "\\|")
-            lines.append(f"| `{prefix}{name.upper()}` | {shown} | {desc} |")
+        for row in rows(cls):
+            shown = "(unset)" if row.default is None else f"`{row.default}`"
+            desc = row.description.replace("|", "\\|")
+            lines.append(f"| `{row.variable}` | {shown} | {desc} |")
         lines.append("")
     return "\n".join(lines)

@@ -46,3 +46,32 @@ class StorageUnavailableError(EnergymonError):
 class StorageRejectedError(EnergymonError):
     """The database is up but refused this data (a constraint or type error): retrying the same
     data will fail again, so the caller must isolate it."""
+
+
+class PortInUseError(EnergymonError):
+    """Another process already listens on the address a service was told to serve on.
+
+    ``controls`` names the flag or setting that chooses the port, e.g. ``--port or
+    ENERGYMON_API_PORT``.
+    """
+
+    def __init__(self, host: str, port: int, *, controls: str = "") -> None:
+        self.host = host
+        self.port = port
+        self.controls = controls
+        super().__init__(f"cannot listen on {host}:{port}: the address is already in use")
+
+    def hint(self, controls: str = "") -> str:
+        """What to try; ``controls`` stands in when the raiser could not name the setting."""
+        flag = self.controls or controls or "the command's port setting"
+        return f"choose another port with {flag}, or stop the process that holds it"
+
+
+class BrokerUnavailableError(EnergymonError, TimeoutError):
+    """The MQTT broker at ``host``:``port`` did not accept a connection in time (a TimeoutError
+    too, as callers that wait on a connection catch)."""
+
+    def __init__(self, host: str, port: int, *, waited_s: float) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(f"no MQTT broker answered at {host}:{port} within {waited_s:g} s")

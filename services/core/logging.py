@@ -8,8 +8,13 @@ import sys
 import structlog
 
 
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure_logging`` installs on the root logger (and replaces)."""
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and stdlib logging to stderr as JSON lines (or console text)."""
+    """Route structlog and stdlib logging to stderr as JSON lines (or console text), one format
+    for both."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -26,9 +31,24 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(
-        level=level.upper(), stream=sys.stderr, format="%(name)s %(levelname)s %(message)s"
+    # Libraries log through the standard library (uvicorn, alembic, pymodbus, apscheduler): their
+    # records get the same processors and renderer, so every line of a process is one format.
+    handler = _Handler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
     )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)  # configured again: one line per record, not one per call
+    root.addHandler(handler)
+    root.setLevel(level.upper())
     for noisy in ("pymodbus", "alembic", "apscheduler", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 

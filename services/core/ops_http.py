@@ -3,11 +3,14 @@ its own."""
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from services.core.errors import PortInUseError
 
 
 class OpsServer:
@@ -54,7 +57,12 @@ class OpsServer:
         self.registry = registry
         self.ready = ready
         self.role = role
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise PortInUseError(host, port) from err
+            raise
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, daemon=True, name="ops-http"

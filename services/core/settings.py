@@ -40,6 +40,11 @@ class CommonSettings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         "json", description="`json` (one object per line) or `console` (human-readable)."
     )
+    debug: bool = Field(
+        False,
+        description="Commands that fail show the full traceback instead of one or two lines "
+        "(as `energymon --debug` does).",
+    )
     shutdown_timeout_s: float = Field(
         20.0,
         ge=0,

@@ -68,6 +68,7 @@ def run_mqtt(cfg: IngestConfig, stop: threading.Event | None = None) -> int:
         leases=leases,
         resender=resender,
         registry=registry,
+        stopping=stop,
     )
     ops = OpsServer(
         cfg.ingest.metrics_host,

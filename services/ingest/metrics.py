@@ -107,11 +107,6 @@ class IngestMetrics:
             "Times the writer thread died and was restarted by the supervisor.",
             registry=registry,
         )
-        self.mqtt_connected = Gauge(
-            "energymon_ingest_mqtt_connected",
-            "MQTT partition sessions this replica holds that are connected.",
-            registry=registry,
-        )
         self.registry_meters = Gauge(
             "energymon_ingest_registry_meters",
             "Active meters in the registry snapshot.",

@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.core.config_doc import help_with_settings
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.settings import MqttSettings
@@ -24,20 +25,60 @@ log = get_logger(__name__)
 
 
 def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = simulate.add_parser("gateways", help="simulated field gateways publishing over MQTT")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--enterprises", type=int, default=6)
-    p.add_argument("--gateways-per-enterprise", type=int, default=1)
-    p.add_argument("--meters-per-gateway", type=int, default=3)
-    p.add_argument("--data-centres", type=int, default=2)
-    p.add_argument("--interval", type=int, default=900, help="seconds between readings")
-    p.add_argument("--readings-per-message", type=int, default=50)
+    p = simulate.add_parser(
+        "gateways",
+        help="simulated field gateways publishing over MQTT",
+        **help_with_settings(MqttSettings),
+    )
+    p.add_argument(
+        "--seed", type=int, default=1, help="the simulated district's seed (default: %(default)s)"
+    )
+    p.add_argument(
+        "--enterprises", type=int, default=6, metavar="N", help="enterprises (default: %(default)s)"
+    )
+    p.add_argument(
+        "--gateways-per-enterprise",
+        type=int,
+        default=1,
+        metavar="N",
+        help="gateways of each enterprise (default: %(default)s)",
+    )
+    p.add_argument(
+        "--meters-per-gateway",
+        type=int,
+        default=3,
+        metavar="N",
+        help="meters behind each gateway (default: %(default)s)",
+    )
+    p.add_argument(
+        "--data-centres",
+        type=int,
+        default=2,
+        metavar="N",
+        help="enterprises that run a data centre site (default: %(default)s)",
+    )
+    p.add_argument(
+        "--interval",
+        type=int,
+        default=900,
+        metavar="SECONDS",
+        help="seconds between readings (default: %(default)s)",
+    )
+    p.add_argument(
+        "--readings-per-message",
+        type=int,
+        default=50,
+        metavar="N",
+        help="readings batched into one MQTT message (default: %(default)s)",
+    )
     p.add_argument("--start", help="ISO start of simulated time (default: a day ago, aligned)")
     p.add_argument(
         "--steps",
         type=int,
         default=96,
-        help="intervals to publish in --fast mode (0 = only --write-registry)",
+        metavar="N",
+        help="intervals to publish from --start as fast as --rate allows (default: %(default)s; "
+        "0 = only --write-registry)",
     )
     p.add_argument("--rate", type=float, default=0, help="max messages/s (0 = unlimited)")
     p.add_argument(
@@ -48,12 +89,36 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--write-registry",
         metavar="FILE",
-        help="write the district YAML for `energymon registry load`",
+        help="write the district YAML for energymon registry load",
     )
-    p.add_argument("--duplicate-rate", type=float, default=0)
-    p.add_argument("--late-rate", type=float, default=0)
-    p.add_argument("--malformed-rate", type=float, default=0)
-    p.add_argument("--reset-rate", type=float, default=0)
+    p.add_argument(
+        "--duplicate-rate",
+        type=float,
+        default=0,
+        metavar="SHARE",
+        help="share of messages sent twice, 0-1",
+    )
+    p.add_argument(
+        "--late-rate",
+        type=float,
+        default=0,
+        metavar="SHARE",
+        help="share of messages held back and sent 20 messages later, 0-1",
+    )
+    p.add_argument(
+        "--malformed-rate",
+        type=float,
+        default=0,
+        metavar="SHARE",
+        help="an invalid payload inserted before this share of messages, 0-1",
+    )
+    p.add_argument(
+        "--reset-rate",
+        type=float,
+        default=0,
+        metavar="SHARE",
+        help="chance per counter and interval that the meter resets to 0, 0-1",
+    )
     p.set_defaults(func=run)
 
 

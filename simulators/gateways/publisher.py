@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from services.core.errors import BrokerUnavailableError
 from services.core.logging import get_logger
 from services.core.settings import MqttSettings
 from simulators.gateways.fleet import Fleet, GatewayMessage
@@ -98,7 +99,7 @@ class GatewayClient:
         self.client.connect_async(ep.host, ep.port, keepalive=self.settings.keepalive_s)
         self.client.loop_start()
         if not self._connected.wait(timeout):
-            raise TimeoutError(f"gateway could not connect to {ep.host}:{ep.port}")
+            raise BrokerUnavailableError(ep.host, ep.port, waited_s=timeout)
 
     def publish(self, payload: bytes) -> mqtt.MQTTMessageInfo:
         """Send a readings message, keeping it (by its ``seq``) for re-sending."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pymodbus.constants import ExcCodes
 
+from services.core.config_doc import help_with_settings
 from services.core.devices.loader import shipped_maps
 from services.core.lifecycle import run_loop, stop_on_signals
 from services.core.logging import configure_logging
@@ -18,7 +19,9 @@ from simulators.meters.server import Fault, MeterServer, Transport
 
 
 def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = simulate.add_parser("meters", help="Modbus meters serving the shipped device maps")
+    p = simulate.add_parser(
+        "meters", help="Modbus meters serving the shipped device maps", **help_with_settings()
+    )
     p.add_argument("--port", type=int, default=5020, help="TCP port (Modbus TCP, RTU over TCP)")
     line = p.add_mutually_exclusive_group()
     line.add_argument(
@@ -46,9 +49,13 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         dest="maps",
         help="device map model id (repeat to mix; default: all shipped maps)",
     )
-    p.add_argument("--base-kw", type=float, default=20.0, help="mean secondary-side load")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--update-s", type=float, default=1.0, help="how often values change")
+    p.add_argument(
+        "--base-kw", type=float, default=20.0, metavar="KW", help="mean secondary-side load, kW"
+    )
+    p.add_argument("--seed", type=int, default=1, help="the simulated values' seed")
+    p.add_argument(
+        "--update-s", type=float, default=1.0, metavar="SECONDS", help="how often values change"
+    )
     p.add_argument(
         "--enterprise", default="91120111MA07N9RT25", help="enterprise code for --write-registry"
     )
@@ -60,6 +67,7 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--silent-unit",
+        metavar="UNIT",
         type=int,
         action="append",
         default=[],
@@ -67,16 +75,23 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--busy-unit",
+        metavar="UNIT",
         type=int,
         action="append",
         default=[],
         help="a unit that answers exception 6 (device busy)",
     )
     p.add_argument(
-        "--slow-unit", type=int, action="append", default=[], help="a unit that answers after 0.5 s"
+        "--slow-unit",
+        metavar="UNIT",
+        type=int,
+        action="append",
+        default=[],
+        help="a unit that answers after 0.5 s",
     )
     p.add_argument(
         "--garbled-unit",
+        metavar="UNIT",
         type=int,
         action="append",
         default=[],

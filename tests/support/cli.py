@@ -1,10 +1,15 @@
-"""Run the ``energymon`` command as a user would: a real subprocess, output captured."""
+"""Run the ``energymon`` command as a user would: the installed console script in a real
+subprocess, output captured."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+# The console script pip installed beside this interpreter (.venv/bin/energymon)
+ENERGYMON = Path(sys.executable).with_name("energymon")
 
 
 def run_cli(
@@ -13,7 +18,7 @@ def run_cli(
     """``energymon ARGS`` with ``env`` on top of this process's environment; never raises on a
     non-zero exit (the caller asserts the code it expects)."""
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
+        [str(ENERGYMON), *args],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,

@@ -34,8 +34,8 @@ CO2_NORTH = (
 
 
 CO2_GAS = (
-    "about 2.16 tCO2 per 10^3 m3 (DOMAIN.md: verify against the enterprise's measured "
-    "calorific value and carbon content)"
+    "about 2.16 tCO2 per 10^3 m3, unverified (no publication checked): replace with activity x "
+    "net calorific value x carbon content x oxidation rate x 44/12 of the enterprise's measured gas"
 )
 
 

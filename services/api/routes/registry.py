@@ -26,6 +26,7 @@ from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district, deactivate_enterprise
 from services.core.store import registry
+from services.core.yaml_errors import yaml_line, yaml_problem
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
 
@@ -163,7 +164,11 @@ async def put_enterprise(ctx: Ctx, who: Admin, code: str, request: Request) -> R
     try:
         doc = yaml.safe_load(body.decode("utf-8", errors="replace"))
     except yaml.YAMLError as err:
-        raise Problem(422, f"not valid YAML or JSON: {err}", kind="registry-invalid") from err
+        line = yaml_line(err)
+        where = f"line {line}: " if line else ""
+        raise Problem(
+            422, f"{where}not valid YAML or JSON: {yaml_problem(err)}", kind="registry-invalid"
+        ) from err
     if not isinstance(doc, dict):
         raise Problem(422, "the body is one enterprise (a mapping)", kind="registry-invalid")
     if doc.get("code") != code:

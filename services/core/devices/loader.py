@@ -13,6 +13,7 @@ from services.core.devices.model import DataType, DeviceMap, Function, RegisterE
 from services.core.domain.quantities import QUANTITIES
 from services.core.domain.units import conversion_factor
 from services.core.errors import EnergymonError, UnitError
+from services.core.yaml_errors import yaml_line, yaml_problem
 
 MAPS_DIR = Path(__file__).with_name("maps")
 
@@ -131,7 +132,8 @@ def check_map(text: str) -> list[str]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        return [f"not valid YAML: {err}"]
+        line = yaml_line(err)
+        return [f"{f'line {line}: ' if line else ''}not valid YAML: {yaml_problem(err)}"]
     return _parse(doc)[1]
 
 

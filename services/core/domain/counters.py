@@ -1,4 +1,4 @@
-"""Interval consumption from cumulative counter readings (DOMAIN.md, "Consumption from
+"""Interval consumption from cumulative counter readings (docs/accounting.md, "Consumption from
 cumulative counters").
 
 Between two accepted readings the consumption is ``(later - earlier) x multiplier``. A counter that

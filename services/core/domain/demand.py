@@ -1,4 +1,5 @@
-"""Peak demand and demand-response baselines from 15-minute energy (DOMAIN.md).
+"""Peak demand and demand-response baselines from 15-minute energy (docs/accounting.md, "Peak
+demand and demand response").
 
 The average power of a 15-minute bucket is its kWh x 4. Peak demand is the highest such value in
 a period. The baseline of an event slot is the mean of the same 15-minute slots on the previous

@@ -17,6 +17,8 @@ from services.core.domain.roles import MeterRole
 from services.core.domain.units import conversion_factor
 from services.core.domain.uscc import is_valid_uscc, uscc_check_char
 from services.core.errors import RegistryError, UnitError
+from services.core.registry.references import reference_problems
+from services.core.yaml_errors import yaml_line, yaml_problem
 
 _USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -191,40 +193,14 @@ class EnterpriseSpec(_Strict):
             )
         return value
 
-    @model_validator(mode="after")
-    def _references(self) -> EnterpriseSpec:
-        gateways = [g.code for g in self.gateways]
-        if len(set(gateways)) != len(gateways):
-            raise ValueError("gateway codes must be unique within an enterprise")
-        sites = [s.code for s in self.sites]
-        if len(set(sites)) != len(sites):
-            raise ValueError("site codes must be unique within an enterprise")
-        meters = [m.code for s in self.sites for m in s.meters]
-        dupes = {m for m in meters if meters.count(m) > 1}
-        if dupes:
-            raise ValueError(f"meter codes must be unique within an enterprise: {sorted(dupes)}")
-        for site in self.sites:
-            for meter in site.meters:
-                if meter.gateway is not None and meter.gateway not in gateways:
-                    raise ValueError(
-                        f"meter {meter.code} names gateway {meter.gateway!r}, "
-                        "which this enterprise does not list"
-                    )
-        return self
-
 
 class DistrictSpec(_Strict):
+    """A whole district; ``parse_district`` also checks its cross-references (references.py)."""
+
     validate_check_digits: bool = Field(
         True, description="reject unified social credit codes whose check character is wrong"
     )
     enterprises: list[EnterpriseSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_enterprises(self) -> DistrictSpec:
-        codes = [e.code for e in self.enterprises]
-        if len(set(codes)) != len(codes):
-            raise ValueError("enterprise codes must be unique in the file")
-        return self
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -246,14 +222,18 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _path(loc: tuple[int | str, ...]) -> str:
+    """``("enterprises", 0, "code")`` as ``enterprises[0].code``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
 def parse_district(text: str) -> DistrictSpec:
     """Parse and validate a provisioning file; raises RegistryError naming the field and line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise RegistryError(f"not valid YAML: {err}", line=mark.line + 1 if mark else None) from err
+        raise RegistryError(f"not valid YAML: {yaml_problem(err)}", line=yaml_line(err)) from err
     if data is None:
         data = {}
     try:
@@ -261,8 +241,14 @@ def parse_district(text: str) -> DistrictSpec:
     except ValidationError as err:
         first = err.errors()[0]
         loc = tuple(first["loc"])
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        raise RegistryError(first["msg"], location=path, line=_line_of(root, loc)) from err
+        raise RegistryError(first["msg"], location=_path(loc), line=_line_of(root, loc)) from err
+    problem = next(reference_problems(spec), None)
+    if problem is not None:
+        raise RegistryError(
+            problem.message,
+            location=_path(problem.location),
+            line=_line_of(root, problem.location),
+        )
     if spec.validate_check_digits:
         for i, ent in enumerate(spec.enterprises):
             if not is_valid_uscc(ent.code):

@@ -37,6 +37,12 @@ class ConsumerMetrics:
             registry=registry,
         )
         self.configured.set(partitions)
+        # here, not in IngestMetrics: the Modbus poller shares the pipeline but has no MQTT
+        self.connected = Gauge(
+            "energymon_ingest_mqtt_connected",
+            "MQTT partition sessions this replica holds that are connected.",
+            registry=registry,
+        )
         self.held = Gauge(
             "energymon_ingest_partitions_held",
             "MQTT partitions whose session this replica holds.",
@@ -75,8 +81,10 @@ class MqttConsumer:
         leases: PartitionLeases,
         resender: Resender,
         registry: CollectorRegistry,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._mqtt = mqtt_settings
+        self._stopping = stopping
         self._ingest = ingest
         self._engine = engine
         self._leases = leases
@@ -122,7 +130,7 @@ class MqttConsumer:
             session.close()
         self._sessions.clear()
         self.metrics.held.set(0)
-        self._engine.metrics.mqtt_connected.set(0)
+        self.metrics.connected.set(0)
         try:
             self._leases.leave(held)
         except Exception as err:  # noqa: BLE001 - the leases then expire on their own
@@ -157,7 +165,7 @@ class MqttConsumer:
         self._apply(lease)
         self._rounds += 1
         sessions = list(self._sessions.values())
-        self._engine.metrics.mqtt_connected.set(sum(1 for s in sessions if s.connected))
+        self.metrics.connected.set(sum(1 for s in sessions if s.connected))
         self._reconcile_filters()
         self._request_resends()
         if time.monotonic() - self._expired_at > _EXPIRE_EVERY_S:
@@ -182,7 +190,9 @@ class MqttConsumer:
 
     def _open(self, partition: int, *, draining: bool) -> None:
         filters = frozenset() if draining else self._filters(partition)
-        session = PartitionSession(partition, self._mqtt, self._ingest, self._engine, filters)
+        session = PartitionSession(
+            partition, self._mqtt, self._ingest, self._engine, filters, stopping=self._stopping
+        )
         self._sessions[partition] = session
         if draining:
             self._draining.add(partition)

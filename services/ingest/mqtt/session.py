@@ -42,8 +42,13 @@ class PartitionSession:
         ingest: IngestSettings,
         engine: IngestEngine,
         filters: Iterable[str],
+        *,
+        stopping: threading.Event | None = None,
     ) -> None:
+        """``stopping``: the process's stop event; a disconnect after it is set is part of the
+        shutdown (a Ctrl-C reaches a broker started in the same terminal too), not a fault."""
         self.partition = partition
+        self._stopping = stopping
         self.origin = f"p{partition}"
         self.client_id = client_id(ingest.client_id, partition)
         self._settings = mqtt_settings
@@ -208,7 +213,9 @@ class PartitionSession:
             client.disconnect()  # stops paho's reconnect loop
             log.warning("mqtt partition taken over by another replica", partition=self.partition)
             return
-        if self._accepting:
+        if self._stopping is not None and self._stopping.is_set():
+            log.info("mqtt partition disconnected while stopping", partition=self.partition)
+        elif self._accepting:
             log.warning(
                 "mqtt partition disconnected; reconnecting",
                 partition=self.partition,

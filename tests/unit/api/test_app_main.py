@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -21,14 +22,18 @@ def test_forwarded_for_is_trusted_only_from_the_configured_proxies(
     monkeypatch.setenv("ENERGYMON_ENV", "development")
     monkeypatch.setenv("ENERGYMON_API_WORKERS", workers)
     monkeypatch.setenv("ENERGYMON_API_TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8")
+    monkeypatch.setenv("ENERGYMON_API_PORT", "0")  # any port: nothing may already hold it
     # main() sets it for its workers: recorded here as absent, so that it is removed afterwards
     # (it leaked into later tests, whose ingest processes then failed on a deleted directory)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     configured, saved = structlog.is_configured(), structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         assert main() == 0
     finally:  # main() configures logging for the whole process
+        root.handlers, root.level = handlers, level
         if configured:
             structlog.configure(**saved)
         else:

@@ -1,4 +1,4 @@
-"""Worked cases for counter consumption and 15-minute buckets (DOMAIN.md)."""
+"""Worked cases for counter consumption and 15-minute buckets (docs/accounting.md)."""
 
 from __future__ import annotations
 

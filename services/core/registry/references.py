@@ -1,0 +1,73 @@
+"""Cross-references inside a district file: every code it names is one it defines.
+
+The file is authoritative for each enterprise it lists (loading it deactivates what it no longer
+names), so a budget's site or a meter's gateway must be defined in the same enterprise of the same
+file. Each problem carries the path of the field at fault, for the line number of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # spec.parse_district runs these checks: no import cycle at run time
+    from services.core.registry.spec import DistrictSpec, EnterpriseSpec
+
+Location = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class ReferenceProblem:
+    location: Location
+    message: str
+
+
+def _repeats(codes: list[str]) -> Iterator[tuple[int, str]]:
+    """The index and code of every second and later occurrence of a code."""
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        if code in seen:
+            yield i, code
+        seen.add(code)
+
+
+def _enterprise(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]:
+    for i, code in _repeats([g.code for g in ent.gateways]):
+        yield ReferenceProblem((*at, "gateways", i, "code"), f"gateway {code} is listed twice")
+    for i, code in _repeats([s.code for s in ent.sites]):
+        yield ReferenceProblem((*at, "sites", i, "code"), f"site {code} is listed twice")
+    meters = [(s, m) for s, site in enumerate(ent.sites) for m in range(len(site.meters))]
+    codes = [ent.sites[s].meters[m].code for s, m in meters]
+    for i, code in _repeats(codes):
+        s, m = meters[i]
+        yield ReferenceProblem(
+            (*at, "sites", s, "meters", m, "code"),
+            f"meter {code} is listed twice (meter codes are unique within an enterprise)",
+        )
+    gateways = {g.code for g in ent.gateways}
+    for s, m in meters:
+        meter = ent.sites[s].meters[m]
+        if meter.gateway is not None and meter.gateway not in gateways:
+            yield ReferenceProblem(
+                (*at, "sites", s, "meters", m, "gateway"),
+                f"meter {meter.code} names gateway {meter.gateway!r}, which this enterprise does "
+                f"not list (its gateways: {', '.join(sorted(gateways)) or 'none'})",
+            )
+    sites = {site.code for site in ent.sites}
+    for b, budget in enumerate(ent.budgets):
+        if budget.site is not None and budget.site not in sites:
+            yield ReferenceProblem(
+                (*at, "budgets", b, "site"),
+                f"the budget names site {budget.site!r}, which this enterprise does not list "
+                f"(its sites: {', '.join(sorted(sites)) or 'none'})",
+            )
+
+
+def reference_problems(spec: DistrictSpec) -> Iterator[ReferenceProblem]:
+    """Every duplicate code and every reference to a code the file does not define, in file
+    order."""
+    for i, code in _repeats([e.code for e in spec.enterprises]):
+        yield ReferenceProblem(("enterprises", i, "code"), f"enterprise {code} is listed twice")
+    for i, ent in enumerate(spec.enterprises):
+        yield from _enterprise(ent, ("enterprises", i))
