@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from services.core.db import make_engine
 from services.core.embedded import Embedded
+from services.core.env_file import write_env_file
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging
 from services.core.settings import (
@@ -28,7 +29,7 @@ from services.core.settings import (
     MqttSettings,
 )
 from services.demo import launch
-from services.demo.backends import resolve_backends
+from services.demo.backends import Backends, resolve_backends
 from services.demo.episodes import Episodes
 from services.demo.gateways import start_gateway_simulator, wait_for_backlog
 from services.demo.output import say
@@ -58,6 +59,7 @@ def run_demo(args: argparse.Namespace) -> int:
         backends = resolve_backends(data_dir.resolve(), embedded, force_embedded=args.embedded)
         say(f"database: {backends.db_origin}")
         say(f"broker:   {backends.mqtt_origin}")
+        _write_env(data_dir / "env", backends)
         db = DatabaseSettings(url=backends.db_url)
         mqtt = MqttSettings(url=backends.mqtt_url, topic_root=MqttSettings().topic_root)
         district = District.build(seed=args.seed, budget_year=datetime.now(common.zone).year)
@@ -109,6 +111,16 @@ def run_demo(args: argparse.Namespace) -> int:
         embedded.close()
         say("stopped")
     return 0
+
+
+def _write_env(path: Path, backends: Backends) -> None:
+    """Where the demo's services are, for the CLI in another terminal (the embedded ones listen
+    on ports of their own, not the command's defaults)."""
+    write_env_file(
+        path,
+        {"ENERGYMON_DATABASE_URL": backends.db_url, "ENERGYMON_MQTT_URL": backends.mqtt_url},
+    )
+    say(f"CLI:      source {path}  (points energymon commands at this demo's database and broker)")
 
 
 def _data_dir(data_dir: Path, *, reset: bool) -> Path:

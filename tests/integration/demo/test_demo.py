@@ -172,6 +172,27 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             ).fetchall()
         assert ports == [(modbus_port,)]
         assert set(_modbus_meters_polled(db_url)) == modbus_meters
+        # the demo says how to point the CLI at it, and doing so works from another shell
+        env_file = next(
+            Path(m.group(1)) for line in lines if (m := re.search(r"CLI: +source (\S+)", line))
+        )
+        cli = subprocess.run(
+            [
+                "bash",
+                "-c",
+                'source "$1" && "$2" alerts list',
+                "_",
+                str(env_file),
+                str(Path(sys.executable).with_name("energymon")),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if not k.startswith("ENERGYMON_")},
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert f":{db_url.rsplit(':', 1)[1]}" in env_file.read_text()
 
         def stored() -> int:
             counts = [
