@@ -343,7 +343,7 @@ def _budgets_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from services.core.db import make_engine
-    from services.core.domain.coefficients import default_factors
+    from services.core.factors import default_factors
     from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
     from services.core.store.budgets import statuses
 
@@ -371,9 +371,10 @@ def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from services.core.db import make_engine
-    from services.core.domain.coefficients import ElectricityMethod, default_factors
+    from services.core.domain.coefficients import ElectricityMethod
     from services.core.domain.pue import Window, window_bounds
     from services.core.export import parse_instant
+    from services.core.factors import default_factors
     from services.core.settings import CommonSettings, DatabaseSettings
     from services.core.store.consumption import PeriodTotals, consumption, totals_by_period
     from services.core.store.pue import site_pue
