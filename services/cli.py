@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from services.core.domain.quantities import QuantityCode
 from services.core.errors import EnergymonError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -681,7 +682,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     )
     rep.add_argument("--enterprise", required=True)
     rep.add_argument("--meter", required=True)
-    rep.add_argument("--point", default="energy_import_kwh")
+    rep.add_argument("--point", default=QuantityCode.ENERGY_IMPORT_KWH.value)
     rep.add_argument("--at", required=True, help="ISO date-time of the swap (local if no offset)")
     rep.add_argument("--old-final", type=float, required=True, help="old register's last value")
     rep.add_argument("--new-first", type=float, required=True, help="new register's first value")
