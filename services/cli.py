@@ -482,7 +482,7 @@ def _meters_replace(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from services.demo import run_demo
+    from services.demo.main import run_demo
 
     return run_demo(args)
 

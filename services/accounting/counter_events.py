@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from services.core.domain.counters import CounterResult, Flag
+from services.core.schema.tables import counter_events
 
 _QUIET = (Flag.OK, Flag.REPLACEMENT)  # a registered swap is not an anomaly
+_e = counter_events.c
+# bound per event (executemany)
+_DELETE = delete(counter_events).where(
+    _e.point_id == bindparam("event_point_id"),
+    _e.ts == bindparam("event_ts"),
+    _e.kind == bindparam("event_kind"),
+)
 
 
 def record_events(
@@ -25,27 +33,23 @@ def record_events(
     }
     found |= {(r.ts, "bad_read"): None for r in result.skipped if lo < r.ts <= hi}
     stored = {
-        (ts, kind)
-        for ts, kind in conn.execute(
-            text(
-                "SELECT ts, kind FROM counter_events WHERE point_id = :pid AND ts > :lo "
-                "AND ts <= :hi"
-            ),
-            {"pid": pid, "lo": lo, "hi": hi},
+        (r.ts, r.kind)
+        for r in conn.execute(
+            select(_e.ts, _e.kind).where(_e.point_id == pid, _e.ts > lo, _e.ts <= hi)
         )
     }
     gone = stored - found.keys()
     if gone:
         conn.execute(
-            text("DELETE FROM counter_events WHERE point_id = :pid AND ts = :ts AND kind = :kind"),
-            [{"pid": pid, "ts": ts, "kind": kind} for ts, kind in gone],
+            _DELETE,
+            [{"event_point_id": pid, "event_ts": ts, "event_kind": kind} for ts, kind in gone],
         )
     new = found.keys() - stored
     if new:
         conn.execute(
-            text(
-                "INSERT INTO counter_events (point_id, ts, kind, energy) "
-                "VALUES (:pid, :ts, :kind, :energy)"
-            ),
-            [{"pid": pid, "ts": ts, "kind": kind, "energy": found[ts, kind]} for ts, kind in new],
+            insert(counter_events),
+            [
+                {"point_id": pid, "ts": ts, "kind": kind, "energy": found[ts, kind]}
+                for ts, kind in new
+            ],
         )

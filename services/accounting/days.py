@@ -9,18 +9,34 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, Date, Insert, cast, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 
+from services.core.schema.tables import consumption_1d, consumption_15m, rollup_meta
 from services.core.store.rollups import midnight
 
-_DELETE = "DELETE FROM consumption_1d WHERE point_id = :pid AND day >= :d0 AND day <= :d1"
-_REFRESH = """
-INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-SELECT point_id, (bucket AT TIME ZONE :zone)::date, sum(energy), sum(readings), sum(expected),
-       bool_or(estimated)
-FROM consumption_15m WHERE point_id = :pid AND bucket >= :lo AND bucket < :hi
-GROUP BY 1, 2
-"""
+_q = consumption_15m.c
+_d = consumption_1d.c
+
+
+def _sum_days(zone: ZoneInfo, *where: ColumnElement[bool]) -> Insert:
+    """``consumption_1d`` rows from the 15-minute rows ``where`` holds, by local day in ``zone``."""
+    day = cast(func.timezone(zone.key, _q.bucket), Date)  # bucket AT TIME ZONE zone
+    per_day = (
+        select(
+            _q.point_id,
+            day,
+            func.sum(_q.energy),
+            func.sum(_q.readings),
+            func.sum(_q.expected),
+            func.bool_or(_q.estimated),
+        )
+        .where(*where)
+        .group_by(_q.point_id, day)
+    )
+    return insert(consumption_1d).from_select(
+        ["point_id", "day", "energy", "readings", "expected", "estimated"], per_day
+    )
 
 
 def refresh_days(
@@ -29,35 +45,23 @@ def refresh_days(
     """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to."""
     d0 = lo_bucket.astimezone(zone).date()
     d1 = hi_bucket.astimezone(zone).date()
-    conn.execute(text(_DELETE), {"pid": pid, "d0": d0, "d1": d1})
+    conn.execute(delete(consumption_1d).where(_d.point_id == pid, _d.day >= d0, _d.day <= d1))
     conn.execute(
-        text(_REFRESH),
-        {
-            "pid": pid,
-            "d0": d0,
-            "d1": d1,
-            "zone": zone.key,
-            "lo": midnight(d0, zone),
-            "hi": midnight(d1 + timedelta(days=1), zone),
-        },
+        _sum_days(
+            zone,
+            _q.point_id == pid,
+            _q.bucket >= midnight(d0, zone),
+            _q.bucket < midnight(d1 + timedelta(days=1), zone),
+        )
     )
 
 
 def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
     """Rebuild every daily rollup in ``zone`` (after the configured zone changed)."""
-    conn.execute(text("DELETE FROM consumption_1d"))
-    rows = conn.execute(
-        text("""
-        INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-        SELECT point_id, (bucket AT TIME ZONE :zone)::date, sum(energy), sum(readings),
-               sum(expected), bool_or(estimated)
-        FROM consumption_15m GROUP BY 1, 2"""),
-        {"zone": zone.key},
-    ).rowcount
+    conn.execute(delete(consumption_1d))
+    rows = conn.execute(_sum_days(zone)).rowcount
+    record = insert(rollup_meta).values(key="days_zone", value=zone.key)
     conn.execute(
-        text("""
-        INSERT INTO rollup_meta (key, value) VALUES ('days_zone', :zone)
-        ON CONFLICT (key) DO UPDATE SET value = excluded.value"""),
-        {"zone": zone.key},
+        record.on_conflict_do_update(index_elements=["key"], set_={"value": record.excluded.value})
     )
     return int(rows or 0)

@@ -12,35 +12,60 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, UnaryExpression, delete, func, insert, select
 
 from services.accounting.counter_events import record_events
 from services.accounting.days import refresh_days
 from services.core.domain.buckets import BUCKET, bucket_start, buckets
 from services.core.domain.counters import CounterResult, Reading, Replacement, intervals
 from services.core.domain.power import DEFAULT_MAX_GAP_S, integrate
+from services.core.schema.tables import (
+    consumption_15m,
+    meter_replacements,
+    meters,
+    points,
+    rollup_dirty,
+)
+from services.core.schema.tables import readings as raw_readings
 
-_POINT = """
-SELECT p.kind, p.interval_s, p.register_max, p.max_rate, m.multiplier, p.source_point_id,
-       (SELECT d.id FROM points d WHERE d.source_point_id = p.id AND d.active) AS derived
-FROM points p JOIN meters m ON m.id = p.meter_id WHERE p.id = :pid
-"""
-_BEFORE = """
-SELECT ts FROM readings WHERE point_id = :pid AND ts < :t ORDER BY ts DESC LIMIT :n
-"""
-_AFTER = """
-SELECT ts FROM readings WHERE point_id = :pid AND ts > :t ORDER BY ts LIMIT :n
-"""
-_FROM = """
-SELECT ts FROM readings WHERE point_id = :pid AND ts >= :t ORDER BY ts LIMIT :n
-"""
-_RANGE = """
-SELECT ts, value FROM readings WHERE point_id = :pid AND ts >= :lo AND ts <= :hi ORDER BY ts
-"""
+_r = raw_readings.c
+_derived = points.alias("derived")
+_POINT = select(
+    points.c.kind,
+    points.c.interval_s,
+    points.c.register_max,
+    points.c.max_rate,
+    meters.c.multiplier,
+    points.c.source_point_id,
+    # the energy point integrated from this (power) point, if any
+    select(_derived.c.id)
+    .where(_derived.c.source_point_id == points.c.id, _derived.c.active)
+    .scalar_subquery()
+    .label("derived"),
+).join_from(points, meters, meters.c.id == points.c.meter_id)
 
 
-def _edge(conn: Connection, sql: str, pid: int, t: datetime, n: int) -> list[datetime]:
-    return [r[0] for r in conn.execute(text(sql), {"pid": pid, "t": t, "n": n})]
+def _edge(
+    conn: Connection, pid: int, side: ColumnElement[bool], order: UnaryExpression[Any], n: int
+) -> list[datetime]:
+    """The times of the ``n`` readings of ``pid`` nearest the edge ``side`` names."""
+    return list(
+        conn.execute(
+            select(_r.ts).where(_r.point_id == pid, side).order_by(order).limit(n)
+        ).scalars()
+    )
+
+
+def _before(conn: Connection, pid: int, t: datetime, n: int) -> list[datetime]:
+    return _edge(conn, pid, _r.ts < t, _r.ts.desc(), n)
+
+
+def _after(conn: Connection, pid: int, t: datetime, n: int) -> list[datetime]:
+    return _edge(conn, pid, _r.ts > t, _r.ts.asc(), n)
+
+
+def _from(conn: Connection, pid: int, t: datetime, n: int) -> list[datetime]:
+    return _edge(conn, pid, _r.ts >= t, _r.ts.asc(), n)
 
 
 def recompute_point(
@@ -49,7 +74,7 @@ def recompute_point(
     """Recompute the buckets of ``pid`` that readings in [first, last] can change, and the
     local days (in ``days``) those buckets belong to. For a power point that an energy point is
     integrated from, the buckets written are the energy point's."""
-    point = conn.execute(text(_POINT), {"pid": pid}).first()
+    point = conn.execute(_POINT.where(points.c.id == pid)).first()
     if point is None:
         return 0
     if point.source_point_id is not None:  # integrated from power: the power readings decide
@@ -58,19 +83,21 @@ def recompute_point(
     if not counter and point.derived is None:
         return 0  # other instantaneous points have no consumption
     target = pid if counter else int(point.derived)
-    before = _edge(conn, _BEFORE, pid, first, 1)  # the reading before the new ones
-    after = _edge(conn, _AFTER, pid, last, 1)  # and the one after
+    before = _before(conn, pid, first, 1)  # the reading before the new ones
+    after = _after(conn, pid, last, 1)  # and the one after
     lo_bucket = bucket_start(before[0] if before else first)
     hi_bucket = bucket_start(after[0] if after else last)
     # The buckets are rewritten whole, so read every reading in them, and around them the ones
     # whose intervals reach into them: two before (one more for context), five after (the one
     # after, one more, three for the dip rule).
-    lead = _edge(conn, _BEFORE, pid, lo_bucket, 2)
-    tail = _edge(conn, _FROM, pid, hi_bucket + BUCKET, 5)
+    lead = _before(conn, pid, lo_bucket, 2)
+    tail = _from(conn, pid, hi_bucket + BUCKET, 5)
     lo = lead[-1] if lead else lo_bucket
     hi = tail[-1] if tail else hi_bucket + BUCKET
-    rows = conn.execute(text(_RANGE), {"pid": pid, "lo": lo, "hi": hi}).all()
-    readings = [Reading(ts, value) for ts, value in rows]
+    rows = conn.execute(
+        select(_r.ts, _r.value).where(_r.point_id == pid, _r.ts >= lo, _r.ts <= hi).order_by(_r.ts)
+    )
+    readings = [Reading(r.ts, r.value) for r in rows]
     if counter:
         result = _counter_intervals(conn, pid, point, readings, (lo, hi))
         found = result.intervals
@@ -81,22 +108,19 @@ def recompute_point(
             max_gap_s=max(DEFAULT_MAX_GAP_S, 2.0 * point.interval_s),
         )
     computed = buckets(found, readings, interval_s=point.interval_s)
+    q = consumption_15m.c
     conn.execute(
-        text(
-            "DELETE FROM consumption_15m WHERE point_id = :pid AND bucket >= :lo AND bucket <= :hi"
-        ),
-        {"pid": target, "lo": lo_bucket, "hi": hi_bucket},
+        delete(consumption_15m).where(
+            q.point_id == target, q.bucket >= lo_bucket, q.bucket <= hi_bucket
+        )
     )
     keep = [b for start, b in computed.items() if lo_bucket <= start <= hi_bucket]
     if keep:
         conn.execute(
-            text(
-                "INSERT INTO consumption_15m (point_id, bucket, energy, readings, expected, "
-                "estimated) VALUES (:pid, :bucket, :energy, :readings, :expected, :estimated)"
-            ),
+            insert(consumption_15m),
             [
                 {
-                    "pid": target,
+                    "point_id": target,
                     "bucket": b.start,
                     "energy": b.energy,
                     "readings": b.readings,
@@ -118,14 +142,11 @@ def _counter_intervals(
     conn: Connection, pid: int, point: Any, readings: list[Reading], span: tuple[datetime, datetime]
 ) -> CounterResult:
     lo, hi = span
+    m = meter_replacements.c
     swaps = [
         Replacement(r.ts, r.old_final, r.new_first)
         for r in conn.execute(
-            text(
-                "SELECT ts, old_final, new_first FROM meter_replacements WHERE point_id = :pid "
-                "AND ts > :lo AND ts <= :hi"
-            ),
-            {"pid": pid, "lo": lo, "hi": hi},
+            select(m.ts, m.old_final, m.new_first).where(m.point_id == pid, m.ts > lo, m.ts <= hi)
         )
     ]
     return intervals(
@@ -140,12 +161,10 @@ def _counter_intervals(
 def mark_for_recompute(conn: Connection, since: datetime | None = None) -> int:
     """Mark every point's readings (from ``since``) for the rollups to recompute, e.g. after a
     meter's multiplier was corrected. Returns the number of points marked."""
+    ranges = select(_r.point_id, func.min(_r.ts), func.max(_r.ts)).group_by(_r.point_id)
+    if since is not None:
+        ranges = ranges.where(_r.ts >= since)
     result = conn.execute(
-        text(
-            "INSERT INTO rollup_dirty (point_id, from_ts, to_ts) "
-            "SELECT point_id, min(ts), max(ts) FROM readings "
-            "WHERE CAST(:since AS timestamptz) IS NULL OR ts >= :since GROUP BY point_id"
-        ),
-        {"since": since},
+        insert(rollup_dirty).from_select(["point_id", "from_ts", "to_ts"], ranges)
     )
     return result.rowcount

@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 
 from services.core.errors import EnergymonError
+from services.core.schema.tables import (
+    enterprises,
+    meter_replacements,
+    meters,
+    points,
+    rollup_dirty,
+)
 
 
 class ReplacementError(EnergymonError):
@@ -29,35 +37,46 @@ def register_replacement(
     note: str | None = None,
 ) -> int:
     point_id = conn.execute(
-        text("""
-        SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id
-        JOIN enterprises e ON e.id = m.enterprise_id
-        WHERE e.code = :e AND m.code = :m AND p.quantity = :q AND p.kind = 'cumulative'
-          AND p.source_point_id IS NULL"""),
-        {"e": enterprise, "m": meter, "q": point},
+        select(points.c.id)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
+        .where(
+            enterprises.c.code == enterprise,
+            meters.c.code == meter,
+            points.c.quantity == point,
+            points.c.kind == "cumulative",
+            points.c.source_point_id.is_(None),
+        )
     ).scalar()
     if point_id is None:
         raise ReplacementError(f"no counter point {point} on meter {meter} of {enterprise}")
+    swap = upsert(meter_replacements).values(
+        point_id=point_id, ts=at, old_final=old_final, new_first=new_first, note=note
+    )
     rid = conn.execute(
-        text("""
-        INSERT INTO meter_replacements (point_id, ts, old_final, new_first, note)
-        VALUES (:p, :ts, :old, :new, :note)
-        ON CONFLICT (point_id, ts) DO UPDATE SET old_final = excluded.old_final,
-            new_first = excluded.new_first, note = excluded.note
-        RETURNING id"""),
-        {"p": point_id, "ts": at, "old": old_final, "new": new_first, "note": note},
+        swap.on_conflict_do_update(  # registered again: the latest values win
+            index_elements=["point_id", "ts"],
+            set_={
+                "old_final": swap.excluded.old_final,
+                "new_first": swap.excluded.new_first,
+                "note": swap.excluded.note,
+            },
+        ).returning(meter_replacements.c.id)
     ).scalar_one()
     if serial:
         conn.execute(
-            text(
-                "UPDATE meters m SET serial = :s FROM enterprises e WHERE "
-                "e.id = m.enterprise_id AND e.code = :e AND m.code = :m"
-            ),
-            {"s": serial, "e": enterprise, "m": meter},
+            update(meters)
+            .where(
+                meters.c.enterprise_id == enterprises.c.id,
+                enterprises.c.code == enterprise,
+                meters.c.code == meter,
+            )
+            .values(serial=serial)
         )
     # the buckets on either side of the swap change: let the rollup job recompute them
     conn.execute(
-        text("INSERT INTO rollup_dirty (point_id, from_ts, to_ts) VALUES (:p, :a, :b)"),
-        {"p": point_id, "a": at - timedelta(seconds=1), "b": at + timedelta(seconds=1)},
+        insert(rollup_dirty).values(
+            point_id=point_id, from_ts=at - timedelta(seconds=1), to_ts=at + timedelta(seconds=1)
+        )
     )
     return int(rid)

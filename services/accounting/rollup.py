@@ -16,16 +16,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, delete, select
 
 from services.accounting.recompute import recompute_point
+from services.core.schema.tables import rollup_dirty
 from services.core.store.rollups import days_zone
 
-_CLAIM = """
-DELETE FROM rollup_dirty WHERE id IN (
-    SELECT id FROM rollup_dirty ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
-RETURNING point_id, from_ts, to_ts
-"""
+# the oldest ranges, skipping those another pass is taking right now
+_pending = rollup_dirty.alias("pending")
+_CLAIM = (
+    delete(rollup_dirty)
+    .where(
+        rollup_dirty.c.id.in_(
+            select(_pending.c.id)
+            .order_by(_pending.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .returning(rollup_dirty.c.point_id, rollup_dirty.c.from_ts, rollup_dirty.c.to_ts)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +52,15 @@ def catch_up(engine: Engine, *, limit: int = 5000) -> CatchUpStats:
     ranges = points = written = 0
     while True:
         with engine.begin() as conn:
-            claimed = conn.execute(text(_CLAIM), {"limit": limit}).all()
+            claimed = conn.execute(_CLAIM, {"limit": limit}).all()
             if not claimed:
                 break
             zone_key = days_zone(conn)
             days = ZoneInfo(zone_key) if zone_key else None
             merged: dict[int, tuple[datetime, datetime]] = {}
-            for pid, lo, hi in claimed:
-                old = merged.get(pid)
-                merged[pid] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+            for r in claimed:
+                lo, hi = merged.get(r.point_id, (r.from_ts, r.to_ts))
+                merged[r.point_id] = (min(lo, r.from_ts), max(hi, r.to_ts))
             for pid, (lo, hi) in sorted(merged.items()):
                 written += recompute_point(conn, pid, lo, hi, days)
             ranges += len(claimed)

@@ -3,30 +3,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, select, text
+from sqlalchemy import Connection
 
 from services.api.problems import Problem
 from services.api.security import Principal
-from services.core.schema.tables import enterprises
+from services.core.store import registry
+from services.core.store.registry import Enterprise
 from services.core.store.scope import Scope
 
 
-def visible_enterprise(conn: Connection, who: Principal, code: str) -> Row[Any]:
+def own_enterprises(who: Principal) -> Sequence[int] | None:
+    """The enterprises whose data a list may show the caller: None (every one) for officers and
+    admins, else the caller's own (none without one)."""
+    if who.sees_everything:
+        return None
+    return () if who.enterprise_id is None else (who.enterprise_id,)
+
+
+def visible_enterprise(conn: Connection, who: Principal, code: str) -> Enterprise:
     """The enterprise ``code`` if the caller may see it; another tenant's is a 404."""
-    row = conn.execute(select(enterprises).where(enterprises.c.code == code)).first()
-    if row is None or (not who.sees_everything and row.id != who.enterprise_id):
+    ent = registry.enterprise(conn, code=code)
+    if ent is None or (not who.sees_everything and ent.id != who.enterprise_id):
         raise Problem(404, f"no enterprise {code}")
-    return row
+    return ent
 
 
 def known_town(conn: Connection, town: str) -> None:
     """A town with an active enterprise; any other is a 404."""
-    found = conn.execute(
-        text("SELECT 1 FROM enterprises WHERE town = :t AND active LIMIT 1"), {"t": town}
-    ).first()
-    if found is None:
+    if not registry.town_is_known(conn, town=town):
         raise Problem(404, f"no town {town}")
 
 

@@ -10,6 +10,7 @@ from services.core.settings import (
     ApiSettings,
     CommonSettings,
     DatabaseSettings,
+    DemoSettings,
     IngestSettings,
     ModbusSettings,
     MqttSettings,
@@ -24,6 +25,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     AccountingSettings,
     AlertsSettings,
     ModbusSettings,
+    DemoSettings,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import Engine, create_engine
 
 from services.core.settings import DatabaseSettings
@@ -41,3 +42,15 @@ def connect(
         autocommit=autocommit,
         connect_timeout=max(1, int(settings.connect_timeout_s)),
     )
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in ``url`` unless it exists (connecting to the server's
+    ``postgres`` database to do so). Returns whether it was created."""
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is not None:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE ") + sql.Identifier(name))
+    return True

@@ -3,7 +3,11 @@ dedicated connection. When the active process dies its connection closes, the lo
 and a standby acquires it at its next attempt (within one of its intervals).
 
 The alerts evaluator and the accounting service each run two processes this way; each has its
-own key below, so neither waits for the other."""
+own key below, so neither waits for the other.
+
+Raw psycopg on purpose: a session-level lock belongs to one server session, so the connection
+must never be recycled, reset or shared by a pool; holding a plain psycopg connection makes that
+explicit. Its three statements take bound parameters only."""
 
 from __future__ import annotations
 

@@ -498,3 +498,17 @@ class ModbusSettings(BaseSettings):
     spool_dir: Path = Field(Path("var/spool-modbus"), description="The poller's own spool.")
     metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
     metrics_port: int = Field(9102, ge=0, le=65535, description="Port of the poller's /metrics.")
+
+
+class DemoSettings(BaseSettings):
+    """The demo (`energymon demo`, development only)."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_DEMO_", extra="ignore")
+
+    episode_delay_s: float = Field(
+        60.0,
+        ge=0,
+        description="The demo's first scripted episode (a new data centre's gateway starts "
+        "publishing) comes this long after the demo is ready, the second (a budget revision) at "
+        "twice this.",
+    )

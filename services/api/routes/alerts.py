@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from services.api.deps import Ctx, Officer, Reader, local_times
 from services.api.models.alerts import (
@@ -23,43 +23,25 @@ from services.api.params import Paging
 from services.api.problems import Problem
 from services.api.render import model_response, rows_response
 from services.api.security import Principal
+from services.api.tenancy import own_enterprises
 from services.core.alerting import store
 from services.core.alerting.lifecycle import RuleName, Severity, State
-from services.core.schema.tables import alerts, enterprises
+from services.core.alerting.store import AlertDetail, AlertSummary
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=STANDARD_PROBLEMS)
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id")]
-# Every AlertOut field under its own name, the alert's enterprise id (tenancy) and, for the
-# detail only, the evidence: the list neither reads nor decodes the evidence JSON.
-_NAMED = {
-    "window": alerts.c.time_window,
-    "limit": alerts.c.limit_value,
-    "enterprise": enterprises.c.code,
-}
-_LIST_COLUMNS = (  # AlertOut's fields in its order, then what only the route reads
-    *(
-        _NAMED[name].label(name) if name in _NAMED else alerts.c[name]
-        for name in AlertOut.model_fields
-    ),
-    alerts.c.enterprise_id,
-)
-_COLUMNS = (*_LIST_COLUMNS, alerts.c.evidence)
-_FIELDS = tuple(AlertOut.model_fields)
+_FIELDS = tuple(AlertOut.model_fields)  # what an alert shows, in the model's order
 
 
-def _out(row: Any, *, zone: ZoneInfo) -> dict[str, Any]:
-    return local_times(dict(zip(_FIELDS, row, strict=False)), zone)
+def _out(alert: AlertSummary, *, zone: ZoneInfo) -> dict[str, Any]:
+    return local_times({name: getattr(alert, name) for name in _FIELDS}, zone)
 
 
-def _visible(conn: Connection, *, who: Principal, alert_id: int) -> Any:
-    row = conn.execute(
-        select(*_COLUMNS)
-        .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
-        .where(alerts.c.id == alert_id)
-    ).first()
-    if row is None or (not who.sees_everything and row.enterprise_id != who.enterprise_id):
+def _visible(conn: Connection, *, who: Principal, alert_id: int) -> AlertDetail:
+    alert = store.alert_detail(conn, alert_id=alert_id)
+    if alert is None or (not who.sees_everything and alert.enterprise_id != who.enterprise_id):
         raise Problem(404, f"no alert {alert_id}")
-    return row
+    return alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,33 +100,22 @@ def list_alerts(
 ) -> Response:
     """Newest first. An enterprise account sees only its own enterprise's alerts."""
     limit = page.size(ctx)
-    stmt = (
-        select(*_LIST_COLUMNS)
-        .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
-        .order_by(alerts.c.id.desc())
-        .limit(limit + 1)
-    )
-    if not who.sees_everything:
-        stmt = stmt.where(alerts.c.enterprise_id == who.enterprise_id)
-    if filters.rule is not None:
-        stmt = stmt.where(alerts.c.rule == filters.rule)
-    if filters.severity is not None:
-        stmt = stmt.where(alerts.c.severity == filters.severity.value)
-    if filters.states:
-        stmt = stmt.where(alerts.c.state.in_([s.value for s in filters.states]))
-    if filters.enterprise is not None:
-        stmt = stmt.where(enterprises.c.code == filters.enterprise)
-    if filters.subject is not None:
-        stmt = stmt.where(alerts.c.subject.startswith(filters.subject, autoescape=True))
-    if filters.opened_from is not None:
-        stmt = stmt.where(alerts.c.opened_at >= filters.opened_from)
-    if filters.opened_before is not None:
-        stmt = stmt.where(alerts.c.opened_at < filters.opened_before)
     after = page.after()
-    if after is not None:
-        stmt = stmt.where(alerts.c.id < int(str(after)))
+    before_id = None if after is None else int(str(after))
     with ctx.reads.connect() as conn:
-        rows = conn.execute(stmt).all()
+        rows = store.alert_page(
+            conn,
+            limit=limit + 1,
+            before_id=before_id,
+            enterprise_ids=own_enterprises(who),
+            rule=filters.rule,
+            severity=None if filters.severity is None else filters.severity.value,
+            states=[s.value for s in filters.states],
+            enterprise=filters.enterprise,
+            subject_prefix=filters.subject,
+            opened_from=filters.opened_from,
+            opened_before=filters.opened_before,
+        )
     zone = ctx.config.common.zone
     items = [_out(r, zone=zone) for r in rows[:limit]]  # AlertOut's fields, rendered as they are
     return rows_response({"items": items, "next_cursor": page.next_cursor(rows, lambda r: r.id)})

@@ -7,7 +7,6 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
-from sqlalchemy import select
 
 from services.api.deps import Caller, Ctx
 from services.api.models.auth import MeOut, TokenOut
@@ -18,7 +17,7 @@ from services.api.security import issue_token
 from services.api.throttle import Throttled, address_key
 from services.api.users import authenticate
 from services.core.logging import get_logger
-from services.core.schema.tables import enterprises, gateways
+from services.core.store import registry
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["auth"], responses=STANDARD_PROBLEMS)
@@ -116,15 +115,12 @@ def _printable(text: str) -> str:
 def me(ctx: Ctx, who: Caller) -> Response:
     """The caller's username and role, with the enterprise (enterprise and gateway accounts) and
     the gateway (gateway accounts) the credential is bound to. Any role."""
-    ent = gw = None
+    ent: str | None = None
+    gw: str | None = None
     with ctx.reads.connect() as conn:
         if who.enterprise_id is not None:
-            ent = conn.execute(
-                select(enterprises.c.code).where(enterprises.c.id == who.enterprise_id)
-            ).scalar()
+            ent = registry.enterprise_code(conn, enterprise_id=who.enterprise_id)
         if who.gateway_id is not None:
-            gw = conn.execute(
-                select(gateways.c.code).where(gateways.c.id == who.gateway_id)
-            ).scalar()
+            gw = registry.gateway_code(conn, gateway_id=who.gateway_id)
     out = MeOut(username=who.username, role=who.role.value, enterprise=ent, gateway=gw)
     return model_response(MeOut, out)

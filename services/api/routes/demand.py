@@ -4,11 +4,10 @@ achieved reduction."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Response, status
-from sqlalchemy import insert, select
 
 from services.api.deps import Ctx, Officer, Reader
 from services.api.models.common import STANDARD_PROBLEMS
@@ -21,9 +20,9 @@ from services.api.models.demand import (
 from services.api.params import Code, From, To, check_range
 from services.api.problems import Problem
 from services.api.render import model_response
-from services.api.tenancy import visible_enterprise
-from services.core.schema.tables import dr_events, enterprises
-from services.core.store import demand
+from services.api.tenancy import own_enterprises, visible_enterprise
+from services.core.store import demand, dr_events, registry
+from services.core.store.dr_events import DrEvent
 
 router = APIRouter(prefix="/api/v1", tags=["energy"], responses=STANDARD_PROBLEMS)
 
@@ -51,7 +50,7 @@ def peak_demand(ctx: Ctx, who: Reader, code: Code, start: From, end: To) -> Resp
     return model_response(PeakDemandOut, out)
 
 
-def _event_out(row: Any, *, zone: ZoneInfo) -> DemandResponseOut:
+def _event_out(row: DrEvent, *, zone: ZoneInfo) -> DemandResponseOut:
     return DemandResponseOut(
         id=row.id,
         name=row.name,
@@ -79,17 +78,14 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> Response:
     if body.end - body.start > timedelta(days=1):
         raise Problem(400, "an event lasts at most one day", kind="invalid-range")
     with ctx.engine.begin() as conn:
-        row = conn.execute(
-            insert(dr_events)
-            .values(
-                name=body.name,
-                start_at=body.start,
-                end_at=body.end,
-                note=body.note,
-                created_by=who.username,
-            )
-            .returning(dr_events)
-        ).one()
+        row = dr_events.record_event(
+            conn,
+            name=body.name,
+            start=body.start,
+            end=body.end,
+            note=body.note,
+            created_by=who.username,
+        )
     out = _event_out(row, zone=ctx.config.common.zone)
     return model_response(DemandResponseOut, out, status_code=status.HTTP_201_CREATED)
 
@@ -102,7 +98,7 @@ def create_event(ctx: Ctx, who: Officer, body: DemandResponseIn) -> Response:
 def list_events(ctx: Ctx, who: Reader) -> Response:
     """Every recorded event, for every role that reads; results are per enterprise."""
     with ctx.reads.connect() as conn:
-        rows = conn.execute(select(dr_events).order_by(dr_events.c.start_at.desc())).all()
+        rows = dr_events.events(conn)
     out = [_event_out(r, zone=ctx.config.common.zone) for r in rows]
     return model_response(list[DemandResponseOut], out)
 
@@ -122,16 +118,11 @@ def event_results(ctx: Ctx, who: Reader, event_id: EventId) -> Response:
     in the window are listed with nulls. An enterprise account sees its own row."""
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
-        event = conn.execute(select(dr_events).where(dr_events.c.id == event_id)).first()
+        event = dr_events.event(conn, event_id=event_id)
         if event is None:
             raise Problem(404, f"no event {event_id}")
-        query = select(enterprises.c.code, enterprises.c.name).where(enterprises.c.active)
-        if not who.sees_everything:
-            query = query.where(enterprises.c.id == who.enterprise_id)
-        names: dict[str, str] = dict(conn.execute(query.order_by(enterprises.c.code)).all())
-        others = conn.execute(
-            select(dr_events.c.start_at).where(dr_events.c.id != event_id)
-        ).scalars()
+        names = registry.active_enterprise_names(conn, enterprise_ids=own_enterprises(who))
+        others = dr_events.other_event_starts(conn, event_id=event_id)
         skip = [t.astimezone(zone).date() for t in others]
         results = demand.event_results(
             conn,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import text
 
 from services.api.deps import Ctx, Reader
 from services.api.models.common import STANDARD_PROBLEMS
@@ -22,11 +20,11 @@ from services.core.domain.pue import (
     PueResult,
     PueVerdict,
     Window,
-    pue_limit,
     pue_verdict,
     window_bounds,
 )
 from services.core.store.pue import all_sites_pue, site_pue
+from services.core.store.sites import data_centre, data_centres
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
 Site = Annotated[str, Path(description="The site's code within the enterprise, e.g. dc-1")]
@@ -92,10 +90,6 @@ def _over_limit(result: PueResult, limit: float | None) -> bool | None:
     return False if verdict is PueVerdict.WITHIN else None
 
 
-def _explicit(pue_limit_column: Decimal | None) -> float | None:
-    return float(pue_limit_column) if pue_limit_column is not None else None
-
-
 @router.get(
     "/enterprises/{code}/sites/{site}/pue",
     response_model=PueOut,
@@ -121,14 +115,8 @@ def data_centre_pue(
     or `no_it_load` without IT energy."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
-        row = conn.execute(
-            text(
-                "SELECT dc_class, pue_limit FROM sites WHERE enterprise_id = :e "
-                "AND code = :s AND kind = 'data_centre'"
-            ),
-            {"e": ent.id, "s": site},
-        ).first()
-    if row is None:
+        dc = data_centre(conn, enterprise_id=ent.id, site=site)
+    if dc is None:
         raise Problem(404, f"no data centre {site}")
     start, end = _bounds(ctx, window=window, start=start, end=end)
     zone = ctx.config.common.zone
@@ -141,7 +129,7 @@ def data_centre_pue(
         start=start,
         end=end,
         result=result,
-        limit=pue_limit(row.dc_class, _explicit(row.pue_limit)),
+        limit=dc.limit,
         zone=zone,
     )
     return model_response(PueOut, out)
@@ -168,33 +156,27 @@ def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
     zone = ctx.config.common.zone
     start, end = window_bounds(Window(window), datetime.now(UTC), zone)
     with ctx.reads.connect() as conn:  # every site in one grouped query
-        sites = conn.execute(
-            text(
-                "SELECT s.id, e.id AS ent_id, e.code, s.code AS site, s.dc_class, s.pue_limit "
-                "FROM sites s JOIN enterprises e ON e.id = s.enterprise_id "
-                "WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY e.code, s.code"
-            )
-        ).all()
+        sites = data_centres(conn)
         known = all_sites_pue(conn, start=start, end=end, zone=zone)
     ranked = []
-    for r in sites:
-        result = known.get(int(r.id))
+    for dc in sites:
+        result = known.get(dc.site_id)
         if result is None:  # a site without rollups in the window
             with ctx.reads.connect() as conn:
                 result = site_pue(
-                    conn, enterprise=r.code, site=r.site, start=start, end=end, zone=zone
+                    conn, enterprise=dc.enterprise, site=dc.site, start=start, end=end, zone=zone
                 )
         row = _pue_out(
-            enterprise=r.code,
-            site=r.site,
+            enterprise=dc.enterprise,
+            site=dc.site,
             window=window,
             start=start,
             end=end,
             result=result,
-            limit=pue_limit(r.dc_class, _explicit(r.pue_limit)),
+            limit=dc.limit,
             zone=zone,
         )
-        ranked.append(Ranked(int(r.ent_id), row))
+        ranked.append(Ranked(dc.enterprise_id, row))
     return sorted(ranked, key=lambda r: _worst_first(r.row))
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlalchemy import select
 
 from services.api.deps import Ctx, Reader
 from services.api.models.common import STANDARD_PROBLEMS
@@ -16,7 +15,7 @@ from services.api.params import Code, Meter, PageRequest, check_range, paging, z
 from services.api.problems import Problem
 from services.api.render import model_response
 from services.api.tenancy import visible_enterprise
-from services.core.schema.tables import meters, points, readings
+from services.core.store.readings import point_of, readings_page
 
 router = APIRouter(prefix="/api/v1", tags=["readings"], responses=STANDARD_PROBLEMS)
 
@@ -63,30 +62,17 @@ def point_readings(
     after = page.after()
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, asked.code)
-        pt = conn.execute(
-            select(points.c.id, points.c.unit)
-            .join(meters, meters.c.id == points.c.meter_id)
-            .where(
-                meters.c.enterprise_id == ent.id,
-                meters.c.code == asked.meter,
-                points.c.quantity == asked.point,
-            )
-        ).first()
+        pt = point_of(conn, enterprise_id=ent.id, meter=asked.meter, quantity=asked.point)
         if pt is None:
             raise Problem(404, f"no point {asked.point} on meter {asked.meter}")
-        stmt = (
-            select(readings.c.ts, readings.c.value)
-            .where(
-                readings.c.point_id == pt.id,
-                readings.c.ts >= asked.start,
-                readings.c.ts < asked.end,
-            )
-            .order_by(readings.c.ts)
-            .limit(limit + 1)
+        rows = readings_page(
+            conn,
+            point_id=pt.id,
+            start=asked.start,
+            end=asked.end,
+            limit=limit + 1,
+            after=None if after is None else datetime.fromisoformat(str(after)),
         )
-        if after is not None:
-            stmt = stmt.where(readings.c.ts > datetime.fromisoformat(str(after)))
-        rows = conn.execute(stmt).all()
     out = ReadingsPage(
         meter=asked.meter,
         point=asked.point,

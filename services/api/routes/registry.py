@@ -7,7 +7,6 @@ from typing import Annotated
 
 import yaml
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import Admin, Ctx, Reader
@@ -16,18 +15,17 @@ from services.api.models.registry import (
     EnterpriseOut,
     GatewayOut,
     MeterOut,
-    PointOut,
     RegistryApplyOut,
     SiteOut,
 )
 from services.api.params import Code, Paging
 from services.api.problems import Problem
 from services.api.render import model_response
-from services.api.tenancy import visible_enterprise
+from services.api.tenancy import own_enterprises, visible_enterprise
 from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district, deactivate_enterprise
-from services.core.schema.tables import enterprises, gateways, meters, points, sites
+from services.core.store import registry
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
 
@@ -57,18 +55,16 @@ def list_enterprises(
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
     limit = page.size(ctx)
-    stmt = select(enterprises).order_by(enterprises.c.code).limit(limit + 1)
-    if not who.sees_everything:
-        stmt = stmt.where(enterprises.c.id == who.enterprise_id)
-    if filters.town is not None:
-        stmt = stmt.where(enterprises.c.town == filters.town)
-    if filters.industry is not None:
-        stmt = stmt.where(enterprises.c.industry.startswith(filters.industry))
     after = page.after()
-    if after is not None:
-        stmt = stmt.where(enterprises.c.code > str(after))
     with ctx.reads.connect() as conn:
-        rows = conn.execute(stmt).all()
+        rows = registry.enterprises_page(
+            conn,
+            limit=limit + 1,
+            after=None if after is None else str(after),
+            enterprise_ids=own_enterprises(who),
+            town=filters.town,
+            industry=filters.industry,
+        )
     items = [EnterpriseOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
     out = Page[EnterpriseOut](items=items, next_cursor=page.next_cursor(rows, lambda r: r.code))
     return model_response(Page[EnterpriseOut], out)
@@ -79,8 +75,8 @@ def get_enterprise(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's registry entry: name, industry, town and grid region. Another
     enterprise's code answers 404 to an enterprise account."""
     with ctx.reads.connect() as conn:
-        row = visible_enterprise(conn, who, code)
-    return model_response(EnterpriseOut, EnterpriseOut.model_validate(row, from_attributes=True))
+        ent = visible_enterprise(conn, who, code)
+    return model_response(EnterpriseOut, EnterpriseOut.model_validate(ent, from_attributes=True))
 
 
 @router.get("/enterprises/{code}/sites", response_model=list[SiteOut], summary="Sites")
@@ -89,9 +85,7 @@ def list_sites(ctx: Ctx, who: Reader, code: Code) -> Response:
     (`new_large` and `new_super_large`: PUE limit 1.25; `existing`: 1.5) or an explicit limit."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
-        rows = conn.execute(
-            select(sites).where(sites.c.enterprise_id == ent.id).order_by(sites.c.code)
-        ).all()
+        rows = registry.sites_of(conn, enterprise_id=ent.id)
     out = [SiteOut.model_validate(r, from_attributes=True) for r in rows]
     return model_response(list[SiteOut], out)
 
@@ -101,9 +95,7 @@ def list_gateways(ctx: Ctx, who: Reader, code: Code) -> Response:
     """The enterprise's gateways with their last MQTT status (online/offline) and last contact."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
-        rows = conn.execute(
-            select(gateways).where(gateways.c.enterprise_id == ent.id).order_by(gateways.c.code)
-        ).all()
+        rows = registry.gateways_of(conn, enterprise_id=ent.id)
     out = [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
     return model_response(list[GatewayOut], out)
 
@@ -116,37 +108,8 @@ def list_meters(ctx: Ctx, who: Reader, code: Code) -> Response:
     `facility_total` or `it_load`), multiplier, gateway and points."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
-        rows = conn.execute(
-            select(meters, sites.c.code.label("site_code"), gateways.c.code.label("gateway_code"))
-            .join(sites, sites.c.id == meters.c.site_id)
-            .outerjoin(gateways, gateways.c.id == meters.c.gateway_id)
-            .where(meters.c.enterprise_id == ent.id)
-            .order_by(meters.c.code)
-        ).all()
-        pts = conn.execute(
-            select(points)
-            .join(meters, meters.c.id == points.c.meter_id)
-            .where(meters.c.enterprise_id == ent.id)
-            .order_by(points.c.quantity)
-        ).all()
-    by_meter: dict[int, list[PointOut]] = {}
-    for p in pts:
-        by_meter.setdefault(p.meter_id, []).append(PointOut.model_validate(p, from_attributes=True))
-    out = [
-        MeterOut(
-            code=r.code,
-            site=r.site_code,
-            carrier=r.carrier,
-            protocol=r.protocol,
-            role=r.role,
-            multiplier=float(r.multiplier),
-            serial=r.serial,
-            gateway=r.gateway_code,
-            active=r.active,
-            points=by_meter.get(r.id, []),
-        )
-        for r in rows
-    ]
+        rows = registry.meters_of(conn, enterprise_id=ent.id)
+    out = [MeterOut.model_validate(m, from_attributes=True) for m in rows]
     return model_response(list[MeterOut], out)
 
 

@@ -1,12 +1,14 @@
-"""Alerts in the database: load live alerts, apply lifecycle actions, officer actions, history."""
+"""Alerts in the database: load live alerts, apply lifecycle actions, officer actions, history,
+and alerts as people read them (one alert, a filtered page)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.core.alerting.lifecycle import (
@@ -22,7 +24,7 @@ from services.core.alerting.lifecycle import (
     Update,
 )
 from services.core.errors import EnergymonError
-from services.core.schema.tables import alert_events, alerts, notifications
+from services.core.schema.tables import alert_events, alerts, enterprises, notifications
 
 SYSTEM = "system"
 
@@ -49,6 +51,78 @@ def live_alerts(conn: Connection, rules: Iterable[str]) -> dict[AlertKey, LiveAl
         key = (r.rule, r.subject_type, r.subject_id, r.time_window)
         out[key] = LiveAlert(r.id, key, State(r.state), Severity(r.severity), r.cleared_since)
     return out
+
+
+def alert_is_live(
+    conn: Connection, *, rule: str, subject: str | None = None, enterprise: str | None = None
+) -> bool:
+    """Whether an alert of ``rule`` is live (open or acknowledged), of the subject whose text is
+    ``subject`` and of the enterprise whose code is ``enterprise``, when given."""
+    stmt = exists().where(alerts.c.state != State.RESOLVED.value, alerts.c.rule == rule)
+    if subject is not None:
+        stmt = stmt.where(alerts.c.subject == subject)
+    if enterprise is not None:
+        of = select(enterprises.c.id).where(enterprises.c.code == enterprise).scalar_subquery()
+        stmt = stmt.where(alerts.c.enterprise_id == of)
+    return bool(conn.execute(select(stmt)).scalar())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSeen:
+    """An alert as a watcher sees it: its key in words, where it is in its lifecycle, and its
+    latest value against its limit."""
+
+    id: int
+    rule: str
+    subject: str
+    window: str
+    state: State
+    opened_at: datetime
+    clearing: bool  # its condition is clear, the hold time running
+    resolved_at: datetime | None
+    value: float | None
+    limit: float | None
+
+
+def alerts_seen(
+    conn: Connection, *, rule_prefixes: Sequence[str], resolved_since: datetime
+) -> list[AlertSeen]:
+    """The alerts of the rules named with one of ``rule_prefixes`` that are live or resolved at
+    or after ``resolved_since``, oldest first."""
+    stmt = (
+        select(
+            alerts.c.id,
+            alerts.c.rule,
+            alerts.c.subject,
+            alerts.c.time_window,
+            alerts.c.state,
+            alerts.c.opened_at,
+            alerts.c.cleared_since,
+            alerts.c.resolved_at,
+            alerts.c.value,
+            alerts.c.limit_value,
+        )
+        .where(
+            or_(*(alerts.c.rule.startswith(p, autoescape=True) for p in rule_prefixes)),
+            or_(alerts.c.state != State.RESOLVED.value, alerts.c.resolved_at >= resolved_since),
+        )
+        .order_by(alerts.c.id)
+    )
+    return [
+        AlertSeen(
+            id=r.id,
+            rule=r.rule,
+            subject=r.subject,
+            window=r.time_window,
+            state=State(r.state),
+            opened_at=r.opened_at,
+            clearing=r.cleared_since is not None,
+            resolved_at=r.resolved_at,
+            value=r.value,
+            limit=r.limit_value,
+        )
+        for r in conn.execute(stmt)
+    ]
 
 
 def live_alert_counts(conn: Connection) -> dict[tuple[str, str], int]:
@@ -236,3 +310,111 @@ def list_alerts(
     if rule is not None:
         stmt = stmt.where(and_(alerts.c.rule == rule))
     return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSummary:
+    """An alert as a list shows it, with its enterprise's code (None: a district-wide alert)."""
+
+    id: int
+    rule: str
+    subject_type: str
+    subject: str
+    enterprise: str | None
+    window: str
+    severity: str
+    state: str
+    title: str
+    value: float | None
+    limit: float | None
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_comment: str | None
+    enterprise_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDetail(AlertSummary):
+    """An alert with the figures it was computed from."""
+
+    evidence: dict[str, Any]
+
+
+_SUMMARY_COLUMNS = (
+    alerts.c.id,
+    alerts.c.rule,
+    alerts.c.subject_type,
+    alerts.c.subject,
+    enterprises.c.code.label("enterprise"),
+    alerts.c.time_window.label("window"),
+    alerts.c.severity,
+    alerts.c.state,
+    alerts.c.title,
+    alerts.c.value,
+    alerts.c.limit_value.label("limit"),
+    alerts.c.opened_at,
+    alerts.c.updated_at,
+    alerts.c.acknowledged_at,
+    alerts.c.acknowledged_by,
+    alerts.c.resolved_at,
+    alerts.c.resolved_by,
+    alerts.c.resolution_comment,
+    alerts.c.enterprise_id,
+)
+
+
+def alert_detail(conn: Connection, *, alert_id: int) -> AlertDetail | None:
+    row = conn.execute(
+        select(*_SUMMARY_COLUMNS, alerts.c.evidence)
+        .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
+        .where(alerts.c.id == alert_id)
+    ).first()
+    return None if row is None else AlertDetail(**row._mapping)
+
+
+def alert_page(
+    conn: Connection,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    enterprise_ids: Collection[int] | None = None,
+    rule: str | None = None,
+    severity: str | None = None,
+    states: Collection[str] = (),
+    enterprise: str | None = None,
+    subject_prefix: str | None = None,
+    opened_from: datetime | None = None,
+    opened_before: datetime | None = None,
+) -> list[AlertSummary]:
+    """Up to ``limit`` alerts, newest (highest id) first, below ``before_id``; each filter left
+    out (None, no states) takes any. ``enterprise_ids``: only those enterprises' alerts (None:
+    every alert); ``enterprise``: only that enterprise code's."""
+    stmt = (
+        select(*_SUMMARY_COLUMNS)
+        .outerjoin(enterprises, enterprises.c.id == alerts.c.enterprise_id)
+        .order_by(alerts.c.id.desc())
+        .limit(limit)
+    )
+    if enterprise_ids is not None:
+        stmt = stmt.where(alerts.c.enterprise_id.in_(list(enterprise_ids)))
+    if rule is not None:
+        stmt = stmt.where(alerts.c.rule == rule)
+    if severity is not None:
+        stmt = stmt.where(alerts.c.severity == severity)
+    if states:
+        stmt = stmt.where(alerts.c.state.in_(list(states)))
+    if enterprise is not None:
+        stmt = stmt.where(enterprises.c.code == enterprise)
+    if subject_prefix is not None:
+        stmt = stmt.where(alerts.c.subject.startswith(subject_prefix, autoescape=True))
+    if opened_from is not None:
+        stmt = stmt.where(alerts.c.opened_at >= opened_from)
+    if opened_before is not None:
+        stmt = stmt.where(alerts.c.opened_at < opened_before)
+    if before_id is not None:
+        stmt = stmt.where(alerts.c.id < before_id)
+    return [AlertSummary(**r._mapping) for r in conn.execute(stmt)]

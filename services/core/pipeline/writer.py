@@ -4,6 +4,10 @@ Readings are staged with binary ``COPY`` into a temporary table and moved with
 ``INSERT ... ON CONFLICT DO NOTHING``, so a re-delivered reading adds nothing; dead letters are
 keyed by a fingerprint for the same reason. Gateway last-seen and sequence accounting ride in the
 same transaction, so a batch is either entirely stored or not at all.
+
+This is raw psycopg, not SQLAlchemy Core like ``services/core/store``: binary ``COPY`` (which Core
+cannot express) and array-parameter statements are what make the one write path for readings
+fast, and this module is that path's only SQL.
 """
 
 from __future__ import annotations

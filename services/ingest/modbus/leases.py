@@ -19,34 +19,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-_HEARTBEAT = """
-INSERT INTO poller_members (owner, heartbeat_at) VALUES (:owner, now())
-ON CONFLICT (owner) DO UPDATE SET heartbeat_at = now()
-"""
-_LIVE = (
-    "SELECT count(*) FROM poller_members WHERE heartbeat_at > now() - make_interval(secs => :ttl)"
-)
-_RENEW = """
-UPDATE device_leases SET expires_at = now() + make_interval(secs => :ttl)
-WHERE owner = :owner AND meter_id = ANY(:ids) RETURNING meter_id
-"""
-_DROP_GONE = "DELETE FROM device_leases WHERE owner = :owner AND NOT (meter_id = ANY(:ids))"
-_CLAIM = """
-INSERT INTO device_leases (meter_id, owner, expires_at)
-SELECT id, :owner, now() + make_interval(secs => :ttl)
-FROM unnest(CAST(:ids AS integer[])) AS id
-WHERE NOT EXISTS (SELECT 1 FROM device_leases l WHERE l.meter_id = id AND l.expires_at > now())
-ORDER BY id
-LIMIT :n
-ON CONFLICT (meter_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-WHERE device_leases.expires_at <= now()
-RETURNING meter_id
-"""
-_FORGET_MEMBERS = """
-DELETE FROM poller_members WHERE heartbeat_at < now() - make_interval(secs => :ttl * 10)
-"""
+from services.core.store import device_leases as store
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +42,21 @@ class LeaseManager:
         """Heartbeat, renew, and claim up to the fair share; report the surplus to stop."""
         started = time.monotonic()
         ids = sorted(set(device_ids))
-        params = {"owner": self.owner, "ttl": self.ttl_s, "ids": ids}
         with self._engine.begin() as conn:
-            conn.execute(text(_HEARTBEAT), params)
-            live = max(1, int(conn.execute(text(_LIVE), params).scalar_one()))
+            store.heartbeat(conn, owner=self.owner)
+            live = max(1, store.live_pollers(conn, ttl_s=self.ttl_s))
             share = math.ceil(len(ids) / live) if ids else 0
-            conn.execute(text(_DROP_GONE), params)
-            held = {int(r[0]) for r in conn.execute(text(_RENEW), params)}
+            store.drop_others(conn, owner=self.owner, meter_ids=ids)
+            held = store.renew(conn, owner=self.owner, meter_ids=ids, ttl_s=self.ttl_s)
             if len(held) < share:
-                claimed = conn.execute(text(_CLAIM), {**params, "n": share - len(held)})
-                held |= {int(r[0]) for r in claimed}
-            conn.execute(text(_FORGET_MEMBERS), params)
+                held |= store.claim(
+                    conn,
+                    owner=self.owner,
+                    meter_ids=ids,
+                    ttl_s=self.ttl_s,
+                    limit=share - len(held),
+                )
+            store.forget_members(conn, silent_s=self.ttl_s * 10)
         ordered = sorted(held)
         surplus = frozenset(ordered[share:]) if len(ordered) > share else frozenset()
         margin = min(2.0, self.ttl_s * 0.2)
@@ -93,13 +72,9 @@ class LeaseManager:
         if not meter_ids:
             return
         with self._engine.begin() as conn:
-            conn.execute(
-                text("DELETE FROM device_leases WHERE owner = :owner AND meter_id = ANY(:ids)"),
-                {"owner": self.owner, "ids": list(meter_ids)},
-            )
+            store.release(conn, owner=self.owner, meter_ids=meter_ids)
 
     def leave(self) -> None:
         """Clean shutdown: release everything and leave the membership."""
         with self._engine.begin() as conn:
-            conn.execute(text("DELETE FROM device_leases WHERE owner = :o"), {"o": self.owner})
-            conn.execute(text("DELETE FROM poller_members WHERE owner = :o"), {"o": self.owner})
+            store.leave(conn, owner=self.owner)

@@ -23,59 +23,12 @@ import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from services.core.logging import get_logger
+from services.core.store import partition_leases as store
 
 log = get_logger(__name__)
-
-_ENSURE = """
-INSERT INTO ingest_partitions (partition) SELECT generate_series(0, :n - 1)
-ON CONFLICT (partition) DO NOTHING
-"""
-_PREVIOUS = """
-SELECT host, pid, heartbeat_at > now() - make_interval(secs => :ttl) AS live
-FROM ingest_members WHERE replica = :r
-"""
-_HEARTBEAT = """
-INSERT INTO ingest_members (replica, host, pid, heartbeat_at, partitions)
-VALUES (:r, :host, :pid, now(), :held)
-ON CONFLICT (replica) DO UPDATE
-SET host = excluded.host, pid = excluded.pid, heartbeat_at = now(), partitions = excluded.partitions
-"""
-_LIVE = """
-SELECT count(*) FROM ingest_members WHERE heartbeat_at > now() - make_interval(secs => :ttl)
-"""
-_RENEW = """
-UPDATE ingest_partitions SET expires_at = now() + make_interval(secs => :ttl)
-WHERE owner = :r AND partition = ANY(:held) RETURNING partition
-"""
-# Free or expired partitions, lowest first; the previous owner of an expired lease is returned
-# so that a take-over (a replica that died without releasing) is reported.
-_CLAIM = """
-WITH candidates AS (
-    SELECT partition, owner FROM ingest_partitions
-    WHERE (owner IS NULL OR expires_at <= now() OR (owner = :r AND :reclaim))
-      AND (partition < :n) = :active AND NOT (partition = ANY(:held))
-    ORDER BY partition LIMIT :k
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE ingest_partitions AS p
-SET owner = :r, expires_at = now() + make_interval(secs => :ttl), acquired_at = now()
-FROM candidates AS c WHERE p.partition = c.partition
-RETURNING p.partition, c.owner
-"""
-_RELEASE = """
-UPDATE ingest_partitions SET owner = NULL, expires_at = NULL
-WHERE owner = :r AND partition = ANY(:ids)
-"""
-_DROP_DRAINED = (
-    "DELETE FROM ingest_partitions WHERE partition = :p AND owner = :r AND partition >= :n"
-)
-_LEAVE = "DELETE FROM ingest_members WHERE replica = :r"
-_FORGET = """
-DELETE FROM ingest_members WHERE heartbeat_at < now() - make_interval(secs => :forget)
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +66,7 @@ class PartitionLeases:
         names this host and a process that is gone (or is this very process, as when a
         container restarts with the same pid). A live row of another process with the same name
         is a configuration error: wait for its leases to expire instead of fighting over them."""
-        row = conn.execute(text(_PREVIOUS), {"r": self.replica, "ttl": self.ttl_s}).first()
+        row = store.member(conn, replica=self.replica, ttl_s=self.ttl_s)
         if row is None or not row.live:
             return True
         if row.host == self._host and (row.pid == self._pid or not _alive(row.pid)):
@@ -129,40 +82,27 @@ class PartitionLeases:
     def round(self, held: Collection[int]) -> LeaseRound:
         """Heartbeat, renew ``held``, claim up to the fair share and report what to give up."""
         mine = sorted(held)
-        params: dict[str, object] = {
-            "r": self.replica,
-            "n": self.partitions,
-            "ttl": self.ttl_s,
-            "held": mine,
-        }
         with self._engine.begin() as conn:
-            conn.execute(text(_ENSURE), params)
+            store.ensure_partitions(conn, count=self.partitions)
             if self._reclaim is None:
                 self._reclaim = self._may_reclaim(conn)
-            params["reclaim"] = self._reclaim
-            conn.execute(
-                text(_HEARTBEAT),
-                {
-                    **params,
-                    "host": self._host,
-                    "pid": self._pid,
-                    "held": ",".join(str(p) for p in mine),
-                },
+            store.heartbeat(
+                conn,
+                replica=self.replica,
+                host=self._host,
+                pid=self._pid,
+                held=",".join(str(p) for p in mine),
             )
-            live = max(1, int(conn.execute(text(_LIVE), params).scalar_one()))
-            renewed = {int(r[0]) for r in conn.execute(text(_RENEW), params)}
+            live = max(1, store.live_replicas(conn, ttl_s=self.ttl_s))
+            renewed = store.renew(conn, replica=self.replica, partitions=mine, ttl_s=self.ttl_s)
             share = math.ceil(self.partitions / live)
             active = {p for p in renewed if p < self.partitions}
             claimed: dict[int, str | None] = {}
             if len(active) < share:
-                rows = conn.execute(
-                    text(_CLAIM), {**params, "active": True, "k": share - len(active)}
-                )
-                claimed.update({int(p): owner for p, owner in rows})
+                claimed.update(self._claim(conn, mine, retired=False, limit=share - len(active)))
             if not any(p >= self.partitions for p in renewed):
-                rows = conn.execute(text(_CLAIM), {**params, "active": False, "k": 1})
-                claimed.update({int(p): owner for p, owner in rows})
-            conn.execute(text(_FORGET), {"forget": self.forget_s})
+                claimed.update(self._claim(conn, mine, retired=True, limit=1))
+            store.forget_members(conn, silent_s=self.forget_s)
         now_held = renewed | set(claimed)
         ordered = sorted(p for p in now_held if p < self.partitions)
         return LeaseRound(
@@ -178,25 +118,41 @@ class PartitionLeases:
             live_replicas=live,
         )
 
+    def _claim(
+        self, conn: Connection, held: Collection[int], *, retired: bool, limit: int
+    ) -> dict[int, str | None]:
+        """Claimed partition -> the replica whose lease had expired (None: it was free)."""
+        claimed = store.claim(
+            conn,
+            replica=self.replica,
+            ttl_s=self.ttl_s,
+            limit=limit,
+            count=self.partitions,
+            retired=retired,
+            reclaim=bool(self._reclaim),
+            held=held,
+        )
+        return {c.partition: c.previous_owner for c in claimed}
+
     def release(self, partitions: Collection[int]) -> None:
         """Hand partitions back (after their session was left cleanly) for another to claim."""
         if not partitions:
             return
         with self._engine.begin() as conn:
-            conn.execute(text(_RELEASE), {"r": self.replica, "ids": sorted(partitions)})
+            store.release(conn, replica=self.replica, partitions=partitions)
 
     def drained(self, partition: int) -> None:
         """A retired partition's session is empty and removed: forget the partition."""
         with self._engine.begin() as conn:
-            conn.execute(
-                text(_DROP_DRAINED), {"p": partition, "r": self.replica, "n": self.partitions}
+            store.drop_retired(
+                conn, replica=self.replica, partition=partition, count=self.partitions
             )
 
     def leave(self, partitions: Collection[int]) -> None:
         """Clean shutdown: release everything and leave the membership."""
         with self._engine.begin() as conn:
-            conn.execute(text(_RELEASE), {"r": self.replica, "ids": sorted(partitions)})
-            conn.execute(text(_LEAVE), {"r": self.replica})
+            store.release(conn, replica=self.replica, partitions=partitions)
+            store.leave(conn, replica=self.replica)
 
 
 def _alive(pid: int) -> bool:

@@ -15,35 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from services.core.logging import get_logger
+from services.core.store.seq_gaps import GapKey, due_gaps, expire_gaps, mark_requested
 from services.ingest.mqtt.partitions import partition_of
 
 log = get_logger(__name__)
 
 MAX_SEQS_PER_REQUEST = 1000
-
-_DUE = """
-SELECT g.gateway_id, e.code, w.code, g.epoch, g.first_seq, g.last_seq, g.resend_requests
-FROM gateway_seq_gaps g
-JOIN gateways w ON w.id = g.gateway_id AND w.seq_epoch = g.epoch
-JOIN enterprises e ON e.id = w.enterprise_id
-WHERE w.active AND e.active AND g.resend_requests < :max_requests
-  AND g.opened_at <= now() - make_interval(secs => :after)
-  AND (g.last_request_at IS NULL OR g.last_request_at <= now() - make_interval(secs => :every))
-ORDER BY g.opened_at, g.gateway_id, g.first_seq
-LIMIT 1000
-"""
-_MARK = """
-UPDATE gateway_seq_gaps SET resend_requests = resend_requests + 1, last_request_at = now()
-WHERE gateway_id = :gateway AND epoch = :epoch AND first_seq = :first
-"""
-_EXPIRE = """
-DELETE FROM gateway_seq_gaps
-WHERE opened_at < now() - make_interval(secs => :expiry)
-RETURNING gateway_id, epoch, first_seq, last_seq
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +71,25 @@ class Resender:
         """Gaps of the gateways in ``held`` partitions that should be requested now."""
         if self._max_requests == 0 or not held:
             return []
-        params = {
-            "max_requests": self._max_requests,
-            "after": self._after_s,
-            "every": self._every_s,
-        }
         with self._engine.connect() as conn:
-            rows = conn.execute(text(_DUE), params).all()
+            gaps = due_gaps(
+                conn,
+                after_s=self._after_s,
+                every_s=self._every_s,
+                max_requests=self._max_requests,
+            )
         return [
-            ResendRequest(gid, ent, gw, epoch, first, last, requests + 1)
-            for gid, ent, gw, epoch, first, last, requests in rows
-            if partition_of(ent, self._partitions) in held
+            ResendRequest(
+                gateway_id=g.gateway_id,
+                enterprise=g.enterprise,
+                gateway=g.gateway,
+                epoch=g.epoch,
+                first_seq=g.first_seq,
+                last_seq=g.last_seq,
+                attempt=g.requests + 1,
+            )
+            for g in gaps
+            if partition_of(g.enterprise, self._partitions) in held
         ]
 
     def send(
@@ -115,12 +103,8 @@ class Resender:
                 sent.append(req)
         if sent:
             with self._engine.begin() as conn:
-                conn.execute(
-                    text(_MARK),
-                    [
-                        {"gateway": r.gateway_id, "epoch": r.epoch, "first": r.first_seq}
-                        for r in sent
-                    ],
+                mark_requested(
+                    conn, gaps=[GapKey(r.gateway_id, r.epoch, r.first_seq) for r in sent]
                 )
             for r in sent:
                 log.info(
@@ -136,15 +120,15 @@ class Resender:
     def expire(self) -> int:
         """Give up gaps older than the expiry; returns how many messages were given up."""
         with self._engine.begin() as conn:
-            rows = conn.execute(text(_EXPIRE), {"expiry": self._expiry_s}).all()
+            expired = expire_gaps(conn, older_than_s=self._expiry_s)
         lost = 0
-        for gid, epoch, first, last in rows:
-            lost += last - first + 1
+        for g in expired:
+            lost += g.last_seq - g.first_seq + 1
             log.error(
                 "messages given up as lost",
-                gateway_id=gid,
-                epoch=epoch,
-                from_seq=first,
-                to_seq=last,
+                gateway_id=g.gateway_id,
+                epoch=g.epoch,
+                from_seq=g.first_seq,
+                to_seq=g.last_seq,
             )
         return lost

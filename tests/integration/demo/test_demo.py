@@ -35,15 +35,27 @@ def _children_of(pid: int) -> set[int]:
     return found
 
 
-def _alert_history(db_url: str, where: str, param: str) -> list[tuple[str, str, bool, list[str]]]:
-    """(window, state, resolved_at set, event actions in order) of the alerts matching ``where``."""
+def _alert_history(
+    db_url: str,
+    *,
+    rule: str,
+    subject: str | None = None,
+    enterprise: str | None = None,
+    live_only: bool = False,
+) -> list[tuple[str, str, bool, list[str]]]:
+    """(window, state, resolved_at set, event actions in order) of the alerts whose rule matches
+    the pattern ``rule``, of ``subject`` / ``enterprise`` when given, live ones only if asked."""
     with psycopg.connect(db_url, connect_timeout=5) as conn:
         rows = conn.execute(
             "SELECT a.time_window, a.state, a.resolved_at IS NOT NULL AND "
             "a.resolved_at > a.opened_at, (SELECT array_agg(ev.action ORDER BY ev.id) "
             "FROM alert_events ev WHERE ev.alert_id = a.id) "
-            f"FROM alerts a WHERE {where} ORDER BY a.id",
-            (param,),
+            "FROM alerts a WHERE a.rule ~ %(rule)s "
+            "AND (%(subject)s::text IS NULL OR a.subject = %(subject)s) "
+            "AND (%(enterprise)s::text IS NULL OR a.enterprise_id = "
+            "(SELECT id FROM enterprises WHERE code = %(enterprise)s)) "
+            "AND (NOT %(live_only)s OR a.state <> 'resolved') ORDER BY a.id",
+            {"rule": rule, "subject": subject, "enterprise": enterprise, "live_only": live_only},
         ).fetchall()
     return [(w, state, resolved, list(actions or [])) for w, state, resolved, actions in rows]
 
@@ -226,13 +238,11 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             assert opened
             assert resolved
             assert opened[0][0] < started_at < resolved[0][0]
-        history = _alert_history(
-            db_url, "a.rule = 'pue_insufficient_data' AND a.subject = %s", dc_new
-        )
+        history = _alert_history(db_url, rule="^pue_insufficient_data$", subject=dc_new)
         assert {w for w, *_ in history} == windows
         assert _opened_then_resolved(history), history
         # the new site stays healthy: no PUE breach of it, ever
-        assert not _alert_history(db_url, "a.rule = 'pue_over_limit' AND a.subject = %s", dc_new)
+        assert not _alert_history(db_url, rule="^pue_over_limit$", subject=dc_new)
 
         # episode 2: the budget revision resolves the enterprise's budget_exceeded alert
         def budget_resolved() -> bool:
@@ -247,15 +257,10 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         enterprise = revised.group(1)
         assert printed(rf"alert opened: budget_exceeded {enterprise} ")[0][0] < revised_at
         assert printed(rf"alert resolved: budget_exceeded {enterprise} ")[0][0] > revised_at
-        of_enterprise = "a.enterprise_id = (SELECT id FROM enterprises WHERE code = %s)"
-        history = _alert_history(
-            db_url, f"a.rule = 'budget_exceeded' AND {of_enterprise}", enterprise
-        )
+        history = _alert_history(db_url, rule="^budget_exceeded$", enterprise=enterprise)
         assert _opened_then_resolved(history), history
         # the revised amount is a real budget: no other budget alert of the enterprise is live
-        live = _alert_history(
-            db_url, f"a.state <> 'resolved' AND a.rule ~ '^budget_' AND {of_enterprise}", enterprise
-        )
+        live = _alert_history(db_url, rule="^budget_", enterprise=enterprise, live_only=True)
         assert not live, live
         with psycopg.connect(db_url, connect_timeout=5) as conn:
             (amount,) = conn.execute(

@@ -1,0 +1,115 @@
+"""API accounts and their keys as stored: hashes only, never a password or a key's secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from services.core.schema.tables import api_keys, api_users
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUser:
+    id: int
+    username: str
+    role: str
+    enterprise_id: int | None
+    gateway_id: int | None
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedUser:
+    """The active user an API key belongs to, with the key's hash to compare."""
+
+    user: StoredUser
+    key_hash: bytes
+
+
+_USER_COLUMNS = (
+    api_users.c.id,
+    api_users.c.username,
+    api_users.c.role,
+    api_users.c.enterprise_id,
+    api_users.c.gateway_id,
+    api_users.c.password_hash,
+)
+
+
+def _user(r: Row[*tuple[Any, ...]]) -> StoredUser:
+    # by attribute: the row may carry more columns than the user's
+    return StoredUser(
+        id=r.id,
+        username=r.username,
+        role=r.role,
+        enterprise_id=r.enterprise_id,
+        gateway_id=r.gateway_id,
+        password_hash=r.password_hash,
+    )
+
+
+def user_id(conn: Connection, *, username: str) -> int | None:
+    """The id of ``username``'s account, active or not."""
+    return conn.execute(select(api_users.c.id).where(api_users.c.username == username)).scalar()
+
+
+def insert_user(
+    conn: Connection,
+    *,
+    username: str,
+    password_hash: str,
+    role: str,
+    enterprise_id: int | None,
+    gateway_id: int | None,
+) -> int:
+    """A new account; returns its id."""
+    stmt = (
+        insert(api_users)
+        .values(
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            enterprise_id=enterprise_id,
+            gateway_id=gateway_id,
+        )
+        .returning(api_users.c.id)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def active_user(conn: Connection, *, username: str) -> StoredUser | None:
+    """``username``'s account if it is active."""
+    row = conn.execute(
+        select(*_USER_COLUMNS).where(api_users.c.username == username, api_users.c.active)
+    ).first()
+    return None if row is None else _user(row)
+
+
+def insert_api_key(
+    conn: Connection, *, user_id: int, prefix: str, key_hash: bytes, name: str | None
+) -> None:
+    conn.execute(
+        insert(api_keys).values(user_id=user_id, prefix=prefix, key_hash=key_hash, name=name)
+    )
+
+
+def user_of_api_key(conn: Connection, *, prefix: str) -> KeyedUser | None:
+    """The active user holding the unrevoked key ``prefix``."""
+    row = conn.execute(
+        select(*_USER_COLUMNS, api_keys.c.key_hash)
+        .join(api_keys, api_keys.c.user_id == api_users.c.id)
+        .where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None), api_users.c.active)
+    ).first()
+    return None if row is None else KeyedUser(_user(row), bytes(row.key_hash))
+
+
+def revoke_api_key(conn: Connection, *, prefix: str) -> bool:
+    """Revoke the key ``prefix``; False if there is no such unrevoked key."""
+    result = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    return bool(result.rowcount)

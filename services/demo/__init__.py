@@ -1,0 +1,32 @@
+"""``energymon demo``: the whole platform on one machine, with simulated gateways and meters.
+
+Services come from ``ENERGYMON_DATABASE_URL`` / ``ENERGYMON_MQTT_URL`` when set, else the local
+PostgreSQL and Mosquitto on their standard ports when they answer, else embedded ones started
+from this machine's binaries with their data under ``--data-dir`` (kept between runs; ``--reset``
+wipes it). Then: serve simulated Modbus TCP meters on a loopback port, migrate, provision the
+simulated district (simulators/district: its MQTT gateways and those Modbus meters, re-applied on
+every start so the registry knows this run's port), run MQTT ingest, the Modbus poller, the API,
+accounting and alerts in this process (each by its own ``run``) and the gateway simulator beside
+it, and report progress until Ctrl-C.
+
+Two scripted episodes (simulators/district/episodes.py) show alerts resolving as well as opening,
+each printed as it happens:
+
+1. **A data centre commissioned during the demo.** ``dc-new`` (class ``new_large``, PUE about
+   1.18) is registered at start, but its gateway only starts publishing a delay after "ready"
+   (``ENERGYMON_DEMO_EPISODE_DELAY_S``, default 60 s): until then the PUE rule reports
+   insufficient data for each window; its first reading makes coverage complete, and those
+   alerts resolve after the hold time.
+2. **A budget revision.** Twice that delay after "ready", an officer-like action raises the spent
+   electricity budget of the fleet's first enterprise (re-applying the district file with the
+   larger amount), so its ``budget_exceeded`` alert resolves after the hold. Every start resets
+   the budget to its breaching amount, so the episode replays on a reused data directory.
+
+The demo evaluates alerts every 20 s and resolves them after 60 s clear unless
+``ENERGYMON_ALERTS_INTERVAL_S`` / ``ENERGYMON_ALERTS_HOLD_S`` are set.
+
+Modules: ``main`` (the order of things), ``backends`` (PostgreSQL and MQTT), ``provisioning``
+(migrate, the district file, the demo officer), ``launch`` (the services and their shutdown),
+``gateways`` (the gateway simulator and its backlog), ``episodes`` (playing the episodes),
+``watch`` (the running totals and the alerts as they change), ``output`` (printing).
+"""

@@ -1,0 +1,161 @@
+"""``energymon demo``: start what is needed, provision the simulated district, run the services,
+play the episodes, and report until Ctrl-C (see the package's docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from services.core.db import make_engine
+from services.core.embedded import Embedded
+from services.core.lifecycle import stop_on_signals
+from services.core.logging import configure_logging
+from services.core.settings import (
+    AlertsSettings,
+    ApiSettings,
+    CommonSettings,
+    DatabaseSettings,
+    DemoSettings,
+    IngestSettings,
+    ModbusSettings,
+    MqttSettings,
+)
+from services.demo import launch
+from services.demo.backends import resolve_backends
+from services.demo.episodes import Episodes
+from services.demo.gateways import start_gateway_simulator, wait_for_backlog
+from services.demo.output import say
+from services.demo.provisioning import DEMO_OFFICER, provision
+from services.demo.watch import AlertWatch, Status
+from simulators.district.episodes import budget_revision, commissioning
+from simulators.district.layout import District
+
+TICK_S = 5.0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    common = CommonSettings()
+    configure_logging("WARNING", "console")
+    if common.env == "production":
+        say("refused: the demo prints a demo password and is for development only")
+        return 2
+    delay_s = DemoSettings().episode_delay_s
+    data_dir = _data_dir(Path(args.data_dir), reset=args.reset)
+    stop = stop_on_signals(common.shutdown_timeout_s)
+    embedded = Embedded()
+    started = launch.Running()
+    simulators = contextlib.ExitStack()
+    engine: Engine | None = None
+    try:
+        say("starting: resolving PostgreSQL and MQTT ...")
+        backends = resolve_backends(data_dir.resolve(), embedded, force_embedded=args.embedded)
+        say(f"database: {backends.db_origin}")
+        say(f"broker:   {backends.mqtt_origin}")
+        db = DatabaseSettings(url=backends.db_url)
+        mqtt = MqttSettings(url=backends.mqtt_url, topic_root=MqttSettings().topic_root)
+        district = District.build(seed=args.seed, budget_year=datetime.now(common.zone).year)
+        district = launch.serve_meters(district, simulators)
+        dc, revision = commissioning(district), budget_revision(district)
+        path = data_dir / "district.yaml"
+        engine = make_engine(db, pool_size=1)
+        history = provision(
+            engine, db, district=district, path=path, revision=revision, commissioning=dc
+        )
+        api, modbus = ApiSettings(), launch.modbus_settings(data_dir)
+        launch.start_intake(
+            started, common, db, mqtt, api=api, modbus=modbus, data_dir=data_dir, stop=stop
+        )
+        if stop.is_set():  # stopped while starting: the finally block stops what did start
+            return 0
+        config = district.fleet.config
+        last = start_gateway_simulator(
+            started, config, mqtt_url=backends.mqtt_url, mqtt=mqtt, data_dir=data_dir
+        )
+        wait_for_backlog(db, last, stop)
+        if stop.is_set():
+            return 0
+        launch.start_accounting(started, common, db, stop=stop)
+        alerts = launch.alerts_settings()
+        watch = AlertWatch(datetime.now(UTC), alerts.hold_s)  # before the first evaluation
+        launch.start_alerts(started, common, db, alerts, stop=stop)
+        say("ready")
+        episodes = Episodes(
+            commissioning=dc,
+            revision=revision,
+            district=district,
+            path=path,
+            history=history,
+            delay_s=delay_s,
+            engine=engine,
+            mqtt=mqtt,
+            started=started,
+            stop=stop,
+        )
+        _announce(api, modbus, alerts, episodes)
+        _progress(engine, stop, args.seconds, started=started, watch=watch, episodes=episodes)
+    finally:
+        stop.set()
+        started.shut_down(launch.shutdown_budget_s(common))
+        simulators.close()  # the Modbus meters, once their poller has stopped
+        if engine is not None:
+            engine.dispose()
+        embedded.close()
+        say("stopped")
+    return 0
+
+
+def _data_dir(data_dir: Path, *, reset: bool) -> Path:
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+        say(f"wiped {data_dir}")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir
+
+
+def _announce(
+    api: ApiSettings, modbus: ModbusSettings, alerts: AlertsSettings, episodes: Episodes
+) -> None:
+    say(
+        f"API docs:   http://{api.host}:{api.port}/docs  (login {DEMO_OFFICER[0]} / "
+        f"{DEMO_OFFICER[1]}, development only)"
+    )
+    say(
+        f"metrics:    http://{api.host}:{api.port}/metrics, "
+        f"http://127.0.0.1:{IngestSettings().metrics_port}/metrics (MQTT ingest) and "
+        f"http://127.0.0.1:{modbus.metrics_port}/metrics (Modbus poller)"
+    )
+    say("Ctrl-C stops everything; the data stays for the next run (--reset wipes it)")
+    episodes.announce(alerts)
+
+
+def _progress(
+    engine: Engine,
+    stop: threading.Event,
+    seconds: float,
+    *,
+    started: launch.Running,
+    watch: AlertWatch,
+    episodes: Episodes,
+) -> None:
+    """Every 5 s: the status, the watched alerts, the episodes; until ``stop``, the simulator
+    exits or ``seconds`` have passed (0 = no limit)."""
+    deadline = time.monotonic() + seconds if seconds > 0 else None
+    status = Status()
+    while not stop.wait(TICK_S):
+        with engine.connect() as conn:
+            seen = watch.seen(conn)
+            status.report(conn, seen)
+            watch.report(seen)
+            episodes.tick(conn)
+        if any(c.poll() is not None for c in started.children):
+            say("the simulator stopped; see simulator.log in the data directory")
+            return
+        if deadline is not None and time.monotonic() >= deadline:
+            return

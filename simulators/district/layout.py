@@ -1,0 +1,264 @@
+"""The simulated district: 30 enterprises of Xiqing's towns with four data centres and budgets
+(the gateway fleet, one reading a minute), six Modbus TCP workshop sub-meters, and the data centre
+commissioned during the demo, all in one registry document.
+
+Within an enterprise the registry file is authoritative, so everything of an enterprise (its
+gateway meters, its Modbus meters, the commissioned data centre) is in the same document.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from services.core.devices.loader import shipped_maps
+from services.core.domain.roles import COUNTED_ROLES, MeterRole
+from simulators.gateways.fleet import (
+    ELECTRIC_POINTS,
+    EnterpriseSim,
+    Fleet,
+    FleetConfig,
+    GatewaySim,
+    MeterSim,
+    SiteSim,
+    build_fleet,
+    registry_document,
+)
+from simulators.meters.device import SimulatedMeter
+
+ENTERPRISES = 30
+DATA_CENTRES = 4
+INTERVAL_S = 60  # the gateway meters: a reading a minute
+
+# The Modbus path: workshop sub-meters of two plants without budgets or data centres (the fleet's
+# fifth and sixth enterprises), read over Modbus TCP from the meter simulator. Sub-meters stay
+# out of the enterprises' boundary consumption, so the alerts the district is built to cause are
+# the same with or without them. Mean loads stay within every map's register range.
+MODBUS_METERS = (  # (enterprise index in the fleet, meter code, device map, mean kW)
+    (4, "MB-1", "eastron-sdm630", 18.0),
+    (4, "MB-2", "schneider-iem3155", 12.0),
+    (4, "MB-3", "acrel-adl3000", 22.0),
+    (5, "MB-1", "acrel-adl3000", 9.0),
+    (5, "MB-2", "eastron-sdm630", 15.0),
+    (5, "MB-3", "schneider-iem3155", 24.0),
+)
+MODBUS_PORT = 5020  # as `energymon simulate meters`; the demo takes another when this one is taken
+MODBUS_INTERVAL_S = 15
+
+# The data centre commissioned during the demo: a fifth data-centre site in an enterprise without
+# a data centre, budget or Modbus meters, with a gateway of its own. Its meters are 15-minute
+# interval meters (the settlement interval): with one reading expected per bucket, the first
+# reading completes its coverage, which is counted from a point's first reading (a one-minute
+# meter would need thirteen readings in its first bucket before it counted as covered).
+DC_NEW = "dc-new"
+DC_NEW_ENTERPRISE = 6  # index in the fleet
+DC_NEW_GATEWAY = "gw-dc"
+DC_NEW_CLASS = "new_large"
+DC_NEW_PUE = 1.18  # healthy: below its class's limit
+DC_NEW_IT_KW = 3200.0
+DC_NEW_INTERVAL_S = 900
+
+REVISED_ENTERPRISE = 0  # the fleet's first enterprise: its electricity budget is already spent
+
+
+@dataclass(frozen=True)
+class ModbusMeter:
+    enterprise: str
+    code: str
+    sim: SimulatedMeter
+
+
+def fleet_config(*, seed: int, budget_year: int) -> FleetConfig:
+    """The gateway fleet, as ``energymon simulate gateways`` builds it from the same options."""
+    return FleetConfig(
+        seed=seed,
+        enterprises=ENTERPRISES,
+        gateways_per_enterprise=1,
+        meters_per_gateway=3,
+        data_centres=DATA_CENTRES,
+        interval_s=INTERVAL_S,
+        budget_year=budget_year,
+    )
+
+
+def simulator_options(config: FleetConfig) -> list[str]:
+    """The options of `energymon simulate gateways` that make it publish the fleet of
+    ``config`` (the budgets are the registry's business, not the gateways')."""
+    return [
+        "--seed",
+        str(config.seed),
+        "--enterprises",
+        str(config.enterprises),
+        "--gateways-per-enterprise",
+        str(config.gateways_per_enterprise),
+        "--meters-per-gateway",
+        str(config.meters_per_gateway),
+        "--data-centres",
+        str(config.data_centres),
+        "--interval",
+        str(config.interval_s),
+    ]
+
+
+def modbus_meters(fleet: Fleet, *, seed: int) -> tuple[ModbusMeter, ...]:
+    """The Modbus meters, unit ids 1..N on one simulator port."""
+    maps = shipped_maps()
+    return tuple(
+        ModbusMeter(
+            fleet.enterprises[ent].code,
+            code,
+            SimulatedMeter(unit, maps[model], base_kw, seed + unit),
+        )
+        for unit, (ent, code, model, base_kw) in enumerate(MODBUS_METERS, start=1)
+    )
+
+
+def commissioned_data_centre(fleet: Fleet) -> Fleet:
+    """The data centre commissioned during the demo, as a fleet of its one gateway: its facility
+    meter reads its IT load times its PUE, as the fleet's data centres do."""
+    host = fleet.enterprises[DC_NEW_ENTERPRISE]
+    seed = fleet.config.seed
+    it = MeterSim(
+        "DCN-IT",
+        DC_NEW,
+        "electricity",
+        MeterRole.IT_LOAD,
+        1.0,
+        ELECTRIC_POINTS,
+        DC_NEW_IT_KW,
+        0.0,
+        seed + 501,
+    )
+    facility = MeterSim(
+        "DCN-IN",
+        DC_NEW,
+        "electricity",
+        MeterRole.FACILITY_TOTAL,
+        1.0,
+        ELECTRIC_POINTS,
+        DC_NEW_IT_KW * DC_NEW_PUE,
+        0.0,
+        seed + 502,
+        pue=DC_NEW_PUE,
+        it_meter=it,
+    )
+    site = SiteSim(DC_NEW, "data_centre", DC_NEW_CLASS, [facility, it])
+    ent = EnterpriseSim(
+        host.code, host.name, host.industry, host.town, [GatewaySim(DC_NEW_GATEWAY, [facility, it])]
+    )
+    ent.sites.append(site)
+    return Fleet(replace(fleet.config, data_centres=1, interval_s=DC_NEW_INTERVAL_S), [ent])
+
+
+def revised_amount(fleet: Fleet) -> float:
+    """The revised budget: a year of the enterprise's counted electricity (boundary and data-centre
+    facility meters) at 1.5 times their mean load, rounded up to two significant figures, so
+    neither the share used nor a projection comes near it."""
+    ent = fleet.enterprises[REVISED_ENTERPRISE]
+    mean_kw = sum(
+        m.base
+        for _, _, m in Fleet(fleet.config, [ent]).meters()
+        if m.carrier == "electricity" and m.role in COUNTED_ROLES
+    )
+    year_kwh = mean_kw * 24 * 366 * 1.5
+    step = 10 ** max(0, math.floor(math.log10(year_kwh)) - 1)
+    return float(math.ceil(year_kwh / step) * step)
+
+
+@dataclass(frozen=True)
+class District:
+    """The gateway fleet, the Modbus meters (served on ``modbus_port``), the commissioned data
+    centre, and budget amounts changed since the district was built (enterprise -> amount)."""
+
+    fleet: Fleet
+    modbus_meters: tuple[ModbusMeter, ...]
+    dc_new: Fleet
+    modbus_port: int = MODBUS_PORT
+    budgets: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, *, seed: int, budget_year: int) -> District:
+        fleet = build_fleet(fleet_config(seed=seed, budget_year=budget_year))
+        return cls(fleet, modbus_meters(fleet, seed=seed), commissioned_data_centre(fleet))
+
+    def served_on(self, port: int) -> District:
+        """The district with its Modbus meters registered on ``port``."""
+        return replace(self, modbus_port=port)
+
+    def with_budget(self, enterprise: str, amount: float) -> District:
+        """The district with ``enterprise``'s budgets changed to ``amount``."""
+        return replace(self, budgets={**self.budgets, enterprise: amount})
+
+    def budget_amount(self, enterprise: str) -> float:
+        """The amount of ``enterprise``'s first budget in the document."""
+        doc = next(e for e in self.document()["enterprises"] if e["code"] == enterprise)
+        return float(doc["budgets"][0]["amount"])
+
+    def document(self) -> dict[str, Any]:
+        """The registry document: the fleet's, plus the Modbus meters (each in its enterprise's
+        first plant) and the commissioned data centre with its gateway."""
+        doc = registry_document(self.fleet)
+        by_code = {ent["code"]: ent for ent in doc["enterprises"]}
+        for m in self.modbus_meters:
+            plant = next(s for s in by_code[m.enterprise]["sites"] if s["kind"] == "industrial")
+            plant["meters"].append(self._modbus_entry(m))
+        for ent in self.dc_new.enterprises:
+            host = by_code[ent.code]
+            host["gateways"] += [{"code": g.code} for g in ent.gateways]
+            host["sites"] += [_commissioned_site(site) for site in ent.sites]
+        for code, amount in self.budgets.items():
+            for budget in by_code[code].get("budgets", []):
+                budget["amount"] = amount
+        return doc
+
+    def to_yaml(self) -> str:
+        """The registry file, as `energymon registry load` reads it."""
+        header = (
+            f"# Generated by `energymon demo --seed {self.fleet.config.seed}`: the simulated "
+            "district (MQTT gateways and Modbus meters; rewritten on every start).\n"
+        )
+        return header + yaml.safe_dump(self.document(), sort_keys=False, allow_unicode=True)
+
+    def _modbus_entry(self, m: ModbusMeter) -> dict[str, Any]:
+        return {
+            "code": m.code,
+            "carrier": "electricity",
+            "protocol": "modbus",
+            "role": MeterRole.SUB.value,
+            "interval_s": MODBUS_INTERVAL_S,
+            "connection": {
+                "host": "127.0.0.1",
+                "port": self.modbus_port,
+                "unit_id": m.sim.unit_id,
+                "map": m.sim.device.model,
+                "interval_s": MODBUS_INTERVAL_S,
+                "timeout_s": 2.0,
+            },
+            "points": sorted(m.sim.device.fed_points()),
+        }
+
+
+def _commissioned_site(site: SiteSim) -> dict[str, Any]:
+    return {
+        "code": site.code,
+        "name": "Data centre commissioned during the demo",
+        "kind": site.kind,
+        "dc_class": site.dc_class,
+        "meters": [
+            {
+                "code": m.code,
+                "carrier": m.carrier,
+                "protocol": "mqtt",
+                "gateway": DC_NEW_GATEWAY,
+                "multiplier": m.multiplier,
+                "role": m.role.value,
+                "interval_s": DC_NEW_INTERVAL_S,
+                "points": [p.quantity.value for p in m.points],
+            }
+            for m in site.meters
+        ],
+    }

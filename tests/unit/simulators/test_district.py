@@ -1,0 +1,167 @@
+"""The demo's simulated district is consistent: its registry file is valid, every episode names
+enterprises, sites, gateways, meters and budgets the file registers, and the gateway simulator
+started with the district's options publishes the fleet the file registers."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.core.devices.loader import shipped_maps
+from services.core.registry.spec import DistrictSpec, EnterpriseSpec, parse_district
+from simulators.district.episodes import budget_revision, commissioning
+from simulators.district.layout import District, simulator_options
+from simulators.gateways.cli import add_parser, config_from
+from simulators.gateways.fleet import FleetConfig
+
+YEAR = 2026
+
+
+@pytest.fixture(scope="module")
+def district() -> District:
+    return District.build(seed=2026, budget_year=YEAR).served_on(5123)
+
+
+def _spec(district: District) -> DistrictSpec:
+    return parse_district(district.to_yaml())
+
+
+def _enterprise(spec: DistrictSpec, code: str) -> EnterpriseSpec:
+    (found,) = [e for e in spec.enterprises if e.code == code]
+    return found
+
+
+def test_the_district_file_is_a_valid_registry_of_thirty_enterprises(district: District) -> None:
+    spec = _spec(district)
+    assert len(spec.enterprises) == 30
+    data_centres = [s.code for e in spec.enterprises for s in e.sites if s.kind == "data_centre"]
+    assert sorted(data_centres) == ["dc-1", "dc-2", "dc-3", "dc-4", "dc-new"]
+
+
+def test_the_modbus_meters_are_registered_on_the_port_they_are_served_on(
+    district: District,
+) -> None:
+    modbus = [
+        (e.code, m)
+        for e in _spec(district).enterprises
+        for s in e.sites
+        for m in s.meters
+        if m.protocol == "modbus"
+    ]
+    assert {(code, m.code) for code, m in modbus} == {
+        (m.enterprise, m.code) for m in district.modbus_meters
+    }
+    assert {m.connection["port"] for _, m in modbus if m.connection} == {5123}
+    assert [m.sim.unit_id for m in district.modbus_meters] == [1, 2, 3, 4, 5, 6]
+    maps = shipped_maps()
+    for _, meter in modbus:
+        assert meter.connection is not None
+        device = maps[meter.connection["map"]]
+        assert {p.quantity for p in meter.points} <= set(device.fed_points())
+
+
+def test_the_modbus_meters_stay_out_of_the_alerts_the_district_is_built_to_cause(
+    district: District,
+) -> None:
+    spec = _spec(district)
+    for code in {m.enterprise for m in district.modbus_meters}:
+        ent = _enterprise(spec, code)
+        assert not ent.budgets
+        assert all(s.kind == "industrial" for s in ent.sites)
+        modbus = [m for s in ent.sites for m in s.meters if m.protocol == "modbus"]
+        assert modbus
+        assert all(m.role == "sub" for m in modbus)
+
+
+def test_the_commissioning_episode_names_a_registered_data_centre_its_gateway_and_meters(
+    district: District,
+) -> None:
+    episode = commissioning(district)
+    ent = _enterprise(_spec(district), episode.enterprise)
+    (site,) = [s for s in ent.sites if s.code == episode.site]
+    assert episode.subject == f"{ent.code}/{site.code}"
+    assert episode.resolves.subject == episode.subject
+    assert site.kind == "data_centre"
+    assert site.dc_class == "new_large"
+    assert episode.gateway in {g.code for g in ent.gateways}
+    assert sorted(m.code for m in site.meters) == sorted(episode.meter_codes())
+    assert {m.gateway for m in site.meters} == {episode.gateway}
+    assert {m.interval_s for m in site.meters} == {int(episode.interval.total_seconds())}
+    # a healthy site: its PUE ends within its class's limit
+    assert episode.pue_limit is not None
+    assert episode.pue < episode.pue_limit
+
+
+def test_the_commissioned_data_centre_is_the_only_cause_of_its_enterprise_alerts(
+    district: District,
+) -> None:
+    """Its enterprise has no other data centre, no budget and no Modbus meters, so every PUE
+    alert of it is the episode's."""
+    episode = commissioning(district)
+    ent = _enterprise(_spec(district), episode.enterprise)
+    assert [s.code for s in ent.sites if s.kind == "data_centre"] == [episode.site]
+    assert not ent.budgets
+    assert not [m for s in ent.sites for m in s.meters if m.protocol == "modbus"]
+
+
+def test_the_budget_revision_names_a_spent_budget_and_raises_it_beyond_a_year_of_use(
+    district: District,
+) -> None:
+    episode = budget_revision(district)
+    assert episode.resolves.enterprise == episode.enterprise
+    (budget,) = _enterprise(_spec(district), episode.enterprise).budgets
+    assert (budget.year, budget.carrier, budget.unit) == (YEAR, "electricity", "kWh")
+    assert budget.amount == episode.before_kwh == 1.0  # spent within the first reading
+    ent = next(e for e in district.fleet.enterprises if e.code == episode.enterprise)
+    counted_kw = sum(
+        m.base
+        for g in ent.gateways
+        for m in g.meters
+        if m.carrier == "electricity" and m.role in ("boundary", "facility_total")
+    )
+    assert episode.after_kwh > counted_kw * 24 * 366
+
+
+def test_revising_the_budget_changes_the_file_and_leaves_the_district_it_came_from(
+    district: District,
+) -> None:
+    episode = budget_revision(district)
+    revised = episode.apply_to(district)
+    (budget,) = _enterprise(_spec(revised), episode.enterprise).budgets
+    assert budget.amount == episode.after_kwh
+    assert district.budget_amount(episode.enterprise) == episode.before_kwh
+    others = [e for e in _spec(revised).enterprises if e.code != episode.enterprise]
+    assert others == [e for e in _spec(district).enterprises if e.code != episode.enterprise]
+
+
+def test_the_gateway_simulator_publishes_the_fleet_the_file_registers(district: District) -> None:
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    from_options = config_from(
+        parser.parse_args(["gateways", *simulator_options(district.fleet.config)])
+    )
+    assert from_options == replace(district.fleet.config, budget_year=FleetConfig().budget_year)
+
+
+def test_the_commissioned_gateway_starts_on_an_interval_boundary_after_what_it_published(
+    district: District,
+) -> None:
+    episode = commissioning(district)
+    now = datetime(2026, 11, 23, 10, 7, 30, tzinfo=UTC)
+    assert episode.first_reading(now, published_until=None) == now.replace(minute=0, second=0)
+    earlier = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
+    assert episode.first_reading(now, published_until=earlier) == earlier + timedelta(minutes=15)
+    stream = episode.stream(now, counters={"DCN-IN": 5000.0, "DCN-IT": 4000.0})
+    first = {
+        (meter, point): value
+        for message in stream.take(1)
+        for meter, point, _, value in message.readings
+    }
+    # each counter carries on from its stored value, by one interval's energy
+    facility = first[("DCN-IN", "energy_import_kwh")] - 5000.0
+    it = first[("DCN-IT", "energy_import_kwh")] - 4000.0
+    assert 0 < it < facility
+    assert facility / it == pytest.approx(episode.pue, rel=0.05)
