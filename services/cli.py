@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from services.core.domain.quantities import QuantityCode
 from services.core.errors import EnergymonError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -352,7 +353,7 @@ def _budgets_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from services.core.db import make_engine
-    from services.core.domain.coefficients import default_factors
+    from services.core.factors import default_factors
     from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
     from services.core.store.budgets import statuses
 
@@ -380,9 +381,10 @@ def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from services.core.db import make_engine
-    from services.core.domain.coefficients import ElectricityMethod, default_factors
+    from services.core.domain.coefficients import ElectricityMethod
     from services.core.domain.pue import Window, window_bounds
     from services.core.export import parse_instant
+    from services.core.factors import default_factors
     from services.core.settings import CommonSettings, DatabaseSettings
     from services.core.store.consumption import PeriodTotals, consumption, totals_by_period
     from services.core.store.pue import site_pue
@@ -805,7 +807,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     )
     rep.add_argument("--meter", required=True, help="the meter's code in the registry, e.g. m-01")
     rep.add_argument(
-        "--point", default="energy_import_kwh", help="the counter swapped (default: %(default)s)"
+        "--point",
+        default=QuantityCode.ENERGY_IMPORT_KWH.value,
+        help="the counter swapped (default: %(default)s)",
     )
     rep.add_argument("--at", required=True, help="ISO date-time of the swap (local if no offset)")
     rep.add_argument(

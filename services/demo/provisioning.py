@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from services.core.domain.quantities import QuantityCode
 from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district
 from services.core.schema.migrate import upgrade
@@ -108,7 +109,7 @@ def _dc_history(engine: Engine, commissioning: Commissioning) -> DcHistory:
             conn,
             enterprise=commissioning.enterprise,
             site=commissioning.site,
-            quantity="energy_import_kwh",
+            quantity=QuantityCode.ENERGY_IMPORT_KWH,
         )
     if not seen:
         return DcHistory()

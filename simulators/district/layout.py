@@ -16,13 +16,14 @@ from typing import Any
 import yaml
 
 from services.core.devices.loader import shipped_maps
+from services.core.domain.roles import COUNTED_ROLES, MeterRole
 from simulators.gateways.fleet import (
+    ELECTRIC_POINTS,
     EnterpriseSim,
     Fleet,
     FleetConfig,
     GatewaySim,
     MeterSim,
-    PointSim,
     SiteSim,
     build_fleet,
     registry_document,
@@ -120,18 +121,25 @@ def commissioned_data_centre(fleet: Fleet) -> Fleet:
     """The data centre commissioned during the demo, as a fleet of its one gateway: its facility
     meter reads its IT load times its PUE, as the fleet's data centres do."""
     host = fleet.enterprises[DC_NEW_ENTERPRISE]
-    electric = (PointSim("energy_import_kwh", "kWh"), PointSim("power_kw", "kW"))
     seed = fleet.config.seed
     it = MeterSim(
-        "DCN-IT", DC_NEW, "electricity", "it_load", 1.0, electric, DC_NEW_IT_KW, 0.0, seed + 501
+        "DCN-IT",
+        DC_NEW,
+        "electricity",
+        MeterRole.IT_LOAD,
+        1.0,
+        ELECTRIC_POINTS,
+        DC_NEW_IT_KW,
+        0.0,
+        seed + 501,
     )
     facility = MeterSim(
         "DCN-IN",
         DC_NEW,
         "electricity",
-        "facility_total",
+        MeterRole.FACILITY_TOTAL,
         1.0,
-        electric,
+        ELECTRIC_POINTS,
         DC_NEW_IT_KW * DC_NEW_PUE,
         0.0,
         seed + 502,
@@ -154,7 +162,7 @@ def revised_amount(fleet: Fleet) -> float:
     mean_kw = sum(
         m.base
         for _, _, m in Fleet(fleet.config, [ent]).meters()
-        if m.carrier == "electricity" and m.role in ("boundary", "facility_total")
+        if m.carrier == "electricity" and m.role in COUNTED_ROLES
     )
     year_kwh = mean_kw * 24 * 366 * 1.5
     step = 10 ** max(0, math.floor(math.log10(year_kwh)) - 1)
@@ -220,7 +228,7 @@ class District:
             "code": m.code,
             "carrier": "electricity",
             "protocol": "modbus",
-            "role": "sub",
+            "role": MeterRole.SUB.value,
             "interval_s": MODBUS_INTERVAL_S,
             "connection": {
                 "host": "127.0.0.1",
@@ -247,9 +255,9 @@ def _commissioned_site(site: SiteSim) -> dict[str, Any]:
                 "protocol": "mqtt",
                 "gateway": DC_NEW_GATEWAY,
                 "multiplier": m.multiplier,
-                "role": m.role,
+                "role": m.role.value,
                 "interval_s": DC_NEW_INTERVAL_S,
-                "points": [p.quantity for p in m.points],
+                "points": [p.quantity.value for p in m.points],
             }
             for m in site.meters
         ],

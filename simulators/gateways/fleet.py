@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 import yaml
 
+from services.core.domain.quantities import QuantityCode
+from services.core.domain.roles import COUNTED_ROLES, MeterRole
 from services.core.domain.uscc import uscc_check_char
 
 TOWNS = (
@@ -59,8 +61,15 @@ class FleetConfig:
 
 @dataclass(frozen=True)
 class PointSim:
-    quantity: str
+    quantity: QuantityCode
     unit: str
+
+
+ELECTRIC_POINTS = (
+    PointSim(QuantityCode.ENERGY_IMPORT_KWH, "kWh"),
+    PointSim(QuantityCode.POWER_KW, "kW"),
+)
+"""An electricity meter's points: its energy counter and its active power."""
 
 
 @dataclass
@@ -68,7 +77,7 @@ class MeterSim:
     code: str
     site: str
     carrier: str
-    role: str
+    role: MeterRole
     multiplier: float
     points: tuple[PointSim, ...]
     base: float  # mean primary-side rate: kW, m3/h or t/h
@@ -150,9 +159,9 @@ def build_fleet(config: FleetConfig) -> Fleet:
                         code,
                         plant.code,
                         "natural_gas",
-                        "boundary",
+                        MeterRole.BOUNDARY,
                         1.0,
-                        (PointSim("gas_volume_m3", "m3"),),
+                        (PointSim(QuantityCode.GAS_VOLUME_M3, "m3"),),
                         rng.uniform(20, 200),
                         rng.uniform(0, 2),
                         rng.randrange(2**31),
@@ -162,9 +171,9 @@ def build_fleet(config: FleetConfig) -> Fleet:
                         code,
                         plant.code,
                         "steam",
-                        "boundary",
+                        MeterRole.BOUNDARY,
                         1.0,
-                        (PointSim("steam_mass_t", "t"),),
+                        (PointSim(QuantityCode.STEAM_MASS_T, "t"),),
                         rng.uniform(0.5, 4),
                         rng.uniform(0, 2),
                         rng.randrange(2**31),
@@ -174,9 +183,9 @@ def build_fleet(config: FleetConfig) -> Fleet:
                         code,
                         plant.code,
                         "electricity",
-                        "boundary" if k == 0 else "sub",
+                        MeterRole.BOUNDARY if k == 0 else MeterRole.SUB,
                         rng.choice((40, 80, 120)),
-                        (PointSim("energy_import_kwh", "kWh"), PointSim("power_kw", "kW")),
+                        ELECTRIC_POINTS,
                         rng.uniform(200, 3000),
                         rng.uniform(0, 2),
                         rng.randrange(2**31),
@@ -191,14 +200,13 @@ def build_fleet(config: FleetConfig) -> Fleet:
         dc_class = "new_large" if d % 2 == 0 else "existing"
         site = SiteSim(f"dc-{d + 1}", "data_centre", dc_class)
         it_kw = rng.uniform(2000, 8000)
-        electric = (PointSim("energy_import_kwh", "kWh"), PointSim("power_kw", "kW"))
         it = MeterSim(
             f"DC{d + 1}-IT",
             site.code,
             "electricity",
-            "it_load",
+            MeterRole.IT_LOAD,
             1.0,
-            electric,
+            ELECTRIC_POINTS,
             it_kw,
             0.0,
             rng.randrange(2**31),
@@ -207,9 +215,9 @@ def build_fleet(config: FleetConfig) -> Fleet:
             f"DC{d + 1}-IN",
             site.code,
             "electricity",
-            "facility_total",
+            MeterRole.FACILITY_TOTAL,
             1.0,
-            electric,
+            ELECTRIC_POINTS,
             it_kw * pue,
             0.0,
             rng.randrange(2**31),
@@ -242,7 +250,7 @@ def primary_rate(meter: MeterSim, ts: datetime, step: int) -> float:
         local_hour = ts.astimezone(LOCAL).hour
         cooling = 1 + 0.03 * math.sin((local_hour - 15) / 24 * 2 * math.pi)  # warmer afternoon
         return primary_rate(meter.it_meter, ts, step) * (1 + (meter.pue - 1) * cooling)
-    if meter.role == "it_load":
+    if meter.role == MeterRole.IT_LOAD:
         return meter.base * (0.97 + 0.03 * _noise(meter.noise_seed, step))
     return max(
         0.0, meter.base * load_shape(ts, meter.phase) * (1 + 0.05 * _noise(meter.noise_seed, step))
@@ -262,7 +270,7 @@ def advance(fleet: Fleet, ts: datetime, step: int) -> dict[str, list[tuple[str, 
         m.counter += rate * dt_h / m.multiplier
         rows = out.setdefault(f"{ent.code}/{gw.code}", [])
         for p in m.points:
-            if p.quantity in ("power_kw",):
+            if p.quantity == QuantityCode.POWER_KW:
                 rows.append((m.code, p.quantity, round(rate / m.multiplier, 4)))
             else:
                 rows.append((m.code, p.quantity, round(m.counter, 4)))
@@ -312,7 +320,7 @@ def messages(
 
 def _reading(meter: str, point: str, iso: str, value: float) -> dict[str, Any]:
     reading: dict[str, Any] = {"meter": meter, "point": point, "ts": iso, "value": value}
-    if point == "energy_import_kwh":
+    if point == QuantityCode.ENERGY_IMPORT_KWH:
         reading["unit"] = "kWh"  # optional in the contract; sent for one quantity to exercise it
     return reading
 
@@ -330,9 +338,9 @@ def registry_document(fleet: Fleet) -> dict[str, Any]:
                     "protocol": "mqtt",
                     "gateway": gateway_of[m.code],
                     "multiplier": m.multiplier,
-                    "role": m.role,
+                    "role": m.role.value,
                     "interval_s": fleet.config.interval_s,
-                    "points": [p.quantity for p in m.points],
+                    "points": [p.quantity.value for p in m.points],
                 }
                 for m in site.meters
             ]
@@ -367,7 +375,7 @@ def _demo_budget(fleet: Fleet, index: int) -> dict[str, Any] | None:
         m.base
         for g in ent.gateways
         for m in g.meters
-        if m.carrier == "electricity" and m.role in ("boundary", "facility_total")
+        if m.carrier == "electricity" and m.role in COUNTED_ROLES
     )
     amount = 1.0 if index == 0 else round(max(1.0, boundary_kw * 4), 1)
     return {

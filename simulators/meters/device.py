@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.core.devices.codec import encode
 from services.core.devices.model import DeviceMap, Function, RegisterEntry
-from services.core.domain.quantities import QUANTITIES
+from services.core.domain.quantities import QUANTITIES, QuantityCode
 from services.core.domain.units import conversion_factor
 from simulators.gateways.fleet import load_shape
 
@@ -36,17 +36,18 @@ class SimulatedMeter:
     def value(self, entry: RegisterEntry) -> float:
         """The engineering value of ``entry`` (in the entry's own unit)."""
         target = entry.point or _guess(entry)
-        base = {
-            "energy_import_kwh": self.energy_kwh,
-            "energy_export_kwh": 0.0,
-            "reactive_energy_import_kvarh": self.energy_kwh * 0.3,
-            "power_kw": self.power_kw,
-            "reactive_power_kvar": self.power_kw * 0.33,
-            "voltage_v": 230.0,
-            "current_a": self.power_kw * 1000 / (3 * 230 * 0.95),
-            "power_factor": 0.95,
-            "frequency_hz": 50.0,
-        }.get(target, 0.0)
+        by_quantity: dict[str, float] = {
+            QuantityCode.ENERGY_IMPORT_KWH: self.energy_kwh,
+            QuantityCode.ENERGY_EXPORT_KWH: 0.0,
+            QuantityCode.REACTIVE_ENERGY_IMPORT_KVARH: self.energy_kwh * 0.3,
+            QuantityCode.POWER_KW: self.power_kw,
+            QuantityCode.REACTIVE_POWER_KVAR: self.power_kw * 0.33,
+            QuantityCode.VOLTAGE_V: 230.0,
+            QuantityCode.CURRENT_A: self.power_kw * 1000 / (3 * 230 * 0.95),
+            QuantityCode.POWER_FACTOR: 0.95,
+            QuantityCode.FREQUENCY_HZ: 50.0,
+        }
+        base = by_quantity.get(target, 0.0)
         quantity = QUANTITIES.get(target)
         if quantity is not None and entry.unit and entry.unit != quantity.unit:
             base *= conversion_factor(quantity.unit, entry.unit)
@@ -77,15 +78,15 @@ class SimulatedMeter:
 def _guess(entry: RegisterEntry) -> str:
     """The quantity an informational register resembles, from its unit."""
     by_unit = {
-        "V": "voltage_v",
-        "A": "current_a",
-        "W": "power_kw",
-        "kW": "power_kw",
-        "kWh": "energy_import_kwh",
-        "Wh": "energy_import_kwh",
-        "Hz": "frequency_hz",
-        "kvar": "reactive_power_kvar",
-        "kvarh": "reactive_energy_import_kvarh",
+        "V": QuantityCode.VOLTAGE_V,
+        "A": QuantityCode.CURRENT_A,
+        "W": QuantityCode.POWER_KW,
+        "kW": QuantityCode.POWER_KW,
+        "kWh": QuantityCode.ENERGY_IMPORT_KWH,
+        "Wh": QuantityCode.ENERGY_IMPORT_KWH,
+        "Hz": QuantityCode.FREQUENCY_HZ,
+        "kvar": QuantityCode.REACTIVE_POWER_KVAR,
+        "kvarh": QuantityCode.REACTIVE_ENERGY_IMPORT_KVARH,
     }
     return by_unit.get(entry.unit, "")
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
 from services.core.domain.budget import BudgetState
-from services.core.domain.coefficients import default_factors
+from services.core.factors import default_factors
 from services.core.store.budgets import statuses
 
 BUDGET_WARNING = "budget_warning"

@@ -10,7 +10,7 @@ from services.api.deps import Ctx, Reader
 from services.api.models.budgets import BudgetStatusOut
 from services.api.models.common import STANDARD_PROBLEMS
 from services.api.snapshots import Ranked, ranked_response
-from services.core.domain.coefficients import default_factors
+from services.core.factors import default_factors
 from services.core.store import budgets
 
 router = APIRouter(prefix="/api/v1", tags=["energy"], responses=STANDARD_PROBLEMS)

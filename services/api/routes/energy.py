@@ -18,7 +18,8 @@ from services.api.params import Code, From, Method, To, Town, check_range
 from services.api.render import model_response
 from services.api.security import Principal
 from services.api.tenancy import visible_enterprise, visible_scope
-from services.core.domain.coefficients import ElectricityMethod, default_factors
+from services.core.domain.coefficients import ElectricityMethod
+from services.core.factors import default_factors
 from services.core.store.consumption import CarrierTotal, totals, totals_by_period
 from services.core.store.scope import Scope
 

@@ -35,7 +35,8 @@ from services.api.report_files import (
     workbook,
 )
 from services.api.tenancy import visible_enterprise
-from services.core.domain.coefficients import ElectricityMethod, default_factors
+from services.core.domain.coefficients import ElectricityMethod
+from services.core.factors import default_factors
 from services.core.store.reports import (
     EnterpriseReport,
     Month,

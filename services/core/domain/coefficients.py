@@ -12,16 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from services.core.domain.units import conversion_factor
 from services.core.errors import EnergymonError
-
-DEFAULT_FILE = Path(__file__).with_name("data") / "coefficients.yaml"
 
 
 class ElectricityMethod(StrEnum):
@@ -64,6 +58,8 @@ class FactorSet:
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> FactorSet:
+        """The factors of a parsed document: ``standard_coal`` and ``co2`` lists of entries."""
+
         def parse(entries: list[dict[str, Any]], key: str) -> tuple[Factor, ...]:
             return tuple(
                 Factor(
@@ -124,12 +120,3 @@ class FactorSet:
         if factor is None:
             raise NoFactorError(f"CO2 {carrier}", on)
         return Converted(amount * conversion_factor(unit, factor.unit) * factor.value, factor, note)
-
-
-@cache
-def default_factors() -> FactorSet:
-    return FactorSet.from_document(yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8")))
-
-
-def load_factors(path: Path) -> FactorSet:
-    return FactorSet.from_document(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -31,9 +31,28 @@ class Carrier(StrEnum):
     LPG = "lpg"
 
 
+class QuantityCode(StrEnum):
+    """The code of each quantity a point may measure, as registries and gateways spell it."""
+
+    ENERGY_IMPORT_KWH = "energy_import_kwh"
+    ENERGY_EXPORT_KWH = "energy_export_kwh"
+    REACTIVE_ENERGY_IMPORT_KVARH = "reactive_energy_import_kvarh"
+    POWER_KW = "power_kw"
+    REACTIVE_POWER_KVAR = "reactive_power_kvar"
+    VOLTAGE_V = "voltage_v"
+    CURRENT_A = "current_a"
+    POWER_FACTOR = "power_factor"
+    FREQUENCY_HZ = "frequency_hz"
+    GAS_VOLUME_M3 = "gas_volume_m3"
+    WATER_VOLUME_M3 = "water_volume_m3"
+    STEAM_MASS_T = "steam_mass_t"
+    HEAT_ENERGY_GJ = "heat_energy_gj"
+    FUEL_MASS_KG = "fuel_mass_kg"
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    code: str
+    code: QuantityCode
     unit: str
     kind: PointKind
     dimension: str
@@ -48,7 +67,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
     q.code: q
     for q in (
         Quantity(
-            "energy_import_kwh",
+            QuantityCode.ENERGY_IMPORT_KWH,
             "kWh",
             PointKind.CUMULATIVE,
             "energy",
@@ -57,7 +76,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Cumulative active energy imported (forward), kWh",
         ),
         Quantity(
-            "energy_export_kwh",
+            QuantityCode.ENERGY_EXPORT_KWH,
             "kWh",
             PointKind.CUMULATIVE,
             "energy",
@@ -66,7 +85,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Cumulative active energy exported (reverse), kWh",
         ),
         Quantity(
-            "reactive_energy_import_kvarh",
+            QuantityCode.REACTIVE_ENERGY_IMPORT_KVARH,
             "kvarh",
             PointKind.CUMULATIVE,
             "reactive_energy",
@@ -75,7 +94,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Cumulative reactive energy imported, kvarh",
         ),
         Quantity(
-            "power_kw",
+            QuantityCode.POWER_KW,
             "kW",
             PointKind.INSTANTANEOUS,
             "power",
@@ -84,7 +103,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Total active power, kW (negative = export)",
         ),
         Quantity(
-            "reactive_power_kvar",
+            QuantityCode.REACTIVE_POWER_KVAR,
             "kvar",
             PointKind.INSTANTANEOUS,
             "reactive_power",
@@ -93,7 +112,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Total reactive power, kvar",
         ),
         Quantity(
-            "voltage_v",
+            QuantityCode.VOLTAGE_V,
             "V",
             PointKind.INSTANTANEOUS,
             "voltage",
@@ -101,12 +120,20 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             1e6,
             "Phase or line voltage, V",
         ),
-        Quantity("current_a", "A", PointKind.INSTANTANEOUS, "current", -1e6, 1e6, "Current, A"),
         Quantity(
-            "power_factor", "1", PointKind.INSTANTANEOUS, "ratio", -1.0, 1.0, "Total power factor"
+            QuantityCode.CURRENT_A, "A", PointKind.INSTANTANEOUS, "current", -1e6, 1e6, "Current, A"
         ),
         Quantity(
-            "frequency_hz",
+            QuantityCode.POWER_FACTOR,
+            "1",
+            PointKind.INSTANTANEOUS,
+            "ratio",
+            -1.0,
+            1.0,
+            "Total power factor",
+        ),
+        Quantity(
+            QuantityCode.FREQUENCY_HZ,
             "Hz",
             PointKind.INSTANTANEOUS,
             "frequency",
@@ -115,7 +142,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Grid frequency, Hz",
         ),
         Quantity(
-            "gas_volume_m3",
+            QuantityCode.GAS_VOLUME_M3,
             "m3",
             PointKind.CUMULATIVE,
             "volume",
@@ -124,7 +151,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Cumulative gas volume, m3 (standard conditions where the meter corrects)",
         ),
         Quantity(
-            "water_volume_m3",
+            QuantityCode.WATER_VOLUME_M3,
             "m3",
             PointKind.CUMULATIVE,
             "volume",
@@ -133,10 +160,16 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Cumulative water volume, m3",
         ),
         Quantity(
-            "steam_mass_t", "t", PointKind.CUMULATIVE, "mass", 0.0, _BIG, "Cumulative steam mass, t"
+            QuantityCode.STEAM_MASS_T,
+            "t",
+            PointKind.CUMULATIVE,
+            "mass",
+            0.0,
+            _BIG,
+            "Cumulative steam mass, t",
         ),
         Quantity(
-            "heat_energy_gj",
+            QuantityCode.HEAT_ENERGY_GJ,
             "GJ",
             PointKind.CUMULATIVE,
             "energy",
@@ -145,7 +178,7 @@ QUANTITIES: Final[dict[str, Quantity]] = {
             "Cumulative heat energy, GJ",
         ),
         Quantity(
-            "fuel_mass_kg",
+            QuantityCode.FUEL_MASS_KG,
             "kg",
             PointKind.CUMULATIVE,
             "mass",
@@ -155,6 +188,17 @@ QUANTITIES: Final[dict[str, Quantity]] = {
         ),
     )
 }
+
+COUNTED_QUANTITIES: Final[tuple[QuantityCode, ...]] = (
+    QuantityCode.ENERGY_IMPORT_KWH,
+    QuantityCode.GAS_VOLUME_M3,
+    QuantityCode.STEAM_MASS_T,
+    QuantityCode.HEAT_ENERGY_GJ,
+    QuantityCode.WATER_VOLUME_M3,
+    QuantityCode.FUEL_MASS_KG,
+)
+"""The cumulative quantities whose rise is energy (or water) used; exported and reactive energy
+are not."""
 
 
 def quantity(code: str) -> Quantity:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from services.core.domain.quantities import QUANTITIES, Carrier
+from services.core.domain.quantities import QUANTITIES, Carrier, QuantityCode
 from services.core.domain.roles import MeterRole
 from services.core.domain.units import conversion_factor
 from services.core.domain.uscc import is_valid_uscc, uscc_check_char
@@ -99,9 +99,9 @@ class MeterSpec(_Strict):
         if dupes:
             raise ValueError(f"point listed twice: {', '.join(sorted(dupes))}")
         for p in value:
-            if p.from_power and p.quantity != "energy_import_kwh":
+            if p.from_power and p.quantity != QuantityCode.ENERGY_IMPORT_KWH:
                 raise ValueError(f"from_power applies to energy_import_kwh only, not {p.quantity}")
-            if p.from_power and "power_kw" not in seen:
+            if p.from_power and QuantityCode.POWER_KW not in seen:
                 raise ValueError("energy_import_kwh from_power needs the meter's power_kw point")
         return value
 

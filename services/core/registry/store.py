@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from services.core.domain.quantities import QUANTITIES
+from services.core.domain.quantities import QUANTITIES, QuantityCode
 from services.core.errors import RegistryError
 from services.core.registry.spec import BudgetSpec, DistrictSpec, EnterpriseSpec, MeterSpec
 from services.core.schema.tables import budgets, enterprises, gateways, meters, points, sites
@@ -126,7 +126,7 @@ def _apply_meter(
                 "register_max": p.register_max,
                 "max_rate": p.max_rate,
                 "interval_s": p.interval_s or meter.interval_s,
-                "source_point_id": by_quantity["power_kw"] if p.from_power else None,
+                "source_point_id": by_quantity[QuantityCode.POWER_KW] if p.from_power else None,
             },
             report,
         )

@@ -29,6 +29,7 @@ from sqlalchemy import Connection as _Connection
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
+from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.schema.tables import enterprises, meters, points, sites
 from services.core.store.rollups import midnight, window_source
 from services.core.store.scope import Scope, scoped_points
@@ -36,15 +37,6 @@ from services.core.store.scope import Scope, scoped_points
 Connection = _Connection
 
 PERIODS = {"15m": None, "1h": "hour", "1d": "day", "1mo": "month", "1y": "year"}
-CARRIER_UNITS = {
-    "energy_import_kwh": "kWh",
-    "gas_volume_m3": "m3",
-    "steam_mass_t": "t",
-    "heat_energy_gj": "GJ",
-    "water_volume_m3": "m3",
-    "fuel_mass_kg": "kg",
-}
-COUNTED_QUANTITIES = tuple(CARRIER_UNITS)  # the points whose amounts are energy (or water) used
 _TOTAL_PERIODS = {"1d": "day", "1mo": "month", "1y": "year"}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import TIME, Connection, cast, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from services.core.domain.demand import Reduction, average_kw, reduction
+from services.core.domain.quantities import QuantityCode
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import consumption_15m, enterprises, meters, points
 
@@ -42,7 +43,7 @@ def _buckets(codes: Sequence[str], start: datetime, end: datetime, *extra: Any) 
         .select_from(consumption_15m)
         .join(
             points,
-            (points.c.id == c.point_id) & (points.c.quantity == "energy_import_kwh"),
+            (points.c.id == c.point_id) & (points.c.quantity == QuantityCode.ENERGY_IMPORT_KWH),
         )
         .join(
             meters,

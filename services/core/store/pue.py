@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, ScalarSelect, func, select, true
 
 from services.core.domain.pue import PueResult, pue
+from services.core.domain.quantities import QuantityCode
 from services.core.domain.roles import MeterRole
 from services.core.schema.tables import consumption_15m, enterprises, meters, points, sites
 from services.core.store.rollups import window_source
 
 _PUE_ROLES = (MeterRole.FACILITY_TOTAL.value, MeterRole.IT_LOAD.value)
-_ENERGY = "energy_import_kwh"
+_ENERGY = QuantityCode.ENERGY_IMPORT_KWH
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,10 @@ from sqlalchemy import Connection, func, select, true
 
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
 from services.core.domain.pue import PueVerdict, pue_verdict
+from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import consumption_15m, enterprises, meters, points
 from services.core.store import budgets, sites
-from services.core.store.consumption import COUNTED_QUANTITIES
 from services.core.store.pue import all_sites_pue, expected_readings
 from services.core.store.rollups import window_source
 

@@ -14,7 +14,7 @@ import pytest
 
 from services.accounting.rollup import catch_up
 from services.core.db import make_engine
-from services.core.domain.coefficients import default_factors
+from services.core.factors import default_factors
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings

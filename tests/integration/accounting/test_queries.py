@@ -13,8 +13,8 @@ import pytest
 from services.accounting.rollup import catch_up
 from services.api.models import ConsumptionOut
 from services.core.db import make_engine
-from services.core.domain.coefficients import default_factors
 from services.core.domain.pue import PueStatus
+from services.core.factors import default_factors
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import DatabaseSettings

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import yaml
 
-from services.core.domain.coefficients import default_factors
+from services.core.factors import default_factors
 from services.core.settings import DatabaseSettings
 from tests.support.deploy import DEPLOY, dashboard_sql, dashboards
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.core.domain.budget import BudgetState, budget_status
-from services.core.domain.coefficients import ElectricityMethod, NoFactorError, default_factors
+from services.core.domain.coefficients import ElectricityMethod, NoFactorError
 from services.core.domain.demand import baseline_kw, peak_kw, reduction, similar_days
 from services.core.domain.pue import (
     PueStatus,
@@ -20,6 +20,7 @@ from services.core.domain.pue import (
     size_class,
     window_bounds,
 )
+from services.core.factors import default_factors
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
