@@ -1,26 +1,69 @@
-"""Writing the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local day.
+"""Writing the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local day, with
+the day's measured and estimated collection periods counted at the point's period.
 
 A pass refreshes a point's days in the same transaction as its 15-minute buckets, so the two
 never disagree; :func:`rebuild_days` rebuilds them all in another zone and records it in
-``rollup_meta``. How queries read them: ``services.core.store.rollups``."""
+``rollup_meta``. How queries read them: ``services.core.store.rollups`` (energy) and
+``services.core.store.completeness`` (periods).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Date, Integer, cast, column, delete, func, insert, select, values
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from services.core.domain.completeness import collection_period_s
+from services.core.schema.tables import consumption_1d, consumption_15m, points, rollup_meta
+from services.core.store.completeness import measured_bucket, period_number
 from services.core.store.rollups import midnight
 
-_DELETE = "DELETE FROM consumption_1d WHERE point_id = :pid AND day >= :d0 AND day <= :d1"
-_REFRESH = """
-INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-SELECT point_id, (bucket AT TIME ZONE :zone)::date, sum(energy), sum(readings), sum(expected),
-       bool_or(estimated)
-FROM consumption_15m WHERE point_id = :pid AND bucket >= :lo AND bucket < :hi
-GROUP BY 1, 2
-"""
+_DAY_COLUMNS = [
+    "point_id",
+    "day",
+    "energy",
+    "readings",
+    "expected",
+    "estimated",
+    "measured_periods",
+    "estimated_periods",
+]
+
+
+def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
+    """The day rows of the 15-minute rows of ``source`` (``consumption_15m``, possibly joined to
+    the points' periods) that match ``conds``: sums, and the periods measured or estimated."""
+    c = consumption_15m.c
+    day = cast(func.timezone(zone.key, c.bucket), Date).label("day")
+    n = period_number(c.bucket, zone.key, period_s)
+    p = (
+        select(
+            c.point_id,
+            day,
+            func.sum(c.energy).label("energy"),
+            func.sum(c.readings).label("readings"),
+            func.sum(c.expected).label("expected"),
+            func.bool_or(c.estimated).label("estimated"),
+            func.bool_or(measured_bucket(c.readings, c.estimated)).label("measured"),
+        )
+        .select_from(source)
+        .where(*conds)
+        .group_by(c.point_id, day, n)
+        .subquery("p")
+    )
+    return select(
+        p.c.point_id,
+        p.c.day,
+        func.sum(p.c.energy),
+        func.sum(p.c.readings),
+        func.sum(p.c.expected),
+        func.bool_or(p.c.estimated),
+        func.count().filter(p.c.measured),
+        func.count().filter(~p.c.measured),
+    ).group_by(p.c.point_id, p.c.day)
 
 
 def refresh_days(
@@ -29,35 +72,42 @@ def refresh_days(
     """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to."""
     d0 = lo_bucket.astimezone(zone).date()
     d1 = hi_bucket.astimezone(zone).date()
-    conn.execute(text(_DELETE), {"pid": pid, "d0": d0, "d1": d1})
+    interval_s = conn.execute(select(points.c.interval_s).where(points.c.id == pid)).scalar()
+    period = collection_period_s(int(interval_s or 900))
+    c = consumption_15m.c
     conn.execute(
-        text(_REFRESH),
-        {
-            "pid": pid,
-            "d0": d0,
-            "d1": d1,
-            "zone": zone.key,
-            "lo": midnight(d0, zone),
-            "hi": midnight(d1 + timedelta(days=1), zone),
-        },
+        delete(consumption_1d).where(
+            consumption_1d.c.point_id == pid, consumption_1d.c.day >= d0, consumption_1d.c.day <= d1
+        )
     )
+    rows = _per_day(
+        zone,
+        period,
+        consumption_15m,
+        c.point_id == pid,
+        c.bucket >= midnight(d0, zone),
+        c.bucket < midnight(d1 + timedelta(days=1), zone),
+    )
+    conn.execute(insert(consumption_1d).from_select(_DAY_COLUMNS, rows))
 
 
 def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
-    """Rebuild every daily rollup in ``zone`` (after the configured zone changed)."""
-    conn.execute(text("DELETE FROM consumption_1d"))
-    rows = conn.execute(
-        text("""
-        INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-        SELECT point_id, (bucket AT TIME ZONE :zone)::date, sum(energy), sum(readings),
-               sum(expected), bool_or(estimated)
-        FROM consumption_15m GROUP BY 1, 2"""),
-        {"zone": zone.key},
-    ).rowcount
-    conn.execute(
-        text("""
-        INSERT INTO rollup_meta (key, value) VALUES ('days_zone', :zone)
-        ON CONFLICT (key) DO UPDATE SET value = excluded.value"""),
-        {"zone": zone.key},
-    )
+    """Rebuild every daily rollup in ``zone`` (after the configured zone changed, or a point's
+    declared interval and so its period)."""
+    conn.execute(delete(consumption_1d))
+    periods = [
+        (int(pid), collection_period_s(int(interval_s)))
+        for pid, interval_s in conn.execute(select(points.c.id, points.c.interval_s))
+    ]
+    rows = 0
+    if periods:
+        v = values(column("point_id", Integer), column("period_s", Integer), name="periods").data(
+            periods
+        )
+        source = consumption_15m.join(v, v.c.point_id == consumption_15m.c.point_id)
+        rows = conn.execute(
+            insert(consumption_1d).from_select(_DAY_COLUMNS, _per_day(zone, v.c.period_s, source))
+        ).rowcount
+    meta = pg_insert(rollup_meta).values(key="days_zone", value=zone.key)
+    conn.execute(meta.on_conflict_do_update(index_elements=["key"], set_={"value": zone.key}))
     return int(rows or 0)

@@ -52,7 +52,8 @@ def days_zone(conn: Connection) -> str | None:
     return str(value) if value is not None else None
 
 
-def _days_built(zone: ZoneInfo) -> ColumnElement[bool]:
+def days_built(zone: ZoneInfo) -> ColumnElement[bool]:
+    """SQL: ``consumption_1d`` was built in ``zone`` (a one-time filter of a statement)."""
     return exists(
         select(literal(1)).where(rollup_meta.c.key == "days_zone", rollup_meta.c.value == zone.key)
     )
@@ -82,7 +83,7 @@ def _from_1d(
     conds = [c.day >= d0, c.day < d1]
     if points is not None:
         conds.append(c.point_id.in_(points))
-    conds.append(_days_built(zone))
+    conds.append(days_built(zone))
     # (day::timestamp AT TIME ZONE zone): the local midnight as an instant
     ts = func.timezone(zone.key, cast(c.day, TIMESTAMP(timezone=False)))
     return select(c.point_id, ts.label("ts"), c.energy, c.readings, c.expected, c.estimated).where(
@@ -116,7 +117,7 @@ def window_source(
     mid0, mid1 = midnight(first, zone), midnight(stop, zone)
     branches = [
         _from_1d(first, stop, zone, points),
-        _from_15m(mid0, mid1, points, not_(_days_built(zone))),
+        _from_15m(mid0, mid1, points, not_(days_built(zone))),
     ]
     if mid0 > start:  # the partial day at the start
         branches.append(_from_15m(start, mid0, points))
