@@ -10,8 +10,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.core.errors import EnergymonError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from services.core.domain.pue import PueResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -367,6 +373,34 @@ def _budgets_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def pue_line(
+    r: PueResult,
+    *,
+    enterprise: str,
+    site: str,
+    start: datetime,
+    end: datetime,
+    limit: float | None,
+    dc_class: str | None,
+) -> str:
+    """``energymon report pue``'s answer: the verdict against the limit, then the figures
+    (a ratio only when the data supports one)."""
+    from services.core.domain.pue import pue_verdict_text
+    from services.core.domain.rounding import KWH_DIGITS, PUE_DIGITS, percent
+
+    ratio = f"{r.ratio:.{PUE_DIGITS}f}" if r.ratio is not None else "-"
+    limit_text = f"{limit:g}" if limit is not None else "none"
+    return (
+        f"PUE {enterprise}/{site} {start.isoformat()} .. {end.isoformat()}: {ratio}; "
+        f"verdict: {pue_verdict_text(r, limit)}; limit {limit_text}"
+        f"{f' ({dc_class})' if dc_class else ''}; "
+        f"facility {r.facility_kwh:.{KWH_DIGITS}f} kWh (coverage {percent(r.facility_coverage)}, "
+        f"estimated {percent(r.facility_estimated)}), "
+        f"IT {r.it_kwh:.{KWH_DIGITS}f} kWh (coverage {percent(r.it_coverage)}, "
+        f"estimated {percent(r.it_estimated)}); threshold {percent(r.threshold)}"
+    )
+
+
 def _report(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -378,6 +412,7 @@ def _report(args: argparse.Namespace) -> int:
     from services.core.store.consumption import PeriodTotals, consumption, totals_by_period
     from services.core.store.pue import site_pue
     from services.core.store.scope import Scope
+    from services.core.store.sites import data_centres
 
     zone = CommonSettings().zone
     engine = make_engine(DatabaseSettings())
@@ -389,15 +424,34 @@ def _report(args: argparse.Namespace) -> int:
                 start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)
             else:
                 start, end = window_bounds(Window(args.window), datetime.now(UTC), zone)
+            common = CommonSettings()
             r = site_pue(
-                conn, enterprise=args.enterprise, site=args.site, start=start, end=end, zone=zone
+                conn,
+                enterprise=args.enterprise,
+                site=args.site,
+                start=start,
+                end=end,
+                zone=zone,
+                threshold=common.min_completeness,
             )
-            ratio = f"{r.ratio:.3f}" if r.ratio is not None else "-"
+            dc = next(
+                (
+                    d
+                    for d in data_centres(conn)
+                    if (d.enterprise, d.site) == (args.enterprise, args.site)
+                ),
+                None,
+            )
             print(
-                f"PUE {args.enterprise}/{args.site} {start.isoformat()} .. {end.isoformat()}: "
-                f"{ratio} ({r.status}); facility {r.facility_kwh:.1f} kWh "
-                f"(coverage {r.facility_coverage:.0%}), IT {r.it_kwh:.1f} kWh "
-                f"(coverage {r.it_coverage:.0%})"
+                pue_line(
+                    r,
+                    enterprise=args.enterprise,
+                    site=args.site,
+                    start=start,
+                    end=end,
+                    limit=dc.limit if dc else None,
+                    dc_class=dc.dc_class if dc else None,
+                )
             )
             return 0
         start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)

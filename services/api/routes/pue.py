@@ -24,8 +24,10 @@ from services.core.domain.pue import (
     Window,
     pue_limit,
     pue_verdict,
+    pue_verdict_text,
     window_bounds,
 )
+from services.core.domain.rounding import KWH_DIGITS, PUE_DIGITS, SHARE_DIGITS, rounded
 from services.core.store.pue import all_sites_pue, site_pue
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
@@ -73,13 +75,18 @@ def _pue_out(
         start=start.astimezone(zone),
         end=end.astimezone(zone),
         status=result.status.value,
-        pue=result.ratio,
+        pue=rounded(result.ratio, PUE_DIGITS),
         limit=limit,
         over_limit=_over_limit(result, limit),
-        facility_kwh=result.facility_kwh,
-        it_kwh=result.it_kwh,
-        facility_coverage=result.facility_coverage,
-        it_coverage=result.it_coverage,
+        facility_kwh=round(result.facility_kwh, KWH_DIGITS),
+        it_kwh=round(result.it_kwh, KWH_DIGITS),
+        facility_coverage=round(result.facility_coverage, SHARE_DIGITS),
+        it_coverage=round(result.it_coverage, SHARE_DIGITS),
+        verdict=pue_verdict(result, limit).value,
+        verdict_text=pue_verdict_text(result, limit),
+        threshold=result.threshold,
+        facility_estimated=round(result.facility_estimated, SHARE_DIGITS),
+        it_estimated=round(result.it_estimated, SHARE_DIGITS),
     )
 
 
@@ -116,9 +123,12 @@ def data_centre_pue(
     ] = None,
 ) -> Response:
     """PUE = facility energy / IT energy over the window, against the site's limit (its explicit
-    `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`). `pue` is
-    null with `status` `insufficient_data` when either meter covers under 90 % of the window,
-    or `no_it_load` without IT energy."""
+    `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`), with the
+    `verdict` (`over`, `within`, `insufficient_data`, `no_it_load`, `no_limit`) and its words.
+    `pue` is null, and the verdict `insufficient_data`, when either side's coverage (measured
+    share of its expected 15-minute periods, docs/accounting.md) is below
+    `ENERGYMON_MIN_COMPLETENESS` (90 %); `no_it_load` without IT energy. Figures are rounded:
+    PUE 0.001, kWh 0.001, coverage 0.0001."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         row = conn.execute(
@@ -133,7 +143,15 @@ def data_centre_pue(
     start, end = _bounds(ctx, window=window, start=start, end=end)
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
-        result = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
+        result = site_pue(
+            conn,
+            enterprise=code,
+            site=site,
+            start=start,
+            end=end,
+            zone=zone,
+            threshold=ctx.config.common.min_completeness,
+        )
     out = _pue_out(
         enterprise=code,
         site=site,
@@ -175,14 +193,22 @@ def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
                 "WHERE s.kind = 'data_centre' AND s.active AND e.active ORDER BY e.code, s.code"
             )
         ).all()
-        known = all_sites_pue(conn, start=start, end=end, zone=zone)
+        known = all_sites_pue(
+            conn, start=start, end=end, zone=zone, threshold=ctx.config.common.min_completeness
+        )
     ranked = []
     for r in sites:
         result = known.get(int(r.id))
         if result is None:  # a site without rollups in the window
             with ctx.reads.connect() as conn:
                 result = site_pue(
-                    conn, enterprise=r.code, site=r.site, start=start, end=end, zone=zone
+                    conn,
+                    enterprise=r.code,
+                    site=r.site,
+                    start=start,
+                    end=end,
+                    zone=zone,
+                    threshold=ctx.config.common.min_completeness,
                 )
         row = _pue_out(
             enterprise=r.code,
