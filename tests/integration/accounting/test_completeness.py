@@ -1,0 +1,218 @@
+"""Completeness from the rollups equals the pure definition over the same buckets, for windows
+starting and ending anywhere (whole days from consumption_1d, edges from consumption_15m); the
+registry's service dates and a changed declared interval are taken into account."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from services.accounting.rollup import catch_up
+from services.core.db import make_engine
+from services.core.domain.completeness import (
+    ServiceSpan,
+    collection_period_s,
+)
+from services.core.domain.completeness import (
+    point_completeness as pure_completeness,
+)
+from services.core.errors import RegistryError
+from services.core.pipeline.model import Batch
+from services.core.pipeline.writer import ReadingWriter
+from services.core.registry.spec import parse_district
+from services.core.registry.store import apply_district
+from services.core.schema.tables import consumption_15m
+from services.core.settings import DatabaseSettings
+from services.core.store.completeness import point_completeness
+from tests.integration.conftest import FIXTURES
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 10, 27, 20, 0, tzinfo=SHANGHAI)
+DAYS = 6
+LATER = START + timedelta(days=60)
+
+
+def _pid(db: DatabaseSettings, meter: str) -> int:
+    with psycopg.connect(db.libpq_url) as conn:
+        row = conn.execute(
+            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+            "WHERE m.code = %s AND p.quantity = 'energy_import_kwh'",
+            (meter,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _set_interval(db: DatabaseSettings, pid: int, interval_s: int) -> None:
+    with psycopg.connect(db.libpq_url) as conn:
+        conn.execute("UPDATE points SET interval_s = %s WHERE id = %s", (interval_s, pid))
+
+
+def _write(db: DatabaseSettings, pid: int, step_min: int, silent: list[tuple[int, int]]) -> None:
+    """A counter read every ``step_min`` for DAYS days, silent over the (from, to) hours."""
+    rows, value, ts = [], 5000.0, START
+    while ts < START + timedelta(days=DAYS):
+        value += 1.5
+        hour = (ts - START).total_seconds() / 3600
+        if not any(a <= hour < b for a, b in silent):
+            rows.append((pid, ts, value, ts, 1))
+        ts += timedelta(minutes=step_min)
+    writer = ReadingWriter(db)
+    writer.write(Batch(rows=rows))
+    writer.close()
+
+
+@pytest.fixture
+def fed(small_district: DatabaseSettings) -> DatabaseSettings:
+    """A 5-minute meter declared 900 s silent for a day and at the end, an hourly meter with a
+    gap, a 15-minute meter that starts on the third day."""
+    five, hourly, late = (_pid(small_district, m) for m in ("DC-IN-1", "DC-IT-1", "M-100"))
+    _set_interval(small_district, hourly, 3600)
+    _write(small_district, five, 5, [(30, 54), (130, 999)])
+    _write(small_district, hourly, 60, [(10, 17)])
+    _write(small_district, late, 15, [(0, 50)])
+    engine = make_engine(small_district)
+    catch_up(engine)
+    engine.dispose()
+    return small_district
+
+
+def _pure(db: DatabaseSettings, pid: int, start: datetime, end: datetime, now: datetime):  # type: ignore[no-untyped-def]
+    engine = make_engine(db)
+    with engine.connect() as conn:
+        c = consumption_15m.c
+        rows = [
+            (r.bucket, r.readings, r.estimated)
+            for r in conn.execute(
+                select(c.bucket, c.readings, c.estimated).where(c.point_id == pid)
+            )
+        ]
+        interval_s = conn.exec_driver_sql(
+            "SELECT interval_s FROM points WHERE id = %(p)s", {"p": pid}
+        ).scalar_one()
+    engine.dispose()
+    period = collection_period_s(int(interval_s))
+    span = ServiceSpan.of(
+        start=start,
+        end=end,
+        now=now,
+        zone=SHANGHAI,
+        period_s=period,
+        first_data=min((b for b, _, _ in rows), default=None),
+    )
+    return pure_completeness(pid, rows, span, period_s=period, zone=SHANGHAI)
+
+
+def test_the_rollups_answer_what_the_definition_says_for_windows_anywhere(
+    fed: DatabaseSettings,
+) -> None:
+    pids = [_pid(fed, m) for m in ("DC-IN-1", "DC-IT-1", "M-100")]
+    rng = random.Random(15)
+    windows = [(START, START + timedelta(days=DAYS), LATER)]
+    for _ in range(12):
+        a = START + timedelta(minutes=rng.randrange(-600, DAYS * 1440))
+        b = a + timedelta(minutes=rng.randrange(7, 4 * 1440))
+        now = b + timedelta(minutes=rng.choice([-300, 0, 10_000]))
+        windows.append((a, b, now))
+    engine = make_engine(fed)
+    for a, b, now in windows:
+        with engine.connect() as conn:
+            got = point_completeness(conn, point_ids=pids, start=a, end=b, zone=SHANGHAI, now=now)
+        for pid in pids:
+            assert got[pid] == _pure(fed, pid, a, b, now), (pid, a, b, now)
+    engine.dispose()
+
+
+def test_a_week_of_the_issue_s_five_minute_meter_is_counted_in_periods(
+    fed: DatabaseSettings,
+) -> None:
+    five, hourly, late = (_pid(fed, m) for m in ("DC-IN-1", "DC-IT-1", "M-100"))
+    engine = make_engine(fed)
+    with engine.connect() as conn:
+        got = point_completeness(
+            conn,
+            point_ids=[five, hourly, late],
+            start=START,
+            end=START + timedelta(days=DAYS),
+            zone=SHANGHAI,
+            now=LATER,
+        )
+    engine.dispose()
+    # 5-minute meter: 576 periods; hours 30-54 (96 periods) gap-filled when it came back,
+    # hours 130-144 (56 periods) missing; 576 - 96 - 56 = 424 measured
+    assert (got[five].expected, got[five].measured, got[five].estimated) == (576, 424, 96)
+    # hourly: 144 hours, 10:00-16:00 of its clock missing and gap-filled (7 hours)
+    assert (got[hourly].expected, got[hourly].measured, got[hourly].estimated) == (144, 137, 7)
+    # from its first reading at hour 50: 94 hours = 376 periods, all measured
+    assert (got[late].expected, got[late].measured) == (376, 376)
+
+
+def test_registered_service_dates_bound_what_a_meter_owes(small_district: DatabaseSettings) -> None:
+    text = (FIXTURES / "district_small.yaml").read_text()
+    dated = text.replace(
+        "{code: DC-IT-1, carrier: electricity,",
+        "{code: DC-IT-1, commissioned: 2026-10-27, decommissioned: 2026-10-31, "
+        "carrier: electricity,",
+    )
+    engine = make_engine(small_district)
+    with engine.begin() as conn:
+        apply_district(conn, parse_district(dated))
+    it = _pid(small_district, "DC-IT-1")
+    _write(small_district, it, 15, [(0, 24)])  # first reading a day after START (28 Oct 20:00)
+    catch_up(engine)
+    with engine.connect() as conn:
+        got = point_completeness(
+            conn,
+            point_ids=[it],
+            start=datetime(2026, 10, 26, tzinfo=SHANGHAI),
+            end=datetime(2026, 11, 5, tzinfo=SHANGHAI),
+            zone=SHANGHAI,
+            now=LATER,
+        )[it]
+    engine.dispose()
+    # owed from 27 Oct 00:00 (registered) to 31 Oct 00:00: 4 days = 384 periods; measured from
+    # 28 Oct 20:00 to 31 Oct 00:00: 52 hours = 208 (its readings after the 31st do not count)
+    assert (got.expected, got.measured) == (384, 208)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("commissioned: 2026-10-31, decommissioned: 2026-10-27", "after commissioned"),
+        ("commissioned: 2026-10-27T10:00:00+08:00", "without a time"),
+    ],
+)
+def test_service_dates_are_checked(fields: str, message: str) -> None:
+    text = (FIXTURES / "district_small.yaml").read_text()
+    bad = text.replace("{code: DC-IT-1,", "{code: DC-IT-1, " + fields + ",")
+    with pytest.raises(RegistryError, match=message):
+        parse_district(bad)
+
+
+def test_a_changed_declared_interval_recounts_the_days(fed: DatabaseSettings) -> None:
+    hourly = _pid(fed, "DC-IT-1")
+    text = (FIXTURES / "district_small.yaml").read_text()
+    engine = make_engine(fed)
+    with engine.begin() as conn:  # the file declares the default 900 s: 15-minute periods
+        apply_district(conn, parse_district(text))
+    catch_up(engine)
+    whole_day = date(2026, 10, 29)
+    with engine.connect() as conn:
+        got = point_completeness(
+            conn,
+            point_ids=[hourly],
+            start=datetime.combine(whole_day, datetime.min.time(), SHANGHAI),
+            end=datetime.combine(whole_day, datetime.min.time(), SHANGHAI) + timedelta(days=1),
+            zone=SHANGHAI,
+            now=LATER,
+        )[hourly]
+    engine.dispose()
+    # hourly readings counted in 15-minute periods: one bucket an hour holds a reading; at a
+    # declared 900 s an hour between readings is a gap (> 1.5 x 900 s), so the other three
+    # are estimated (still counted at the old hourly period they would be 24, 0)
+    assert (got.expected, got.measured, got.estimated) == (96, 24, 72)
