@@ -30,22 +30,12 @@ from services.core.schema.tables import consumption_15m
 from services.core.settings import DatabaseSettings
 from services.core.store.completeness import point_completeness
 from tests.integration.conftest import FIXTURES
+from tests.support.feed import point_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 27, 20, 0, tzinfo=SHANGHAI)
 DAYS = 6
 LATER = START + timedelta(days=60)
-
-
-def _pid(db: DatabaseSettings, meter: str) -> int:
-    with psycopg.connect(db.libpq_url) as conn:
-        row = conn.execute(
-            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
-            "WHERE m.code = %s AND p.quantity = 'energy_import_kwh'",
-            (meter,),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def _set_interval(db: DatabaseSettings, pid: int, interval_s: int) -> None:
@@ -71,7 +61,7 @@ def _write(db: DatabaseSettings, pid: int, step_min: int, silent: list[tuple[int
 def fed(small_district: DatabaseSettings) -> DatabaseSettings:
     """A 5-minute meter declared 900 s silent for a day and at the end, an hourly meter with a
     gap, a 15-minute meter that starts on the third day."""
-    five, hourly, late = (_pid(small_district, m) for m in ("DC-IN-1", "DC-IT-1", "M-100"))
+    five, hourly, late = (point_id(small_district, m) for m in ("DC-IN-1", "DC-IT-1", "M-100"))
     _set_interval(small_district, hourly, 3600)
     _write(small_district, five, 5, [(30, 54), (130, 999)])
     _write(small_district, hourly, 60, [(10, 17)])
@@ -111,7 +101,7 @@ def _pure(db: DatabaseSettings, pid: int, start: datetime, end: datetime, now: d
 def test_the_rollups_answer_what_the_definition_says_for_windows_anywhere(
     fed: DatabaseSettings,
 ) -> None:
-    pids = [_pid(fed, m) for m in ("DC-IN-1", "DC-IT-1", "M-100")]
+    pids = [point_id(fed, m) for m in ("DC-IN-1", "DC-IT-1", "M-100")]
     rng = random.Random(15)
     windows = [(START, START + timedelta(days=DAYS), LATER)]
     for _ in range(12):
@@ -131,7 +121,7 @@ def test_the_rollups_answer_what_the_definition_says_for_windows_anywhere(
 def test_a_week_of_the_issue_s_five_minute_meter_is_counted_in_periods(
     fed: DatabaseSettings,
 ) -> None:
-    five, hourly, late = (_pid(fed, m) for m in ("DC-IN-1", "DC-IT-1", "M-100"))
+    five, hourly, late = (point_id(fed, m) for m in ("DC-IN-1", "DC-IT-1", "M-100"))
     engine = make_engine(fed)
     with engine.connect() as conn:
         got = point_completeness(
@@ -162,7 +152,7 @@ def test_registered_service_dates_bound_what_a_meter_owes(small_district: Databa
     engine = make_engine(small_district)
     with engine.begin() as conn:
         apply_district(conn, parse_district(dated))
-    it = _pid(small_district, "DC-IT-1")
+    it = point_id(small_district, "DC-IT-1")
     _write(small_district, it, 15, [(0, 24)])  # first reading a day after START (28 Oct 20:00)
     catch_up(engine)
     with engine.connect() as conn:
@@ -195,7 +185,7 @@ def test_service_dates_are_checked(fields: str, message: str) -> None:
 
 
 def test_a_changed_declared_interval_recounts_the_days(fed: DatabaseSettings) -> None:
-    hourly = _pid(fed, "DC-IT-1")
+    hourly = point_id(fed, "DC-IT-1")
     text = (FIXTURES / "district_small.yaml").read_text()
     engine = make_engine(fed)
     with engine.begin() as conn:  # the file declares the default 900 s: 15-minute periods
