@@ -349,26 +349,36 @@ def _budgets_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from services.core.db import make_engine
+    from services.core.domain.budget import budget_verdict
     from services.core.domain.coefficients import default_factors
+    from services.core.domain.rounding import amount_digits
     from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
     from services.core.store.budgets import statuses
 
     spec = AlertsSettings().budget_thresholds
+    common = CommonSettings()
     with make_engine(DatabaseSettings()).connect() as conn:
         rows = statuses(
             conn,
             default_factors(),
             now=datetime.now(UTC),
-            zone=CommonSettings().zone,
+            zone=common.zone,
             thresholds=tuple(float(t) for t in spec.split(",") if t.strip()),
+            min_completeness=common.min_completeness,
         )
-    print("enterprise,site,period,carrier,unit,budget,used,share_used,projected,state")
+    print(
+        "enterprise,site,period,carrier,unit,budget,used,share_used,projected,state,"
+        "coverage,data_sufficient,verdict"
+    )
     for b, st in sorted(rows, key=lambda r: (-r[1].share, r[0].enterprise, r[0].period)):
+        digits = amount_digits(b.unit)
         projections = [p for p in (st.projected_run_rate, st.projected_last_year) if p]
-        projected = f"{max(projections):.3f}" if projections else ""
+        projected = f"{max(projections):.{digits}f}" if projections else ""
+        coverage = f"{st.coverage:.4f}" if st.coverage is not None else ""
         print(
             f"{b.enterprise},{b.site},{b.period},{b.carrier},{b.unit},{b.amount:g},"
-            f"{st.used:.3f},{st.share:.4f},{projected},{st.state.value}"
+            f"{st.used:.{digits}f},{st.share:.4f},{projected},{st.state.value},{coverage},"
+            f"{str(st.data_sufficient).lower()},{budget_verdict(st).value}"
         )
     return 0
 

@@ -20,6 +20,11 @@ TCO2_DIGITS = 3
 SHARE_DIGITS = 4
 
 
+def amount_digits(unit: str) -> int:
+    """Decimals of an amount in ``unit``: tce 4, t CO2 3, any carrier unit 3."""
+    return TCE_DIGITS if unit == "tce" else AMOUNT_DIGITS
+
+
 def rounded(value: float | None, digits: int) -> float | None:
     """``value`` to ``digits`` decimals; None stays None; -0.0 becomes 0.0."""
     if value is None:

@@ -121,12 +121,12 @@ def _apply_meter(
         },
         report,
     )
-    declared = {
-        quantity: interval_s
-        for quantity, interval_s in conn.execute(
+    # the rows as pairs: a Result has keys() and so is not taken for pairs by dict()
+    declared = dict(
+        conn.execute(
             select(points.c.quantity, points.c.interval_s).where(points.c.meter_id == meter_id)
-        )
-    }
+        ).all()
+    )
     by_quantity: dict[str, int] = {}
     # power before energy: an energy point integrated from power names its power point
     for p in sorted(meter.points, key=lambda p: p.from_power):

@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from services.core.domain.budget import budget_verdict
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
-from services.core.domain.pue import PueVerdict, pue_verdict
+from services.core.domain.completeness import DEFAULT_THRESHOLD
+from services.core.domain.pue import PueVerdict, pue_verdict, pue_verdict_text
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import enterprises, meters, points
 from services.core.store import budgets, sites
@@ -71,6 +73,9 @@ class BudgetLine:
     share_used: float
     projected: float | None
     state: str
+    coverage: float | None = None
+    data_sufficient: bool = True
+    verdict: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,10 @@ class DataCentreLine:
     it_kwh: float
     coverage: float
     over_limit: bool | None
+    verdict: str = ""
+    verdict_text: str = ""
+    facility_coverage: float = 0.0
+    it_coverage: float = 0.0
 
 
 @dataclass
@@ -176,6 +185,7 @@ def enterprise_reports(
     codes: list[str] | None = None,
     method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
     thresholds: tuple[float, ...] = (0.8, 0.9),
+    min_completeness: float = DEFAULT_THRESHOLD,
 ) -> list[EnterpriseReport]:
     """The month's report of each active enterprise (or of ``codes``), in code order."""
     start, end = month.bounds(zone)
@@ -243,7 +253,14 @@ def enterprise_reports(
     # as of the month's last instant, so that the year and the month are the report's own (the
     # first instant of January would be the next year's budgets)
     last_instant = min(end - timedelta(microseconds=1), as_of)
-    for b, s in budgets.statuses(conn, factors, now=last_instant, zone=zone, thresholds=thresholds):
+    for b, s in budgets.statuses(
+        conn,
+        factors,
+        now=last_instant,
+        zone=zone,
+        thresholds=thresholds,
+        min_completeness=min_completeness,
+    ):
         if b.enterprise in reports:
             projections = [p for p in (s.projected_run_rate, s.projected_last_year) if p]
             reports[b.enterprise].budgets.append(
@@ -257,9 +274,14 @@ def enterprise_reports(
                     s.share,
                     max(projections) if projections else None,
                     s.state.value,
+                    s.coverage,
+                    s.data_sufficient,
+                    budget_verdict(s).value,
                 )
             )
-    pues = all_sites_pue(conn, start=start, end=end, zone=zone)
+    pues = all_sites_pue(
+        conn, start=start, end=end, zone=zone, threshold=min_completeness, now=as_of
+    )
     for dc in sorted(sites.data_centres(conn), key=lambda d: (d.enterprise, d.site)):
         if dc.enterprise not in reports:
             continue
@@ -277,6 +299,10 @@ def enterprise_reports(
                 r.it_kwh if r else 0.0,
                 min(r.facility_coverage, r.it_coverage) if r else 0.0,
                 verdict is PueVerdict.OVER if verdict in _JUDGED else None,
+                verdict.value,
+                pue_verdict_text(r, limit) if r else "insufficient data (no readings)",
+                r.facility_coverage if r else 0.0,
+                r.it_coverage if r else 0.0,
             )
         )
     return list(reports.values())
