@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from services.accounting.rollup import catch_up
 from services.core.db import make_engine
+from services.core.domain.budget import BudgetVerdict, budget_verdict
+from services.core.domain.coefficients import default_factors
 from services.core.domain.completeness import (
     ServiceSpan,
     collection_period_s,
@@ -21,16 +23,19 @@ from services.core.domain.completeness import (
 from services.core.domain.completeness import (
     point_completeness as pure_completeness,
 )
+from services.core.domain.pue import PueVerdict, pue_verdict
 from services.core.errors import RegistryError
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
-from services.core.registry.spec import parse_district
-from services.core.registry.store import apply_district
+from services.core.registry.spec import BudgetSpec, parse_district
+from services.core.registry.store import apply_district, set_budget
 from services.core.schema.tables import consumption_15m
 from services.core.settings import DatabaseSettings
+from services.core.store.budgets import statuses
 from services.core.store.completeness import point_completeness
-from tests.integration.conftest import FIXTURES
-from tests.support.feed import point_id
+from services.core.store.pue import site_pue
+from tests.integration.conftest import ENT_A, ENT_B, FIXTURES
+from tests.support.feed import feed_counter, point_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 27, 20, 0, tzinfo=SHANGHAI)
@@ -206,3 +211,47 @@ def test_a_changed_declared_interval_recounts_the_days(fed: DatabaseSettings) ->
     # declared 900 s an hour between readings is a gap (> 1.5 x 900 s), so the other three
     # are estimated (still counted at the old hourly period they would be 24, 0)
     assert (got.expected, got.measured, got.estimated) == (96, 24, 72)
+
+
+T0 = datetime(2026, 11, 17, tzinfo=SHANGHAI)
+T100 = T0 + timedelta(minutes=15 * 100)  # 100 expected periods from the first reading
+
+
+@pytest.mark.parametrize(
+    ("it_periods", "verdict"), [(90, PueVerdict.OVER), (89, PueVerdict.INSUFFICIENT_DATA)]
+)
+def test_a_pue_on_90_percent_of_the_it_periods_is_a_finding_and_on_89_it_is_not(
+    small_district: DatabaseSettings, it_periods: int, verdict: PueVerdict
+) -> None:
+    feed_counter(small_district, "DC-IN-1", T0, 101, 1000.0, 13.0)
+    feed_counter(small_district, "DC-IT-1", T0, it_periods, 1000.0, 10.0)
+    engine = make_engine(small_district)
+    with engine.connect() as conn:
+        r = site_pue(conn, enterprise=ENT_A, site="dc-1", start=T0, end=T100, now=LATER)
+    engine.dispose()
+    assert r.it_coverage == it_periods / 100
+    assert pue_verdict(r, 1.25) is verdict
+    assert (r.ratio is None) is (verdict is PueVerdict.INSUFFICIENT_DATA)
+
+
+@pytest.mark.parametrize(
+    ("periods", "verdict", "sufficient"),
+    [(90, BudgetVerdict.WITHIN, True), (89, BudgetVerdict.INSUFFICIENT_DATA, False)],
+)
+def test_a_budget_on_89_percent_of_its_data_says_so(
+    small_district: DatabaseSettings, periods: int, verdict: BudgetVerdict, sufficient: bool
+) -> None:
+    engine = make_engine(small_district)
+    with engine.begin() as conn:
+        set_budget(
+            conn, ENT_B, BudgetSpec(year=2026, amount=1e9, unit="kWh", carrier="electricity")
+        )
+    feed_counter(small_district, "B-1", T0, periods, 1000.0, 5.0)
+    with engine.connect() as conn:
+        [(_, status)] = statuses(
+            conn, default_factors(), now=T100, zone=SHANGHAI, thresholds=(0.8, 0.9)
+        )
+    engine.dispose()
+    assert status.coverage == periods / 100
+    assert status.data_sufficient is sufficient
+    assert budget_verdict(status) is verdict
