@@ -151,6 +151,7 @@ def data_centre_pue(
             end=end,
             zone=zone,
             threshold=ctx.config.common.min_completeness,
+            now=datetime.now(UTC),
         )
     out = _pue_out(
         enterprise=code,
@@ -194,7 +195,12 @@ def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
             )
         ).all()
         known = all_sites_pue(
-            conn, start=start, end=end, zone=zone, threshold=ctx.config.common.min_completeness
+            conn,
+            start=start,
+            end=end,
+            zone=zone,
+            threshold=ctx.config.common.min_completeness,
+            now=datetime.now(UTC),
         )
     ranked = []
     for r in sites:
@@ -209,6 +215,7 @@ def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
                     end=end,
                     zone=zone,
                     threshold=ctx.config.common.min_completeness,
+                    now=datetime.now(UTC),
                 )
         row = _pue_out(
             enterprise=r.code,

@@ -95,6 +95,7 @@ def _reports(
             method=ElectricityMethod(method),
             thresholds=ctx.config.budget_thresholds,
             min_completeness=ctx.config.common.min_completeness,
+            now=datetime.now(UTC),
         )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     cast,
     column,
     func,
@@ -45,17 +46,20 @@ from services.core.domain.completeness import (
     local_midnight,
 )
 from services.core.schema.tables import consumption_1d, consumption_15m, meters, points
-from services.core.store.rollups import days_built
+from services.core.store.rollups import days_built, measured_bucket
 from services.core.store.scope import Scope, scoped_points
 
 Connection = _Connection
-__all__ = ["Completeness", "PointCompleteness", "combined", "point_completeness"]
+__all__ = [
+    "Completeness",
+    "PointCompleteness",
+    "combined",
+    "measured_bucket",
+    "point_completeness",
+]
 _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - PostgreSQL's epoch of a wall-clock timestamp
-
-
-def measured_bucket(readings: Any, estimated: Any) -> Any:
-    """SQL of :func:`services.core.domain.completeness.bucket_measured`."""
-    return or_(readings > 0, not_(estimated))
+_LONG_AGO = datetime(1900, 1, 1, tzinfo=UTC)  # no registered commissioning date
+_FAR_AHEAD = datetime(2300, 1, 1, tzinfo=UTC)  # no registered decommissioning date
 
 
 def period_number(bucket: Any, zone: str, period_s: Any) -> Any:
@@ -69,14 +73,17 @@ def _wall(ts: datetime, zone: ZoneInfo) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class _Owed:
+class Owed:
+    """What a point owes over a window."""
+
     point_id: int
     period_s: int
     span: ServiceSpan
     whole_days: tuple[date, date]  # [first, stop): local days wholly inside the span
+    registered: tuple[datetime | None, datetime | None]  # its service dates' local midnights
 
 
-def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> _Owed:
+def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> Owed:
     period = collection_period_s(int(row.interval_s))
     span = ServiceSpan.of(
         start=start,
@@ -92,7 +99,11 @@ def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInf
     if local_midnight(first, zone) < span.since:
         first += timedelta(days=1)
     stop = span.until.astimezone(zone).date()
-    return _Owed(int(row.id), period, span, (first, max(first, stop)))
+    registered = tuple(
+        local_midnight(d, zone) if d is not None else None
+        for d in (row.commissioned, row.decommissioned)
+    )
+    return Owed(int(row.id), period, span, (first, max(first, stop)), registered)  # type: ignore[arg-type]
 
 
 def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
@@ -118,7 +129,7 @@ def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-def _counts(conn: Connection, owed: list[_Owed], zone: ZoneInfo) -> dict[int, tuple[int, int]]:
+def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tuple[int, int]]:
     """(measured, estimated) periods per point over its span."""
     v = (
         values(
@@ -195,6 +206,73 @@ def _counts(conn: Connection, owed: list[_Owed], zone: ZoneInfo) -> dict[int, tu
     return {int(r.point_id): (int(r.measured), int(r.estimated)) for r in conn.execute(stmt)}
 
 
+def owed(
+    conn: Connection,
+    *,
+    ids: Select[tuple[int]],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> list[Owed]:
+    """What each of the points ``ids`` owes over [start, end) (``now`` default: the clock)."""
+    when = now if now is not None else datetime.now(UTC)
+    return [_owed(r, start, end, when, zone) for r in _points(conn, ids)]
+
+
+def owed_table(points_owed: list[Owed], name: str) -> Any:
+    """``points_owed`` as a VALUES table (point_id, period_s, since, until, reg_since,
+    reg_until) for a statement."""
+    stamp = consumption_15m.c.bucket.type
+    rows = [
+        (
+            o.point_id,
+            o.period_s,
+            o.span.since,
+            o.span.until,
+            o.registered[0] or _LONG_AGO,
+            o.registered[1] or _FAR_AHEAD,
+        )
+        for o in points_owed
+    ]
+    return (
+        values(
+            column("point_id", Integer),
+            column("period_s", Integer),
+            column("since", stamp),
+            column("until", stamp),
+            column("reg_since", stamp),
+            column("reg_until", stamp),
+            name=name,
+        )
+        .data(rows or [(-1, 900, _LONG_AGO, _LONG_AGO, _LONG_AGO, _FAR_AHEAD)])
+        .alias(name)
+    )
+
+
+def wall_seconds(ts: Any, zone: ZoneInfo) -> Any:
+    """SQL: local wall-clock seconds of an instant (PostgreSQL's epoch of the local time)."""
+    return func.extract("epoch", func.timezone(zone.key, ts))
+
+
+def expected_sql(o: Any, lo: Any, hi: Any, zone: ZoneInfo) -> Any:
+    """SQL of :func:`services.core.domain.completeness.expected_periods` for the point of owed
+    row ``o`` over [lo, hi) within its span."""
+    a = wall_seconds(func.greatest(lo, o.c.since), zone)
+    b = wall_seconds(func.least(hi, o.c.until), zone)
+    return func.greatest(0, func.ceil(b / o.c.period_s) - func.ceil(a / o.c.period_s))
+
+
+def measured_sql(c: Any, o: Any, zone: ZoneInfo) -> Any:
+    """SQL: the measured periods a window-source row ``c`` adds for the point of owed row ``o``:
+    a day's own count; a 15-minute bucket counts when it starts one of the point's periods (for
+    points with periods longer than 15 minutes the period's first bucket stands for it); nothing
+    outside the registered service dates."""
+    starts = func.mod(wall_seconds(c.c.ts, zone), o.c.period_s) == 0
+    inside = and_(c.c.ts >= o.c.reg_since, c.c.ts < o.c.reg_until)
+    return case((and_(starts, inside), c.c.measured), else_=0)
+
+
 def point_completeness(
     conn: Connection,
     *,
@@ -213,12 +291,11 @@ def point_completeness(
         )
     else:
         ids = scoped_points(scope or Scope())
-    when = now if now is not None else datetime.now(UTC)
-    owed = [_owed(r, start, end, when, zone) for r in _points(conn, ids)]
-    owing = [o for o in owed if o.span.since < o.span.until]
+    found = owed(conn, ids=ids, start=start, end=end, zone=zone, now=now)
+    owing = [o for o in found if o.span.since < o.span.until]
     counts = _counts(conn, owing, zone) if owing else {}
     out = {}
-    for o in owed:
+    for o in found:
         measured, estimated = counts.get(o.point_id, (0, 0))
         out[o.point_id] = PointCompleteness(
             o.point_id, o.span.expected(o.period_s, zone), measured, estimated

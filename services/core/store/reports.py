@@ -186,8 +186,10 @@ def enterprise_reports(
     method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
     thresholds: tuple[float, ...] = (0.8, 0.9),
     min_completeness: float = DEFAULT_THRESHOLD,
+    now: datetime | None = None,
 ) -> list[EnterpriseReport]:
-    """The month's report of each active enterprise (or of ``codes``), in code order."""
+    """The month's report of each active enterprise (or of ``codes``), in code order, as of
+    ``now`` (default: the clock)."""
     start, end = month.bounds(zone)
     query = (
         select(
@@ -208,7 +210,7 @@ def enterprise_reports(
         )
         for r in conn.execute(query)
     }
-    as_of = min(end, datetime.now(UTC))
+    as_of = min(end, now or datetime.now(UTC))
     on = start.date()
     lines: dict[tuple[str, str, str], _Line] = {}
     owed: dict[str, list[PointCompleteness]] = {}  # enterprise -> every counted point's
