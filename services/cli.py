@@ -724,7 +724,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
                 help="one block per local day, month or year (factors of each period's start)",
             )
         rep.set_defaults(func=_report)
-    rpue = report.add_parser("pue", help="a data centre's PUE over a window")
+    rpue = report.add_parser(
+        "pue",
+        help="a data centre's PUE over a window: the verdict against its limit, coverage per side",
+    )
     rpue.add_argument("--enterprise", required=True)
     rpue.add_argument("--site", required=True)
     rpue.add_argument(
