@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from alembic import command
 from sqlalchemy import select
 
 from services.accounting.rollup import catch_up
@@ -29,6 +30,7 @@ from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import BudgetSpec, parse_district
 from services.core.registry.store import apply_district, set_budget
+from services.core.schema.migrate import alembic_config
 from services.core.schema.tables import consumption_15m
 from services.core.settings import DatabaseSettings
 from services.core.store.budgets import statuses
@@ -290,3 +292,22 @@ def test_consumption_by_day_reports_the_same_completeness_as_the_definition(
     engine.dispose()
     # the 5-minute meter's last day (silent from hour 130) is short of data, and says so
     assert meter != "DC-IN-1" or rows[-1].completeness < 0.9
+
+
+def test_migration_0015_counts_existing_days_as_the_accounting_service_does(
+    fed: DatabaseSettings,
+) -> None:
+    def counts() -> list[tuple[object, ...]]:
+        with psycopg.connect(fed.libpq_url) as conn:
+            return conn.execute(
+                "SELECT point_id, day, measured_periods, estimated_periods FROM consumption_1d "
+                "ORDER BY 1, 2"
+            ).fetchall()
+
+    written = counts()
+    assert any(m for _, _, m, _ in written)
+    assert any(e for _, _, _, e in written)
+    cfg = alembic_config(fed)
+    command.downgrade(cfg, "0014")
+    command.upgrade(cfg, "head")
+    assert counts() == written
