@@ -23,19 +23,20 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    Text,
     and_,
+    bindparam,
     case,
     cast,
     column,
     func,
     not_,
-    or_,
     select,
     true,
     union_all,
-    values,
 )
 from sqlalchemy import Connection as _Connection
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.core.domain.completeness import (
     Completeness,
@@ -81,6 +82,8 @@ class Owed:
     span: ServiceSpan
     whole_days: tuple[date, date]  # [first, stop): local days wholly inside the span
     registered: tuple[datetime | None, datetime | None]  # its service dates' local midnights
+    carrier: str = ""
+    quantity: str = ""
 
 
 def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> Owed:
@@ -103,7 +106,15 @@ def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInf
         local_midnight(d, zone) if d is not None else None
         for d in (row.commissioned, row.decommissioned)
     )
-    return Owed(int(row.id), period, span, (first, max(first, stop)), registered)  # type: ignore[arg-type]
+    return Owed(
+        int(row.id),
+        period,
+        span,
+        (first, max(first, stop)),
+        registered,  # type: ignore[arg-type]
+        row.carrier,
+        row.quantity,
+    )
 
 
 def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
@@ -120,6 +131,8 @@ def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
             meters.c.commissioned,
             meters.c.decommissioned,
             first.c.first,
+            meters.c.carrier,
+            points.c.quantity,
         )
         .select_from(points)
         .join(meters, meters.c.id == points.c.meter_id)
@@ -129,60 +142,76 @@ def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
     return list(conn.execute(stmt))
 
 
+def _arrays(name: str, columns: list[tuple[str, Any, list[Any]]]) -> Any:
+    """A table of parallel arrays, ``unnest``-ed: one bound parameter per column, so that the
+    statement's compiled form is cached whatever the rows."""
+    return (
+        func.unnest(
+            *(bindparam(f"{name}_{col}", data, type_=ARRAY(type_)) for col, type_, data in columns)
+        )
+        .table_valued(*(column(col, type_) for col, type_, _ in columns))
+        .render_derived(name=name)
+    )
+
+
 def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tuple[int, int]]:
-    """(measured, estimated) periods per point over its span."""
-    v = (
-        values(
-            column("point_id", Integer),
-            column("period_s", Integer),
-            column("since_wall", Double),
-            column("until_wall", Double),
-            column("lo", consumption_15m.c.bucket.type),
-            column("hi", consumption_15m.c.bucket.type),
-            column("d0", Date),
-            column("d1", Date),
-            name="owed",
-        )
-        .data(
-            [
-                (
-                    o.point_id,
-                    o.period_s,
-                    _wall(o.span.since, zone),
-                    _wall(o.span.until, zone),
-                    o.span.since,
-                    # buckets of the last period that starts before ``until``
-                    o.span.until + timedelta(seconds=o.period_s),
-                    *o.whole_days,
-                )
-                for o in owed
-            ]
-        )
-        .alias("owed")
+    """(measured, estimated) periods per point over its span: whole days from the daily rows,
+    the edges (and, when the days were built in another zone, the middle) from the 15-minute
+    rows, each branch an index range per point."""
+    stamp = TIMESTAMP(timezone=True)
+    # the whole days' bounds; without whole days both at ``hi``, so the first edge is all
+    midnights = [
+        tuple(local_midnight(d, zone) for d in o.whole_days)
+        if o.whole_days[0] < o.whole_days[1]
+        else (o.span.until + timedelta(seconds=o.period_s),) * 2
+        for o in owed
+    ]
+    v = _arrays(
+        "owed",
+        [
+            ("point_id", Integer, [o.point_id for o in owed]),
+            ("period_s", Integer, [o.period_s for o in owed]),
+            ("since_wall", Double, [_wall(o.span.since, zone) for o in owed]),
+            ("until_wall", Double, [_wall(o.span.until, zone) for o in owed]),
+            ("lo", stamp, [o.span.since for o in owed]),
+            # buckets of the last period that starts before ``until``
+            ("hi", stamp, [o.span.until + timedelta(seconds=o.period_s) for o in owed]),
+            ("d0", Date, [o.whole_days[0] for o in owed]),
+            ("d1", Date, [o.whole_days[1] for o in owed]),
+            ("m0", stamp, [m[0] for m in midnights]),
+            ("m1", stamp, [m[1] for m in midnights]),
+        ],
     )
     built = days_built(zone)
     c15 = consumption_15m.c
     number = period_number(c15.bucket, zone.key, v.c.period_s)
-    in_whole_days = and_(
-        c15.bucket >= func.timezone(zone.key, cast(v.c.d0, TIMESTAMP(timezone=False))),
-        c15.bucket < func.timezone(zone.key, cast(v.c.d1, TIMESTAMP(timezone=False))),
-    )
+
+    def buckets(lo: Any, hi: Any, *extra: Any) -> Any:
+        return (
+            select(c15.point_id, c15.bucket, c15.readings, c15.estimated, v.c.period_s)
+            .select_from(consumption_15m)
+            .join(v, v.c.point_id == c15.point_id)
+            .where(
+                c15.bucket >= lo,
+                c15.bucket < hi,
+                cast(number, Float) * v.c.period_s >= v.c.since_wall,
+                cast(number, Float) * v.c.period_s < v.c.until_wall,
+                *extra,
+            )
+        )
+
+    edges = union_all(
+        buckets(v.c.lo, func.least(v.c.m0, v.c.hi)),
+        buckets(func.greatest(v.c.m1, v.c.lo), v.c.hi, v.c.m1 > v.c.m0),
+        buckets(v.c.m0, v.c.m1, not_(built)),
+    ).subquery("b")
+    n = period_number(edges.c.bucket, zone.key, edges.c.period_s)
     per_period = (
         select(
-            c15.point_id,
-            number.label("n"),
-            func.bool_or(measured_bucket(c15.readings, c15.estimated)).label("measured"),
+            edges.c.point_id,
+            func.bool_or(measured_bucket(edges.c.readings, edges.c.estimated)).label("measured"),
         )
-        .select_from(consumption_15m)
-        .join(v, v.c.point_id == c15.point_id)
-        .where(
-            c15.bucket >= v.c.lo,
-            c15.bucket < v.c.hi,
-            or_(not_(built), not_(in_whole_days)),
-            cast(number, Float) * v.c.period_s >= v.c.since_wall,
-            cast(number, Float) * v.c.period_s < v.c.until_wall,
-        )
-        .group_by(c15.point_id, number)
+        .group_by(edges.c.point_id, n)
         .subquery("p")
     )
     from_15m = select(
@@ -221,32 +250,22 @@ def owed(
 
 
 def owed_table(points_owed: list[Owed], name: str) -> Any:
-    """``points_owed`` as a VALUES table (point_id, period_s, since, until, reg_since,
-    reg_until) for a statement."""
-    stamp = consumption_15m.c.bucket.type
-    rows = [
-        (
-            o.point_id,
-            o.period_s,
-            o.span.since,
-            o.span.until,
-            o.registered[0] or _LONG_AGO,
-            o.registered[1] or _FAR_AHEAD,
-        )
-        for o in points_owed
-    ]
-    return (
-        values(
-            column("point_id", Integer),
-            column("period_s", Integer),
-            column("since", stamp),
-            column("until", stamp),
-            column("reg_since", stamp),
-            column("reg_until", stamp),
-            name=name,
-        )
-        .data(rows or [(-1, 900, _LONG_AGO, _LONG_AGO, _LONG_AGO, _FAR_AHEAD)])
-        .alias(name)
+    """``points_owed`` as a table (point_id, period_s, since, until, reg_since, reg_until,
+    carrier, quantity) for a statement, passed as array parameters (the statement stays
+    cacheable)."""
+    stamp = TIMESTAMP(timezone=True)
+    return _arrays(
+        name,
+        [
+            ("point_id", Integer, [o.point_id for o in points_owed]),
+            ("period_s", Integer, [o.period_s for o in points_owed]),
+            ("since", stamp, [o.span.since for o in points_owed]),
+            ("until", stamp, [o.span.until for o in points_owed]),
+            ("reg_since", stamp, [o.registered[0] or _LONG_AGO for o in points_owed]),
+            ("reg_until", stamp, [o.registered[1] or _FAR_AHEAD for o in points_owed]),
+            ("carrier", Text, [o.carrier for o in points_owed]),
+            ("quantity", Text, [o.quantity for o in points_owed]),
+        ],
     )
 
 
@@ -287,7 +306,7 @@ def point_completeness(
     by point id; ``now`` (default: the clock) ends what is owed."""
     if point_ids is not None:
         ids: Select[tuple[int]] = select(
-            values(column("id", Integer), name="ids").data([(i,) for i in point_ids] or [(-1,)])
+            func.unnest(bindparam("completeness_ids", list(point_ids), type_=ARRAY(Integer)))
         )
     else:
         ids = scoped_points(scope or Scope())

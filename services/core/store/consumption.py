@@ -27,7 +27,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import Connection as _Connection
 from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by
-from sqlalchemy.orm import aliased
 
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.schema.tables import enterprises, meters, points, sites
@@ -133,19 +132,12 @@ def _consumption_select(
         .group_by(period, meters.c.carrier, points.c.quantity, points.c.unit)
         .subquery("s")
     )
-    group_points = aliased(points)
-    group_meters = aliased(meters)
     lo = func.greatest(sums.c.period, start)
     hi = func.least(_period_end_sql(sums.c.period, trunc, zone), end)
     expected = (
         select(func.sum(expected_sql(theirs, lo, hi, zone)))
         .select_from(theirs)
-        .join(group_points, group_points.c.id == theirs.c.point_id)
-        .join(group_meters, group_meters.c.id == group_points.c.meter_id)
-        .where(
-            group_points.c.quantity == sums.c.quantity,
-            group_meters.c.carrier == sums.c.carrier,
-        )
+        .where(theirs.c.quantity == sums.c.quantity, theirs.c.carrier == sums.c.carrier)
         .scalar_subquery()
     )
     # plain "/": SQLAlchemy's true division would cast the divisor to NUMERIC
