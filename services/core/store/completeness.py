@@ -102,16 +102,16 @@ def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInf
     if local_midnight(first, zone) < span.since:
         first += timedelta(days=1)
     stop = span.until.astimezone(zone).date()
-    registered = tuple(
-        local_midnight(d, zone) if d is not None else None
-        for d in (row.commissioned, row.decommissioned)
-    )
+
+    def midnight(day: date | None) -> datetime | None:
+        return local_midnight(day, zone) if day is not None else None
+
     return Owed(
         int(row.id),
         period,
         span,
         (first, max(first, stop)),
-        registered,  # type: ignore[arg-type]
+        (midnight(row.commissioned), midnight(row.decommissioned)),
         row.carrier,
         row.quantity,
     )
