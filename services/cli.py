@@ -10,9 +10,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.core.domain.quantities import QuantityCode
 from services.core.errors import EnergymonError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from services.core.domain.pue import PueResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -353,28 +359,66 @@ def _budgets_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from services.core.db import make_engine
+    from services.core.domain.budget import budget_verdict
+    from services.core.domain.rounding import amount_digits
     from services.core.factors import default_factors
     from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
     from services.core.store.budgets import statuses
 
     spec = AlertsSettings().budget_thresholds
+    common = CommonSettings()
     with make_engine(DatabaseSettings()).connect() as conn:
         rows = statuses(
             conn,
             default_factors(),
             now=datetime.now(UTC),
-            zone=CommonSettings().zone,
+            zone=common.zone,
             thresholds=tuple(float(t) for t in spec.split(",") if t.strip()),
+            min_completeness=common.min_completeness,
         )
-    print("enterprise,site,period,carrier,unit,budget,used,share_used,projected,state")
+    print(
+        "enterprise,site,period,carrier,unit,budget,used,share_used,projected,state,"
+        "coverage,data_sufficient,verdict"
+    )
     for b, st in sorted(rows, key=lambda r: (-r[1].share, r[0].enterprise, r[0].period)):
+        digits = amount_digits(b.unit)
         projections = [p for p in (st.projected_run_rate, st.projected_last_year) if p]
-        projected = f"{max(projections):.3f}" if projections else ""
+        projected = f"{max(projections):.{digits}f}" if projections else ""
+        coverage = f"{st.coverage:.4f}" if st.coverage is not None else ""
         print(
             f"{b.enterprise},{b.site},{b.period},{b.carrier},{b.unit},{b.amount:g},"
-            f"{st.used:.3f},{st.share:.4f},{projected},{st.state.value}"
+            f"{st.used:.{digits}f},{st.share:.4f},{projected},{st.state.value},{coverage},"
+            f"{str(st.data_sufficient).lower()},{budget_verdict(st).value}"
         )
     return 0
+
+
+def pue_line(
+    r: PueResult,
+    *,
+    enterprise: str,
+    site: str,
+    start: datetime,
+    end: datetime,
+    limit: float | None,
+    dc_class: str | None,
+) -> str:
+    """``energymon report pue``'s answer: the verdict against the limit, then the figures
+    (a ratio only when the data supports one)."""
+    from services.core.domain.pue import pue_verdict_text
+    from services.core.domain.rounding import KWH_DIGITS, PUE_DIGITS, percent
+
+    ratio = f"{r.ratio:.{PUE_DIGITS}f}" if r.ratio is not None else "-"
+    limit_text = f"{limit:g}" if limit is not None else "none"
+    return (
+        f"PUE {enterprise}/{site} {start.isoformat()} .. {end.isoformat()}: {ratio}; "
+        f"verdict: {pue_verdict_text(r, limit)}; limit {limit_text}"
+        f"{f' ({dc_class})' if dc_class else ''}; "
+        f"facility {r.facility_kwh:.{KWH_DIGITS}f} kWh (coverage {percent(r.facility_coverage)}, "
+        f"estimated {percent(r.facility_estimated)}), "
+        f"IT {r.it_kwh:.{KWH_DIGITS}f} kWh (coverage {percent(r.it_coverage)}, "
+        f"estimated {percent(r.it_estimated)}); threshold {percent(r.threshold)}"
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -389,6 +433,7 @@ def _report(args: argparse.Namespace) -> int:
     from services.core.store.consumption import PeriodTotals, consumption, totals_by_period
     from services.core.store.pue import site_pue
     from services.core.store.scope import Scope
+    from services.core.store.sites import data_centres
 
     if getattr(args, "window", None) == "custom" and not (args.from_ and args.to):
         raise EnergymonError("--window custom needs --from and --to")
@@ -402,15 +447,34 @@ def _report(args: argparse.Namespace) -> int:
                 start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)
             else:
                 start, end = window_bounds(Window(args.window), datetime.now(UTC), zone)
+            common = CommonSettings()
             r = site_pue(
-                conn, enterprise=args.enterprise, site=args.site, start=start, end=end, zone=zone
+                conn,
+                enterprise=args.enterprise,
+                site=args.site,
+                start=start,
+                end=end,
+                zone=zone,
+                threshold=common.min_completeness,
             )
-            ratio = f"{r.ratio:.3f}" if r.ratio is not None else "-"
+            dc = next(
+                (
+                    d
+                    for d in data_centres(conn)
+                    if (d.enterprise, d.site) == (args.enterprise, args.site)
+                ),
+                None,
+            )
             print(
-                f"PUE {args.enterprise}/{args.site} {start.isoformat()} .. {end.isoformat()}: "
-                f"{ratio} ({r.status}); facility {r.facility_kwh:.1f} kWh "
-                f"(coverage {r.facility_coverage:.0%}), IT {r.it_kwh:.1f} kWh "
-                f"(coverage {r.it_coverage:.0%})"
+                pue_line(
+                    r,
+                    enterprise=args.enterprise,
+                    site=args.site,
+                    start=start,
+                    end=end,
+                    limit=dc.limit if dc else None,
+                    dc_class=dc.dc_class if dc else None,
+                )
             )
             return 0
         start, end = parse_instant(args.from_, zone), parse_instant(args.to, zone)
@@ -778,7 +842,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
                 help="one block per local day, month or year (factors of each period's start)",
             )
         rep.set_defaults(func=_report)
-    rpue = report.add_parser("pue", help="a data centre's PUE over a window")
+    rpue = report.add_parser(
+        "pue",
+        help="a data centre's PUE over a window: the verdict against its limit, coverage per side",
+    )
     rpue.add_argument(
         "--enterprise", required=True, help="unified social credit code, e.g. 91120111MA05K8XX3E"
     )

@@ -1,42 +1,69 @@
-"""Writing the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local day.
+"""Writing the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local day, with
+the day's measured and estimated collection periods counted at the point's period.
 
 A pass refreshes a point's days in the same transaction as its 15-minute buckets, so the two
 never disagree; :func:`rebuild_days` rebuilds them all in another zone and records it in
-``rollup_meta``. How queries read them: ``services.core.store.rollups``."""
+``rollup_meta``. How queries read them: ``services.core.store.rollups`` (energy) and
+``services.core.store.completeness`` (periods).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Date, Insert, cast, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Date, Integer, cast, column, delete, func, insert, select, values
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.core.schema.tables import consumption_1d, consumption_15m, rollup_meta
+from services.core.domain.completeness import collection_period_s
+from services.core.schema.tables import consumption_1d, consumption_15m, points, rollup_meta
+from services.core.store.completeness import measured_bucket, period_number
 from services.core.store.rollups import midnight
 
-_q = consumption_15m.c
-_d = consumption_1d.c
+_DAY_COLUMNS = [
+    "point_id",
+    "day",
+    "energy",
+    "readings",
+    "expected",
+    "estimated",
+    "measured_periods",
+    "estimated_periods",
+]
 
 
-def _sum_days(zone: ZoneInfo, *where: ColumnElement[bool]) -> Insert:
-    """``consumption_1d`` rows from the 15-minute rows ``where`` holds, by local day in ``zone``."""
-    day = cast(func.timezone(zone.key, _q.bucket), Date)  # bucket AT TIME ZONE zone
-    per_day = (
+def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
+    """The day rows of the 15-minute rows of ``source`` (``consumption_15m``, possibly joined to
+    the points' periods) that match ``conds``: sums, and the periods measured or estimated."""
+    c = consumption_15m.c
+    day = cast(func.timezone(zone.key, c.bucket), Date).label("day")
+    n = period_number(c.bucket, zone.key, period_s)
+    p = (
         select(
-            _q.point_id,
+            c.point_id,
             day,
-            func.sum(_q.energy),
-            func.sum(_q.readings),
-            func.sum(_q.expected),
-            func.bool_or(_q.estimated),
+            func.sum(c.energy).label("energy"),
+            func.sum(c.readings).label("readings"),
+            func.sum(c.expected).label("expected"),
+            func.bool_or(c.estimated).label("estimated"),
+            func.bool_or(measured_bucket(c.readings, c.estimated)).label("measured"),
         )
-        .where(*where)
-        .group_by(_q.point_id, day)
+        .select_from(source)
+        .where(*conds)
+        .group_by(c.point_id, day, n)
+        .subquery("p")
     )
-    return insert(consumption_1d).from_select(
-        ["point_id", "day", "energy", "readings", "expected", "estimated"], per_day
-    )
+    return select(
+        p.c.point_id,
+        p.c.day,
+        func.sum(p.c.energy),
+        func.sum(p.c.readings),
+        func.sum(p.c.expected),
+        func.bool_or(p.c.estimated),
+        func.count().filter(p.c.measured),
+        func.count().filter(~p.c.measured),
+    ).group_by(p.c.point_id, p.c.day)
 
 
 def refresh_days(
@@ -45,23 +72,42 @@ def refresh_days(
     """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to."""
     d0 = lo_bucket.astimezone(zone).date()
     d1 = hi_bucket.astimezone(zone).date()
-    conn.execute(delete(consumption_1d).where(_d.point_id == pid, _d.day >= d0, _d.day <= d1))
+    interval_s = conn.execute(select(points.c.interval_s).where(points.c.id == pid)).scalar()
+    period = collection_period_s(int(interval_s or 900))
+    c = consumption_15m.c
     conn.execute(
-        _sum_days(
-            zone,
-            _q.point_id == pid,
-            _q.bucket >= midnight(d0, zone),
-            _q.bucket < midnight(d1 + timedelta(days=1), zone),
+        delete(consumption_1d).where(
+            consumption_1d.c.point_id == pid, consumption_1d.c.day >= d0, consumption_1d.c.day <= d1
         )
     )
+    rows = _per_day(
+        zone,
+        period,
+        consumption_15m,
+        c.point_id == pid,
+        c.bucket >= midnight(d0, zone),
+        c.bucket < midnight(d1 + timedelta(days=1), zone),
+    )
+    conn.execute(insert(consumption_1d).from_select(_DAY_COLUMNS, rows))
 
 
 def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
-    """Rebuild every daily rollup in ``zone`` (after the configured zone changed)."""
+    """Rebuild every daily rollup in ``zone`` (after the configured zone changed, or a point's
+    declared interval and so its period)."""
     conn.execute(delete(consumption_1d))
-    rows = conn.execute(_sum_days(zone)).rowcount
-    record = insert(rollup_meta).values(key="days_zone", value=zone.key)
-    conn.execute(
-        record.on_conflict_do_update(index_elements=["key"], set_={"value": record.excluded.value})
-    )
+    periods = [
+        (int(pid), collection_period_s(int(interval_s)))
+        for pid, interval_s in conn.execute(select(points.c.id, points.c.interval_s))
+    ]
+    rows = 0
+    if periods:
+        v = values(column("point_id", Integer), column("period_s", Integer), name="periods").data(
+            periods
+        )
+        source = consumption_15m.join(v, v.c.point_id == consumption_15m.c.point_id)
+        rows = conn.execute(
+            insert(consumption_1d).from_select(_DAY_COLUMNS, _per_day(zone, v.c.period_s, source))
+        ).rowcount
+    meta = pg_insert(rollup_meta).values(key="days_zone", value=zone.key)
+    conn.execute(meta.on_conflict_do_update(index_elements=["key"], set_={"value": zone.key}))
     return int(rows or 0)

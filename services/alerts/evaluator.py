@@ -61,9 +61,13 @@ def ingest_family(settings: AlertsSettings) -> Family:
     )
 
 
-def pue_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
+def pue_family(settings: AlertsSettings, zone: ZoneInfo, *, coverage: float = 0.9) -> Family:
+    """``coverage``: ENERGYMON_MIN_COMPLETENESS, below which a window's PUE is no finding."""
+
     def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
-        return pue.pue_findings(conn, now, live, zone=zone, margin=settings.pue_margin)
+        return pue.pue_findings(
+            conn, now, live, zone=zone, margin=settings.pue_margin, coverage=coverage
+        )
 
     return Family("pue", (pue.PUE_OVER_LIMIT, pue.PUE_INSUFFICIENT_DATA), find)
 

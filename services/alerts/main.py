@@ -34,11 +34,13 @@ from services.core.settings import AlertsSettings, CommonSettings, DatabaseSetti
 log = get_logger(__name__)
 
 
-def default_families(settings: AlertsSettings, zone: ZoneInfo) -> list[Family]:
+def default_families(
+    settings: AlertsSettings, zone: ZoneInfo, *, coverage: float = 0.9
+) -> list[Family]:
     return [
         connectivity_family(settings),
         ingest_family(settings),
-        pue_family(settings, zone),
+        pue_family(settings, zone, coverage=coverage),
         budget_family(settings, zone),
         quality_family(zone),
     ]
@@ -57,7 +59,11 @@ def run(
     channels = channels_from(settings)
     router = Router(settings.routes, list(channels))
     evaluator = Evaluator(
-        engine, settings, default_families(settings, common.zone), router, metrics
+        engine,
+        settings,
+        default_families(settings, common.zone, coverage=common.min_completeness),
+        router,
+        metrics,
     )
     leader = LeaderLock(db, ALERTS_EVALUATOR, name="alerts")
     ops = OpsServer(

@@ -36,6 +36,14 @@ class CommonSettings(BaseSettings):
             "After changing it, run `energymon accounting rebuild-days`."
         ),
     )
+    min_completeness: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Completeness (measured share of a point's expected 15-minute or own "
+        "collection periods) below which a PUE side or a budget's data is insufficient: no PUE "
+        "verdict, no `pue_over_limit`; budget answers say `data_sufficient: false`.",
+    )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: Literal["json", "console"] = Field(
         "json", description="`json` (one object per line) or `console` (human-readable)."

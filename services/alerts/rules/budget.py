@@ -43,6 +43,8 @@ def budget_findings(
             if st.projected_last_year is None
             else round(st.projected_last_year, 3),
             "threshold_passed": st.threshold_passed,
+            "coverage": None if st.coverage is None else round(st.coverage, 4),
+            "data_sufficient": st.data_sufficient,
         }
         window = b.period  # the year, or a month of a monthly split
         exceeded = st.state == BudgetState.EXCEEDED
@@ -71,7 +73,8 @@ def budget_findings(
                 not exceeded and st.state == BudgetState.PROJECTED_OVERRUN,
                 Severity.WARNING,
                 f"{b.label}: projected {max(projections, default=0):,.1f} {b.unit} "
-                f"exceeds the budget of {b.amount:,.1f}",
+                f"exceeds the budget of {b.amount:,.1f}"
+                + ("" if st.data_sufficient else f" (on {st.coverage or 0:.0%} of the data)"),
                 value=round(max(projections, default=0.0), 3),
                 limit=b.amount,
                 enterprise_id=b.enterprise_id,

@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
-from services.core.domain.pue import PueVerdict, Window, pue_verdict, window_bounds
+from services.core.domain.pue import (
+    PueVerdict,
+    Window,
+    pue_verdict,
+    pue_verdict_text,
+    window_bounds,
+)
 from services.core.store import sites
 from services.core.store.pue import all_sites_pue, site_pue
 
@@ -39,7 +45,7 @@ def pue_findings(
         by_window[window] = (
             start,
             end,
-            all_sites_pue(conn, start=start, end=end, threshold=coverage, zone=zone),
+            all_sites_pue(conn, start=start, end=end, threshold=coverage, zone=zone, now=now),
         )
     out = []
     for dc in centres:
@@ -56,6 +62,8 @@ def pue_findings(
                 start=start,
                 end=end,
                 threshold=coverage,
+                zone=zone,
+                now=now,
             )
             evidence = {
                 "window_start": start.isoformat(),
@@ -64,6 +72,8 @@ def pue_findings(
                 "it_kwh": round(r.it_kwh, 3),
                 "facility_coverage": round(r.facility_coverage, 4),
                 "it_coverage": round(r.it_coverage, 4),
+                "facility_estimated": round(r.facility_estimated, 4),
+                "it_estimated": round(r.it_estimated, 4),
                 "limit": limit,
                 "dc_class": dc.dc_class,
             }
@@ -79,8 +89,8 @@ def pue_findings(
                         window=window.value,
                         active=True,
                         severity=Severity.WARNING,
-                        title=f"PUE of {subject} ({window.value}) not computable: coverage "
-                        f"{min(r.facility_coverage, r.it_coverage):.0%} < {coverage:.0%}",
+                        title=f"PUE of {subject} ({window.value}) not computable: "
+                        f"{pue_verdict_text(r, limit)}",
                         value=min(r.facility_coverage, r.it_coverage),
                         limit=coverage,
                         enterprise_id=dc.enterprise_id,

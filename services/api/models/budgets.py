@@ -26,6 +26,9 @@ class BudgetStatusOut(BaseModel):
                     "projected_run_rate": 682190.0,
                     "projected_last_year": 671500.0,
                     "state": "projected_overrun",
+                    "coverage": 0.9972,
+                    "data_sufficient": True,
+                    "verdict": "projected_overrun",
                 }
             ]
         }
@@ -46,3 +49,16 @@ class BudgetStatusOut(BaseModel):
     projected_run_rate: float | None = Field(description="Used + recent daily use x days left")
     projected_last_year: float | None = Field(description="Used / last year's share by this date")
     state: str = Field(description="ok, warning, projected_overrun or exceeded")
+    coverage: float | None = Field(
+        None,
+        description="Completeness of the budget's points (measured share of their expected "
+        "15-minute periods) to date and over the run-rate window, the lower; to 0.0001",
+    )
+    data_sufficient: bool = Field(
+        True, description="coverage reaches ENERGYMON_MIN_COMPLETENESS (90 %)"
+    )
+    verdict: str = Field(
+        "",
+        description="exceeded, projected_overrun, warning, within, or insufficient_data (the "
+        "figures rest on too little data; an exceeded budget stays exceeded)",
+    )

@@ -29,6 +29,11 @@ class PueOut(BaseModel):
                     "it_kwh": 6392022.96,
                     "facility_coverage": 1.0,
                     "it_coverage": 1.0,
+                    "verdict": "over",
+                    "verdict_text": "over the limit (1.310 > 1.25)",
+                    "threshold": 0.9,
+                    "facility_estimated": 0.0,
+                    "it_estimated": 0.0,
                 }
             ]
         }
@@ -39,11 +44,27 @@ class PueOut(BaseModel):
     window: str
     start: datetime
     end: datetime
-    status: str = Field(description="ok, insufficient_data (coverage below 90 %) or no_it_load")
-    pue: float | None
+    status: str = Field(
+        description="Computation status: ok, insufficient_data (a side's coverage below the "
+        "threshold) or no_it_load. Not a verdict: see `verdict`."
+    )
+    pue: float | None = Field(description="To 0.001; null without sufficient data")
     limit: float | None
     over_limit: bool | None
-    facility_kwh: float
-    it_kwh: float
-    facility_coverage: float
-    it_coverage: float
+    facility_kwh: float = Field(description="To 0.001 kWh")
+    it_kwh: float = Field(description="To 0.001 kWh")
+    facility_coverage: float = Field(
+        description="Measured share of the facility side's expected 15-minute (or the meter's "
+        "own) periods, to 0.0001"
+    )
+    it_coverage: float = Field(description="The same for the IT side")
+    verdict: str = Field(
+        "",
+        description="over, within, insufficient_data, no_it_load or no_limit",
+    )
+    verdict_text: str = Field(
+        "", description='The verdict in words, e.g. "insufficient data (IT side 43% < 90%)"'
+    )
+    threshold: float = Field(0.9, description="Coverage below which there is no PUE")
+    facility_estimated: float = Field(0.0, description="Gap-filled share of the facility side")
+    it_estimated: float = Field(0.0, description="Gap-filled share of the IT side")

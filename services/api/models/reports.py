@@ -94,6 +94,7 @@ class ReportCarrierOut(BaseModel):
     tco2: float | None
     coal_source: str | None
     co2_source: str | None
+    estimated_share: float = Field(0.0, description="Gap-filled share of expected periods")
 
 
 class ReportBudgetOut(BaseModel):
@@ -108,6 +109,9 @@ class ReportBudgetOut(BaseModel):
     share_used: float
     projected: float | None = Field(description="The higher of the two year-end projections")
     state: str
+    coverage: float | None = Field(None, description="Completeness the figures rest on")
+    data_sufficient: bool = True
+    verdict: str = Field("", description="As in /budgets/status")
 
 
 class ReportDataCentreOut(BaseModel):
@@ -117,12 +121,16 @@ class ReportDataCentreOut(BaseModel):
     site: str
     dc_class: str | None
     limit: float | None
-    pue: float | None = Field(description="The month's PUE; None below 90 % coverage")
+    pue: float | None = Field(description="The month's PUE, to 0.001; None below 90 % coverage")
     status: str
     facility_kwh: float
     it_kwh: float
-    coverage: float
+    coverage: float = Field(description="The lower of the two sides' coverage")
     over_limit: bool | None
+    verdict: str = Field("", description="over, within, insufficient_data, no_it_load, no_limit")
+    verdict_text: str = Field("", description="The verdict in words")
+    facility_coverage: float = 0.0
+    it_coverage: float = 0.0
 
 
 class EnterpriseReportOut(BaseModel):
@@ -161,7 +169,11 @@ class EnterpriseReportOut(BaseModel):
     method: str
     total_tce: float
     total_tco2: float
-    completeness: float | None = Field(description="Readings present / expected, every counter")
+    completeness: float | None = Field(
+        description="Measured / expected 15-minute (or the meter's own) periods, every counted "
+        "point (docs/accounting.md)"
+    )
+    estimated_share: float | None = Field(None, description="Gap-filled / expected periods")
     carriers: list[ReportCarrierOut]
     budgets: list[ReportBudgetOut]
     data_centres: list[ReportDataCentreOut]

@@ -10,6 +10,8 @@ from services.api.deps import Ctx, Reader
 from services.api.models.budgets import BudgetStatusOut
 from services.api.models.common import STANDARD_PROBLEMS
 from services.api.snapshots import Ranked, ranked_response
+from services.core.domain.budget import budget_verdict
+from services.core.domain.rounding import SHARE_DIGITS, amount_digits, rounded
 from services.core.factors import default_factors
 from services.core.store import budgets
 
@@ -25,6 +27,7 @@ def budget_rows(ctx: Ctx) -> list[Ranked[BudgetStatusOut]]:
             now=datetime.now(UTC),
             zone=ctx.config.common.zone,
             thresholds=ctx.config.budget_thresholds,
+            min_completeness=ctx.config.common.min_completeness,
         )
     out = [
         Ranked(
@@ -37,14 +40,18 @@ def budget_rows(ctx: Ctx) -> list[Ranked[BudgetStatusOut]]:
                 carrier=b.carrier or None,
                 unit=b.unit,
                 budget=b.amount,
-                used=s.used,
-                share_used=s.share,
-                projected_run_rate=s.projected_run_rate,
-                projected_last_year=s.projected_last_year,
+                used=round(s.used, digits),
+                share_used=round(s.share, SHARE_DIGITS),
+                projected_run_rate=rounded(s.projected_run_rate, digits),
+                projected_last_year=rounded(s.projected_last_year, digits),
                 state=s.state.value,
+                coverage=rounded(s.coverage, SHARE_DIGITS),
+                data_sufficient=s.data_sufficient,
+                verdict=budget_verdict(s).value,
             ),
         )
         for b, s in rows
+        for digits in (amount_digits(b.unit),)
     ]
     return sorted(out, key=lambda r: _most_used_first(r.row))
 

@@ -10,7 +10,7 @@ The tags are the ones the API has always shown these routes under in its documen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -91,6 +91,7 @@ def _series(ctx: Ctx, *, who: Principal, query: SeriesQuery) -> Response:
             interval=query.interval,
             zone=zone,
             scope=query.scope,
+            now=datetime.now(UTC),
         )
     return json_body(body)
 

@@ -19,6 +19,7 @@ from services.api.render import model_response
 from services.api.security import Principal
 from services.api.tenancy import visible_enterprise, visible_scope
 from services.core.domain.coefficients import ElectricityMethod
+from services.core.domain.rounding import AMOUNT_DIGITS, TCE_DIGITS, TCO2_DIGITS, rounded
 from services.core.factors import default_factors
 from services.core.store.consumption import CarrierTotal, totals, totals_by_period
 from services.core.store.scope import Scope
@@ -97,14 +98,15 @@ def _energy_out(
     rows: list[CarrierTotal],
     zone: ZoneInfo,
 ) -> EnergyOut:
+    """Figures rounded to their unit's precision; the totals are summed before rounding."""
     carriers = [
         CarrierEnergyOut(
             carrier=t.carrier,
             unit=t.unit,
-            amount=t.amount,
+            amount=round(t.amount, AMOUNT_DIGITS),
             region=t.region,
-            tce=t.kgce.value / 1000 if t.kgce else None,
-            tco2=t.tco2.value if t.tco2 else None,
+            tce=rounded(t.kgce.value / 1000, TCE_DIGITS) if t.kgce else None,
+            tco2=rounded(t.tco2.value, TCO2_DIGITS) if t.tco2 else None,
             coal_factor=t.kgce.factor.value if t.kgce else None,
             coal_factor_unit=t.kgce.factor.unit if t.kgce else None,
             coal_source=t.kgce.factor.source if t.kgce else None,
@@ -123,8 +125,8 @@ def _energy_out(
         start=start.astimezone(zone),
         end=end.astimezone(zone),
         method=method,
-        total_tce=sum(c.tce or 0.0 for c in carriers),
-        total_tco2=sum(c.tco2 or 0.0 for c in carriers),
+        total_tce=round(sum(t.kgce.value / 1000 for t in rows if t.kgce), TCE_DIGITS),
+        total_tco2=round(sum(t.tco2.value for t in rows if t.tco2), TCO2_DIGITS),
         carriers=carriers,
     )
 

@@ -21,8 +21,10 @@ from services.core.domain.pue import (
     PueVerdict,
     Window,
     pue_verdict,
+    pue_verdict_text,
     window_bounds,
 )
+from services.core.domain.rounding import KWH_DIGITS, PUE_DIGITS, SHARE_DIGITS, rounded
 from services.core.store.pue import all_sites_pue, site_pue
 from services.core.store.sites import data_centre, data_centres
 
@@ -71,13 +73,18 @@ def _pue_out(
         start=start.astimezone(zone),
         end=end.astimezone(zone),
         status=result.status.value,
-        pue=result.ratio,
+        pue=rounded(result.ratio, PUE_DIGITS),
         limit=limit,
         over_limit=_over_limit(result, limit),
-        facility_kwh=result.facility_kwh,
-        it_kwh=result.it_kwh,
-        facility_coverage=result.facility_coverage,
-        it_coverage=result.it_coverage,
+        facility_kwh=round(result.facility_kwh, KWH_DIGITS),
+        it_kwh=round(result.it_kwh, KWH_DIGITS),
+        facility_coverage=round(result.facility_coverage, SHARE_DIGITS),
+        it_coverage=round(result.it_coverage, SHARE_DIGITS),
+        verdict=pue_verdict(result, limit).value,
+        verdict_text=pue_verdict_text(result, limit),
+        threshold=result.threshold,
+        facility_estimated=round(result.facility_estimated, SHARE_DIGITS),
+        it_estimated=round(result.it_estimated, SHARE_DIGITS),
     )
 
 
@@ -110,9 +117,12 @@ def data_centre_pue(
     ] = None,
 ) -> Response:
     """PUE = facility energy / IT energy over the window, against the site's limit (its explicit
-    `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`). `pue` is
-    null with `status` `insufficient_data` when either meter covers under 90 % of the window,
-    or `no_it_load` without IT energy."""
+    `pue_limit`, else 1.25 for `new_large`/`new_super_large` and 1.5 for `existing`), with the
+    `verdict` (`over`, `within`, `insufficient_data`, `no_it_load`, `no_limit`) and its words.
+    `pue` is null, and the verdict `insufficient_data`, when either side's coverage (measured
+    share of its expected 15-minute periods, docs/accounting.md) is below
+    `ENERGYMON_MIN_COMPLETENESS` (90 %); `no_it_load` without IT energy. Figures are rounded:
+    PUE 0.001, kWh 0.001, coverage 0.0001."""
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, code)
         dc = data_centre(conn, enterprise_id=ent.id, site=site)
@@ -121,7 +131,16 @@ def data_centre_pue(
     start, end = _bounds(ctx, window=window, start=start, end=end)
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
-        result = site_pue(conn, enterprise=code, site=site, start=start, end=end, zone=zone)
+        result = site_pue(
+            conn,
+            enterprise=code,
+            site=site,
+            start=start,
+            end=end,
+            zone=zone,
+            threshold=ctx.config.common.min_completeness,
+            now=datetime.now(UTC),
+        )
     out = _pue_out(
         enterprise=code,
         site=site,
@@ -157,14 +176,28 @@ def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:
     start, end = window_bounds(Window(window), datetime.now(UTC), zone)
     with ctx.reads.connect() as conn:  # every site in one grouped query
         sites = data_centres(conn)
-        known = all_sites_pue(conn, start=start, end=end, zone=zone)
+        known = all_sites_pue(
+            conn,
+            start=start,
+            end=end,
+            zone=zone,
+            threshold=ctx.config.common.min_completeness,
+            now=datetime.now(UTC),
+        )
     ranked = []
     for dc in sites:
         result = known.get(dc.site_id)
         if result is None:  # a site without rollups in the window
             with ctx.reads.connect() as conn:
                 result = site_pue(
-                    conn, enterprise=dc.enterprise, site=dc.site, start=start, end=end, zone=zone
+                    conn,
+                    enterprise=dc.enterprise,
+                    site=dc.site,
+                    start=start,
+                    end=end,
+                    zone=zone,
+                    threshold=ctx.config.common.min_completeness,
+                    now=datetime.now(UTC),
                 )
         row = _pue_out(
             enterprise=dc.enterprise,

@@ -36,6 +36,16 @@ from services.api.report_files import (
 )
 from services.api.tenancy import visible_enterprise
 from services.core.domain.coefficients import ElectricityMethod
+from services.core.domain.rounding import (
+    AMOUNT_DIGITS,
+    KWH_DIGITS,
+    PUE_DIGITS,
+    SHARE_DIGITS,
+    TCE_DIGITS,
+    TCO2_DIGITS,
+    amount_digits,
+    rounded,
+)
 from services.core.factors import default_factors
 from services.core.store.reports import (
     EnterpriseReport,
@@ -85,6 +95,8 @@ def _reports(
             codes=codes,
             method=ElectricityMethod(method),
             thresholds=ctx.config.budget_thresholds,
+            min_completeness=ctx.config.common.min_completeness,
+            now=datetime.now(UTC),
         )
 
 
@@ -94,12 +106,31 @@ def _dc_out(d: Any, *, enterprise: str) -> ReportDataCentreOut:
         site=d.site,
         dc_class=d.dc_class,
         limit=d.limit,
-        pue=d.pue,
+        pue=rounded(d.pue, PUE_DIGITS),
         status=d.status,
-        facility_kwh=d.facility_kwh,
-        it_kwh=d.it_kwh,
-        coverage=d.coverage,
+        facility_kwh=round(d.facility_kwh, KWH_DIGITS),
+        it_kwh=round(d.it_kwh, KWH_DIGITS),
+        coverage=round(d.coverage, SHARE_DIGITS),
         over_limit=d.over_limit,
+        verdict=d.verdict,
+        verdict_text=d.verdict_text,
+        facility_coverage=round(d.facility_coverage, SHARE_DIGITS),
+        it_coverage=round(d.it_coverage, SHARE_DIGITS),
+    )
+
+
+def _carrier_out(c: Any) -> ReportCarrierOut:
+    return ReportCarrierOut(
+        carrier=c.carrier,
+        unit=c.unit,
+        amount=round(c.amount, AMOUNT_DIGITS),
+        completeness=round(c.completeness, SHARE_DIGITS),
+        estimated=c.estimated,
+        tce=rounded(c.tce, TCE_DIGITS),
+        tco2=rounded(c.tco2, TCO2_DIGITS),
+        coal_source=c.coal_source,
+        co2_source=c.co2_source,
+        estimated_share=round(c.estimated_share, SHARE_DIGITS),
     )
 
 
@@ -114,10 +145,11 @@ def enterprise_out(r: EnterpriseReport, *, zone: ZoneInfo) -> EnterpriseReportOu
         start=r.start.astimezone(zone),
         end=r.end.astimezone(zone),
         method=r.method,
-        total_tce=r.total_tce,
-        total_tco2=r.total_tco2,
-        completeness=r.completeness,
-        carriers=[ReportCarrierOut(**vars_of(c)) for c in r.carriers],
+        total_tce=round(r.total_tce, TCE_DIGITS),
+        total_tco2=round(r.total_tco2, TCO2_DIGITS),
+        completeness=rounded(r.completeness, SHARE_DIGITS),
+        estimated_share=rounded(r.estimated_share, SHARE_DIGITS),
+        carriers=[_carrier_out(c) for c in r.carriers],
         budgets=[
             ReportBudgetOut(
                 site=b.site,
@@ -125,19 +157,18 @@ def enterprise_out(r: EnterpriseReport, *, zone: ZoneInfo) -> EnterpriseReportOu
                 carrier=b.carrier,
                 unit=b.unit,
                 budget=b.budget,
-                used=b.used,
-                share_used=b.share_used,
-                projected=b.projected,
+                used=round(b.used, amount_digits(b.unit)),
+                share_used=round(b.share_used, SHARE_DIGITS),
+                projected=rounded(b.projected, amount_digits(b.unit)),
                 state=b.state,
+                coverage=rounded(b.coverage, SHARE_DIGITS),
+                data_sufficient=b.data_sufficient,
+                verdict=b.verdict,
             )
             for b in r.budgets
         ],
         data_centres=[_dc_out(d, enterprise=r.code) for d in r.data_centres],
     )
-
-
-def vars_of(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
 
 
 def district_out(
@@ -157,13 +188,15 @@ def district_out(
                 name=r.name,
                 town=r.town,
                 industry=r.industry,
-                electricity_kwh=kwh,
-                tce=r.total_tce,
-                tco2=r.total_tco2,
-                budget_share_used=max((b.share_used for b in r.budgets), default=None),
+                electricity_kwh=round(kwh, KWH_DIGITS),
+                tce=round(r.total_tce, TCE_DIGITS),
+                tco2=round(r.total_tco2, TCO2_DIGITS),
+                budget_share_used=rounded(
+                    max((b.share_used for b in r.budgets), default=None), SHARE_DIGITS
+                ),
                 budget_state=worst.state if worst else None,
                 data_centres_over_limit=sum(1 for d in r.data_centres if d.over_limit),
-                completeness=r.completeness,
+                completeness=rounded(r.completeness, SHARE_DIGITS),
             )
         )
         t = towns.setdefault(
@@ -174,14 +207,18 @@ def district_out(
         t.tce += r.total_tce
         t.tco2 += r.total_tco2
         sources |= {s for c in r.carriers for s in (c.coal_source, c.co2_source) if s}
+    for t in towns.values():  # summed unrounded, rounded once
+        t.electricity_kwh = round(t.electricity_kwh, KWH_DIGITS)
+        t.tce = round(t.tce, TCE_DIGITS)
+        t.tco2 = round(t.tco2, TCO2_DIGITS)
     start, end = month.bounds(zone)
     return DistrictReportOut(
         month=str(month),
         start=start,
         end=end,
         method=method,
-        total_tce=sum(r.tce for r in rows),
-        total_tco2=sum(r.tco2 for r in rows),
+        total_tce=round(sum(r.total_tce for r in reports), TCE_DIGITS),
+        total_tco2=round(sum(r.total_tco2 for r in reports), TCO2_DIGITS),
         enterprises=sorted(rows, key=lambda r: (-r.tce, r.enterprise)),
         towns=sorted(towns.values(), key=lambda t: (-t.tce, t.town)),
         data_centres=[_dc_out(d, enterprise=r.code) for r in reports for d in r.data_centres],

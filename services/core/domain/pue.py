@@ -30,8 +30,11 @@ class PueResult:
     ratio: float | None
     facility_kwh: float
     it_kwh: float
-    facility_coverage: float
+    facility_coverage: float  # measured share of the side's expected periods
     it_coverage: float
+    threshold: float = 0.9
+    facility_estimated: float = 0.0  # gap-filled share, reported apart
+    it_estimated: float = 0.0
 
 
 def pue(
@@ -41,14 +44,28 @@ def pue(
     facility_coverage: float,
     it_coverage: float,
     threshold: float = 0.9,
+    facility_estimated: float = 0.0,
+    it_estimated: float = 0.0,
 ) -> PueResult:
+    """Coverage: each side's measured share of its expected collection periods
+    (services/core/domain/completeness.py); estimated periods do not count."""
     if min(facility_coverage, it_coverage) < threshold:
         status, ratio = PueStatus.INSUFFICIENT_DATA, None
     elif it_kwh <= 0:
         status, ratio = PueStatus.NO_IT_LOAD, None
     else:
         status, ratio = PueStatus.OK, facility_kwh / it_kwh
-    return PueResult(status, ratio, facility_kwh, it_kwh, facility_coverage, it_coverage)
+    return PueResult(
+        status,
+        ratio,
+        facility_kwh,
+        it_kwh,
+        facility_coverage,
+        it_coverage,
+        threshold,
+        facility_estimated,
+        it_estimated,
+    )
 
 
 class PueVerdict(StrEnum):
@@ -72,6 +89,27 @@ def pue_verdict(result: PueResult, limit: float | None, *, hysteresis: float = 0
     if limit is None:
         return PueVerdict.NO_LIMIT
     return PueVerdict.OVER if result.ratio > limit - hysteresis else PueVerdict.WITHIN
+
+
+def pue_verdict_text(result: PueResult, limit: float | None) -> str:
+    """The verdict in words against the rule it is judged by, e.g. "over the limit (1.310 >
+    1.25)" or "insufficient data (IT side 43 % < 90 %)"."""
+    verdict = pue_verdict(result, limit)
+    if verdict is PueVerdict.INSUFFICIENT_DATA:
+        short = [
+            f"{side} side {share:.0%} < {result.threshold:.0%}"
+            for side, share in (("facility", result.facility_coverage), ("IT", result.it_coverage))
+            if share < result.threshold
+        ]
+        return f"insufficient data ({', '.join(short)})"
+    if verdict is PueVerdict.NO_IT_LOAD:
+        return "no IT load (no PUE)"
+    ratio = f"{result.ratio:.3f}"
+    if verdict is PueVerdict.NO_LIMIT:
+        return f"no limit registered (PUE {ratio})"
+    if verdict is PueVerdict.OVER:
+        return f"over the limit ({ratio} > {limit:g})"
+    return f"within the limit ({ratio} <= {limit:g})"
 
 
 def pue_limit(dc_class: str | None, explicit: float | None = None) -> float | None:

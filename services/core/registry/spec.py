@@ -7,6 +7,7 @@ the field path and the line of the file (``RegistryError``).
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -79,10 +80,33 @@ class MeterSpec(_Strict):
     multiplier: float = Field(1.0, gt=0)
     role: MeterRole = MeterRole.BOUNDARY
     interval_s: int = Field(900, ge=1, le=86400, description="expected reading interval")
+    commissioned: date | None = Field(
+        None,
+        description="local date (ENERGYMON_TIMEZONE) from which the meter's points owe data; "
+        "without it, from their first reading",
+    )
+    decommissioned: date | None = Field(
+        None, description="first local date on which the meter's points owe no data"
+    )
     connection: dict[str, Any] | None = None
     points: list[PointSpec] = Field(min_length=1)
 
     _code = field_validator("code")(_check_code)
+
+    @field_validator("commissioned", "decommissioned", mode="before")
+    @classmethod
+    def _local_date(cls, value: Any) -> Any:
+        """A local calendar date: a date or ``YYYY-MM-DD``; a time of day is refused (a meter
+        owes data from or until a local midnight)."""
+        if isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10):
+            raise ValueError("a local date (YYYY-MM-DD) in ENERGYMON_TIMEZONE, without a time")
+        return value
+
+    @model_validator(mode="after")
+    def _service_dates(self) -> MeterSpec:
+        if self.commissioned and self.decommissioned and self.decommissioned <= self.commissioned:
+            raise ValueError("decommissioned must be after commissioned")
+        return self
 
     @field_validator("points", mode="before")
     @classmethod

@@ -17,7 +17,16 @@ from sqlalchemy.dialects.postgresql import insert
 from services.core.domain.quantities import QUANTITIES, QuantityCode
 from services.core.errors import RegistryError
 from services.core.registry.spec import BudgetSpec, DistrictSpec, EnterpriseSpec, MeterSpec
-from services.core.schema.tables import budgets, enterprises, gateways, meters, points, sites
+from services.core.schema.tables import (
+    budgets,
+    enterprises,
+    gateways,
+    meters,
+    points,
+    readings,
+    rollup_dirty,
+    sites,
+)
 
 
 @dataclass
@@ -107,8 +116,16 @@ def _apply_meter(
             "multiplier": meter.multiplier,
             "role": meter.role,
             "connection": meter.connection,
+            "commissioned": meter.commissioned,
+            "decommissioned": meter.decommissioned,
         },
         report,
+    )
+    # the rows as pairs: a Result has keys() and so is not taken for pairs by dict()
+    declared = dict(
+        conn.execute(
+            select(points.c.quantity, points.c.interval_s).where(points.c.meter_id == meter_id)
+        ).all()
     )
     by_quantity: dict[str, int] = {}
     # power before energy: an energy point integrated from power names its power point
@@ -130,8 +147,24 @@ def _apply_meter(
             },
             report,
         )
+        was = declared.get(p.quantity)
+        if was is not None and was != (p.interval_s or meter.interval_s):
+            _recount_periods(conn, by_quantity[p.quantity])
     point_ids = list(by_quantity.values())
     _deactivate(conn, points, points.c.meter_id == meter_id, point_ids, report)
+
+
+def _recount_periods(conn: Connection, point_id: int) -> None:
+    """A changed declared interval changes the point's collection period: mark its readings for
+    the rollups to recount (the daily rows count periods)."""
+    conn.execute(
+        insert(rollup_dirty).from_select(
+            ["point_id", "from_ts", "to_ts"],
+            select(readings.c.point_id, func.min(readings.c.ts), func.max(readings.c.ts))
+            .where(readings.c.point_id == point_id)
+            .group_by(readings.c.point_id),
+        )
+    )
 
 
 def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport) -> None:

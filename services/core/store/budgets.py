@@ -6,7 +6,9 @@ factors valid at the start of the year); a carrier budget sums that carrier in t
 Only the roles that add up to a whole count. The run-rate projection uses the last 30 whole local
 days and today so far, or the time since the enterprise's first data this year if shorter; last
 year's pattern is taken up to the same date. One grouped query serves every budget, reading whole
-days from the daily rollups.
+days from the daily rollups. Each status carries its ``coverage``: the completeness of the
+budget's points over the period to date and over the run-rate window, the lower of the two
+(services/core/store/completeness.py), and whether it reaches ``min_completeness``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sqlalchemy import Connection, func, select, true
 
 from services.core.domain.budget import BudgetStatus, budget_status
 from services.core.domain.coefficients import FactorSet
+from services.core.domain.completeness import DEFAULT_THRESHOLD
+from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.domain.units import conversion_factor
 from services.core.schema.tables import (
@@ -30,6 +34,7 @@ from services.core.schema.tables import (
     points,
     sites,
 )
+from services.core.store.completeness import PointCompleteness, combined, point_completeness
 from services.core.store.rollups import midnight, window_source
 
 _COUNTED = sorted(r.value for r in COUNTED_ROLES)
@@ -65,6 +70,38 @@ class _Sums:
     last_total: float
     last_by_now: float
     month_used: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Point:
+    id: int
+    enterprise: str
+    site: str
+    carrier: str
+
+    def serves(self, b: BudgetRow) -> bool:
+        return (
+            self.enterprise == b.enterprise
+            and (not b.site or self.site == b.site)
+            and (not b.carrier or self.carrier == b.carrier)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Coverage:
+    """Completeness of every budget point over the year, the month and the run-rate window."""
+
+    points: list[_Point]
+    year: dict[int, PointCompleteness]
+    month: dict[int, PointCompleteness]
+    recent: dict[int, PointCompleteness]
+
+    def of(self, b: BudgetRow, *, monthly: bool) -> float:
+        mine = [p.id for p in self.points if p.serves(b)]
+        period = self.month if monthly else self.year
+        return min(
+            combined(period[i] for i in mine).share, combined(self.recent[i] for i in mine).share
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +268,36 @@ def _sums(conn: Connection, w: _Window, zone: ZoneInfo) -> list[_Sums]:
     ]
 
 
+def _coverage(conn: Connection, w: _Window, zone: ZoneInfo) -> _Coverage:
+    budgeted = select(budgets.c.enterprise_id).where(budgets.c.active, budgets.c.year == w.year)
+    stmt = (
+        select(points.c.id, enterprises.c.code, sites.c.code.label("site"), meters.c.carrier)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(sites, sites.c.id == meters.c.site_id)
+        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
+        .where(
+            meters.c.role.in_(_COUNTED),
+            meters.c.carrier != "water",
+            meters.c.active,
+            points.c.active,
+            points.c.quantity.in_(COUNTED_QUANTITIES),
+            meters.c.enterprise_id.in_(budgeted),
+        )
+    )
+    found = [_Point(r.id, r.code, r.site, r.carrier) for r in conn.execute(stmt)]
+    ids = [p.id for p in found]
+
+    def since(start: datetime) -> dict[int, PointCompleteness]:
+        return point_completeness(conn, point_ids=ids, start=start, end=w.now, zone=zone, now=w.now)
+
+    return _Coverage(
+        found,
+        since(w.year_start),
+        since(w.month_start),
+        since(max(w.recent_start, w.year_start)),
+    )
+
+
 def statuses(
     conn: Connection,
     factors: FactorSet,
@@ -238,6 +305,7 @@ def statuses(
     now: datetime,
     zone: ZoneInfo,
     thresholds: tuple[float, ...],
+    min_completeness: float = DEFAULT_THRESHOLD,
 ) -> list[tuple[BudgetRow, BudgetStatus]]:
     """Every active budget of the current local year, from one grouped query over the rollups.
 
@@ -250,6 +318,7 @@ def statuses(
     if not found:
         return []
     sums = _sums(conn, w, zone)
+    coverage = _coverage(conn, w, zone)
     on, last_on = w.year_start.date(), w.last_start.date()
     out = []
     for b, monthly in found:
@@ -291,6 +360,8 @@ def statuses(
                     lookback_days=max(lookback_days, 1e-9),
                     last_year_share_by_now=last_share,
                     thresholds=thresholds,
+                    coverage=coverage.of(b, monthly=False),
+                    min_completeness=min_completeness,
                 ),
             )
         )
@@ -309,6 +380,8 @@ def statuses(
                         recent_use=recent,
                         lookback_days=max(lookback_days, 1e-9),
                         thresholds=thresholds,
+                        coverage=coverage.of(b, monthly=True),
+                        min_completeness=min_completeness,
                     ),
                 )
             )

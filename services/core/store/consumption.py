@@ -26,11 +26,12 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import Connection as _Connection
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by
 
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.schema.tables import enterprises, meters, points, sites
+from services.core.store.completeness import expected_sql, measured_sql, owed, owed_table
 from services.core.store.rollups import midnight, window_source
 from services.core.store.scope import Scope, scoped_points
 
@@ -73,38 +74,77 @@ def _local_trunc(unit: str, ts: Any, zone: ZoneInfo) -> Any:
     return func.timezone(zone.key, func.date_trunc(unit, func.timezone(zone.key, ts)))
 
 
+_PERIOD_STEP = {None: "15 minutes", "hour": "1 hour"}
+
+
+def _period_end_sql(period: Any, trunc: str | None, zone: ZoneInfo) -> Any:
+    """SQL: the end of the output period starting at ``period`` (local calendar arithmetic)."""
+    if trunc in _PERIOD_STEP:
+        return period + cast(literal(_PERIOD_STEP[trunc]), INTERVAL)
+    local = func.timezone(zone.key, period) + cast(literal(f"1 {trunc}"), INTERVAL)
+    return func.timezone(zone.key, local)
+
+
 def _consumption_select(
-    *, start: datetime, end: datetime, interval: str, zone: ZoneInfo, scope: Scope
+    conn: Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    zone: ZoneInfo,
+    scope: Scope,
+    now: datetime | None,
 ) -> Any:
     """(period, carrier, quantity, unit, amount, completeness, estimated) per period and
-    carrier, ordered."""
+    carrier, ordered. Completeness: measured / expected collection periods of the group's points
+    in the period (services/core/store/completeness.py)."""
     trunc = PERIODS[interval]
+    points_owed = owed(conn, ids=scoped_points(scope), start=start, end=end, zone=zone, now=now)
+    mine, theirs = owed_table(points_owed, "o"), owed_table(points_owed, "e")
     # periods of a day or longer may read whole days from the daily rollups
     c = window_source(start, end, None if trunc in (None, "hour") else zone, scoped_points(scope))
     period = (c.c.ts if trunc is None else _local_trunc(trunc, c.c.ts, zone)).label("period")
-    # plain "/": SQLAlchemy's true division would cast the divisor to NUMERIC
-    completeness = func.least(
-        1.0, cast(func.sum(c.c.readings), Float).op("/")(func.nullif(func.sum(c.c.expected), 0))
-    )
-    return (
+    sums = (
         select(
             period,
             meters.c.carrier,
             points.c.quantity,
             points.c.unit,
             func.sum(c.c.energy).label("amount"),
-            completeness.label("completeness"),
+            func.sum(measured_sql(c, mine, zone)).label("measured"),
             func.bool_or(c.c.estimated).label("estimated"),
         )
         .select_from(c)
+        .join(mine, mine.c.point_id == c.c.point_id)
         .join(points, points.c.id == c.c.point_id)
         .join(meters, meters.c.id == points.c.meter_id)
         .join(sites, sites.c.id == meters.c.site_id)
         .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
         .where(*scope.conditions())
         .group_by(period, meters.c.carrier, points.c.quantity, points.c.unit)
-        .order_by(period, meters.c.carrier, points.c.quantity)
+        .subquery("s")
     )
+    lo = func.greatest(sums.c.period, start)
+    hi = func.least(_period_end_sql(sums.c.period, trunc, zone), end)
+    expected = (
+        select(func.sum(expected_sql(theirs, lo, hi, zone)))
+        .select_from(theirs)
+        .where(theirs.c.quantity == sums.c.quantity, theirs.c.carrier == sums.c.carrier)
+        .scalar_subquery()
+    )
+    # plain "/": SQLAlchemy's true division would cast the divisor to NUMERIC
+    completeness = func.least(
+        1.0, cast(sums.c.measured, Float).op("/")(func.nullif(cast(expected, Float), 0))
+    )
+    return select(
+        sums.c.period,
+        sums.c.carrier,
+        sums.c.quantity,
+        sums.c.unit,
+        sums.c.amount,
+        completeness.label("completeness"),
+        sums.c.estimated,
+    ).order_by(sums.c.period, sums.c.carrier, sums.c.quantity)
 
 
 def consumption(
@@ -115,10 +155,13 @@ def consumption(
     interval: str,
     zone: ZoneInfo,
     scope: Scope,
+    now: datetime | None = None,
 ) -> list[PeriodConsumption]:
     """Consumption per period (``interval``: 15m, 1h, 1d, 1mo, 1y) and carrier of ``scope`` in
-    [start, end)."""
-    stmt = _consumption_select(start=start, end=end, interval=interval, zone=zone, scope=scope)
+    [start, end), with its completeness as of ``now`` (default: the clock)."""
+    stmt = _consumption_select(
+        conn, start=start, end=end, interval=interval, zone=zone, scope=scope, now=now
+    )
     return [
         PeriodConsumption(
             period=r.period.astimezone(zone),
@@ -141,6 +184,7 @@ def consumption_json(
     interval: str,
     zone: ZoneInfo,
     scope: Scope,
+    now: datetime | None = None,
 ) -> bytes:
     """:func:`consumption`'s rows as a JSON array of objects with the same fields, built by
     PostgreSQL from the same statement (the API passes it through: a year of days costs the API
@@ -148,7 +192,7 @@ def consumption_json(
     them is ~5 times cheaper when ``zone`` is the session's TimeZone (the API's engine sets it to
     the configured zone)."""
     r = _consumption_select(
-        start=start, end=end, interval=interval, zone=zone, scope=scope
+        conn, start=start, end=end, interval=interval, zone=zone, scope=scope, now=now
     ).subquery("r")
     session_zone = func.current_setting("TimeZone")
     # the zone's UTC offset at the period's start, in seconds (only when formatting by hand)

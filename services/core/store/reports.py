@@ -13,15 +13,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select, true
+from sqlalchemy import Connection, func, select
 
+from services.core.domain.budget import budget_verdict
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
-from services.core.domain.pue import PueVerdict, pue_verdict
+from services.core.domain.completeness import DEFAULT_THRESHOLD
+from services.core.domain.pue import PueVerdict, pue_verdict, pue_verdict_text
 from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.domain.roles import COUNTED_ROLES
-from services.core.schema.tables import consumption_15m, enterprises, meters, points
+from services.core.schema.tables import enterprises, meters, points
 from services.core.store import budgets, sites
-from services.core.store.pue import all_sites_pue, expected_readings
+from services.core.store.completeness import PointCompleteness, combined, point_completeness
+from services.core.store.pue import all_sites_pue
 from services.core.store.rollups import window_source
 
 
@@ -56,6 +59,7 @@ class CarrierLine:
     tco2: float | None
     coal_source: str | None
     co2_source: str | None
+    estimated_share: float = 0.0  # gap-filled periods / expected periods
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,9 @@ class BudgetLine:
     share_used: float
     projected: float | None
     state: str
+    coverage: float | None = None
+    data_sufficient: bool = True
+    verdict: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,10 @@ class DataCentreLine:
     it_kwh: float
     coverage: float
     over_limit: bool | None
+    verdict: str = ""
+    verdict_text: str = ""
+    facility_coverage: float = 0.0
+    it_coverage: float = 0.0
 
 
 @dataclass
@@ -98,7 +109,8 @@ class EnterpriseReport:
     carriers: list[CarrierLine] = field(default_factory=list)
     budgets: list[BudgetLine] = field(default_factory=list)
     data_centres: list[DataCentreLine] = field(default_factory=list)
-    completeness: float | None = None  # readings present / expected, every counter point
+    completeness: float | None = None  # measured / expected periods, every counted point
+    estimated_share: float | None = None  # gap-filled / expected periods
 
     @property
     def total_tce(self) -> float:
@@ -113,23 +125,18 @@ class EnterpriseReport:
 class _Line:
     region: str
     amount: float = 0.0
-    readings: float = 0.0
-    expected: float = 0.0
     estimated: bool = False
+    parts: list[PointCompleteness] = field(default_factory=list)
 
 
 _JUDGED = (PueVerdict.OVER, PueVerdict.WITHIN)
 
 
-def _share(readings: float, expected: float) -> float:
-    return min(1.0, readings / expected) if expected else 0.0
-
-
 def _point_rows(
     conn: Connection, start: datetime, end: datetime, zone: ZoneInfo, codes: list[str] | None
 ) -> Sequence[Any]:
-    """Every active counted point of an active enterprise (of ``codes``): its amount and
-    readings over the window, and its first reading ever (completeness counts from it)."""
+    """Every active counted point of an active enterprise (of ``codes``): its amount over the
+    window and whether any of it was estimated."""
     of_codes = [enterprises.c.code.in_(codes)] if codes is not None else []
     counted = points.c.quantity.in_(COUNTED_QUANTITIES)
     wanted = (
@@ -140,29 +147,20 @@ def _point_rows(
         .correlate(None)
     )
     c = window_source(start, end, zone, wanted)
-    first = (
-        select(func.min(consumption_15m.c.bucket).label("first"))
-        .where(consumption_15m.c.point_id == points.c.id)
-        .correlate(points)
-        .lateral("f")
-    )
     stmt = (
         select(
+            points.c.id,
             enterprises.c.code,
             enterprises.c.grid_region,
             meters.c.carrier,
             meters.c.role,
             points.c.unit,
-            points.c.interval_s,
-            first.c.first,
             func.coalesce(func.sum(c.c.energy), 0).label("energy"),
-            func.coalesce(func.sum(c.c.readings), 0).label("readings"),
             func.coalesce(func.bool_or(c.c.estimated), False).label("estimated"),
         )
         .select_from(points)
         .join(meters, meters.c.id == points.c.meter_id)
         .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
-        .join(first, true())
         .outerjoin(c, c.c.point_id == points.c.id)
         .where(enterprises.c.active, meters.c.active, points.c.active, counted, *of_codes)
         .group_by(
@@ -172,8 +170,6 @@ def _point_rows(
             meters.c.role,
             points.c.id,
             points.c.unit,
-            points.c.interval_s,
-            first.c.first,
         )
         .order_by(enterprises.c.code, meters.c.carrier, points.c.unit)
     )
@@ -189,8 +185,11 @@ def enterprise_reports(
     codes: list[str] | None = None,
     method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
     thresholds: tuple[float, ...] = (0.8, 0.9),
+    min_completeness: float = DEFAULT_THRESHOLD,
+    now: datetime | None = None,
 ) -> list[EnterpriseReport]:
-    """The month's report of each active enterprise (or of ``codes``), in code order."""
+    """The month's report of each active enterprise (or of ``codes``), in code order, as of
+    ``now`` (default: the clock)."""
     start, end = month.bounds(zone)
     query = (
         select(
@@ -211,23 +210,22 @@ def enterprise_reports(
         )
         for r in conn.execute(query)
     }
-    as_of = min(end, datetime.now(UTC))
+    as_of = min(end, now or datetime.now(UTC))
     on = start.date()
     lines: dict[tuple[str, str, str], _Line] = {}
-    owed: dict[str, list[float]] = {}  # enterprise -> [readings, expected], every counted point
-    for row in _point_rows(conn, start, end, zone, codes):
-        if row.code not in reports:
-            continue
-        expected = expected_readings(start, as_of, row.first, row.interval_s)
-        share = owed.setdefault(row.code, [0.0, 0.0])
-        share[0] += float(row.readings)
-        share[1] += expected
+    owed: dict[str, list[PointCompleteness]] = {}  # enterprise -> every counted point's
+    rows = [r for r in _point_rows(conn, start, end, zone, codes) if r.code in reports]
+    shares = point_completeness(
+        conn, point_ids=[r.id for r in rows], start=start, end=end, zone=zone, now=as_of
+    )
+    for row in rows:
+        share = shares[row.id]
+        owed.setdefault(row.code, []).append(share)
         if row.role not in COUNTED_ROLES:
             continue  # sub-meters and IT load are inside a boundary meter's amount
         line = lines.setdefault((row.code, row.carrier, row.unit), _Line(row.grid_region))
         line.amount += float(row.energy)
-        line.readings += float(row.readings)
-        line.expected += expected
+        line.parts.append(share)
         line.estimated |= bool(row.estimated)
     for (code, carrier, unit), line in lines.items():
         kgce = tco2 = None
@@ -235,25 +233,36 @@ def enterprise_reports(
             region = line.region if carrier == "electricity" else "national"
             kgce = factors.kgce(carrier, line.amount, unit, on, method)
             tco2 = factors.tco2(carrier, line.amount, unit, on, region or "national")
+        together = combined(line.parts)
         reports[code].carriers.append(
             CarrierLine(
                 carrier,
                 unit,
                 line.amount,
-                _share(line.readings, line.expected),
+                together.share,
                 line.estimated,
                 kgce.value / 1000 if kgce else None,
                 tco2.value if tco2 else None,
                 kgce.factor.source if kgce else None,
                 tco2.factor.source if tco2 else None,
+                together.estimated_share,
             )
         )
-    for code, (present, owing) in owed.items():
-        reports[code].completeness = _share(present, owing)
+    for code, parts in owed.items():
+        together = combined(parts)
+        reports[code].completeness = together.share
+        reports[code].estimated_share = together.estimated_share
     # as of the month's last instant, so that the year and the month are the report's own (the
     # first instant of January would be the next year's budgets)
     last_instant = min(end - timedelta(microseconds=1), as_of)
-    for b, s in budgets.statuses(conn, factors, now=last_instant, zone=zone, thresholds=thresholds):
+    for b, s in budgets.statuses(
+        conn,
+        factors,
+        now=last_instant,
+        zone=zone,
+        thresholds=thresholds,
+        min_completeness=min_completeness,
+    ):
         if b.enterprise in reports:
             projections = [p for p in (s.projected_run_rate, s.projected_last_year) if p]
             reports[b.enterprise].budgets.append(
@@ -267,9 +276,14 @@ def enterprise_reports(
                     s.share,
                     max(projections) if projections else None,
                     s.state.value,
+                    s.coverage,
+                    s.data_sufficient,
+                    budget_verdict(s).value,
                 )
             )
-    pues = all_sites_pue(conn, start=start, end=end, zone=zone)
+    pues = all_sites_pue(
+        conn, start=start, end=end, zone=zone, threshold=min_completeness, now=as_of
+    )
     for dc in sorted(sites.data_centres(conn), key=lambda d: (d.enterprise, d.site)):
         if dc.enterprise not in reports:
             continue
@@ -287,6 +301,10 @@ def enterprise_reports(
                 r.it_kwh if r else 0.0,
                 min(r.facility_coverage, r.it_coverage) if r else 0.0,
                 verdict is PueVerdict.OVER if verdict in _JUDGED else None,
+                verdict.value,
+                pue_verdict_text(r, limit) if r else "insufficient data (no readings)",
+                r.facility_coverage if r else 0.0,
+                r.it_coverage if r else 0.0,
             )
         )
     return list(reports.values())

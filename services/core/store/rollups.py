@@ -1,6 +1,8 @@
 """How every consumption query reads the rollups: a window source.
 
-A window source yields ``(point_id, ts, energy, readings, expected, estimated)`` rows whose sums
+A window source yields ``(point_id, ts, energy, readings, expected, estimated, measured)`` rows
+(``measured``: the 15-minute bucket holds measured data, 1 or 0; a day: its measured collection
+periods, services/core/domain/completeness.py) whose sums
 over any point equal those of ``consumption_15m`` in [start, end): whole local days from
 ``consumption_1d`` (``ts`` at the day's local midnight), the partial days at either edge from
 ``consumption_15m`` (``ts`` at the bucket's start) — the same sums from ~96 times fewer rows.
@@ -16,6 +18,7 @@ table's ``(point_id, time)`` primary key instead of scanning the whole table.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -31,13 +34,19 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    or_,
     select,
     union_all,
 )
 
 from services.core.schema.tables import consumption_1d, consumption_15m, rollup_meta
 
-WINDOW_COLUMNS = ("point_id", "ts", "energy", "readings", "expected", "estimated")
+WINDOW_COLUMNS = ("point_id", "ts", "energy", "readings", "expected", "estimated", "measured")
+
+
+def measured_bucket(readings: Any, estimated: Any) -> Any:
+    """SQL of :func:`services.core.domain.completeness.bucket_measured`."""
+    return or_(readings > 0, not_(estimated))
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -52,7 +61,8 @@ def days_zone(conn: Connection) -> str | None:
     return str(value) if value is not None else None
 
 
-def _days_built(zone: ZoneInfo) -> ColumnElement[bool]:
+def days_built(zone: ZoneInfo) -> ColumnElement[bool]:
+    """SQL: ``consumption_1d`` was built in ``zone`` (a one-time filter of a statement)."""
     return exists(
         select(literal(1)).where(rollup_meta.c.key == "days_zone", rollup_meta.c.value == zone.key)
     )
@@ -60,7 +70,7 @@ def _days_built(zone: ZoneInfo) -> ColumnElement[bool]:
 
 def _from_15m(
     lo: datetime, hi: datetime, points: Select[tuple[int]] | None, *extra: ColumnElement[bool]
-) -> Select[tuple[int, datetime, float, int, int, bool]]:
+) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
     c = consumption_15m.c
     conds = [c.bucket >= lo, c.bucket < hi, *extra]
     if points is not None:
@@ -72,22 +82,29 @@ def _from_15m(
         cast(c.readings, Integer).label("readings"),
         cast(c.expected, Integer).label("expected"),
         c.estimated,
+        cast(measured_bucket(c.readings, c.estimated), Integer).label("measured"),
     ).where(and_(*conds))
 
 
 def _from_1d(
     d0: date, d1: date, zone: ZoneInfo, points: Select[tuple[int]] | None
-) -> Select[tuple[int, datetime, float, int, int, bool]]:
+) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
     c = consumption_1d.c
     conds = [c.day >= d0, c.day < d1]
     if points is not None:
         conds.append(c.point_id.in_(points))
-    conds.append(_days_built(zone))
+    conds.append(days_built(zone))
     # (day::timestamp AT TIME ZONE zone): the local midnight as an instant
     ts = func.timezone(zone.key, cast(c.day, TIMESTAMP(timezone=False)))
-    return select(c.point_id, ts.label("ts"), c.energy, c.readings, c.expected, c.estimated).where(
-        and_(*conds)
-    )
+    return select(
+        c.point_id,
+        ts.label("ts"),
+        c.energy,
+        c.readings,
+        c.expected,
+        c.estimated,
+        cast(c.measured_periods, Integer).label("measured"),
+    ).where(and_(*conds))
 
 
 def fifteen_minute_source(
@@ -116,7 +133,7 @@ def window_source(
     mid0, mid1 = midnight(first, zone), midnight(stop, zone)
     branches = [
         _from_1d(first, stop, zone, points),
-        _from_15m(mid0, mid1, points, not_(_days_built(zone))),
+        _from_15m(mid0, mid1, points, not_(days_built(zone))),
     ]
     if mid0 > start:  # the partial day at the start
         branches.append(_from_15m(start, mid0, points))

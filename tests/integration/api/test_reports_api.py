@@ -11,7 +11,9 @@ import psycopg
 import pytest
 from openpyxl import load_workbook
 
-from tests.integration.api.conftest import SHANGHAI, ApiHarness
+from services.accounting.rollup import catch_up
+from services.core.db import make_engine
+from tests.integration.api.conftest import SHANGHAI, ApiHarness, feed
 from tests.integration.conftest import ENT_A, ENT_B
 
 MONTH = "2026-11"  # the fed day, 17 November, lies in it
@@ -219,3 +221,25 @@ def test_instants_before_1970_are_a_clear_400_not_an_overflow(api: ApiHarness, p
     )
     assert resp.status_code == 400, resp.text
     assert "between 1970 and 2100" in resp.json()["detail"]
+
+
+def test_the_district_report_and_district_energy_give_the_same_total_to_the_last_digit(
+    fed: ApiHarness,
+) -> None:
+    # A: 8,928 kWh = 1.0972512 tce; B: 528 kWh = 0.0648912 tce. Rounded one by one they add
+    # up to 1.1622; summed first and rounded once, 1.1621 — which both answers must give.
+    feed(fed, "B-1", 5.5)
+    engine = make_engine(fed.db)
+    catch_up(engine)
+    engine.dispose()
+    report = fed.client.get(
+        "/api/v1/reports/district/monthly", params={"month": MONTH}, headers=fed.as_("officer")
+    ).json()
+    energy = fed.client.get(
+        "/api/v1/district/energy",
+        params={"from": "2026-11-01T00:00:00+08:00", "to": "2026-12-01T00:00:00+08:00"},
+        headers=fed.as_("officer"),
+    ).json()
+    assert report["total_tce"] == energy["total_tce"] == 1.1621
+    assert report["total_tco2"] == energy["total_tco2"] == 5.959
+    assert sorted(e["tce"] for e in report["enterprises"]) == [0.0649, 1.0973]

@@ -1,0 +1,322 @@
+"""Completeness of points over a window, from the rollups: the one definition every figure uses
+(services/core/domain/completeness.py: expected collection periods that hold measured data).
+
+Per point, the periods owed run over its service span (window, commissioning, decommissioning,
+now). Whole local days inside the span are read from ``consumption_1d`` (``measured_periods``,
+``estimated_periods``, written by the accounting service with the point's period); the rest from
+``consumption_15m``, grouped by period. As for energy, the daily rows are used only if they were
+built in the query's zone, checked inside the statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    TIMESTAMP,
+    Date,
+    Double,
+    Float,
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    not_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy import Connection as _Connection
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from services.core.domain.completeness import (
+    Completeness,
+    PointCompleteness,
+    ServiceSpan,
+    collection_period_s,
+    combined,
+    local_midnight,
+)
+from services.core.schema.tables import consumption_1d, consumption_15m, meters, points
+from services.core.store.rollups import days_built, measured_bucket
+from services.core.store.scope import Scope, scoped_points
+
+Connection = _Connection
+__all__ = [
+    "Completeness",
+    "PointCompleteness",
+    "combined",
+    "measured_bucket",
+    "point_completeness",
+]
+_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - PostgreSQL's epoch of a wall-clock timestamp
+_LONG_AGO = datetime(1900, 1, 1, tzinfo=UTC)  # no registered commissioning date
+_FAR_AHEAD = datetime(2300, 1, 1, tzinfo=UTC)  # no registered decommissioning date
+
+
+def period_number(bucket: Any, zone: str, period_s: Any) -> Any:
+    """SQL: which of the point's periods (counted from a local midnight) a bucket belongs to."""
+    wall = func.extract("epoch", func.timezone(zone, bucket))
+    return cast(func.floor(wall / period_s), Integer)
+
+
+def _wall(ts: datetime, zone: ZoneInfo) -> float:
+    return (ts.astimezone(zone).replace(tzinfo=None) - _EPOCH).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """What a point owes over a window."""
+
+    point_id: int
+    period_s: int
+    span: ServiceSpan
+    whole_days: tuple[date, date]  # [first, stop): local days wholly inside the span
+    registered: tuple[datetime | None, datetime | None]  # its service dates' local midnights
+    carrier: str = ""
+    quantity: str = ""
+
+
+def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> Owed:
+    period = collection_period_s(int(row.interval_s))
+    span = ServiceSpan.of(
+        start=start,
+        end=end,
+        now=now,
+        zone=zone,
+        period_s=period,
+        first_data=row.first,
+        commissioned=row.commissioned,
+        decommissioned=row.decommissioned,
+    )
+    first = span.since.astimezone(zone).date()
+    if local_midnight(first, zone) < span.since:
+        first += timedelta(days=1)
+    stop = span.until.astimezone(zone).date()
+
+    def midnight(day: date | None) -> datetime | None:
+        return local_midnight(day, zone) if day is not None else None
+
+    return Owed(
+        int(row.id),
+        period,
+        span,
+        (first, max(first, stop)),
+        (midnight(row.commissioned), midnight(row.decommissioned)),
+        row.carrier,
+        row.quantity,
+    )
+
+
+def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
+    first = (
+        select(func.min(consumption_15m.c.bucket).label("first"))
+        .where(consumption_15m.c.point_id == points.c.id)
+        .correlate(points)
+        .lateral("f")
+    )
+    stmt = (
+        select(
+            points.c.id,
+            points.c.interval_s,
+            meters.c.commissioned,
+            meters.c.decommissioned,
+            first.c.first,
+            meters.c.carrier,
+            points.c.quantity,
+        )
+        .select_from(points)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(first, true())
+        .where(points.c.id.in_(ids))
+    )
+    return list(conn.execute(stmt))
+
+
+def _arrays(name: str, columns: list[tuple[str, Any, list[Any]]]) -> Any:
+    """A table of parallel arrays, ``unnest``-ed: one bound parameter per column, so that the
+    statement's compiled form is cached whatever the rows."""
+    return (
+        func.unnest(
+            *(bindparam(f"{name}_{col}", data, type_=ARRAY(type_)) for col, type_, data in columns)
+        )
+        .table_valued(*(column(col, type_) for col, type_, _ in columns))
+        .render_derived(name=name)
+    )
+
+
+def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tuple[int, int]]:
+    """(measured, estimated) periods per point over its span: whole days from the daily rows,
+    the edges (and, when the days were built in another zone, the middle) from the 15-minute
+    rows, each branch an index range per point."""
+    stamp = TIMESTAMP(timezone=True)
+    # the whole days' bounds; without whole days both at ``hi``, so the first edge is all
+    midnights = [
+        tuple(local_midnight(d, zone) for d in o.whole_days)
+        if o.whole_days[0] < o.whole_days[1]
+        else (o.span.until + timedelta(seconds=o.period_s),) * 2
+        for o in owed
+    ]
+    v = _arrays(
+        "owed",
+        [
+            ("point_id", Integer, [o.point_id for o in owed]),
+            ("period_s", Integer, [o.period_s for o in owed]),
+            ("since_wall", Double, [_wall(o.span.since, zone) for o in owed]),
+            ("until_wall", Double, [_wall(o.span.until, zone) for o in owed]),
+            ("lo", stamp, [o.span.since for o in owed]),
+            # buckets of the last period that starts before ``until``
+            ("hi", stamp, [o.span.until + timedelta(seconds=o.period_s) for o in owed]),
+            ("d0", Date, [o.whole_days[0] for o in owed]),
+            ("d1", Date, [o.whole_days[1] for o in owed]),
+            ("m0", stamp, [m[0] for m in midnights]),
+            ("m1", stamp, [m[1] for m in midnights]),
+        ],
+    )
+    built = days_built(zone)
+    c15 = consumption_15m.c
+    number = period_number(c15.bucket, zone.key, v.c.period_s)
+
+    def buckets(lo: Any, hi: Any, *extra: Any) -> Any:
+        return (
+            select(c15.point_id, c15.bucket, c15.readings, c15.estimated, v.c.period_s)
+            .select_from(consumption_15m)
+            .join(v, v.c.point_id == c15.point_id)
+            .where(
+                c15.bucket >= lo,
+                c15.bucket < hi,
+                cast(number, Float) * v.c.period_s >= v.c.since_wall,
+                cast(number, Float) * v.c.period_s < v.c.until_wall,
+                *extra,
+            )
+        )
+
+    edges = union_all(
+        buckets(v.c.lo, func.least(v.c.m0, v.c.hi)),
+        buckets(func.greatest(v.c.m1, v.c.lo), v.c.hi, v.c.m1 > v.c.m0),
+        buckets(v.c.m0, v.c.m1, not_(built)),
+    ).subquery("b")
+    n = period_number(edges.c.bucket, zone.key, edges.c.period_s)
+    per_period = (
+        select(
+            edges.c.point_id,
+            func.bool_or(measured_bucket(edges.c.readings, edges.c.estimated)).label("measured"),
+        )
+        .group_by(edges.c.point_id, n)
+        .subquery("p")
+    )
+    from_15m = select(
+        per_period.c.point_id,
+        cast(per_period.c.measured, Integer).label("measured"),
+        cast(not_(per_period.c.measured), Integer).label("estimated"),
+    )
+    c1 = consumption_1d.c
+    from_1d = (
+        select(c1.point_id, c1.measured_periods, c1.estimated_periods)
+        .select_from(consumption_1d)
+        .join(v, v.c.point_id == c1.point_id)
+        .where(c1.day >= v.c.d0, c1.day < v.c.d1, built)
+    )
+    u = union_all(from_15m, from_1d).subquery("u")
+    stmt = select(
+        u.c.point_id,
+        func.sum(u.c.measured).label("measured"),
+        func.sum(u.c.estimated).label("estimated"),
+    ).group_by(u.c.point_id)
+    return {int(r.point_id): (int(r.measured), int(r.estimated)) for r in conn.execute(stmt)}
+
+
+def owed(
+    conn: Connection,
+    *,
+    ids: Select[tuple[int]],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> list[Owed]:
+    """What each of the points ``ids`` owes over [start, end) (``now`` default: the clock)."""
+    when = now if now is not None else datetime.now(UTC)
+    return [_owed(r, start, end, when, zone) for r in _points(conn, ids)]
+
+
+def owed_table(points_owed: list[Owed], name: str) -> Any:
+    """``points_owed`` as a table (point_id, period_s, since, until, reg_since, reg_until,
+    carrier, quantity) for a statement, passed as array parameters (the statement stays
+    cacheable)."""
+    stamp = TIMESTAMP(timezone=True)
+    return _arrays(
+        name,
+        [
+            ("point_id", Integer, [o.point_id for o in points_owed]),
+            ("period_s", Integer, [o.period_s for o in points_owed]),
+            ("since", stamp, [o.span.since for o in points_owed]),
+            ("until", stamp, [o.span.until for o in points_owed]),
+            ("reg_since", stamp, [o.registered[0] or _LONG_AGO for o in points_owed]),
+            ("reg_until", stamp, [o.registered[1] or _FAR_AHEAD for o in points_owed]),
+            ("carrier", Text, [o.carrier for o in points_owed]),
+            ("quantity", Text, [o.quantity for o in points_owed]),
+        ],
+    )
+
+
+def wall_seconds(ts: Any, zone: ZoneInfo) -> Any:
+    """SQL: local wall-clock seconds of an instant (PostgreSQL's epoch of the local time)."""
+    return func.extract("epoch", func.timezone(zone.key, ts))
+
+
+def expected_sql(o: Any, lo: Any, hi: Any, zone: ZoneInfo) -> Any:
+    """SQL of :func:`services.core.domain.completeness.expected_periods` for the point of owed
+    row ``o`` over [lo, hi) within its span."""
+    a = wall_seconds(func.greatest(lo, o.c.since), zone)
+    b = wall_seconds(func.least(hi, o.c.until), zone)
+    return func.greatest(0, func.ceil(b / o.c.period_s) - func.ceil(a / o.c.period_s))
+
+
+def measured_sql(c: Any, o: Any, zone: ZoneInfo) -> Any:
+    """SQL: the measured periods a window-source row ``c`` adds for the point of owed row ``o``:
+    a day's own count; a 15-minute bucket counts when it starts one of the point's periods (for
+    points with periods longer than 15 minutes the period's first bucket stands for it); nothing
+    outside the registered service dates."""
+    starts = func.mod(wall_seconds(c.c.ts, zone), o.c.period_s) == 0
+    inside = and_(c.c.ts >= o.c.reg_since, c.c.ts < o.c.reg_until)
+    return case((and_(starts, inside), c.c.measured), else_=0)
+
+
+def point_completeness(
+    conn: Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    point_ids: Iterable[int] | None = None,
+    scope: Scope | None = None,
+    now: datetime | None = None,
+) -> dict[int, PointCompleteness]:
+    """Completeness over [start, end) of the points ``point_ids`` (or those ``scope`` selects),
+    by point id; ``now`` (default: the clock) ends what is owed."""
+    if point_ids is not None:
+        ids: Select[tuple[int]] = select(
+            func.unnest(bindparam("completeness_ids", list(point_ids), type_=ARRAY(Integer)))
+        )
+    else:
+        ids = scoped_points(scope or Scope())
+    found = owed(conn, ids=ids, start=start, end=end, zone=zone, now=now)
+    owing = [o for o in found if o.span.since < o.span.until]
+    counts = _counts(conn, owing, zone) if owing else {}
+    out = {}
+    for o in found:
+        measured, estimated = counts.get(o.point_id, (0, 0))
+        out[o.point_id] = PointCompleteness(
+            o.point_id, o.span.expected(o.period_s, zone), measured, estimated
+        )
+    return out
