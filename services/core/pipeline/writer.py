@@ -48,15 +48,20 @@ SELECT count(*) FROM inserted
 
 # Staged readings whose point and time are stored with another value: the stored one was first
 # (this runs after the insert, so a batch holding one key twice records its second value too).
+# The LATERAL ... LIMIT 1 keeps it to one primary-key lookup per staged row: as a plain join the
+# planner, knowing nothing of the temporary stage, would hash the whole readings table.
 # The unique key on (point, ts, new value) keeps a redelivered conflicting re-send to one row.
 _RECORD_CONFLICTS = """
 INSERT INTO reading_conflicts (point_id, ts, first_value, new_value, source, received_at,
                                first_received_at, gateway_id)
-SELECT s.point_id, s.ts, r.value, s.value, s.source, s.received_at, r.received_at, m.gateway_id
+SELECT s.point_id, s.ts, r.value, s.value, s.source, s.received_at, r.received_at,
+       (SELECT m.gateway_id FROM points p JOIN meters m ON m.id = p.meter_id
+        WHERE p.id = s.point_id)
 FROM stage_readings s
-JOIN readings r ON r.point_id = s.point_id AND r.ts = s.ts
-LEFT JOIN points p ON p.id = s.point_id
-LEFT JOIN meters m ON m.id = p.meter_id
+CROSS JOIN LATERAL (
+    SELECT value, received_at FROM readings
+    WHERE readings.point_id = s.point_id AND readings.ts = s.ts LIMIT 1
+) r
 WHERE r.value <> s.value
 ON CONFLICT (point_id, ts, new_value) DO NOTHING
 """
@@ -216,6 +221,9 @@ class ReadingWriter:
                 application_name="energymon-writer",
             )
             with self._conn.cursor() as cur:
+                # JIT compiling costs more than these short statements take (its threshold goes
+                # by estimates, and the planner has no statistics for the temporary stage)
+                cur.execute("SET jit = off")
                 cur.execute(_STAGE)
             self._conn.commit()
         return self._conn
