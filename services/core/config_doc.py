@@ -13,6 +13,7 @@ from services.core.settings import (
     IngestSettings,
     ModbusSettings,
     MqttSettings,
+    QualitySettings,
 )
 
 SETTINGS: tuple[type[BaseSettings], ...] = (
@@ -23,6 +24,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     ApiSettings,
     AccountingSettings,
     AlertsSettings,
+    QualitySettings,
     ModbusSettings,
 )
 

@@ -472,6 +472,34 @@ class AlertsSettings(BaseSettings):
     metrics_port: int = Field(9103, ge=0, le=65535, description="Port of the alerts /metrics.")
 
 
+class QualitySettings(BaseSettings):
+    """The data-quality report and the quality alerts."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_QUALITY_", extra="ignore")
+
+    completeness_threshold: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Share of expected 15-minute intervals holding data below which a figure "
+        "is insufficient data and an enterprise's day raises `enterprise_low_completeness` "
+        "(the online-monitoring 90 % completeness rule).",
+    )
+    balance_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Meter balance: |parent - sum of sub-meters| / parent above this share is a "
+        "deviation (a platform default, not a figure from a standard).",
+    )
+    late_after_s: float = Field(
+        900.0,
+        gt=0,
+        description="A reading received this long after its timestamp counts as late in the "
+        "data-quality report (default: one 15-minute collection interval).",
+    )
+
+
 class ModbusSettings(BaseSettings):
     """The Modbus poller."""
 

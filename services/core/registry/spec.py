@@ -229,7 +229,8 @@ def _check_sub_meters(meters: list[MeterSpec]) -> None:
         parent = by_code.get(meter.sub_of)
         if parent is None:
             raise ValueError(
-                f"meter {meter.code} is sub_of {meter.sub_of!r}, which this enterprise does not list"
+                f"meter {meter.code} is sub_of {meter.sub_of!r}, "
+                "which this enterprise does not list"
             )
         if parent.carrier != meter.carrier:
             raise ValueError(

@@ -1,0 +1,106 @@
+"""Completeness per point: the share of expected 15-minute intervals that hold data.
+
+PROVISIONAL: this version is computed from today's ``consumption_15m`` columns so that the
+data-quality report, the balance and the quality alerts can be built against the interface; the
+completeness work (issue 15, part A) replaces this file with the one definition (commissioning
+and decommissioning dates, hourly and daily meters counting their own periods). Keep callers to
+the interface: :func:`point_completeness` and :class:`PointCompleteness`.
+
+Here: expected = the 15-minute intervals from the later of ``start`` and the point's first bucket
+(its commissioning, as far as the data tells) to the earlier of ``end`` and ``now``; measured =
+those holding at least one reading; estimated = those holding only gap-filled energy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, select
+
+from services.core.domain.buckets import bucket_start
+from services.core.schema.tables import consumption_15m, points
+from services.core.store.scope import Scope, scoped_points
+
+INTERVAL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class PointCompleteness:
+    point_id: int
+    expected: int
+    measured: int
+    estimated: int
+
+    @property
+    def share(self) -> float:
+        """Measured intervals over expected ones (1.0 when none were expected)."""
+        return min(1.0, self.measured / self.expected) if self.expected else 1.0
+
+    @property
+    def estimated_share(self) -> float:
+        return min(1.0, self.estimated / self.expected) if self.expected else 0.0
+
+
+def _expected(first: datetime | None, *, start: datetime, end: datetime, now: datetime) -> int:
+    if first is None:
+        return 0
+    lo = max(bucket_start(start), first)
+    hi = min(end, now)
+    if hi <= lo:
+        return 0
+    return math.ceil((hi - lo) / INTERVAL)
+
+
+def point_completeness(
+    conn: Connection,
+    *,
+    point_ids: Sequence[int] | None = None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    scope: Scope | None = None,
+) -> dict[int, PointCompleteness]:
+    """Completeness of each cumulative point in ``point_ids`` (or in ``scope``; or every active
+    cumulative point) over [start, end), as of ``now``."""
+    chosen = select(points.c.id).where(points.c.kind == "cumulative")
+    if point_ids is not None:
+        chosen = chosen.where(points.c.id.in_(list(point_ids)))
+    elif scope is not None:
+        chosen = scoped_points(scope, points.c.kind == "cumulative")
+    else:
+        chosen = chosen.where(points.c.active)
+    ids = chosen.subquery()
+    first = (
+        select(func.min(consumption_15m.c.bucket))
+        .where(consumption_15m.c.point_id == ids.c.id)
+        .scalar_subquery()
+    )
+    in_window = and_(
+        consumption_15m.c.point_id == ids.c.id,
+        consumption_15m.c.bucket >= bucket_start(start),
+        consumption_15m.c.bucket < min(end, now),
+    )
+    measured = (
+        select(func.count()).where(in_window, consumption_15m.c.readings > 0).scalar_subquery()
+    )
+    estimated = (
+        select(func.count())
+        .where(in_window, consumption_15m.c.readings == 0, consumption_15m.c.estimated)
+        .scalar_subquery()
+    )
+    stmt = select(
+        ids.c.id, first.label("first"), measured.label("measured"), estimated.label("estimated")
+    )
+    out = {}
+    for r in conn.execute(stmt):
+        expected = _expected(r.first, start=start, end=end, now=now)
+        out[int(r.id)] = PointCompleteness(
+            point_id=int(r.id),
+            expected=expected,
+            measured=min(int(r.measured), expected),
+            estimated=min(int(r.estimated), expected),
+        )
+    return out
