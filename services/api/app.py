@@ -34,6 +34,7 @@ from services.api.routes import (
     energy,
     ingest,
     pue,
+    quality,
     readings,
     registry,
     reports,
@@ -133,6 +134,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         budgets,
         demand,
         reports,
+        quality,
         ingest,
         alerts,
     ):

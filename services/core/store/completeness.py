@@ -78,22 +78,27 @@ def point_completeness(
         .where(consumption_15m.c.point_id == ids.c.id)
         .scalar_subquery()
     )
-    in_window = and_(
-        consumption_15m.c.point_id == ids.c.id,
-        consumption_15m.c.bucket >= bucket_start(start),
-        consumption_15m.c.bucket < min(end, now),
-    )
-    measured = (
-        select(func.count()).where(in_window, consumption_15m.c.readings > 0).scalar_subquery()
-    )
-    estimated = (
-        select(func.count())
-        .where(in_window, consumption_15m.c.readings == 0, consumption_15m.c.estimated)
-        .scalar_subquery()
+    c = consumption_15m.c
+    counts = (
+        select(
+            c.point_id,
+            func.count().filter(c.readings > 0).label("measured"),
+            func.count().filter(and_(c.readings == 0, c.estimated)).label("estimated"),
+        )
+        .where(
+            c.point_id.in_(select(ids.c.id)),
+            c.bucket >= bucket_start(start),
+            c.bucket < min(end, now),
+        )
+        .group_by(c.point_id)
+        .subquery()
     )
     stmt = select(
-        ids.c.id, first.label("first"), measured.label("measured"), estimated.label("estimated")
-    )
+        ids.c.id,
+        first.label("first"),
+        func.coalesce(counts.c.measured, 0).label("measured"),
+        func.coalesce(counts.c.estimated, 0).label("estimated"),
+    ).outerjoin(counts, counts.c.point_id == ids.c.id)
     out = {}
     for r in conn.execute(stmt):
         expected = _expected(r.first, start=start, end=end, now=now)
