@@ -27,6 +27,16 @@ from services.api.models.reports import (
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the OpenAPI description of a route answering JSON, CSV or XLSX
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "JSON by default; `format=csv` or `format=xlsx` for a file",
+    }
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,14 @@ ranked by quality (officers), for a local day or month, as JSON, CSV or XLSX."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from services.api.deps import Ctx, Officer, Reader
 from services.api.models.common import STANDARD_PROBLEMS
 from services.api.models.quality import QualityDistrictOut, QualityEnterpriseOut
-from services.api.params import Code
+from services.api.params import Code, FileFormat
 from services.api.problems import Problem
 from services.api.quality_out import (
     district_out,
@@ -20,21 +20,12 @@ from services.api.quality_out import (
     enterprise_tables,
 )
 from services.api.render import file_response, model_response
-from services.api.report_files import CSV, XLSX, sections_csv, table_csv, workbook
+from services.api.report_files import CSV, FILES, XLSX, sections_csv, table_csv, workbook
 from services.api.tenancy import visible_enterprise
 from services.core.errors import EnergymonError
 from services.core.store.quality_report import Period, QualityReport, QualityRules, quality_report
 
 router = APIRouter(prefix="/api/v1", tags=["quality"], responses=STANDARD_PROBLEMS)
-FILES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX: {"schema": {"type": "string", "format": "binary"}},
-        },
-        "description": "JSON by default; `format=csv` or `format=xlsx` for a file",
-    }
-}
 PeriodParam = Annotated[
     str | None,
     Query(
@@ -42,7 +33,6 @@ PeriodParam = Annotated[
         description="A local day YYYY-MM-DD or month YYYY-MM; default yesterday",
     ),
 ]
-Format = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, csv or xlsx")]
 
 
 def _period(ctx: Ctx, text: str | None) -> Period:
@@ -79,7 +69,7 @@ def _report(ctx: Ctx, period: Period, enterprise: str | None) -> tuple[QualityRe
     summary="An enterprise's data-quality report for a day or month (JSON, CSV or XLSX)",
 )
 def enterprise_quality(
-    ctx: Ctx, who: Reader, code: Code, period: PeriodParam = None, format: Format = "json"
+    ctx: Ctx, who: Reader, code: Code, period: PeriodParam = None, format: FileFormat = "json"
 ) -> Response:
     """Per site and point: completeness (measured / expected 15-minute intervals) and the
     estimated share; silent meters and their last reading; counter events; late readings;
@@ -112,7 +102,7 @@ def enterprise_quality(
     summary="The district ranked by data quality, worst first (officers; JSON, CSV or XLSX)",
 )
 def district_quality(
-    ctx: Ctx, who: Officer, period: PeriodParam = None, format: Format = "json"
+    ctx: Ctx, who: Officer, period: PeriodParam = None, format: FileFormat = "json"
 ) -> Response:
     """Every active enterprise ranked by completeness (lowest first), then by findings: silent
     meters, balance deviations, points whose days do not add up, conflicting re-sends, late
