@@ -12,10 +12,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine
 
 from services.alerts.notify import Router
-from services.alerts.rules import budget, connectivity, ingest, pue, quality
+from services.alerts.rules import budget, connectivity, data_quality, ingest, pue, quality
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alert_counts, live_alerts
-from services.core.settings import AlertsSettings
+from services.core.settings import AlertsSettings, QualitySettings
 
 FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]
 
@@ -95,6 +95,36 @@ def quality_family(zone: ZoneInfo) -> Family:
             quality.COUNTER_RESET,
             quality.COUNTER_ROLLOVER,
             quality.SPIKE_EXCLUDED,
+        ),
+        find,
+    )
+
+
+def data_quality_family(
+    settings: AlertsSettings, quality_settings: QualitySettings, zone: ZoneInfo
+) -> Family:
+    threshold = quality_settings.completeness_threshold
+
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return [
+            *data_quality.completeness_findings(conn, now, live, zone=zone, threshold=threshold),
+            *data_quality.balance_findings(
+                conn,
+                now,
+                live,
+                zone=zone,
+                tolerance=quality_settings.balance_tolerance,
+                threshold=threshold,
+            ),
+            *data_quality.pue_silent_findings(conn, now, live, intervals=settings.silent_intervals),
+        ]
+
+    return Family(
+        "data_quality",
+        (
+            data_quality.ENTERPRISE_LOW_COMPLETENESS,
+            data_quality.METER_BALANCE_DEVIATION,
+            data_quality.PUE_METER_SILENT,
         ),
         find,
     )

@@ -30,6 +30,7 @@ class PointRow:
     name: str
     town: str
     site: str
+    meter_id: int
     meter: str
     role: str
     quantity: str
@@ -72,6 +73,7 @@ def registry_points(conn: Connection, *, enterprise: str | None, until: datetime
             enterprises.c.name,
             enterprises.c.town,
             sites.c.code.label("site"),
+            meters.c.id.label("meter_id"),
             meters.c.code.label("meter"),
             meters.c.role,
             points.c.quantity,
@@ -98,6 +100,7 @@ def registry_points(conn: Connection, *, enterprise: str | None, until: datetime
             name=r.name,
             town=r.town,
             site=r.site,
+            meter_id=r.meter_id,
             meter=r.meter,
             role=r.role,
             quantity=r.quantity,
