@@ -3,7 +3,7 @@ declared sub-meters (``meters.sub_of``), per local day."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from services.core.domain.balance import Balance, meter_balance
 from services.core.schema.tables import enterprises, meters, points, sites
-from services.core.store.completeness import point_completeness
+from services.core.store.completeness import PointCompleteness, point_completeness_by_day
 from services.core.store.rollups import midnight, window_source
 
 
@@ -124,8 +124,10 @@ def daily_balances(
     tolerance: float,
     threshold: float,
     enterprise_ids: Sequence[int] | None = None,
+    completeness: Mapping[tuple[int, date], PointCompleteness] | None = None,
 ) -> list[DailyBalance]:
-    """The balance of every parent point on each of ``days`` local days from ``first_day``."""
+    """The balance of every parent point on each of ``days`` local days from ``first_day``.
+    ``completeness``: the points' completeness per day when the caller has it already."""
     pairs = balance_pairs(conn, enterprise_ids=enterprise_ids)
     if not pairs:
         return []
@@ -133,16 +135,21 @@ def daily_balances(
     start = midnight(first_day, zone)
     end = midnight(first_day + timedelta(days=days), zone)
     energy = daily_energy(conn, point_ids=involved, start=start, end=end, zone=zone)
+    if completeness is None:
+        completeness = point_completeness_by_day(
+            conn, point_ids=involved, first_day=first_day, days=days, zone=zone, now=now
+        )
     out = []
     for n in range(days):
         day = first_day + timedelta(days=n)
-        lo, hi = midnight(day, zone), midnight(day + timedelta(days=1), zone)
-        if lo >= now:
+        if midnight(day, zone) >= now:
             break
-        shares = point_completeness(conn, point_ids=involved, start=lo, end=hi, now=now)
         for pair in pairs:
             ids = (pair.point_id, *pair.sub_point_ids)
-            completeness = min((shares[i].share for i in ids if i in shares), default=0.0)
+            lowest = min(
+                (completeness[(i, day)].share for i in ids if (i, day) in completeness),
+                default=0.0,
+            )
             out.append(
                 DailyBalance(
                     pair=pair,
@@ -151,10 +158,10 @@ def daily_balances(
                         energy.get((pair.point_id, day), 0.0),
                         [energy.get((i, day), 0.0) for i in pair.sub_point_ids],
                         tolerance=tolerance,
-                        completeness=completeness,
+                        completeness=lowest,
                         threshold=threshold,
                     ),
-                    completeness=completeness,
+                    completeness=lowest,
                 )
             )
     return out

@@ -10,7 +10,7 @@ lowest completeness, then most findings.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from services.core.errors import EnergymonError
 from services.core.settings import AlertsSettings, QualitySettings
 from services.core.store import quality_facts as facts
 from services.core.store.balance import DailyBalance, daily_balances
-from services.core.store.completeness import PointCompleteness, point_completeness
+from services.core.store.completeness import PointCompleteness, point_completeness_by_day
 from services.core.store.consistency import days_against_span
 from services.core.store.rollups import midnight
 
@@ -185,6 +185,19 @@ def _share(items: Sequence[PointCompleteness], *, estimated: bool) -> float:
     return min(1.0, got / expected)
 
 
+def _over_days(
+    by_day: Mapping[tuple[int, date], PointCompleteness],
+) -> dict[int, PointCompleteness]:
+    sums: dict[int, tuple[int, int, int]] = {}
+    for (pid, _day), c in by_day.items():
+        e, m, s = sums.get(pid, (0, 0, 0))
+        sums[pid] = (e + c.expected, m + c.measured, s + c.estimated)
+    return {
+        pid: PointCompleteness(point_id=pid, expected=e, measured=m, estimated=s)
+        for pid, (e, m, s) in sums.items()
+    }
+
+
 def quality_report(
     conn: Connection,
     *,
@@ -200,7 +213,10 @@ def quality_report(
     rows = facts.registry_points(conn, enterprise=enterprise, until=until)
     ids = [r.point_id for r in rows]
     counters = [r.point_id for r in rows if r.cumulative]
-    shares = point_completeness(conn, point_ids=counters, start=start, end=end, now=now)
+    by_day = point_completeness_by_day(
+        conn, point_ids=counters, first_day=period.first_day, days=period.days, zone=zone, now=now
+    )
+    shares = _over_days(by_day)  # intervals partition into days: the period's is their sum
     events = facts.counter_event_counts(conn, point_ids=ids, start=start, end=end)
     late = facts.late_readings(conn, point_ids=ids, start=start, end=end, after=rules.late_after)
     found = facts.conflicts(conn, point_ids=ids, start=start, end=end)
@@ -243,6 +259,7 @@ def quality_report(
         tolerance=rules.balance_tolerance,
         threshold=rules.completeness_threshold,
         enterprise_ids=list(report),
+        completeness=by_day,
     ):
         report[b.pair.enterprise_id].balances.append(b)
     codes = {e.enterprise: e for e in report.values()}
