@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from services.core.domain.balance import Balance, meter_balance
 from services.core.schema.tables import enterprises, meters, points, sites
 from services.core.store.completeness import PointCompleteness, point_completeness_by_day
+from services.core.store.ids import among
 from services.core.store.rollups import midnight, window_source
 
 
@@ -105,7 +106,7 @@ def daily_energy(
     """Energy per point and local day in [start, end) (whole days from the daily rollups)."""
     if not point_ids:
         return {}
-    chosen = select(points.c.id).where(points.c.id.in_(list(point_ids)))
+    chosen = select(points.c.id).where(among(points.c.id, point_ids))
     src = window_source(start, end, zone, chosen)
     day = cast(func.timezone(zone.key, src.c.ts), Date).label("day")
     stmt = select(src.c.point_id, day, func.sum(src.c.energy).label("energy")).group_by(

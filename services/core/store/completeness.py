@@ -19,10 +19,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Date, ScalarSelect, and_, cast, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    DateTime,
+    ScalarSelect,
+    and_,
+    func,
+    literal,
+    select,
+)
 
 from services.core.domain.buckets import bucket_start
 from services.core.schema.tables import consumption_15m, points
+from services.core.store.ids import among
 from services.core.store.rollups import midnight
 from services.core.store.scope import Scope, scoped_points
 
@@ -69,7 +80,7 @@ def point_completeness(
     cumulative point) over [start, end), as of ``now``."""
     chosen = select(points.c.id).where(points.c.kind == "cumulative")
     if point_ids is not None:
-        chosen = chosen.where(points.c.id.in_(list(point_ids)))
+        chosen = chosen.where(among(points.c.id, point_ids))
     elif scope is not None:
         chosen = scoped_points(scope, points.c.kind == "cumulative")
     else:
@@ -84,9 +95,9 @@ def point_completeness(
             func.count().filter(and_(c.readings == 0, c.estimated)).label("estimated"),
         )
         .where(
-            # the caller's ids as a literal list: per-point range scans of the primary key for a
-            # short window (a semi-join over a subquery made the planner scan the whole table)
-            c.point_id.in_(list(point_ids))
+            # the caller's ids as an array: per-point range scans of the primary key for a short
+            # window (a semi-join over a subquery made the planner scan the whole table)
+            among(c.point_id, point_ids)
             if point_ids is not None
             else c.point_id.in_(select(ids.c.id)),
             c.bucket >= bucket_start(start),
@@ -136,30 +147,47 @@ def point_completeness_by_day(
         int(r.point_id): r.first
         for r in conn.execute(
             select(points.c.id.label("point_id"), _first_bucket(points.c.id).label("first")).where(
-                points.c.id.in_(ids)
+                among(points.c.id, ids)
             )
         )
     }
-    day = cast(func.timezone(zone.key, c.bucket), Date).label("day")
+    # each bucket's local day by binary search over the days' midnights (DST-proof, and much
+    # cheaper per row than converting every bucket to local time)
+    midnights = [midnight(first_day + timedelta(days=n), zone) for n in range(days + 1)]
+    nth = func.width_bucket(c.bucket, literal(midnights, ARRAY(DateTime(timezone=True)))).label(
+        "nth"
+    )
     counts = {
-        (int(r.point_id), r.day): (int(r.measured), int(r.estimated))
+        (int(r.point_id), first_day + timedelta(days=int(r.nth) - 1)): (
+            int(r.measured),
+            int(r.estimated),
+        )
         for r in conn.execute(
             select(
                 c.point_id,
-                day,
+                nth,
                 func.count().filter(c.readings > 0).label("measured"),
                 func.count().filter(and_(c.readings == 0, c.estimated)).label("estimated"),
             )
-            .where(c.point_id.in_(ids), c.bucket >= start, c.bucket < min(end, now))
-            .group_by(c.point_id, day)
+            .where(among(c.point_id, ids), c.bucket >= start, c.bucket < min(end, now))
+            .group_by(c.point_id, nth)
         )
     }
+    # expected intervals per day in plain seconds: this runs for every point and day
+    step = INTERVAL.total_seconds()
+    cap = min(end, now).timestamp()
+    edges = [m.timestamp() for m in midnights]
     out = {}
-    for n in range(days):
-        d = first_day + timedelta(days=n)
-        lo, hi = midnight(d, zone), midnight(d + timedelta(days=1), zone)
-        for pid in ids:
-            expected = _expected(first.get(pid), start=lo, end=hi, now=now)
+    for pid in ids:
+        f = first.get(pid)
+        begin = f.timestamp() if f is not None else None
+        for n in range(days):
+            d = first_day + timedelta(days=n)
+            expected = 0
+            if begin is not None:
+                lo = max(edges[n] - edges[n] % step, begin)
+                hi = min(edges[n + 1], cap)
+                expected = math.ceil((hi - lo) / step) if hi > lo else 0
             measured, estimated = counts.get((pid, d), (0, 0))
             out[(pid, d)] = PointCompleteness(
                 point_id=pid,

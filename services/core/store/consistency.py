@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from services.core.domain.balance import DaysAgainstMonth, days_against_month
 from services.core.schema.tables import consumption_1d, consumption_15m
+from services.core.store.ids import among
 from services.core.store.rollups import days_zone, midnight
 
 
@@ -38,8 +39,8 @@ def days_against_span(
         consumption_15m.c.bucket < midnight(stop, zone),
     )
     if point_ids is not None:
-        daily = daily.where(consumption_1d.c.point_id.in_(list(point_ids)))
-        whole = whole.where(consumption_15m.c.point_id.in_(list(point_ids)))
+        daily = daily.where(among(consumption_1d.c.point_id, point_ids))
+        whole = whole.where(among(consumption_15m.c.point_id, point_ids))
     by_day = {
         int(r.point_id): float(r.energy)
         for r in conn.execute(daily.group_by(consumption_1d.c.point_id))

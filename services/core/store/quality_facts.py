@@ -20,6 +20,7 @@ from services.core.schema.tables import (
     readings,
     sites,
 )
+from services.core.store.ids import among
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,7 @@ def counter_event_counts(
     stmt = (
         select(counter_events.c.point_id, counter_events.c.kind, func.count().label("n"))
         .where(
-            counter_events.c.point_id.in_(list(point_ids)),
+            among(counter_events.c.point_id, point_ids),
             counter_events.c.ts >= start,
             counter_events.c.ts < end,
         )
@@ -147,7 +148,7 @@ def late_readings(
     stmt = (
         select(readings.c.point_id, func.count().label("late"), func.max(delay).label("worst"))
         .where(
-            readings.c.point_id.in_(list(point_ids)),
+            among(readings.c.point_id, point_ids),
             readings.c.ts >= start,
             readings.c.ts < end,
             readings.c.received_at > readings.c.ts + after,
@@ -175,7 +176,7 @@ def conflicts(
             c.received_at,
             c.first_received_at,
         )
-        .where(c.point_id.in_(list(point_ids)), c.ts >= start, c.ts < end)
+        .where(among(c.point_id, point_ids), c.ts >= start, c.ts < end)
         .order_by(c.point_id, c.ts, c.id)
     )
     return [
