@@ -157,22 +157,29 @@ def point_completeness_by_day(
     nth = func.width_bucket(c.bucket, literal(midnights, ARRAY(DateTime(timezone=True)))).label(
         "nth"
     )
-    counts = {
-        (int(r.point_id), first_day + timedelta(days=int(r.nth) - 1)): (
-            int(r.measured),
-            int(r.estimated),
+    per_day = (
+        select(
+            c.point_id,
+            nth,
+            func.count().filter(c.readings > 0).label("measured"),
+            func.count().filter(and_(c.readings == 0, c.estimated)).label("estimated"),
         )
-        for r in conn.execute(
-            select(
-                c.point_id,
-                nth,
-                func.count().filter(c.readings > 0).label("measured"),
-                func.count().filter(and_(c.readings == 0, c.estimated)).label("estimated"),
-            )
-            .where(among(c.point_id, ids), c.bucket >= start, c.bucket < min(end, now))
-            .group_by(c.point_id, nth)
-        )
-    }
+        .where(among(c.point_id, ids), c.bucket >= start, c.bucket < min(end, now))
+        .group_by(c.point_id, nth)
+        .subquery()
+    )
+    # one row per point (its days as arrays): tens of thousands of rows cost more to fetch
+    counts: dict[tuple[int, date], tuple[int, int]] = {}
+    for r in conn.execute(
+        select(
+            per_day.c.point_id,
+            func.array_agg(per_day.c.nth).label("nth"),
+            func.array_agg(per_day.c.measured).label("measured"),
+            func.array_agg(per_day.c.estimated).label("estimated"),
+        ).group_by(per_day.c.point_id)
+    ):
+        for n, m, e in zip(r.nth, r.measured, r.estimated, strict=True):
+            counts[(int(r.point_id), first_day + timedelta(days=int(n) - 1))] = (int(m), int(e))
     # expected intervals per day in plain seconds: this runs for every point and day
     step = INTERVAL.total_seconds()
     cap = min(end, now).timestamp()
