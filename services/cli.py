@@ -476,6 +476,8 @@ def _report_quality(args: argparse.Namespace) -> int:
     if args.format == "xlsx" and not args.output:
         raise EnergymonError("--format xlsx writes a file: give --output FILE.xlsx")
     period = Period.parse(args.day or args.month)
+    if (args.day is not None) != (len(period.label) == 10):
+        raise EnergymonError(f"--day takes YYYY-MM-DD, --month YYYY-MM (not {period.label})")
     zone = CommonSettings().zone
     rules = QualityRules.from_settings(QualitySettings(), AlertsSettings())
     engine = make_engine(DatabaseSettings())

@@ -66,6 +66,8 @@ def test_errors_are_one_clear_line(small_district: DatabaseSettings) -> None:
         (("--day", "2026-11-31"), "'2026-11-31' is neither a day (YYYY-MM-DD) nor a month"),
         (("--day", "2026-11-17", "--enterprise", "91120111MA99Z9ZZ9Z"), "no active enterprise"),
         (("--day", "2026-11-17", "--format", "xlsx"), "--format xlsx writes a file"),
+        (("--day", "2026-11"), "--day takes YYYY-MM-DD, --month YYYY-MM (not 2026-11)"),
+        (("--month", "2026-11-17"), "--day takes YYYY-MM-DD, --month YYYY-MM (not 2026-11-17)"),
     ]
     for args, message in cases:
         result = run_cli("report", "quality", *args, env=env)
