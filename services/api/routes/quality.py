@@ -20,7 +20,7 @@ from services.api.quality_out import (
     enterprise_tables,
 )
 from services.api.render import file_response, model_response
-from services.api.report_files import CSV, FILES, XLSX, sections_csv, table_csv, workbook
+from services.api.report_files import CSV, FILES, XLSX, sections_file, table_csv, workbook
 from services.api.tenancy import visible_enterprise
 from services.core.errors import EnergymonError
 from services.core.store.quality_report import Period, QualityReport, QualityRules, quality_report
@@ -85,13 +85,8 @@ def enterprise_quality(
     out = enterprise_out(report.enterprises[0], report, ctx.config.common.zone)
     if format == "json":
         return model_response(QualityEnterpriseOut, out)
-    name = f"energymon-quality-{code}-{chosen.label}"
-    if format == "xlsx":
-        return file_response(
-            workbook(enterprise_tables(out)), media_type=XLSX, filename=f"{name}.xlsx"
-        )
-    return file_response(
-        sections_csv(enterprise_tables(out)), media_type=CSV, filename=f"{name}.csv"
+    return sections_file(
+        enterprise_tables(out), format=format, name=f"energymon-quality-{code}-{chosen.label}"
     )
 
 

@@ -31,7 +31,7 @@ from services.api.report_files import (
     district_enterprises,
     district_tables,
     enterprise_tables,
-    sections_csv,
+    sections_file,
     table_csv,
     workbook,
 )
@@ -204,14 +204,7 @@ def enterprise_monthly(
     out = enterprise_out(report, zone=ctx.config.common.zone)
     if format == "json":
         return model_response(EnterpriseReportOut, out)
-    name = f"energymon-{code}-{chosen}"
-    if format == "xlsx":
-        return file_response(
-            workbook(enterprise_tables(out)), media_type=XLSX, filename=f"{name}.xlsx"
-        )
-    return file_response(
-        sections_csv(enterprise_tables(out)), media_type=CSV, filename=f"{name}.csv"
-    )
+    return sections_file(enterprise_tables(out), format=format, name=f"energymon-{code}-{chosen}")
 
 
 @router.get(

@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import psycopg
-from prometheus_client import CollectorRegistry
 
 from services.accounting.rollup import catch_up
-from services.alerts.evaluator import AlertsMetrics, Evaluator, data_quality_family
-from services.alerts.notify import Router
+from services.alerts.evaluator import data_quality_family
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.settings import AlertsSettings, DatabaseSettings, QualitySettings
+from tests.integration.alerts.conftest import evaluate_once
 from tests.integration.conftest import ENT_A
 from tests.support.feed import point_id
 from tests.support.quality_scene import DAY, SHANGHAI, seed_quality_day
@@ -25,16 +24,7 @@ MORNING_AFTER = DAY + timedelta(days=1, hours=9)
 
 def _evaluate(db: DatabaseSettings, now: datetime) -> list[tuple[object, ...]]:
     settings = AlertsSettings()
-    engine = make_engine(db)
-    evaluator = Evaluator(
-        engine,
-        settings,
-        [data_quality_family(settings, QualitySettings(), SHANGHAI)],
-        Router(settings.routes, []),
-        AlertsMetrics(CollectorRegistry()),
-    )
-    evaluator.evaluate_all(now=now)
-    engine.dispose()
+    evaluate_once(db, settings, data_quality_family(settings, QualitySettings(), SHANGHAI), now)
     with psycopg.connect(db.libpq_url) as conn:
         return conn.execute(
             "SELECT rule, subject, time_window, value, title FROM alerts "
