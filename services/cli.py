@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from services.core.domain.quantities import QuantityCode
 from services.core.errors import EnergymonError
@@ -530,6 +530,109 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_quality(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.api.quality_out import (
+        district_out,
+        district_tables,
+        enterprise_out,
+        enterprise_tables,
+    )
+    from services.api.report_files import sections_csv, table_csv, workbook
+    from services.core.db import make_engine
+    from services.core.settings import (
+        AlertsSettings,
+        CommonSettings,
+        DatabaseSettings,
+        QualitySettings,
+    )
+    from services.core.store.quality_report import Period, QualityRules, quality_report
+
+    if args.format == "xlsx" and not args.output:
+        raise EnergymonError("--format xlsx writes a file: give --output FILE.xlsx")
+    period = Period.parse(args.day or args.month)
+    if (args.day is not None) != (len(period.label) == 10):
+        raise EnergymonError(f"--day takes YYYY-MM-DD, --month YYYY-MM (not {period.label})")
+    zone = CommonSettings().zone
+    rules = QualityRules.from_settings(
+        QualitySettings(), AlertsSettings(), min_completeness=CommonSettings().min_completeness
+    )
+    engine = make_engine(DatabaseSettings())
+    with engine.connect() as conn:
+        report = quality_report(
+            conn,
+            period=period,
+            zone=zone,
+            now=datetime.now(UTC),
+            rules=rules,
+            enterprise=args.enterprise,
+        )
+    engine.dispose()
+    if args.enterprise is not None and not report.enterprises:
+        raise EnergymonError(f"no active enterprise {args.enterprise}")
+    details = [enterprise_out(e, report, zone) for e in report.enterprises]
+    district = district_out(report, rules, zone)
+    if args.format == "xlsx":
+        one = args.enterprise is not None
+        tables = enterprise_tables(details[0]) if one else district_tables(district, details)
+        Path(args.output).write_bytes(workbook(tables))
+        print(f"wrote {args.output}")
+        return 0
+    if args.format == "text":
+        text = _quality_text(district, details if args.enterprise else [])
+    elif args.enterprise is not None:
+        text = sections_csv(enterprise_tables(details[0]))
+    else:
+        text = table_csv(district_tables(district, [])[0])
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _quality_text(district: Any, details: list[Any]) -> str:
+    """The ranking, one line per enterprise; with one enterprise, its findings below."""
+    lines = [
+        f"data quality {district.period} ({district.start.isoformat()} .. "
+        f"{district.end.isoformat()}), worst first; completeness = measured / expected "
+        "15-minute intervals",
+        "rank enterprise          completeness estimated findings silent balance conflicts "
+        "late dead_letters",
+    ]
+    for r in district.enterprises:
+        lines.append(
+            f"{r.rank:>4} {r.enterprise} {r.completeness:>12.1%} {r.estimated_share:>9.1%} "
+            f"{r.findings:>8} {r.silent_meters:>6} {r.balance_deviations:>7} {r.conflicts:>9} "
+            f"{r.late_readings:>4} {r.dead_letters:>12}"
+        )
+    for e in details:
+        for s in e.silent_meters:
+            since = s.since.isoformat() if s.since else "never reported"
+            lines.append(f"silent meter {s.site}/{s.meter} since {since}")
+        for b in e.balances:
+            if b.verdict == "deviation":
+                dev = f"{b.deviation:+.2%}" if b.deviation is not None else "parent used nothing"
+                lines.append(
+                    f"balance {b.day} {b.meter} {b.parent:.3f} {b.unit} against sub-meters "
+                    f"{'+'.join(b.sub_meters)} {b.sub_meters_total:.3f} {b.unit}: {dev}"
+                )
+        for c in e.conflicts:
+            lines.append(
+                f"conflicting re-send {c.meter}/{c.quantity} at {c.ts.isoformat()}: kept "
+                f"{c.first_value}, re-sent {c.new_value} ({c.source}, {c.received_at.isoformat()})"
+            )
+        for p in e.points:
+            if p.days_consistent is False:
+                lines.append(
+                    f"days do not add up: {p.meter}/{p.quantity} differ by {p.days_difference}"
+                )
+        for reason, n in e.dead_letters.items():
+            lines.append(f"dead letters {reason}: {n}")
+    return "\n".join(lines) + "\n"
+
+
 def _meters_replace(args: argparse.Namespace) -> int:
     from services.accounting.replacements import register_replacement
     from services.core.db import make_engine
@@ -862,6 +965,25 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     )
     rpue.add_argument("--to", help="with --window custom: ISO end (local), exclusive")
     rpue.set_defaults(func=_report)
+    rq = report.add_parser(
+        "quality",
+        help="the data-quality report of an enterprise, or the district ranked worst first",
+    )
+    rq.add_argument(
+        "--enterprise", help="unified social credit code (default: the district, ranked)"
+    )
+    when = rq.add_mutually_exclusive_group(required=True)
+    when.add_argument("--day", help="a local day, YYYY-MM-DD")
+    when.add_argument("--month", help="a local month, YYYY-MM")
+    rq.add_argument(
+        "--format",
+        choices=["text", "csv", "xlsx"],
+        default="text",
+        help="text (default), csv (an enterprise's sections, or the district's ranking) or "
+        "xlsx (needs --output)",
+    )
+    rq.add_argument("--output", "-o", help="file (default: standard output)")
+    rq.set_defaults(func=_report_quality)
 
     meters_cmd = sub.add_parser("meters", help="meter events").add_subparsers(
         dest="meters_cmd", required=True, metavar="SUBCOMMAND"

@@ -12,10 +12,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine
 
 from services.alerts.notify import Router
-from services.alerts.rules import budget, connectivity, ingest, pue, quality
+from services.alerts.rules import budget, connectivity, data_quality, ingest, pue, quality
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alert_counts, live_alerts
-from services.core.settings import AlertsSettings
+from services.core.settings import AlertsSettings, QualitySettings
 
 FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]
 
@@ -85,10 +85,10 @@ def budget_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
     )
 
 
-def quality_family(zone: ZoneInfo) -> Family:
+def quality_family(zone: ZoneInfo, *, min_completeness: float = 0.9) -> Family:
     def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
         return [
-            *quality.completeness_findings(conn, now, live, zone=zone),
+            *quality.completeness_findings(conn, now, live, zone=zone, threshold=min_completeness),
             *quality.counter_findings(conn, now, live),
         ]
 
@@ -99,6 +99,40 @@ def quality_family(zone: ZoneInfo) -> Family:
             quality.COUNTER_RESET,
             quality.COUNTER_ROLLOVER,
             quality.SPIKE_EXCLUDED,
+        ),
+        find,
+    )
+
+
+def data_quality_family(
+    settings: AlertsSettings,
+    quality_settings: QualitySettings,
+    zone: ZoneInfo,
+    *,
+    min_completeness: float = 0.9,
+) -> Family:
+    threshold = min_completeness
+
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return [
+            *data_quality.completeness_findings(conn, now, live, zone=zone, threshold=threshold),
+            *data_quality.balance_findings(
+                conn,
+                now,
+                live,
+                zone=zone,
+                tolerance=quality_settings.balance_tolerance,
+                threshold=threshold,
+            ),
+            *data_quality.pue_silent_findings(conn, now, live, intervals=settings.silent_intervals),
+        ]
+
+    return Family(
+        "data_quality",
+        (
+            data_quality.ENTERPRISE_LOW_COMPLETENESS,
+            data_quality.METER_BALANCE_DEVIATION,
+            data_quality.PUE_METER_SILENT,
         ),
         find,
     )

@@ -19,6 +19,7 @@ from services.alerts.evaluator import (
     Family,
     budget_family,
     connectivity_family,
+    data_quality_family,
     ingest_family,
     pue_family,
     quality_family,
@@ -29,7 +30,12 @@ from services.core.leader import ALERTS_EVALUATOR, LeaderLock
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
-from services.core.settings import AlertsSettings, CommonSettings, DatabaseSettings
+from services.core.settings import (
+    AlertsSettings,
+    CommonSettings,
+    DatabaseSettings,
+    QualitySettings,
+)
 
 log = get_logger(__name__)
 
@@ -42,7 +48,8 @@ def default_families(
         ingest_family(settings),
         pue_family(settings, zone, coverage=coverage),
         budget_family(settings, zone),
-        quality_family(zone),
+        quality_family(zone, min_completeness=coverage),
+        data_quality_family(settings, QualitySettings(), zone, min_completeness=coverage),
     ]
 
 

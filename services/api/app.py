@@ -36,6 +36,7 @@ from services.api.routes import (
     energy,
     ingest,
     pue,
+    quality,
     readings,
     registry,
     reports,
@@ -135,6 +136,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         budgets,
         demand,
         reports,
+        quality,
         ingest,
         alerts,
     ):

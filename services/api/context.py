@@ -25,6 +25,7 @@ from services.core.settings import (
     CommonSettings,
     DatabaseSettings,
     IngestSettings,
+    QualitySettings,
 )
 
 
@@ -38,6 +39,8 @@ class ApiConfig:
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
     # answers with figures say when the rollups are later than its lag threshold
     accounting: AccountingSettings = field(default_factory=AccountingSettings)
+    # the data-quality report's thresholds, as the quality alerts use them
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     @classmethod
     def from_env(cls, **api_overrides: object) -> ApiConfig:

@@ -55,6 +55,8 @@ FIGURE_ROUTES = frozenset(
         "/demand-response/events/{event_id}/results",
         "/reports/enterprises/{code}/monthly",
         "/reports/district/monthly",
+        "/quality/enterprises/{code}",
+        "/quality/district",
     )
 )
 

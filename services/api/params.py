@@ -57,6 +57,7 @@ Method = Annotated[
         description="Electricity to standard coal: equivalent (当量值) or equal value (等价值)",
     ),
 ]
+FileFormat = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, csv or xlsx")]
 Limit = Annotated[int, Query(ge=1, description="Page size (at most ENERGYMON_API_MAX_PAGE_SIZE)")]
 Cursor = Annotated[
     str | None, Query(description="`next_cursor` of the previous page; omit for the first page")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fastapi import Response
 from openpyxl import Workbook
 
 from services.api.models.reports import (
@@ -24,9 +25,20 @@ from services.api.models.reports import (
     ReportBudgetOut,
     ReportDataCentreOut,
 )
+from services.api.render import file_response
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the OpenAPI description of a route answering JSON, CSV or XLSX
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "JSON by default; `format=csv` or `format=xlsx` for a file",
+    }
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +137,10 @@ def workbook(tables: Sequence[Table]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def sections_file(tables: Sequence[Table], *, format: str, name: str) -> Response:
+    """``tables`` as ``name``.xlsx (a sheet each) or ``name``.csv (one table of sections)."""
+    if format == "xlsx":
+        return file_response(workbook(tables), media_type=XLSX, filename=f"{name}.xlsx")
+    return file_response(sections_csv(tables), media_type=CSV, filename=f"{name}.csv")

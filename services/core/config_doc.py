@@ -21,6 +21,7 @@ from services.core.settings import (
     IngestSettings,
     ModbusSettings,
     MqttSettings,
+    QualitySettings,
 )
 
 SETTINGS: tuple[type[BaseSettings], ...] = (
@@ -31,6 +32,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     ApiSettings,
     AccountingSettings,
     AlertsSettings,
+    QualitySettings,
     ModbusSettings,
     DemoSettings,
 )

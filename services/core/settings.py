@@ -42,7 +42,9 @@ class CommonSettings(BaseSettings):
         le=1,
         description="Completeness (measured share of a point's expected 15-minute or own "
         "collection periods) below which a PUE side or a budget's data is insufficient: no PUE "
-        "verdict, no `pue_over_limit`; budget answers say `data_sufficient: false`.",
+        "verdict, no `pue_over_limit`; budget answers say `data_sufficient: false`; the "
+        "data-quality report flags the point and an enterprise's day below it raises "
+        "`enterprise_low_completeness`.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: Literal["json", "console"] = Field(
@@ -483,6 +485,26 @@ class AlertsSettings(BaseSettings):
     )
     metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
     metrics_port: int = Field(9103, ge=0, le=65535, description="Port of the alerts /metrics.")
+
+
+class QualitySettings(BaseSettings):
+    """The data-quality report and the quality alerts."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_QUALITY_", extra="ignore")
+
+    balance_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Meter balance: |parent - sum of sub-meters| / parent above this share is a "
+        "deviation (a platform default, not a figure from a standard).",
+    )
+    late_after_s: float = Field(
+        900.0,
+        gt=0,
+        description="A reading received this long after its timestamp counts as late in the "
+        "data-quality report (default: one 15-minute collection interval).",
+    )
 
 
 class ModbusSettings(BaseSettings):

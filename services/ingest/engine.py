@@ -428,6 +428,12 @@ class IngestEngine:
         m.readings_received.labels(source).inc(batch.readings_received)
         m.readings_written.labels(source).inc(result.inserted)
         m.readings_duplicate.labels(source).inc(result.duplicates)
+        if result.conflicts:
+            m.reading_conflicts.labels(source).inc(result.conflicts)
+            log.warning(
+                "re-sent readings with another value kept their first value",
+                conflicts=result.conflicts,
+            )
         for dl in batch.dead_letters:
             m.rejected.labels(dl.source, dl.reason.value).inc()
         if batch.rows:

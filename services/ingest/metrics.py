@@ -34,6 +34,13 @@ class IngestMetrics:
             ["source"],
             registry=registry,
         )
+        self.reading_conflicts = Counter(
+            "energymon_ingest_reading_conflicts_total",
+            "Readings re-sent for a stored point and time with another value: the first value is "
+            "kept, the re-send recorded in reading_conflicts (also counted as duplicates).",
+            ["source"],
+            registry=registry,
+        )
         self.rejected = Counter(
             "energymon_ingest_rejected_total",
             "Dead-lettered items (a whole message or one reading) by reason.",

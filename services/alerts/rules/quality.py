@@ -1,6 +1,7 @@
-"""Data quality: a meter whose completeness yesterday (local day) was below the monitoring
-system's 90 % rule. Completeness = readings present / readings expected over the day, across the
-meter's cumulative points; a meter that sent nothing at all is the silent-meter rule's case.
+"""Data quality: a meter whose completeness yesterday (local day) was below the threshold
+(``ENERGYMON_MIN_COMPLETENESS``). Completeness = the measured share of the collection periods its
+cumulative points owed over the day (services/core/store/completeness.py, the one definition);
+a meter that sent nothing at all is the silent-meter rule's case.
 And counter anomalies the rollups found (``counter_events``): resets, rollovers, excluded spikes."""
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ def completeness_findings(
     today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     start, end = today - timedelta(days=1), today
     out = []
-    for m in quality.readings_per_meter(conn, start=start, end=end):
-        share = min(1.0, m.present / m.expected) if m.expected else 0.0
-        if share >= threshold:
-            continue
+    for m in quality.meter_completeness(conn, start=start, end=end, zone=zone, now=now):
+        share = m.share
+        if not m.expected or not (m.measured or m.estimated) or share >= threshold:
+            continue  # owed nothing, or sent nothing at all (the silent-meter rule's case)
         out.append(
             Finding(
                 rule=LOW_COMPLETENESS,
@@ -41,15 +42,16 @@ def completeness_findings(
                 window=start.date().isoformat(),
                 active=True,
                 severity=Severity.WARNING,
-                title=f"meter {m.meter} of {m.enterprise}: {share:.0%} of yesterday's readings "
-                f"arrived (< {threshold:.0%})",
+                title=f"meter {m.meter} of {m.enterprise}: {share:.0%} of yesterday's collection "
+                f"periods hold measured data (< {threshold:.0%})",
                 value=round(share, 4),
                 limit=threshold,
                 enterprise_id=m.enterprise_id,
                 evidence={
                     "day": start.date().isoformat(),
-                    "readings": m.present,
-                    "expected": m.expected,
+                    "measured_periods": m.measured,
+                    "estimated_periods": m.estimated,
+                    "expected_periods": m.expected,
                 },
             )
         )

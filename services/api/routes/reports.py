@@ -21,16 +21,17 @@ from services.api.models.reports import (
     ReportCarrierOut,
     ReportDataCentreOut,
 )
-from services.api.params import Code, Method
+from services.api.params import Code, FileFormat, Method
 from services.api.problems import Problem
 from services.api.render import file_response, model_response
 from services.api.report_files import (
     CSV,
+    FILES,
     XLSX,
     district_enterprises,
     district_tables,
     enterprise_tables,
-    sections_csv,
+    sections_file,
     table_csv,
     workbook,
 )
@@ -55,20 +56,10 @@ from services.core.store.reports import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=STANDARD_PROBLEMS)
-FILES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX: {"schema": {"type": "string", "format": "binary"}},
-        },
-        "description": "JSON by default; `format=csv` or `format=xlsx` for a file",
-    }
-}
 MonthParam = Annotated[
     str | None,
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default the last full month"),
 ]
-Format = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, csv or xlsx")]
 _SEVERITY = {"ok": 0, "warning": 1, "projected_overrun": 2, "exceeded": 3}
 
 
@@ -237,7 +228,7 @@ def enterprise_monthly(
     who: Reader,
     code: Code,
     month: MonthParam = None,
-    format: Format = "json",
+    format: FileFormat = "json",
     method: Method = "equivalent",
 ) -> Response:
     """Consumption by carrier with completeness, comprehensive energy (tce) and CO2 with the
@@ -251,14 +242,7 @@ def enterprise_monthly(
     out = enterprise_out(report, zone=ctx.config.common.zone)
     if format == "json":
         return model_response(EnterpriseReportOut, out)
-    name = f"energymon-{code}-{chosen}"
-    if format == "xlsx":
-        return file_response(
-            workbook(enterprise_tables(out)), media_type=XLSX, filename=f"{name}.xlsx"
-        )
-    return file_response(
-        sections_csv(enterprise_tables(out)), media_type=CSV, filename=f"{name}.csv"
-    )
+    return sections_file(enterprise_tables(out), format=format, name=f"energymon-{code}-{chosen}")
 
 
 @router.get(
@@ -271,7 +255,7 @@ def district_monthly(
     ctx: Ctx,
     who: Officer,
     month: MonthParam = None,
-    format: Format = "json",
+    format: FileFormat = "json",
     method: Method = "equivalent",
 ) -> Response:
     """Every enterprise's electricity, tce, CO2, budget position, data centres over their

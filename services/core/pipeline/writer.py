@@ -1,8 +1,11 @@
 """The one writer: a validated batch goes to PostgreSQL in one transaction.
 
 Readings are staged with binary ``COPY`` into a temporary table and moved with
-``INSERT ... ON CONFLICT DO NOTHING``, so a re-delivered reading adds nothing; dead letters are
-keyed by a fingerprint for the same reason. Gateway last-seen and sequence accounting ride in the
+``INSERT ... ON CONFLICT DO NOTHING``, so a re-delivered reading adds nothing. A reading re-sent
+with another value than the stored one keeps the first value and is recorded in
+``reading_conflicts`` for audit (looked for only when a batch held already-stored readings, so
+the common batch pays nothing for it). Dead letters are keyed by a fingerprint for the same
+reason. Gateway last-seen and sequence accounting ride in the
 same transaction, so a batch is either entirely stored or not at all.
 
 This is raw psycopg, not SQLAlchemy Core like ``services/core/store``: binary ``COPY`` (which Core
@@ -45,6 +48,26 @@ WITH inserted AS (
     SELECT point_id, min(ts), max(ts) FROM inserted GROUP BY point_id
 )
 SELECT count(*) FROM inserted
+"""
+
+# Staged readings whose point and time are stored with another value: the stored one was first
+# (this runs after the insert, so a batch holding one key twice records its second value too).
+# The LATERAL ... LIMIT 1 keeps it to one primary-key lookup per staged row: as a plain join the
+# planner, knowing nothing of the temporary stage, would hash the whole readings table.
+# The unique key on (point, ts, new value) keeps a redelivered conflicting re-send to one row.
+_RECORD_CONFLICTS = """
+INSERT INTO reading_conflicts (point_id, ts, first_value, new_value, source, received_at,
+                               first_received_at, gateway_id)
+SELECT s.point_id, s.ts, r.value, s.value, s.source, s.received_at, r.received_at,
+       (SELECT m.gateway_id FROM points p JOIN meters m ON m.id = p.meter_id
+        WHERE p.id = s.point_id)
+FROM stage_readings s
+CROSS JOIN LATERAL (
+    SELECT value, received_at FROM readings
+    WHERE readings.point_id = s.point_id AND readings.ts = s.ts LIMIT 1
+) r
+WHERE r.value <> s.value
+ON CONFLICT (point_id, ts, new_value) DO NOTHING
 """
 
 _INSERT_DEAD_LETTER = """
@@ -180,10 +203,11 @@ def fingerprint(dl: DeadLetter) -> bytes:
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     inserted: int
-    duplicates: int
+    duplicates: int  # valid readings already stored (identical or not)
     dead_letters: int
     seconds: float
     sequence_gaps: dict[int, int]
+    conflicts: int = 0  # of the duplicates, those with another value than the stored one
 
 
 class ReadingWriter:
@@ -201,6 +225,9 @@ class ReadingWriter:
                 application_name="energymon-writer",
             )
             with self._conn.cursor() as cur:
+                # JIT compiling costs more than these short statements take (its threshold goes
+                # by estimates, and the planner has no statistics for the temporary stage)
+                cur.execute("SET jit = off")
                 cur.execute(_STAGE)
             self._conn.commit()
         return self._conn
@@ -216,7 +243,7 @@ class ReadingWriter:
         try:
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:
-                inserted = 0
+                inserted = conflicts = 0
                 if batch.rows:
                     with cur.copy(
                         "COPY stage_readings (point_id, ts, value, received_at, source) "
@@ -228,6 +255,9 @@ class ReadingWriter:
                     cur.execute(_INSERT_READINGS)
                     counted = cur.fetchone()
                     inserted = int(counted[0]) if counted else 0  # type: ignore[call-overload]
+                    if inserted < len(batch.rows):
+                        cur.execute(_RECORD_CONFLICTS)
+                        conflicts = max(0, cur.rowcount)
                 if batch.dead_letters:
                     cur.executemany(
                         _INSERT_DEAD_LETTER,
@@ -262,6 +292,7 @@ class ReadingWriter:
             dead_letters=len(batch.dead_letters),
             seconds=time.perf_counter() - start,
             sequence_gaps=gaps,
+            conflicts=conflicts,
         )
 
     def ping(self) -> bool:

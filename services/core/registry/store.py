@@ -231,10 +231,34 @@ def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport
                 )
             ).scalars()
         )
+    _apply_sub_meters(conn, ent, enterprise_id, report)
     _deactivate(conn, meters, meters.c.enterprise_id == enterprise_id, meter_ids, report)
     _deactivate(conn, sites, sites.c.enterprise_id == enterprise_id, site_ids, report)
     budget_ids = [_upsert_budget(conn, enterprise_id, b, report) for b in ent.budgets]
     _deactivate(conn, budgets, budgets.c.enterprise_id == enterprise_id, budget_ids, report)
+
+
+def _apply_sub_meters(
+    conn: Connection, ent: EnterpriseSpec, enterprise_id: int, report: ApplyReport
+) -> None:
+    """Point each meter at its parent (``sub_of``), once every meter of the enterprise exists:
+    a parent may be listed after its sub-meter, or at another site."""
+    parents = {m.code: m.sub_of for s in ent.sites for m in s.meters}
+    ids = dict(
+        conn.execute(
+            select(meters.c.code, meters.c.id).where(
+                meters.c.enterprise_id == enterprise_id, meters.c.code.in_(list(parents) or [""])
+            )
+        ).all()
+    )
+    for code, parent in parents.items():
+        want = ids[parent] if parent is not None else None
+        changed = conn.execute(
+            update(meters)
+            .where(meters.c.id == ids[code], meters.c.sub_of.is_distinct_from(want))
+            .values(sub_of=want, updated_at=func.now())
+        ).rowcount
+        report.add("meters", "sub_of changed", changed)
 
 
 def _upsert_budget(conn: Connection, enterprise_id: int, b: BudgetSpec, report: ApplyReport) -> int:

@@ -136,6 +136,13 @@ meters = Table(
     Column("protocol", String(16), nullable=False),
     Column("multiplier", Numeric(18, 6), nullable=False, server_default="1"),
     Column("role", String(32), nullable=False, server_default="boundary"),
+    Column(
+        "sub_of",
+        Integer,
+        ForeignKey("meters.id"),
+        nullable=True,
+        comment="the meter this one is a sub-meter of (meter balance)",
+    ),
     Column("connection", JSONB, nullable=True, comment="protocol settings, e.g. Modbus host/unit"),
     Column("active", Boolean, nullable=False, server_default="true"),
     Column(
@@ -237,6 +244,26 @@ dead_letters = Table(
 )
 Index("ix_dead_letters_received_at", dead_letters.c.received_at)
 Index("ix_dead_letters_reason", dead_letters.c.reason, dead_letters.c.received_at)
+
+reading_conflicts = Table(
+    "reading_conflicts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("point_id", Integer, nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("first_value", Double, nullable=False, comment="the stored value (kept)"),
+    Column("new_value", Double, nullable=False, comment="the re-sent value (dropped)"),
+    Column("source", SmallInteger, nullable=False, comment="of the re-send"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("first_received_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "gateway_id", Integer, nullable=True, comment="the meter's gateway when the re-send arrived"
+    ),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("point_id", "ts", "new_value"),
+    comment="a reading re-sent with another value than the stored one; the first is kept",
+)
+Index("ix_reading_conflicts_received_at", reading_conflicts.c.received_at)
 
 rollup_dirty = Table(
     "rollup_dirty",

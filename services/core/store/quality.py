@@ -1,20 +1,22 @@
-"""What the data-quality rules read: readings per meter and local day, counter anomalies."""
+"""What the data-quality rules read: completeness per meter and local day, counter anomalies."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Float, cast, func, literal, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from services.core.schema.tables import (
-    consumption_15m,
     counter_events,
     enterprises,
     meters,
     points,
 )
+from services.core.store.completeness import combined, point_completeness
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +25,13 @@ class MeterCompleteness:
     meter: str
     enterprise_id: int
     enterprise: str
-    present: float  # readings that arrived over the meter's cumulative points
-    expected: float  # readings expected at the points' declared intervals
+    expected: int  # collection periods owed over the meter's cumulative points
+    measured: int  # of which held measured data
+    estimated: int  # of which were gap-filled
+
+    @property
+    def share(self) -> float:
+        return self.measured / self.expected if self.expected else 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,46 +45,53 @@ class MeterCounterEvents:
     latest: list[str]  # "<point> <UTC time>", newest first, at most 10
 
 
-def readings_per_meter(
-    conn: Connection, *, start: datetime, end: datetime
+def meter_completeness(
+    conn: Connection, *, start: datetime, end: datetime, zone: ZoneInfo, now: datetime
 ) -> list[MeterCompleteness]:
-    """Per active meter registered before ``start``: readings present in [start, end) across its
-    cumulative points (from the 15-minute rollups) and readings expected at their intervals."""
-    per_day = 96 * func.max(literal(900) / points.c.interval_s)
+    """Per active meter registered before ``start``: the completeness of its active cumulative
+    points over [start, end) together (services/core/store/completeness.py, the one definition)."""
     stmt = (
         select(
             meters.c.id,
             meters.c.code,
             enterprises.c.id.label("enterprise_id"),
             enterprises.c.code.label("enterprise"),
-            cast(func.sum(consumption_15m.c.readings), Float).label("present"),
-            cast(func.count(points.c.id.distinct()) * per_day, Float).label("expected"),
+            points.c.id.label("point_id"),
         )
         .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
-        .join(
-            points,
-            (points.c.meter_id == meters.c.id) & points.c.active & (points.c.kind == "cumulative"),
+        .join(points, points.c.meter_id == meters.c.id)
+        .where(
+            meters.c.active,
+            enterprises.c.active,
+            meters.c.created_at < start,
+            points.c.active,
+            points.c.kind == "cumulative",
         )
-        .join(
-            consumption_15m,
-            (consumption_15m.c.point_id == points.c.id)
-            & (consumption_15m.c.bucket >= start)
-            & (consumption_15m.c.bucket < end),
-        )
-        .where(meters.c.active, enterprises.c.active, meters.c.created_at < start)
-        .group_by(meters.c.id, meters.c.code, enterprises.c.id, enterprises.c.code)
+        .order_by(meters.c.id, points.c.id)
     )
-    return [
-        MeterCompleteness(
-            meter_id=r.id,
-            meter=r.code,
-            enterprise_id=r.enterprise_id,
-            enterprise=r.enterprise,
-            present=r.present,
-            expected=r.expected,
+    rows = list(conn.execute(stmt))
+    shares = point_completeness(
+        conn, start=start, end=end, zone=zone, point_ids=[r.point_id for r in rows], now=now
+    )
+    by_meter: dict[int, list[Any]] = {}
+    for r in rows:
+        by_meter.setdefault(r.id, []).append(r)
+    out = []
+    for its in by_meter.values():
+        total = combined(shares[r.point_id] for r in its if r.point_id in shares)
+        first = its[0]
+        out.append(
+            MeterCompleteness(
+                meter_id=first.id,
+                meter=first.code,
+                enterprise_id=first.enterprise_id,
+                enterprise=first.enterprise,
+                expected=total.expected,
+                measured=total.measured,
+                estimated=total.estimated,
+            )
         )
-        for r in conn.execute(stmt)
-    ]
+    return out
 
 
 def counter_events_since(

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.alerts.evaluator import AlertsMetrics, Evaluator, connectivity_family
+from services.alerts.evaluator import AlertsMetrics, Evaluator, Family, connectivity_family
 from services.alerts.notify import Router
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
@@ -42,3 +42,14 @@ def write_reading(
     writer = ReadingWriter(db)
     writer.write(Batch(rows=[(pid, ts, value, ts, 1)]))
     writer.close()
+
+
+def evaluate_once(
+    db: DatabaseSettings, settings: AlertsSettings, family: Family, now: datetime
+) -> None:
+    """One evaluation of ``family`` at ``now``, notifications routed nowhere."""
+    engine = make_engine(db)
+    Evaluator(
+        engine, settings, [family], Router(settings.routes, []), AlertsMetrics(CollectorRegistry())
+    ).evaluate_all(now=now)
+    engine.dispose()

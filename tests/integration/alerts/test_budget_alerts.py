@@ -8,17 +8,16 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from prometheus_client import CollectorRegistry
 
 from services.accounting.rollup import catch_up
-from services.alerts.evaluator import AlertsMetrics, Evaluator, budget_family
-from services.alerts.notify import Router
+from services.alerts.evaluator import budget_family
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
 from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import AlertsSettings, DatabaseSettings
+from tests.integration.alerts.conftest import evaluate_once
 from tests.integration.conftest import FIXTURES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -64,16 +63,7 @@ def _budget(db: DatabaseSettings, amount: float, monthly: str = "") -> None:
 
 def _evaluate(db: DatabaseSettings, now: datetime) -> list[tuple[object, ...]]:
     settings = AlertsSettings(hold_s=0)
-    engine = make_engine(db)
-    evaluator = Evaluator(
-        engine,
-        settings,
-        [budget_family(settings, SHANGHAI)],
-        Router(settings.routes, []),
-        AlertsMetrics(CollectorRegistry()),
-    )
-    evaluator.evaluate_all(now=now)
-    engine.dispose()
+    evaluate_once(db, settings, budget_family(settings, SHANGHAI), now)
     with psycopg.connect(db.libpq_url) as conn:
         return conn.execute(
             "SELECT rule, state, round(value::numeric, 3)::float, limit_value "

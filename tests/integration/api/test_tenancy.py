@@ -79,7 +79,14 @@ def _tenant_scoped(path: str) -> bool:
 
 def _officers_only(path: str) -> bool:
     """Aggregates over several enterprises."""
-    return path.startswith(("/api/v1/towns/", "/api/v1/district/", "/api/v1/reports/district/"))
+    return path.startswith(
+        (
+            "/api/v1/towns/",
+            "/api/v1/district/",
+            "/api/v1/reports/district/",
+            "/api/v1/quality/district",
+        )
+    )
 
 
 def _expected(user: str | None, path: str, tenant: str) -> int:

@@ -55,3 +55,16 @@ def test_a_failed_batch_leaves_nothing_behind(db_settings: DatabaseSettings) -> 
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM rollup_dirty").fetchone() == (0,)
     writer.close()
+
+
+def test_a_key_twice_in_one_batch_with_two_values_stores_one_and_records_the_other(
+    db_settings: DatabaseSettings,
+) -> None:
+    writer = ReadingWriter(db_settings)
+    result = writer.write(Batch(rows=[(1, T0, 1.0, NOW, 1), (1, T0, 2.0, NOW, 2)]))
+    assert (result.inserted, result.duplicates, result.conflicts) == (1, 1, 1)
+    with psycopg.connect(db_settings.libpq_url) as conn:
+        [(stored,)] = conn.execute("SELECT value FROM readings").fetchall()
+        recorded = conn.execute("SELECT first_value, new_value FROM reading_conflicts").fetchall()
+    assert recorded == [(stored, 3.0 - stored)]
+    writer.close()

@@ -123,3 +123,26 @@ def test_a_wrong_check_character_names_the_expected_one(
     assert result.returncode == 2
     assert "line 3: enterprises[0].code" in result.stderr
     assert "expected 'E'" in result.stderr
+
+
+def test_sub_of_is_stored_once_every_meter_exists_and_goes_with_the_sub_meters(
+    db_settings: DatabaseSettings,
+) -> None:
+    from tests.support.quality import add_sub_meters
+
+    def parents() -> dict[str, object]:
+        with psycopg.connect(db_settings.libpq_url) as conn:
+            rows = conn.execute(
+                "SELECT m.code, p.code FROM meters m LEFT JOIN meters p ON p.id = m.sub_of "
+                "WHERE m.active"
+            ).fetchall()
+        return {str(code): parent for code, parent in rows}
+
+    add_sub_meters(db_settings)
+    assert {k: v for k, v in parents().items() if v} == {"F-1": "M-100", "F-2": "M-100"}
+    engine = make_engine(db_settings)
+    with engine.begin() as conn:
+        report = apply_district(conn, parse_district(FIXTURE.read_text()))
+    engine.dispose()
+    assert ("meters", "deactivated") in report.counts
+    assert not any(parents().values())
