@@ -54,6 +54,7 @@ def _enterprise(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]
                 f"meter {meter.code} names gateway {meter.gateway!r}, which this enterprise does "
                 f"not list (its gateways: {', '.join(sorted(gateways)) or 'none'})",
             )
+    yield from _sub_meters(ent, at, meters)
     sites = {site.code for site in ent.sites}
     for b, budget in enumerate(ent.budgets):
         if budget.site is not None and budget.site not in sites:
@@ -62,6 +63,50 @@ def _enterprise(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]
                 f"the budget names site {budget.site!r}, which this enterprise does not list "
                 f"(its sites: {', '.join(sorted(sites)) or 'none'})",
             )
+
+
+def _sub_meters(
+    ent: EnterpriseSpec, at: Location, meters: list[tuple[int, int]]
+) -> Iterator[ReferenceProblem]:
+    """Each ``sub_of`` names another meter of the enterprise with the same carrier and a
+    cumulative quantity in common (what the balance compares), without cycles."""
+    from services.core.registry.spec import balanced_quantities  # spec imports this module
+
+    by_code = {ent.sites[s].meters[m].code: ent.sites[s].meters[m] for s, m in meters}
+    for s, m in meters:
+        meter = ent.sites[s].meters[m]
+        if meter.sub_of is None:
+            continue
+        where = (*at, "sites", s, "meters", m, "sub_of")
+        parent = by_code.get(meter.sub_of)
+        if parent is None:
+            yield ReferenceProblem(
+                where,
+                f"meter {meter.code} is sub_of {meter.sub_of!r}, which this enterprise does not "
+                "list",
+            )
+        elif parent.carrier != meter.carrier:
+            yield ReferenceProblem(
+                where,
+                f"meter {meter.code} ({meter.carrier.value}) cannot be a sub-meter of "
+                f"{parent.code} ({parent.carrier.value}): the carriers differ",
+            )
+        elif not balanced_quantities(parent, meter):
+            yield ReferenceProblem(
+                where,
+                f"meter {meter.code} and its parent {parent.code} share no cumulative point "
+                "(the balance compares the same quantity in the same unit)",
+            )
+        else:
+            seen = [meter.code]
+            up = by_code.get(meter.sub_of)
+            while up is not None and up.code not in seen:
+                seen.append(up.code)
+                up = by_code.get(up.sub_of) if up.sub_of is not None else None
+            if up is not None:
+                yield ReferenceProblem(
+                    where, f"sub_of forms a cycle: {' -> '.join([*seen, up.code])}"
+                )
 
 
 def reference_problems(spec: DistrictSpec) -> Iterator[ReferenceProblem]:

@@ -222,45 +222,6 @@ class EnterpriseSpec(_Strict):
             )
         return value
 
-    @model_validator(mode="after")
-    def _sub_meters(self) -> EnterpriseSpec:
-        """Codes and gateway references are checked with their lines (registry/references.py);
-        the sub-meter tree needs the whole enterprise."""
-        _check_sub_meters([m for s in self.sites for m in s.meters])
-        return self
-
-
-def _check_sub_meters(meters: list[MeterSpec]) -> None:
-    """Each ``sub_of`` names another meter of the enterprise with the same carrier and at least
-    one cumulative point of the same quantity (what the balance compares), without cycles."""
-    by_code = {m.code: m for m in meters}
-    for meter in meters:
-        if meter.sub_of is None:
-            continue
-        parent = by_code.get(meter.sub_of)
-        if parent is None:
-            raise ValueError(
-                f"meter {meter.code} is sub_of {meter.sub_of!r}, "
-                "which this enterprise does not list"
-            )
-        if parent.carrier != meter.carrier:
-            raise ValueError(
-                f"meter {meter.code} ({meter.carrier.value}) cannot be a sub-meter of "
-                f"{parent.code} ({parent.carrier.value}): the carriers differ"
-            )
-        if not balanced_quantities(parent, meter):
-            raise ValueError(
-                f"meter {meter.code} and its parent {parent.code} share no cumulative point "
-                "(the balance compares the same quantity in the same unit)"
-            )
-        seen = [meter.code]
-        up: MeterSpec | None = parent
-        while up is not None:
-            if up.code in seen:
-                raise ValueError(f"sub_of forms a cycle: {' -> '.join([*seen, up.code])}")
-            seen.append(up.code)
-            up = by_code.get(up.sub_of) if up.sub_of is not None else None
-
 
 def balanced_quantities(parent: MeterSpec, child: MeterSpec) -> set[str]:
     """The cumulative quantities both meters measure (each has one unit: the balance compares

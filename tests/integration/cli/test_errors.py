@@ -231,3 +231,20 @@ def test_gateways_without_a_broker_name_the_broker_setting(closed_port: int) -> 
     assert "Traceback" not in result.stderr
     assert f"127.0.0.1:{closed_port}" in result.stderr
     assert "ENERGYMON_MQTT_URL" in result.stderr
+
+
+def test_a_sub_meter_of_a_meter_the_enterprise_does_not_list_is_refused_with_its_line(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "district.yaml"
+    bad.write_text(
+        FIXTURE.read_text().replace(
+            "{code: DC-IT-1, carrier: electricity,",
+            "{code: DC-IT-1, sub_of: DC-IN-9, carrier: electricity,",
+        )
+    )
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "DC-IN-9" in t)
+    result = run_cli("registry", "load", "--dry-run", str(bad))
+    assert result.returncode == 2
+    assert f"line {line}: enterprises[0].sites[1].meters[1].sub_of" in result.stderr
+    assert "'DC-IN-9'" in result.stderr
