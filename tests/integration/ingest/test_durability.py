@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
 import psycopg
+import pytest
 
 from services.core.settings import DatabaseSettings, MqttSettings
 from tests.integration.conftest import ENT_A
+from tests.support.broker import Broker
 from tests.support.ingest import start_ingest
 from tests.support.mqtt import Publisher
 from tests.support.services import wait_for
@@ -85,12 +88,23 @@ def _publish_in_background(
     return thread
 
 
+@pytest.fixture
+def shipped_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A private Mosquitto configured like every broker the project ships (no cap on the count
+    of messages queued for an offline session): the machine's own broker keeps Mosquitto's
+    default of 1,000, which a slow restart on a busy machine would overflow, dropping what the
+    broker had acknowledged before ingest is back."""
+    b = Broker(tmp_path / "broker")
+    b.start()
+    yield b
+    b.close()
+
+
 def test_kill_9_mid_stream_and_restart_stores_every_reading_exactly_once(
-    small_district: DatabaseSettings,
-    mqtt_settings: MqttSettings,
-    publisher: Publisher,
-    tmp_path: Path,
+    small_district: DatabaseSettings, shipped_broker: Broker, tmp_path: Path
 ) -> None:
+    mqtt_settings = MqttSettings(url=shipped_broker.url)
+    publisher = Publisher(mqtt_settings, "kill9-pub")
     n = 3000
     messages = _stream(n, datetime.now(UTC) - timedelta(days=1))
     ingest = start_ingest(small_district, mqtt_settings, tmp_path)
@@ -111,6 +125,7 @@ def test_kill_9_mid_stream_and_restart_stores_every_reading_exactly_once(
         _assert_exact(small_district, n)
     finally:
         ingest.stop()
+        publisher.close()
 
 
 def test_database_outage_longer_than_the_broker_queue_loses_nothing(
