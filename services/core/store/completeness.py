@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,7 +49,7 @@ from services.core.domain.completeness import (
 )
 from services.core.schema.tables import consumption_1d, consumption_15m, meters, points
 from services.core.store.rollups import days_built, measured_bucket
-from services.core.store.scope import Scope, scoped_points
+from services.core.store.scope import Scope, points_where, scope_conditions
 
 Connection = _Connection
 __all__ = [
@@ -118,14 +119,16 @@ def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInf
     )
 
 
-def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
+def points_select(ids: Select[tuple[int]]) -> Select[Any]:
+    """Each of the points ``ids`` with what :func:`owed_rows` needs: its period, its meter's
+    service dates, its first 15-minute bucket, carrier and quantity."""
     first = (
         select(func.min(consumption_15m.c.bucket).label("first"))
         .where(consumption_15m.c.point_id == points.c.id)
         .correlate(points)
         .lateral("f")
     )
-    stmt = (
+    return (
         select(
             points.c.id,
             points.c.interval_s,
@@ -140,10 +143,9 @@ def _points(conn: Connection, ids: Select[tuple[int]]) -> list[Any]:
         .join(first, true())
         .where(points.c.id.in_(ids))
     )
-    return list(conn.execute(stmt))
 
 
-def _arrays(name: str, columns: list[tuple[str, Any, list[Any]]]) -> Any:
+def _arrays(name: str, columns: list[tuple[str, Any, list[Any] | None]]) -> Any:
     """A table of parallel arrays, ``unnest``-ed: one bound parameter per column, so that the
     statement's compiled form is cached whatever the rows."""
     return (
@@ -159,7 +161,6 @@ def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tup
     """(measured, estimated) periods per point over its span: whole days from the daily rows,
     the edges (and, when the days were built in another zone, the middle) from the 15-minute
     rows, each branch an index range per point."""
-    stamp = TIMESTAMP(timezone=True)
     # the whole days' bounds; without whole days both at ``hi``, so the first edge is all
     midnights = [
         tuple(local_midnight(d, zone) for d in o.whole_days)
@@ -167,22 +168,45 @@ def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tup
         else (o.span.until + timedelta(seconds=o.period_s),) * 2
         for o in owed
     ]
-    v = _arrays(
-        "owed",
-        [
-            ("point_id", Integer, [o.point_id for o in owed]),
-            ("period_s", Integer, [o.period_s for o in owed]),
-            ("since_wall", Double, [_wall(o.span.since, zone) for o in owed]),
-            ("until_wall", Double, [_wall(o.span.until, zone) for o in owed]),
-            ("lo", stamp, [o.span.since for o in owed]),
-            # buckets of the last period that starts before ``until``
-            ("hi", stamp, [o.span.until + timedelta(seconds=o.period_s) for o in owed]),
-            ("d0", Date, [o.whole_days[0] for o in owed]),
-            ("d1", Date, [o.whole_days[1] for o in owed]),
-            ("m0", stamp, [m[0] for m in midnights]),
-            ("m1", stamp, [m[1] for m in midnights]),
-        ],
-    )
+    values = [
+        [o.point_id for o in owed],
+        [o.period_s for o in owed],
+        [_wall(o.span.since, zone) for o in owed],
+        [_wall(o.span.until, zone) for o in owed],
+        [o.span.since for o in owed],
+        # buckets of the last period that starts before ``until``
+        [o.span.until + timedelta(seconds=o.period_s) for o in owed],
+        [o.whole_days[0] for o in owed],
+        [o.whole_days[1] for o in owed],
+        [m[0] for m in midnights],
+        [m[1] for m in midnights],
+    ]
+    params = {f"owed_{col}": d for (col, _), d in zip(_COUNT_COLUMNS, values, strict=True)}
+    return {
+        int(r.point_id): (int(r.measured), int(r.estimated))
+        for r in conn.execute(_counts_select(zone.key), params)
+    }
+
+
+_COUNT_COLUMNS: list[tuple[str, Any]] = [
+    ("point_id", Integer),
+    ("period_s", Integer),
+    ("since_wall", Double),
+    ("until_wall", Double),
+    ("lo", TIMESTAMP(timezone=True)),
+    ("hi", TIMESTAMP(timezone=True)),
+    ("d0", Date),
+    ("d1", Date),
+    ("m0", TIMESTAMP(timezone=True)),
+    ("m1", TIMESTAMP(timezone=True)),
+]
+
+
+@lru_cache(maxsize=16)
+def _counts_select(zone_key: str) -> Select[Any]:
+    """:func:`_counts`' statement: the owed rows are array parameters ``owed_*``."""
+    zone = ZoneInfo(zone_key)
+    v = _arrays("owed", [(col, type_, None) for col, type_ in _COUNT_COLUMNS])
     built = days_built(zone)
     c15 = consumption_15m.c
     number = period_number(c15.bucket, zone.key, v.c.period_s)
@@ -228,12 +252,11 @@ def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tup
         .where(c1.day >= v.c.d0, c1.day < v.c.d1, built)
     )
     u = union_all(from_15m, from_1d).subquery("u")
-    stmt = select(
+    return select(
         u.c.point_id,
         func.sum(u.c.measured).label("measured"),
         func.sum(u.c.estimated).label("estimated"),
     ).group_by(u.c.point_id)
-    return {int(r.point_id): (int(r.measured), int(r.estimated)) for r in conn.execute(stmt)}
 
 
 def owed(
@@ -246,28 +269,66 @@ def owed(
     now: datetime | None = None,
 ) -> list[Owed]:
     """What each of the points ``ids`` owes over [start, end) (``now`` default: the clock)."""
+    return owed_rows(conn.execute(points_select(ids)), start=start, end=end, zone=zone, now=now)
+
+
+def owed_rows(
+    rows: Iterable[Any],
+    *,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> list[Owed]:
+    """:func:`owed` of the rows of a :func:`points_select`."""
     when = now if now is not None else datetime.now(UTC)
-    return [_owed(r, start, end, when, zone) for r in _points(conn, ids)]
+    return [_owed(r, start, end, when, zone) for r in rows]
 
 
-def owed_table(points_owed: list[Owed], name: str) -> Any:
+_STAMP = TIMESTAMP(timezone=True)
+_OWED_COLUMNS: list[tuple[str, Any]] = [
+    ("point_id", Integer),
+    ("period_s", Integer),
+    ("since", _STAMP),
+    ("until", _STAMP),
+    ("reg_since", _STAMP),
+    ("reg_until", _STAMP),
+    ("carrier", Text),
+    ("quantity", Text),
+]
+
+
+def _owed_values(points_owed: list[Owed]) -> list[list[Any]]:
+    """:data:`_OWED_COLUMNS`' arrays of ``points_owed``."""
+    return [
+        [o.point_id for o in points_owed],
+        [o.period_s for o in points_owed],
+        [o.span.since for o in points_owed],
+        [o.span.until for o in points_owed],
+        [o.registered[0] or _LONG_AGO for o in points_owed],
+        [o.registered[1] or _FAR_AHEAD for o in points_owed],
+        [o.carrier for o in points_owed],
+        [o.quantity for o in points_owed],
+    ]
+
+
+def owed_table(points_owed: list[Owed] | None, name: str) -> Any:
     """``points_owed`` as a table (point_id, period_s, since, until, reg_since, reg_until,
     carrier, quantity) for a statement, passed as array parameters (the statement stays
-    cacheable)."""
-    stamp = TIMESTAMP(timezone=True)
+    cacheable). ``points_owed`` None: the parameters are bound at execution
+    (:func:`owed_params`), for a statement built once."""
+    data = _owed_values(points_owed) if points_owed is not None else [None] * len(_OWED_COLUMNS)
     return _arrays(
-        name,
-        [
-            ("point_id", Integer, [o.point_id for o in points_owed]),
-            ("period_s", Integer, [o.period_s for o in points_owed]),
-            ("since", stamp, [o.span.since for o in points_owed]),
-            ("until", stamp, [o.span.until for o in points_owed]),
-            ("reg_since", stamp, [o.registered[0] or _LONG_AGO for o in points_owed]),
-            ("reg_until", stamp, [o.registered[1] or _FAR_AHEAD for o in points_owed]),
-            ("carrier", Text, [o.carrier for o in points_owed]),
-            ("quantity", Text, [o.quantity for o in points_owed]),
-        ],
+        name, [(col, type_, d) for (col, type_), d in zip(_OWED_COLUMNS, data, strict=True)]
     )
+
+
+def owed_params(points_owed: list[Owed], name: str) -> dict[str, list[Any]]:
+    """The parameters of ``owed_table(None, name)`` for ``points_owed``."""
+    return {
+        f"{name}_{col}": d
+        for (col, _), d in zip(_OWED_COLUMNS, _owed_values(points_owed), strict=True)
+    }
 
 
 def wall_seconds(ts: Any, zone: ZoneInfo) -> Any:
@@ -293,6 +354,20 @@ def measured_sql(c: Any, o: Any, zone: ZoneInfo) -> Any:
     return case((and_(starts, inside), c.c.measured), else_=0)
 
 
+@lru_cache(maxsize=1)
+def _listed_points() -> Select[Any]:
+    """:func:`points_select` of the ids in the array parameter ``completeness_ids``."""
+    ids = bindparam("completeness_ids", type_=ARRAY(Integer))
+    return points_select(select(func.unnest(ids)))
+
+
+@lru_cache(maxsize=64)
+def owed_points_select(scope: tuple[str, ...]) -> Select[Any]:
+    """:func:`points_select` of the points of a scope of shape ``scope`` (its values bound at
+    execution: :meth:`Scope.params`)."""
+    return points_select(points_where(scope_conditions(scope)))
+
+
 def point_completeness(
     conn: Connection,
     *,
@@ -306,12 +381,11 @@ def point_completeness(
     """Completeness over [start, end) of the points ``point_ids`` (or those ``scope`` selects),
     by point id; ``now`` (default: the clock) ends what is owed."""
     if point_ids is not None:
-        ids: Select[tuple[int]] = select(
-            func.unnest(bindparam("completeness_ids", list(point_ids), type_=ARRAY(Integer)))
-        )
+        rows = conn.execute(_listed_points(), {"completeness_ids": list(point_ids)})
     else:
-        ids = scoped_points(scope or Scope())
-    found = owed(conn, ids=ids, start=start, end=end, zone=zone, now=now)
+        chosen = scope or Scope()
+        rows = conn.execute(owed_points_select(chosen.shape()), chosen.params())
+    found = owed_rows(rows, start=start, end=end, zone=zone, now=now)
     owing = [o for o in found if o.span.since < o.span.until]
     counts = _counts(conn, owing, zone) if owing else {}
     out = {}

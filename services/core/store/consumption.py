@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
+    TIMESTAMP,
     Float,
     Integer,
+    Select,
     Text,
+    bindparam,
     case,
     cast,
     func,
@@ -31,14 +35,27 @@ from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.schema.tables import enterprises, meters, points, sites
-from services.core.store.completeness import expected_sql, measured_sql, owed, owed_table
-from services.core.store.rollups import midnight, window_source
-from services.core.store.scope import Scope, scoped_points
+from services.core.store.completeness import (
+    expected_sql,
+    measured_sql,
+    owed_params,
+    owed_points_select,
+    owed_rows,
+    owed_table,
+)
+from services.core.store.rollups import (
+    WindowShape,
+    midnight,
+    shaped_window_source,
+    window_plan,
+)
+from services.core.store.scope import Scope, points_where, scope_conditions
 
 Connection = _Connection
 
 PERIODS = {"15m": None, "1h": "hour", "1d": "day", "1mo": "month", "1y": "year"}
 _TOTAL_PERIODS = {"1d": "day", "1mo": "month", "1y": "year"}
+_STAMP = TIMESTAMP(timezone=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +102,17 @@ def _period_end_sql(period: Any, trunc: str | None, zone: ZoneInfo) -> Any:
     return func.timezone(zone.key, local)
 
 
-def _consumption_select(
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a consumption statement's text depends on; everything else is a parameter."""
+
+    interval: str
+    zone: str
+    scope: tuple[str, ...]
+    window: WindowShape
+
+
+def _prepare(
     conn: Connection,
     *,
     start: datetime,
@@ -94,15 +121,27 @@ def _consumption_select(
     zone: ZoneInfo,
     scope: Scope,
     now: datetime | None,
-) -> Any:
+) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of the consumption statement of a call and its parameters (reading what each
+    point owes over the window)."""
+    rows = conn.execute(owed_points_select(scope.shape()), scope.params())
+    points_owed = owed_rows(rows, start=start, end=end, zone=zone, now=now)
+    # periods of a day or longer may read whole days from the daily rollups
+    window, bounds = window_plan(start, end, None if PERIODS[interval] in (None, "hour") else zone)
+    params = {"start": start, "end": end, **scope.params(), **bounds}
+    params |= owed_params(points_owed, "o") | owed_params(points_owed, "e")
+    return _Shape(interval, zone.key, scope.shape(), window), params
+
+
+@lru_cache(maxsize=256)
+def _consumption_select(shape: _Shape) -> Select[Any]:
     """(period, carrier, quantity, unit, amount, completeness, estimated) per period and
     carrier, ordered. Completeness: measured / expected collection periods of the group's points
     in the period (services/core/store/completeness.py)."""
-    trunc = PERIODS[interval]
-    points_owed = owed(conn, ids=scoped_points(scope), start=start, end=end, zone=zone, now=now)
-    mine, theirs = owed_table(points_owed, "o"), owed_table(points_owed, "e")
-    # periods of a day or longer may read whole days from the daily rollups
-    c = window_source(start, end, None if trunc in (None, "hour") else zone, scoped_points(scope))
+    trunc, zone = PERIODS[shape.interval], ZoneInfo(shape.zone)
+    mine, theirs = owed_table(None, "o"), owed_table(None, "e")
+    scope = scope_conditions(shape.scope)
+    c = shaped_window_source(shape.window, points_where(scope))
     period = (c.c.ts if trunc is None else _local_trunc(trunc, c.c.ts, zone)).label("period")
     sums = (
         select(
@@ -120,12 +159,12 @@ def _consumption_select(
         .join(meters, meters.c.id == points.c.meter_id)
         .join(sites, sites.c.id == meters.c.site_id)
         .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
-        .where(*scope.conditions())
+        .where(*scope)
         .group_by(period, meters.c.carrier, points.c.quantity, points.c.unit)
         .subquery("s")
     )
-    lo = func.greatest(sums.c.period, start)
-    hi = func.least(_period_end_sql(sums.c.period, trunc, zone), end)
+    lo = func.greatest(sums.c.period, bindparam("start", type_=_STAMP))
+    hi = func.least(_period_end_sql(sums.c.period, trunc, zone), bindparam("end", type_=_STAMP))
     expected = (
         select(func.sum(expected_sql(theirs, lo, hi, zone)))
         .select_from(theirs)
@@ -159,7 +198,7 @@ def consumption(
 ) -> list[PeriodConsumption]:
     """Consumption per period (``interval``: 15m, 1h, 1d, 1mo, 1y) and carrier of ``scope`` in
     [start, end), with its completeness as of ``now`` (default: the clock)."""
-    stmt = _consumption_select(
+    shape, params = _prepare(
         conn, start=start, end=end, interval=interval, zone=zone, scope=scope, now=now
     )
     return [
@@ -172,7 +211,7 @@ def consumption(
             completeness=float(r.completeness or 0.0),
             estimated=bool(r.estimated),
         )
-        for r in conn.execute(stmt)
+        for r in conn.execute(_consumption_select(shape), params)
     ]
 
 
@@ -191,9 +230,17 @@ def consumption_json(
     no per-row work). Periods are ISO 8601 local times with their offset in ``zone``; formatting
     them is ~5 times cheaper when ``zone`` is the session's TimeZone (the API's engine sets it to
     the configured zone)."""
-    r = _consumption_select(
+    shape, params = _prepare(
         conn, start=start, end=end, interval=interval, zone=zone, scope=scope, now=now
-    ).subquery("r")
+    )
+    return str(conn.execute(_consumption_json_select(shape), params).scalar_one()).encode()
+
+
+@lru_cache(maxsize=256)
+def _consumption_json_select(shape: _Shape) -> Select[Any]:
+    """:func:`consumption_json`'s statement: one JSON document of the rows."""
+    zone = ZoneInfo(shape.zone)
+    r = _consumption_select(shape).subquery("r")
     session_zone = func.current_setting("TimeZone")
     # the zone's UTC offset at the period's start, in seconds (only when formatting by hand)
     offset = cast(
@@ -241,8 +288,7 @@ def consumption_json(
         ),
         Text,
     )
-    stmt = select(doc).select_from(r).join(o, true())
-    return str(conn.execute(stmt).scalar_one()).encode()
+    return select(doc).select_from(r).join(o, true())
 
 
 def totals(
@@ -285,33 +331,12 @@ def totals_by_period(
     """:func:`totals` for every local day, month or year (``interval`` 1d, 1mo, 1y; None: the
     whole window as one period) in [start, end), from one grouped statement; each period's
     factors are those valid at its start. Periods without any rollup row are left out."""
-    counted = points.c.quantity.in_(COUNTED_QUANTITIES)
-    c = window_source(start, end, zone, scoped_points(scope, counted))
     trunc = _TOTAL_PERIODS[interval] if interval is not None else None
-    period = (
-        literal(start).label("period")
-        if trunc is None
-        else _local_trunc(trunc, c.c.ts, zone).label("period")
-    )
-    stmt = (
-        select(
-            period,
-            meters.c.carrier,
-            points.c.unit,
-            enterprises.c.grid_region.label("region"),
-            func.sum(c.c.energy).label("amount"),
-        )
-        .select_from(c)
-        .join(points, points.c.id == c.c.point_id)
-        .join(meters, meters.c.id == points.c.meter_id)
-        .join(sites, sites.c.id == meters.c.site_id)
-        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
-        .where(*scope.conditions(), counted)
-        .group_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
-        .order_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
-    )
+    window, bounds = window_plan(start, end, zone)
+    stmt = _totals_select(_Shape(interval or "", zone.key, scope.shape(), window))
+    params = {"start": start, **scope.params(), **bounds}
     by_period: dict[datetime, list[CarrierTotal]] = {}
-    for r in conn.execute(stmt):
+    for r in conn.execute(stmt, params):
         on = max(r.period, start).astimezone(zone).date()
         region = (r.region or "national") if r.carrier == "electricity" else "national"
         kgce = tco2 = None
@@ -329,6 +354,38 @@ def totals_by_period(
         )
         for begins, carriers in by_period.items()
     ]
+
+
+@lru_cache(maxsize=256)
+def _totals_select(shape: _Shape) -> Select[Any]:
+    """:func:`totals_by_period`'s statement (``shape.interval`` "": the whole window)."""
+    counted = points.c.quantity.in_(COUNTED_QUANTITIES)
+    scope = scope_conditions(shape.scope)
+    c = shaped_window_source(shape.window, points_where(scope, counted))
+    zone = ZoneInfo(shape.zone)
+    trunc = _TOTAL_PERIODS.get(shape.interval)
+    period = (
+        bindparam("start", type_=_STAMP).label("period")
+        if trunc is None
+        else _local_trunc(trunc, c.c.ts, zone).label("period")
+    )
+    return (
+        select(
+            period,
+            meters.c.carrier,
+            points.c.unit,
+            enterprises.c.grid_region.label("region"),
+            func.sum(c.c.energy).label("amount"),
+        )
+        .select_from(c)
+        .join(points, points.c.id == c.c.point_id)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(sites, sites.c.id == meters.c.site_id)
+        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
+        .where(*scope, counted)
+        .group_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
+        .order_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
+    )
 
 
 def _period_end(local: datetime, trunc: str | None, zone: ZoneInfo, end: datetime) -> datetime:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, select
 
 from services.core.domain.buckets import SHANGHAI
 from services.core.domain.completeness import DEFAULT_THRESHOLD, PointCompleteness, combined
@@ -22,7 +24,12 @@ from services.core.domain.quantities import QuantityCode
 from services.core.domain.roles import MeterRole
 from services.core.schema.tables import enterprises, meters, points, sites
 from services.core.store.completeness import point_completeness
-from services.core.store.rollups import window_source
+from services.core.store.rollups import (
+    WindowShape,
+    shaped_window_source,
+    window_plan,
+    window_source,
+)
 
 _PUE_ROLES = (MeterRole.FACILITY_TOTAL.value, MeterRole.IT_LOAD.value)
 _ENERGY = QuantityCode.ENERGY_IMPORT_KWH
@@ -49,6 +56,28 @@ def site_pue(
     """PUE of a data-centre site over [start, end); ``zone``: the calendar zone, to read whole
     days from the daily rollups (and to align periods longer than 15 minutes); ``now``: what is
     owed ends there (default: the clock)."""
+    window, bounds = window_plan(start, end, zone)
+    params = {"pue_enterprise": enterprise, "pue_site": site, **bounds}
+    rows = [
+        _PointSums(r.id, r.role, float(r.energy))
+        for r in conn.execute(_site_select(window), params)
+    ]
+    shares = point_completeness(
+        conn,
+        point_ids=[r.point_id for r in rows],
+        start=start,
+        end=end,
+        zone=zone or SHANGHAI,
+        now=now,
+    )
+    return _pue_of(rows, shares, threshold)
+
+
+@lru_cache(maxsize=64)
+def _site_select(window: WindowShape) -> Select[Any]:
+    """:func:`site_pue`'s sums per point; the site and window are parameters."""
+    enterprise: BindParameter[str] = bindparam("pue_enterprise")
+    site: BindParameter[str] = bindparam("pue_site")
     site_points = (
         select(points.c.id)
         .join(meters, meters.c.id == points.c.meter_id)
@@ -62,8 +91,8 @@ def site_pue(
         )
         .correlate(None)
     )
-    c = window_source(start, end, zone, site_points)
-    stmt = (
+    c = shaped_window_source(window, site_points)
+    return (
         select(
             points.c.id,
             meters.c.role,
@@ -85,16 +114,6 @@ def site_pue(
         )
         .group_by(meters.c.role, points.c.id)
     )
-    rows = [_PointSums(r.id, r.role, float(r.energy)) for r in conn.execute(stmt)]
-    shares = point_completeness(
-        conn,
-        point_ids=[r.point_id for r in rows],
-        start=start,
-        end=end,
-        zone=zone or SHANGHAI,
-        now=now,
-    )
-    return _pue_of(rows, shares, threshold)
 
 
 def all_sites_pue(

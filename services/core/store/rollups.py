@@ -17,6 +17,7 @@ table's ``(point_id, time)`` primary key instead of scanning the whole table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,10 +26,12 @@ from sqlalchemy import (
     TIMESTAMP,
     ColumnElement,
     Connection,
+    Date,
     Integer,
     Select,
     Subquery,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -69,7 +72,7 @@ def days_built(zone: ZoneInfo) -> ColumnElement[bool]:
 
 
 def _from_15m(
-    lo: datetime, hi: datetime, points: Select[tuple[int]] | None, *extra: ColumnElement[bool]
+    lo: Any, hi: Any, points: Select[tuple[int]] | None, *extra: ColumnElement[bool]
 ) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
     c = consumption_15m.c
     conds = [c.bucket >= lo, c.bucket < hi, *extra]
@@ -87,7 +90,7 @@ def _from_15m(
 
 
 def _from_1d(
-    d0: date, d1: date, zone: ZoneInfo, points: Select[tuple[int]] | None
+    d0: Any, d1: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
 ) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
     c = consumption_1d.c
     conds = [c.day >= d0, c.day < d1]
@@ -114,6 +117,65 @@ def fifteen_minute_source(
     return _from_15m(start, end, points).subquery("c")
 
 
+@dataclass(frozen=True, slots=True)
+class WindowShape:
+    """Which branches a window source has: ``zone`` None, the 15-minute rows only; else whole
+    days of ``zone`` and, if ``head``/``tail``, the partial day at the start/end."""
+
+    zone: str | None = None
+    head: bool = False
+    tail: bool = False
+
+
+def window_plan(
+    start: datetime, end: datetime, zone: ZoneInfo | None
+) -> tuple[WindowShape, dict[str, Any]]:
+    """The shape of [start, end)'s window source and the values of its parameters."""
+    bounds: dict[str, Any] = {"w_start": start, "w_end": end}
+    if zone is None:
+        return WindowShape(), bounds
+    first = start.astimezone(zone).date()
+    if midnight(first, zone) < start:
+        first += timedelta(days=1)
+    stop = end.astimezone(zone).date()  # days before the local day holding ``end``
+    if stop <= first:
+        return WindowShape(), bounds
+    mid0, mid1 = midnight(first, zone), midnight(stop, zone)
+    days = {"w_d0": first, "w_d1": stop, "w_mid0": mid0, "w_mid1": mid1}
+    return WindowShape(zone.key, head=mid0 > start, tail=mid1 < end), bounds | days
+
+
+_STAMP = TIMESTAMP(timezone=True)
+_PARAM_TYPES: dict[str, Any] = {"w_d0": Date(), "w_d1": Date()}
+
+
+def shaped_window_source(
+    shape: WindowShape, points: Select[tuple[int]] | None, values: dict[str, Any] | None = None
+) -> Subquery:
+    """The window source of ``shape`` with its bounds as parameters ``w_*``, bound to ``values``
+    if given (each bound parameter unique: a statement may hold several windows), else at
+    execution (a statement built once per shape: see :func:`window_plan`)."""
+
+    def p(key: str) -> Any:
+        type_ = _PARAM_TYPES.get(key, _STAMP)
+        if values is None:
+            return bindparam(key, type_=type_)
+        return bindparam(key, values[key], type_=type_, unique=True)  # one of several windows
+
+    if shape.zone is None:
+        return _from_15m(p("w_start"), p("w_end"), points).subquery("c")
+    zone = ZoneInfo(shape.zone)
+    branches = [
+        _from_1d(p("w_d0"), p("w_d1"), zone, points),
+        _from_15m(p("w_mid0"), p("w_mid1"), points, not_(days_built(zone))),
+    ]
+    if shape.head:  # the partial day at the start
+        branches.append(_from_15m(p("w_start"), p("w_mid0"), points))
+    if shape.tail:  # the partial day at the end
+        branches.append(_from_15m(p("w_mid1"), p("w_end"), points))
+    return union_all(*branches).subquery("c")
+
+
 def window_source(
     start: datetime,
     end: datetime,
@@ -122,21 +184,5 @@ def window_source(
 ) -> Subquery:
     """The rows of [start, end) as described above. ``zone`` None: the 15-minute rows only
     (periods shorter than a day); ``points``: the caller's point ids (without it, every point)."""
-    if zone is None:
-        return fifteen_minute_source(start, end, points)
-    first = start.astimezone(zone).date()
-    if midnight(first, zone) < start:
-        first += timedelta(days=1)
-    stop = end.astimezone(zone).date()  # days before the local day holding ``end``
-    if stop <= first:
-        return fifteen_minute_source(start, end, points)
-    mid0, mid1 = midnight(first, zone), midnight(stop, zone)
-    branches = [
-        _from_1d(first, stop, zone, points),
-        _from_15m(mid0, mid1, points, not_(days_built(zone))),
-    ]
-    if mid0 > start:  # the partial day at the start
-        branches.append(_from_15m(start, mid0, points))
-    if mid1 < end:  # the partial day at the end
-        branches.append(_from_15m(mid1, end, points))
-    return union_all(*branches).subquery("c")
+    shape, values = window_plan(start, end, zone)
+    return shaped_window_source(shape, points, values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import enterprises, meters, points, sites
@@ -25,20 +25,43 @@ class Scope:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """Conditions over ``enterprises``, ``sites``, ``meters`` and ``points``."""
-        conds: list[ColumnElement[bool]] = [enterprises.c.active, meters.c.active, points.c.active]
-        if self.enterprise is not None:
-            conds.append(enterprises.c.code == self.enterprise)
-        if self.site is not None:
-            conds.append(sites.c.code == self.site)
-        if self.meter is not None:
-            conds.append(meters.c.code == self.meter)
-        if self.quantity is not None:
-            conds.append(points.c.quantity == self.quantity)
-        if self.town is not None:
-            conds.append(enterprises.c.town == self.town)
-        if self.meter is None:
-            conds.append(meters.c.role.in_(sorted(r.value for r in COUNTED_ROLES)))
-        return conds
+        return scope_conditions(self.shape(), self.params())
+
+    def shape(self) -> tuple[str, ...]:
+        """Which of the fields are set: the shape of the statements that read this scope."""
+        return tuple(name for name in _FIELDS if getattr(self, name) is not None)
+
+    def params(self) -> dict[str, str]:
+        """The set fields' values, by the names of :func:`scope_conditions`' parameters."""
+        return {f"scope_{name}": getattr(self, name) for name in self.shape()}
+
+
+_FIELDS = ("enterprise", "site", "meter", "quantity", "town")
+_COLUMNS = {
+    "enterprise": enterprises.c.code,
+    "site": sites.c.code,
+    "meter": meters.c.code,
+    "quantity": points.c.quantity,
+    "town": enterprises.c.town,
+}
+
+
+def scope_conditions(
+    shape: tuple[str, ...], values: dict[str, str] | None = None
+) -> list[ColumnElement[bool]]:
+    """The conditions of a scope with the fields ``shape`` set, each compared with a parameter
+    ``scope_<field>`` (bound to ``values`` if given, else at execution: a statement built once
+    per shape serves every scope of that shape)."""
+    conds: list[ColumnElement[bool]] = [enterprises.c.active, meters.c.active, points.c.active]
+    for name in shape:
+        key = f"scope_{name}"
+        value: BindParameter[str] = (
+            bindparam(key) if values is None else bindparam(key, values[key], unique=True)
+        )
+        conds.append(_COLUMNS[name] == value)
+    if "meter" not in shape:
+        conds.append(meters.c.role.in_(sorted(r.value for r in COUNTED_ROLES)))
+    return conds
 
 
 def registry_join(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
@@ -52,5 +75,12 @@ def registry_join(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
 
 def scoped_points(scope: Scope, *extra: ColumnElement[bool]) -> Select[tuple[int]]:
     """The ids of the points ``scope`` (and ``extra``) selects, for a window source's branches."""
+    return points_where(scope.conditions(), *extra)
+
+
+def points_where(
+    conditions: list[ColumnElement[bool]], *extra: ColumnElement[bool]
+) -> Select[tuple[int]]:
+    """The ids of the points that meet ``conditions`` (a scope's) and ``extra``."""
     stmt = registry_join(select(points.c.id).select_from(points))
-    return stmt.where(*scope.conditions(), *extra).correlate(None)
+    return stmt.where(*conditions, *extra).correlate(None)
