@@ -120,10 +120,42 @@ class PageRequest:
         """The sort key the cursor carries; None for the first page."""
         return pagination.decode(self.cursor)
 
+    def after_id(self) -> int | None:
+        """The cursor's key as a row id (a positive bigint)."""
+        key = self.after()
+        if key is not None and not (type(key) is int and 0 < key < 2**63):
+            raise _invalid_cursor()
+        return key
+
+    def after_text(self) -> str | None:
+        """The cursor's key as a code."""
+        key = self.after()
+        if key is not None and not isinstance(key, str):
+            raise _invalid_cursor()
+        return key
+
+    def after_instant(self) -> datetime | None:
+        """The cursor's key as a timezone-aware instant."""
+        key = self.after_text()
+        if key is None:
+            return None
+        try:
+            ts = datetime.fromisoformat(key)
+        except ValueError as err:
+            raise _invalid_cursor() from err
+        if ts.tzinfo is None:
+            raise _invalid_cursor()
+        return ts
+
     def next_cursor(self, rows: Sequence[T], key: Callable[[T], object]) -> str | None:
         """The cursor of the next page, from ``rows`` fetched one beyond the page's size: the
         sort key of the page's last row; None when this page is the last."""
         return pagination.encode(key(rows[self.limit - 1])) if len(rows) > self.limit else None
+
+
+def _invalid_cursor() -> Problem:
+    """A cursor this list did not hand out (decodable, but not one of its keys)."""
+    return Problem(400, "invalid cursor", kind="invalid-cursor")
 
 
 def paging(default: int) -> Callable[[int, str | None], Awaitable[PageRequest]]:

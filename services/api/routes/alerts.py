@@ -100,8 +100,7 @@ def list_alerts(
 ) -> Response:
     """Newest first. An enterprise account sees only its own enterprise's alerts."""
     limit = page.size(ctx)
-    after = page.after()
-    before_id = None if after is None else int(str(after))
+    before_id = page.after_id()
     with ctx.reads.connect() as conn:
         rows = store.alert_page(
             conn,

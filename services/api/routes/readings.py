@@ -59,7 +59,7 @@ def point_readings(
     check_range(ctx, asked.start, asked.end)
     zone = zone_of(ctx, asked.tz)
     limit = page.size(ctx)
-    after = page.after()
+    after = page.after_instant()
     with ctx.reads.connect() as conn:
         ent = visible_enterprise(conn, who, asked.code)
         pt = point_of(conn, enterprise_id=ent.id, meter=asked.meter, quantity=asked.point)
@@ -71,7 +71,7 @@ def point_readings(
             start=asked.start,
             end=asked.end,
             limit=limit + 1,
-            after=None if after is None else datetime.fromisoformat(str(after)),
+            after=after,
         )
     out = ReadingsPage(
         meter=asked.meter,

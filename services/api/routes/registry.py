@@ -56,12 +56,12 @@ def list_enterprises(
     """Key energy-using units in scope, ordered by code: every one for officers, your own for an
     enterprise account."""
     limit = page.size(ctx)
-    after = page.after()
+    after = page.after_text()
     with ctx.reads.connect() as conn:
         rows = registry.enterprises_page(
             conn,
             limit=limit + 1,
-            after=None if after is None else str(after),
+            after=after,
             enterprise_ids=own_enterprises(who),
             town=filters.town,
             industry=filters.industry,
