@@ -96,10 +96,17 @@ def serve_meters(district: District, simulators: contextlib.ExitStack) -> Distri
     """Serve the district's Modbus meters (in a thread, until ``simulators`` closes); their port
     is the district's usual one when it is free, so a restart usually finds the registry already
     right. Returns the district registered on the port served."""
-    server = MeterServer(
-        [m.sim for m in district.modbus_meters], port=bindable(district.modbus_port)
-    )
-    simulators.enter_context(running(server))
+    sims = [m.sim for m in district.modbus_meters]
+    port = bindable(district.modbus_port)
+    server = MeterServer(sims, port=port)
+    try:
+        simulators.enter_context(running(server))
+    except RuntimeError:
+        if port != district.modbus_port:
+            raise
+        # taken between the look and the bind (another demo starting at the same moment)
+        server = MeterServer(sims, port=free_port())
+        simulators.enter_context(running(server))
     return district.served_on(server.port)
 
 
