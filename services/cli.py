@@ -411,7 +411,8 @@ def pue_line(
     ratio = f"{r.ratio:.{PUE_DIGITS}f}" if r.ratio is not None else "-"
     limit_text = f"{limit:g}" if limit is not None else "none"
     return (
-        f"PUE {enterprise}/{site} {start.isoformat()} .. {end.isoformat()}: {ratio}; "
+        f"PUE {enterprise}/{site} {start.isoformat(timespec='seconds')} .. "
+        f"{end.isoformat(timespec='seconds')}: {ratio}; "
         f"verdict: {pue_verdict_text(r, limit)}; limit {limit_text}"
         f"{f' ({dc_class})' if dc_class else ''}; "
         f"facility {r.facility_kwh:.{KWH_DIGITS}f} kWh (coverage {percent(r.facility_coverage)}, "
@@ -448,6 +449,19 @@ def _report(args: argparse.Namespace) -> int:
             else:
                 start, end = window_bounds(Window(args.window), datetime.now(UTC), zone)
             common = CommonSettings()
+            dc = next(
+                (
+                    d
+                    for d in data_centres(conn)
+                    if (d.enterprise, d.site) == (args.enterprise, args.site)
+                ),
+                None,
+            )
+            if dc is None:
+                raise EnergymonError(
+                    f"{args.enterprise} has no active data-centre site {args.site!r} "
+                    "(check --enterprise and --site against the district file)"
+                )
             r = site_pue(
                 conn,
                 enterprise=args.enterprise,
@@ -457,23 +471,15 @@ def _report(args: argparse.Namespace) -> int:
                 zone=zone,
                 threshold=common.min_completeness,
             )
-            dc = next(
-                (
-                    d
-                    for d in data_centres(conn)
-                    if (d.enterprise, d.site) == (args.enterprise, args.site)
-                ),
-                None,
-            )
             print(
                 pue_line(
                     r,
                     enterprise=args.enterprise,
                     site=args.site,
-                    start=start,
-                    end=end,
-                    limit=dc.limit if dc else None,
-                    dc_class=dc.dc_class if dc else None,
+                    start=start.astimezone(zone),
+                    end=end.astimezone(zone),
+                    limit=dc.limit,
+                    dc_class=dc.dc_class,
                 )
             )
             return 0

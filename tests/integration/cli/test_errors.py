@@ -248,3 +248,19 @@ def test_a_sub_meter_of_a_meter_the_enterprise_does_not_list_is_refused_with_its
     assert result.returncode == 2
     assert f"line {line}: enterprises[0].sites[1].meters[1].sub_of" in result.stderr
     assert "'DC-IN-9'" in result.stderr
+
+
+def test_a_pue_report_for_a_site_that_is_no_data_centre_is_one_line(
+    db_settings: DatabaseSettings,
+) -> None:
+    env = {"ENERGYMON_DATABASE_URL": db_settings.url}
+    assert run_cli("registry", "load", str(FIXTURE), env=env).returncode == 0
+    result = run_cli(
+        "report", "pue", "--enterprise", "91120111MA05K8XX3E", "--site", "plant-1", env=env
+    )
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.strip().splitlines() == [
+        "energymon: error: 91120111MA05K8XX3E has no active data-centre site 'plant-1' "
+        "(check --enterprise and --site against the district file)"
+    ]
+    assert result.stdout == ""
