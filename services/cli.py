@@ -270,12 +270,21 @@ def _accounting_run(args: argparse.Namespace) -> int:
     common = CommonSettings()
     configure_logging(common.log_level, common.log_format)
     stats = run_once(DatabaseSettings(), AccountingSettings())
+    if stats is None:
+        print(ACCOUNTING_ACTIVE + "nothing done here", flush=True)
+        return 0
     print(
         f"rollups: {stats.ranges} ranges, {stats.points} points, "
         f"{stats.buckets_written} buckets in {stats.seconds:.2f}s",
         flush=True,
     )
     return 0
+
+
+ACCOUNTING_ACTIVE = (
+    "the accounting service is active (another process holds its lock) and brings the rollups "
+    "up to date within ENERGYMON_ACCOUNTING_INTERVAL_S: "
+)
 
 
 def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
@@ -293,10 +302,10 @@ def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
 def _accounting_recompute(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from services.accounting.main import run_once
     from services.accounting.recompute import mark_for_recompute
-    from services.accounting.rollup import catch_up
     from services.core.db import make_engine
-    from services.core.settings import DatabaseSettings
+    from services.core.settings import AccountingSettings, DatabaseSettings
 
     since = datetime.fromisoformat(args.since) if args.since else None
     if since is not None and since.tzinfo is None:
@@ -305,8 +314,12 @@ def _accounting_recompute(args: argparse.Namespace) -> int:
     with engine.begin() as conn:
         points = mark_for_recompute(conn, since)
     print(f"{points} points marked for recomputation", flush=True)
+    engine.dispose()
     if not args.mark_only:
-        stats = catch_up(engine)
+        stats = run_once(DatabaseSettings(), AccountingSettings())
+        if stats is None:
+            print(ACCOUNTING_ACTIVE + "it recomputes the marked ranges", flush=True)
+            return 0
         print(
             f"recomputed {stats.points} points, {stats.buckets_written} buckets in "
             f"{stats.seconds:.1f}s"
@@ -854,7 +867,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         help="seconds between passes (default ENERGYMON_ACCOUNTING_INTERVAL_S)",
     )
     arun.add_argument(
-        "--once", action="store_true", help="one pass now, without the service's lock, then exit"
+        "--once",
+        action="store_true",
+        help="one pass now, then exit (does nothing while an accounting service is active)",
     )
     arun.set_defaults(func=_accounting_run)
     accounting.add_parser(

@@ -77,13 +77,22 @@ def run(
     return 0
 
 
-def run_once(db: DatabaseSettings, settings: AccountingSettings) -> CatchUpStats:
-    """One pass now, whoever is active (``energymon accounting run --once``)."""
-    engine = make_engine(db, pool_size=1)
+def run_once(db: DatabaseSettings, settings: AccountingSettings) -> CatchUpStats | None:
+    """One pass now (``energymon accounting run --once``, ``accounting recompute``) holding the
+    service's lock, so that it never rewrites buckets beside an active accounting service; None
+    when another process holds the lock (that service does the work within its interval)."""
+    lock = LeaderLock(db, ACCOUNTING_ROLLUPS, name="accounting-once")
     try:
-        return catch_up(engine, limit=settings.ranges_per_transaction)
+        if not lock.ensure() and lock.connected:
+            return None
+        # not connected: the pass below meets the same database and says why it cannot
+        engine = make_engine(db, pool_size=1)
+        try:
+            return catch_up(engine, limit=settings.ranges_per_transaction)
+        finally:
+            engine.dispose()
     finally:
-        engine.dispose()
+        lock.close()
 
 
 def main(*, interval_s: float | None = None) -> int:
