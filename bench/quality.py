@@ -32,6 +32,7 @@ from sqlalchemy import Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from services.accounting.days import rebuild_days
 from services.core.db import make_engine
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
@@ -90,16 +91,6 @@ LOAD = [
     WHERE (p.id * 104729 + q * 31) %% 100 >= 3
     """,
     """
-    INSERT INTO consumption_1d (point_id, day, energy, readings, expected, estimated)
-    SELECT point_id, (bucket AT TIME ZONE 'Asia/Shanghai')::date, sum(energy), sum(readings),
-           sum(expected), bool_or(estimated)
-    FROM consumption_15m GROUP BY 1, 2
-    """,
-    """
-    INSERT INTO rollup_meta (key, value) VALUES ('days_zone', 'Asia/Shanghai')
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value
-    """,
-    """
     INSERT INTO counter_events (point_id, ts, kind, energy)
     SELECT p.id, %(t0)s + (p.id %% 2880) * interval '15 minutes', 'reset', 0
     FROM points p WHERE p.id %% 11 = 0
@@ -133,6 +124,12 @@ def load(db: DatabaseSettings, enterprises: int, first_day: date, days: int) -> 
         for sql in LOAD:
             conn.execute(sql, {"t0": t0, "n": days * 96})  # type: ignore[arg-type]
         points = conn.execute("SELECT count(*) FROM points").fetchone()
+    # the daily rollups as the accounting service writes them (sums and the measured and
+    # estimated collection periods each day holds)
+    engine = make_engine(db)
+    with engine.begin() as sa_conn:
+        rebuild_days(sa_conn, ZONE)
+    engine.dispose()
     return int(points[0]) if points else 0
 
 
