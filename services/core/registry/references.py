@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from services.core.domain.roles import COUNTED_ROLES
+
 if TYPE_CHECKING:  # spec.parse_district runs these checks: no import cycle at run time
     from services.core.registry.spec import DistrictSpec, EnterpriseSpec
 
@@ -63,6 +65,60 @@ def _enterprise(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]
                 f"the budget names site {budget.site!r}, which this enterprise does not list "
                 f"(its sites: {', '.join(sorted(sites)) or 'none'})",
             )
+    yield from _products(ent, at)
+
+
+def _products(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]:
+    """Each product's attribution names sites and meters of the enterprise, a site only if it has
+    a counted meter, never a meter inside a site the product already takes whole; and no site or
+    meter is shared out beyond 100 % across the products."""
+    for i, code in _repeats([p.code for p in ent.products]):
+        yield ReferenceProblem((*at, "products", i, "code"), f"product {code} is listed twice")
+    site_of = {m.code: s.code for s in ent.sites for m in s.meters}
+    counted = {s.code: [m for m in s.meters if m.role in COUNTED_ROLES] for s in ent.sites}
+    taken: dict[tuple[str, str], float] = {}
+    for p, product in enumerate(ent.products):
+        whole_sites = {a.site for a in product.attribution if a.site is not None}
+        for a, part in enumerate(product.attribution):
+            where = (*at, "products", p, "attribution", a)
+            if part.site is not None:
+                if part.site not in counted:
+                    yield ReferenceProblem(
+                        (*where, "site"),
+                        f"product {product.code} takes site {part.site!r}, which this enterprise "
+                        "does not list",
+                    )
+                    continue
+                if not counted[part.site]:
+                    yield ReferenceProblem(
+                        (*where, "site"),
+                        f"product {product.code} takes site {part.site}, which has no boundary "
+                        "meter to count: name the meters instead",
+                    )
+                key = ("site", part.site)
+            else:
+                meter = str(part.meter)
+                if meter not in site_of:
+                    yield ReferenceProblem(
+                        (*where, "meter"),
+                        f"product {product.code} takes meter {meter!r}, which this enterprise "
+                        "does not list",
+                    )
+                    continue
+                if site_of[meter] in whole_sites:
+                    yield ReferenceProblem(
+                        (*where, "meter"),
+                        f"product {product.code} takes meter {meter} and its whole site "
+                        f"{site_of[meter]}: the meter would count twice",
+                    )
+                key = ("meter", meter)
+            taken[key] = taken.get(key, 0.0) + part.share
+            if taken[key] > 1 + 1e-9:
+                yield ReferenceProblem(
+                    (*where, "share"),
+                    f"{key[0]} {key[1]} is shared out {taken[key]:.0%} across the products "
+                    "(at most 100 %)",
+                )
 
 
 def _sub_meters(

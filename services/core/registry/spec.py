@@ -203,6 +203,53 @@ class BudgetSpec(_Strict):
         return self
 
 
+class AttributionSpec(_Strict):
+    """One part of a product's comprehensive energy (综合能耗, GB/T 2589-2020 clause 4): a site's
+    counted (boundary) meters, or one meter of any role (a workshop feeder that supplies the
+    product line), with the share the product takes of it (a utility shared by products)."""
+
+    site: str | None = None
+    meter: str | None = None
+    share: float = Field(1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AttributionSpec:
+        if (self.site is None) == (self.meter is None):
+            raise ValueError("an attribution names either a site or a meter")
+        return self
+
+
+class QuotaRefSpec(_Strict):
+    """The quota standard a product is judged by: the standard's number and the product's key in
+    the quota table (``energymon quotas list``)."""
+
+    standard: str = Field(min_length=1, max_length=32)
+    product: str = Field(min_length=1, max_length=64)
+
+
+class ProductSpec(_Strict):
+    """A product whose unit-product energy consumption is reported (and judged against its quota
+    standard, when it names one)."""
+
+    code: Code
+    name: str = Field(min_length=1)
+    unit: str = Field(
+        min_length=1, max_length=16, description="the unit its output is entered in, e.g. t"
+    )
+    quota: QuotaRefSpec | None = None
+    plant: Literal["existing", "new"] = Field(
+        "existing",
+        description="existing plants are judged against the 限定值, new and expanded ones "
+        "against the 准入值",
+    )
+    electricity_method: Literal["equivalent", "equal"] = "equivalent"
+    attribution: list[AttributionSpec] = Field(
+        min_length=1, description="the sites and meters whose energy the product takes"
+    )
+
+    _code = field_validator("code")(_check_code)
+
+
 class EnterpriseSpec(_Strict):
     code: str
     name: str = Field(min_length=1)
@@ -212,6 +259,7 @@ class EnterpriseSpec(_Strict):
     gateways: list[GatewaySpec] = Field(default_factory=list)
     sites: list[SiteSpec] = Field(default_factory=list)
     budgets: list[BudgetSpec] = Field(default_factory=list)
+    products: list[ProductSpec] = Field(default_factory=list)
 
     @field_validator("code")
     @classmethod

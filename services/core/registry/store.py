@@ -11,18 +11,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, literal_column, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.core.domain.quantities import QUANTITIES, QuantityCode
 from services.core.errors import RegistryError
-from services.core.registry.spec import BudgetSpec, DistrictSpec, EnterpriseSpec, MeterSpec
+from services.core.registry.spec import (
+    BudgetSpec,
+    DistrictSpec,
+    EnterpriseSpec,
+    MeterSpec,
+    ProductSpec,
+)
 from services.core.schema.tables import (
     budgets,
     enterprises,
     gateways,
     meters,
     points,
+    product_attribution,
+    products,
     readings,
     rollup_dirty,
     sites,
@@ -236,6 +244,72 @@ def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport
     _deactivate(conn, sites, sites.c.enterprise_id == enterprise_id, site_ids, report)
     budget_ids = [_upsert_budget(conn, enterprise_id, b, report) for b in ent.budgets]
     _deactivate(conn, budgets, budgets.c.enterprise_id == enterprise_id, budget_ids, report)
+    product_ids = [_apply_product(conn, enterprise_id, p, report) for p in ent.products]
+    _deactivate(conn, products, products.c.enterprise_id == enterprise_id, product_ids, report)
+
+
+def _attribution_key(row: tuple[int | None, int | None, float]) -> tuple[int, int, float]:
+    return (row[0] or 0, row[1] or 0, row[2])
+
+
+def _apply_product(
+    conn: Connection, enterprise_id: int, p: ProductSpec, report: ApplyReport
+) -> int:
+    """Upsert the product; its attribution is replaced when it differs from the file's."""
+    product_id = _upsert(
+        conn,
+        products,
+        {"enterprise_id": enterprise_id, "code": p.code},
+        {
+            "name": p.name,
+            "unit": p.unit,
+            "quota_standard": p.quota.standard if p.quota else None,
+            "quota_product": p.quota.product if p.quota else None,
+            "plant": p.plant,
+            "electricity_method": p.electricity_method,
+        },
+        report,
+    )
+    site_ids = dict(
+        conn.execute(
+            select(sites.c.code, sites.c.id).where(sites.c.enterprise_id == enterprise_id)
+        ).all()
+    )
+    meter_ids = dict(
+        conn.execute(
+            select(meters.c.code, meters.c.id).where(meters.c.enterprise_id == enterprise_id)
+        ).all()
+    )
+    want = [
+        (
+            site_ids[a.site] if a.site is not None else None,
+            meter_ids[a.meter] if a.meter is not None else None,
+            a.share,
+        )
+        for a in p.attribution
+    ]
+    want.sort(key=_attribution_key)
+    a = product_attribution.c
+    have = sorted(
+        (
+            (r.site_id, r.meter_id, r.share)
+            for r in conn.execute(
+                select(a.site_id, a.meter_id, a.share).where(a.product_id == product_id)
+            )
+        ),
+        key=_attribution_key,
+    )
+    if want != have:
+        conn.execute(delete(product_attribution).where(a.product_id == product_id))
+        conn.execute(
+            product_attribution.insert(),
+            [
+                {"product_id": product_id, "site_id": s, "meter_id": m, "share": sh}
+                for s, m, sh in want
+            ],
+        )
+        report.add("product_attribution", "replaced" if have else "created", len(want))
+    return product_id
 
 
 def _apply_sub_meters(
@@ -322,7 +396,7 @@ def deactivate_enterprise(conn: Connection, code: str) -> ApplyReport:
     report = ApplyReport()
     its_meters = select(meters.c.id).where(meters.c.enterprise_id == enterprise_id)
     _deactivate(conn, points, points.c.meter_id.in_(its_meters), [], report)
-    for table in (meters, sites, gateways, budgets):
+    for table in (meters, sites, gateways, budgets, products):
         _deactivate(conn, table, table.c.enterprise_id == enterprise_id, [], report)
     _deactivate(conn, enterprises, enterprises.c.id == enterprise_id, [], report)
     return report

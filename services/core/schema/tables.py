@@ -565,3 +565,137 @@ meter_replacements = Table(
     UniqueConstraint("point_id", "ts"),
     comment="registered meter swaps and resets: the counter rules bridge them",
 )
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("unit", String(16), nullable=False, comment="unit its output is entered in, e.g. t"),
+    Column("quota_standard", String(32), nullable=True, comment="e.g. GB 16780-2021"),
+    Column("quota_product", String(64), nullable=True, comment="its product key in the quotas"),
+    Column(
+        "plant",
+        String(16),
+        nullable=False,
+        server_default="existing",
+        comment="existing (judged against the 限定值) or new (against the 准入值)",
+    ),
+    Column("electricity_method", String(16), nullable=False, server_default="equivalent"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now(),
+    UniqueConstraint("enterprise_id", "code"),
+    CheckConstraint("plant IN ('existing', 'new')", name="plant"),
+    CheckConstraint("electricity_method IN ('equivalent', 'equal')", name="electricity_method"),
+    comment="an enterprise's products with an energy quota or intensity to report",
+)
+
+product_attribution = Table(
+    "product_attribution",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=True),
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=True),
+    Column("share", Double, nullable=False, server_default="1"),
+    UniqueConstraint("product_id", "site_id", "meter_id", postgresql_nulls_not_distinct=True),
+    CheckConstraint("(site_id IS NULL) <> (meter_id IS NULL)", name="one_target"),
+    CheckConstraint("share > 0 AND share <= 1", name="share"),
+    comment="what makes up a product's comprehensive energy: a site's counted meters or one "
+    "meter, with the share of it the product takes (shared utilities)",
+)
+
+production_entries = Table(
+    "production_entries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column(
+        "product_id",
+        Integer,
+        ForeignKey("products.id"),
+        nullable=True,
+        comment="the product of an output figure; NULL for the enterprise's economic figures",
+    ),
+    Column("kind", String(16), nullable=False, comment="output, value_added or gross_output"),
+    Column("period", String(8), nullable=False, comment="month or day"),
+    Column("period_start", Date, nullable=False, comment="local date: the day or the 1st"),
+    Column("value", Double, nullable=False),
+    Column("unit", String(16), nullable=False, comment="the product's unit, or 10^4 CNY"),
+    Column(
+        "price_base_year",
+        SmallInteger,
+        nullable=True,
+        comment="value added and gross output: at comparable prices of this year",
+    ),
+    Column("revision", Integer, nullable=False, server_default="1"),
+    Column("entered_by", Text, nullable=False),
+    Column("entered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("comment", Text, nullable=True),
+    UniqueConstraint(
+        "enterprise_id",
+        "product_id",
+        "kind",
+        "period",
+        "period_start",
+        postgresql_nulls_not_distinct=True,
+    ),
+    CheckConstraint("kind IN ('output', 'value_added', 'gross_output')", name="kind"),
+    CheckConstraint("period IN ('month', 'day')", name="period"),
+    CheckConstraint("(kind = 'output') = (product_id IS NOT NULL)", name="product_of_output"),
+    CheckConstraint("value > 0", name="value_positive"),
+    comment="production and economic figures as last entered; a re-entry is a revision",
+)
+
+production_history = Table(
+    "production_history",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("entry_id", BigInteger, ForeignKey("production_entries.id"), nullable=True),
+    Column("action", String(16), nullable=False, comment="created, revised, locked, unlocked"),
+    Column("month", Date, nullable=False, comment="the local month the change concerns"),
+    Column("old_value", Double, nullable=True),
+    Column("new_value", Double, nullable=True),
+    Column("unit", String(16), nullable=True),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", Text, nullable=True),
+    CheckConstraint("action IN ('created', 'revised', 'locked', 'unlocked')", name="action"),
+    comment="every change to production figures and month locks: who, when, old -> new, why",
+)
+Index(
+    "ix_production_history_enterprise_month",
+    production_history.c.enterprise_id,
+    production_history.c.month,
+)
+
+production_locks = Table(
+    "production_locks",
+    metadata,
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("month", Date, nullable=False, comment="first local day of the locked month"),
+    Column("locked_by", Text, nullable=False),
+    Column("locked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", Text, nullable=True),
+    PrimaryKeyConstraint("enterprise_id", "month"),
+    comment="months an officer reviewed and locked: their figures take no more changes",
+)
+
+consumption_1mo = Table(
+    "consumption_1mo",
+    metadata,
+    Column("point_id", Integer, nullable=False),
+    Column("month", Date, nullable=False, comment="first local day, in rollup_meta.days_zone"),
+    Column("energy", Double, nullable=False),
+    Column("readings", Integer, nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("estimated", Boolean, nullable=False),
+    Column("measured_periods", Integer, nullable=False),
+    Column("estimated_periods", Integer, nullable=False),
+    PrimaryKeyConstraint("point_id", "month"),
+    comment="consumption_1d summed per local month, refreshed in the same transaction",
+)

@@ -146,3 +146,41 @@ def test_sub_of_is_stored_once_every_meter_exists_and_goes_with_the_sub_meters(
     engine.dispose()
     assert ("meters", "deactivated") in report.counts
     assert not any(parents().values())
+
+
+def test_products_and_their_attribution_are_stored_and_replaced_only_when_changed(
+    db_settings: DatabaseSettings,
+) -> None:
+    text = FIXTURE.read_text() + (
+        "    products:\n"
+        "      - {code: cold, name: cold storage, unit: t, "
+        "attribution: [{site: store-1}]}\n"
+    )
+
+    def attribution() -> list[tuple[object, ...]]:
+        with psycopg.connect(db_settings.libpq_url) as conn:
+            return conn.execute(
+                "SELECT p.code, p.unit, p.plant, s.code, m.code, a.share FROM products p "
+                "JOIN product_attribution a ON a.product_id = p.id "
+                "LEFT JOIN sites s ON s.id = a.site_id LEFT JOIN meters m ON m.id = a.meter_id "
+                "WHERE p.active ORDER BY 1, 4, 5"
+            ).fetchall()
+
+    engine = make_engine(db_settings)
+    with engine.begin() as conn:
+        first = apply_district(conn, parse_district(text))
+    assert first.counts[("products", "created")] == 1
+    assert attribution() == [("cold", "t", "existing", "store-1", None, 1.0)]
+    with engine.begin() as conn:
+        again = apply_district(conn, parse_district(text))
+    assert not again.changed
+    shared = text.replace("[{site: store-1}]", "[{meter: B-1, share: 0.25}]")
+    with engine.begin() as conn:
+        changed = apply_district(conn, parse_district(shared))
+    assert changed.counts[("product_attribution", "replaced")] == 1
+    assert attribution() == [("cold", "t", "existing", None, "B-1", 0.25)]
+    with engine.begin() as conn:
+        gone = apply_district(conn, parse_district(FIXTURE.read_text()))
+    engine.dispose()
+    assert gone.counts[("products", "deactivated")] == 1
+    assert attribution() == []

@@ -1,0 +1,106 @@
+"""Products in the provisioning file: what makes up each product's energy, named without double
+counting or sharing a meter out beyond 100 %."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.core.errors import RegistryError
+from services.core.registry.spec import parse_district
+
+HEAD = """validate_check_digits: false
+enterprises:
+  - code: 91120111MA05K8XX3E
+    name: A
+    industry: C31
+    town: T
+    sites:
+      - code: works
+        meters:
+          - {code: E1, carrier: electricity, points: [energy_import_kwh]}
+          - {code: F1, carrier: electricity, role: sub, sub_of: E1, points: [energy_import_kwh]}
+          - {code: ST, carrier: steam, points: [steam_mass_t]}
+      - code: office
+        meters:
+          - {code: DC-IT, carrier: electricity, role: it_load, points: [energy_import_kwh]}
+    products:
+"""
+
+
+def _file(*products: str) -> str:
+    return HEAD + "".join(f"      - {p}\n" for p in products)
+
+
+def test_a_product_takes_a_site_and_a_share_of_a_shared_meter() -> None:
+    spec = parse_district(
+        _file(
+            "{code: steel, name: crude steel, unit: t, quota: {standard: GB 21256-2013, "
+            "product: converter}, attribution: [{site: works}]}",
+            "{code: rolled, name: rolled steel, unit: t, plant: new, "
+            "attribution: [{meter: F1, share: 0.6}]}",
+        )
+    )
+    steel, rolled = spec.enterprises[0].products
+    assert steel.quota is not None
+    assert steel.quota.standard == "GB 21256-2013"
+    assert steel.plant == "existing"
+    assert steel.electricity_method == "equivalent"
+    assert rolled.plant == "new"
+    assert rolled.attribution[0].meter == "F1"
+    assert rolled.attribution[0].share == 0.6
+
+
+@pytest.mark.parametrize(
+    ("products", "message", "line"),
+    [
+        (["{code: p, name: P, unit: t, attribution: []}"], "at least 1 item", 17),
+        (
+            ["{code: p, name: P, unit: t, attribution: [{site: works, meter: E1}]}"],
+            "an attribution names either a site or a meter",
+            17,
+        ),
+        (
+            ["{code: p, name: P, unit: t, attribution: [{site: nowhere}]}"],
+            "product p takes site 'nowhere', which this enterprise does not list",
+            17,
+        ),
+        (
+            ["{code: p, name: P, unit: t, attribution: [{site: office}]}"],
+            "product p takes site office, which has no boundary meter to count",
+            17,
+        ),
+        (
+            ["{code: p, name: P, unit: t, attribution: [{site: works}, {meter: ST}]}"],
+            "product p takes meter ST and its whole site works: the meter would count twice",
+            17,
+        ),
+        (
+            [
+                "{code: p, name: P, unit: t, attribution: [{meter: ST, share: 0.7}]}",
+                "{code: q, name: Q, unit: t, attribution: [{meter: ST, share: 0.5}]}",
+            ],
+            "meter ST is shared out 120% across the products (at most 100 %)",
+            18,
+        ),
+        (
+            [
+                "{code: p, name: P, unit: t, attribution: [{site: works}]}",
+                "{code: p, name: P2, unit: t, attribution: [{meter: E1}]}",
+            ],
+            "product p is listed twice",
+            18,
+        ),
+        (
+            ["{code: p, name: P, unit: t, attribution: [{meter: E1, share: 1.5}]}"],
+            "less than or equal to 1",
+            17,
+        ),
+    ],
+)
+def test_a_bad_product_is_refused_with_its_line(
+    products: list[str], message: str, line: int
+) -> None:
+    with pytest.raises(RegistryError) as err:
+        parse_district(_file(*products))
+    assert message in str(err.value)
+    assert err.value.line == line
