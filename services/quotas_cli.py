@@ -20,7 +20,8 @@ def list_command(args: argparse.Namespace) -> int:
     entries = quotas.entries(args.standard)
     if not entries:
         known = ", ".join(sorted({e.standard for e in quotas.entries()})) or "none"
-        print(f"no quota entries for {args.standard}; standards in the file: {known}")
+        what = f"for {args.standard}" if args.standard else f"in quotas version {quotas.version}"
+        print(f"no quota entries {what}; standards in the file: {known}")
         return 1
     rows = [_HEADER, *(_row(e) for e in entries)]
     widths = [max(_width(r[i]) for r in rows) for i in range(len(_HEADER))]

@@ -53,7 +53,7 @@ class _Record:
     lines: dict[str, int]  # the line of each field, where the format says
 
 
-class _Bad(ValueError):
+class _BadFieldError(ValueError):
     """A field that cannot be read: the message names the field."""
 
 
@@ -66,7 +66,7 @@ def read_quotas(path: Path) -> tuple[QuotaSet | None, list[str]]:
             version, records = path.name, _csv_records(text)
         else:
             version, records = _yaml_records(text)
-    except _Bad as err:
+    except _BadFieldError as err:
         return None, [str(err)]
     entries: list[QuotaEntry] = []
     problems: list[str] = []
@@ -112,12 +112,14 @@ def _yaml_records(text: str) -> tuple[str, list[_Record]]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         line = yaml_line(err)
-        raise _Bad(f"{f'line {line}: ' if line else ''}not valid YAML: {yaml_problem(err)}") from err
+        raise _BadFieldError(
+            f"{f'line {line}: ' if line else ''}not valid YAML: {yaml_problem(err)}"
+        ) from err
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
-        raise _Bad("a quota file holds a mapping with 'version:' and a list 'entries:'")
+        raise _BadFieldError("a quota file holds a mapping with 'version:' and a list 'entries:'")
     version = data.get("version")
     if not isinstance(version, str | int | float) or not str(version).strip():
-        raise _Bad("the file has no 'version:' (e.g. version: \"2026-12-02\")")
+        raise _BadFieldError("the file has no 'version:' (e.g. version: \"2026-12-02\")")
     nodes = _entry_nodes(root)
     records = []
     for i, raw in enumerate(data["entries"]):
@@ -127,7 +129,7 @@ def _yaml_records(text: str) -> tuple[str, list[_Record]]:
             lines = {k.value: v.start_mark.line + 1 for k, v in node.value}
         line = node.start_mark.line + 1 if node is not None else None
         if not isinstance(raw, dict):
-            raise _Bad(f"{f'line {line}: ' if line else ''}entries[{i}] is not a mapping")
+            raise _BadFieldError(f"{f'line {line}: ' if line else ''}entries[{i}] is not a mapping")
         records.append(_Record(line, f"entries[{i}]", raw, lines))
     return str(version), records
 
@@ -144,10 +146,12 @@ def _entry_nodes(root: yaml.Node | None) -> list[yaml.Node]:
 def _csv_records(text: str) -> list[_Record]:
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None:
-        raise _Bad("line 1: the CSV file is empty; its first row names the fields")
+        raise _BadFieldError("line 1: the CSV file is empty; its first row names the fields")
     unknown = [name for name in reader.fieldnames if name not in FIELDS]
     if unknown:
-        raise _Bad(f"line 1: unknown column(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+        raise _BadFieldError(
+            f"line 1: unknown column(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
+        )
     records = []
     for n, row in enumerate(reader, start=1):
         fields = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
@@ -172,7 +176,7 @@ def _entry(record: _Record) -> tuple[QuotaEntry | None, list[str]]:
     for name in fields:
         if name not in FIELDS and name != "_extra":
             problems.append(_at(record, name, f"unknown field {name!r}"))
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict.fromkeys(_VALUES)
     readers = (
         [(name, _text, True) for name in _TEXT]
         + [(name, _text, False) for name in _OPTIONAL_TEXT]
@@ -187,7 +191,7 @@ def _entry(record: _Record) -> tuple[QuotaEntry | None, list[str]]:
             continue
         try:
             values[name] = read(raw)
-        except _Bad as err:
+        except _BadFieldError as err:
             problems.append(_at(record, name, f"{name}: {err}"))
     if problems:
         return None, problems
@@ -197,17 +201,17 @@ def _entry(record: _Record) -> tuple[QuotaEntry | None, list[str]]:
 
 def _text(raw: Any) -> str:
     if isinstance(raw, bool | dict | list):
-        raise _Bad(f"expected text, got {raw!r}")
+        raise _BadFieldError(f"expected text, got {raw!r}")
     return " ".join(str(raw).split())
 
 
 def _number(raw: Any) -> float:
     if isinstance(raw, bool):
-        raise _Bad(f"expected a number, got {raw!r}")
+        raise _BadFieldError(f"expected a number, got {raw!r}")
     try:
         return float(raw)
     except (TypeError, ValueError):
-        raise _Bad(f"expected a number, got {raw!r}") from None
+        raise _BadFieldError(f"expected a number, got {raw!r}") from None
 
 
 def _date(raw: Any) -> date:
@@ -216,7 +220,7 @@ def _date(raw: Any) -> date:
     try:
         return date.fromisoformat(str(raw).strip())
     except ValueError:
-        raise _Bad(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+        raise _BadFieldError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
 
 
 def _bool(raw: Any) -> bool:
@@ -227,4 +231,4 @@ def _bool(raw: Any) -> bool:
         return True
     if word in {"false", "no", "0"}:
         return False
-    raise _Bad(f"expected true or false, got {raw!r}")
+    raise _BadFieldError(f"expected true or false, got {raw!r}")

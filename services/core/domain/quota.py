@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from itertools import pairwise
 
 
 class PlantStatus(StrEnum):
@@ -158,10 +159,11 @@ def judge(
 ) -> QuotaJudgement:
     """The verdict on a unit-product energy consumption ``value`` (in ``entry.unit``).
 
-    Over the binding value (existing plant: 限定值; new plant: 准入值, or 限定值 when the standard
-    gives no 准入值) is ``over_limit``; at or below 先进值 ``leader``; an existing plant above 准入值
-    ``above_entry``; otherwise ``within``. Without enough data (``sufficient`` false, or no value;
-    ``reason`` says why, e.g. "completeness 43 % < 90 %") there is no finding. Lower is better.
+    Over the binding value (existing plant: 限定值; new plant: 准入值, or 限定值 when the
+    standard gives no 准入值) is ``over_limit``; at or below 先进值 ``leader``; an existing plant
+    above 准入值 ``above_entry``; otherwise ``within``. Without enough data (``sufficient`` false,
+    or no value; ``reason`` says why, e.g. "completeness 43 % < 90 %") there is no finding. Lower
+    is better.
     """
     if entry is None:
         return QuotaJudgement(
@@ -179,43 +181,45 @@ def judge(
             share,
             f"insufficient data ({why})",
         )
+    kind, level = _grade(value, entry, plant)
+    against = entry.value(level) if level is not None else None
+    if level is None or against is None:
+        text = f"no quota: {entry.standard} gives no 限定值 for {entry.product_en}"
+        return QuotaJudgement(QuotaVerdict.NO_QUOTA, value, None, None, distance, share, text)
+    sign = ">" if kind in {QuotaVerdict.OVER_LIMIT, QuotaVerdict.ABOVE_ENTRY} else "≤"
+    text = (
+        f"{_WORDS[kind, level]} ({_num(value)} {sign} {_num(against)} {entry.unit}, "
+        f"{entry.source(level)} {level.zh})"
+    )
+    return QuotaJudgement(kind, value, against, level, distance, share, text)
+
+
+_WORDS = {
+    (QuotaVerdict.OVER_LIMIT, QuotaLevel.LIMIT): "over the limit",
+    (QuotaVerdict.OVER_LIMIT, QuotaLevel.ENTRY): "over the entry value",
+    (QuotaVerdict.ABOVE_ENTRY, QuotaLevel.ENTRY): "above the entry value",
+    (QuotaVerdict.WITHIN, QuotaLevel.LIMIT): "within the limit",
+    (QuotaVerdict.WITHIN, QuotaLevel.ENTRY): "within the entry value",
+    (QuotaVerdict.LEADER, QuotaLevel.ADVANCED): "leader",
+}
+
+
+def _grade(
+    value: float, entry: QuotaEntry, plant: PlantStatus
+) -> tuple[QuotaVerdict, QuotaLevel | None]:
+    """The verdict on a sufficient ``value`` and the level it is judged against (None: the
+    standard gives nothing binding and the value is no leader)."""
     binding = _binding_level(entry, plant)
-
-    def verdict(
-        kind: QuotaVerdict, level: QuotaLevel, limit: float, words: str, sign: str
-    ) -> QuotaJudgement:
-        text = (
-            f"{words} ({_num(value)} {sign} {_num(limit)} {entry.unit}, "
-            f"{entry.source(level)} {level.zh})"
-        )
-        return QuotaJudgement(kind, value, limit, level, distance, share, text)
-
     bound = entry.value(binding) if binding is not None else None
     if binding is not None and bound is not None and value > bound:
-        words = "over the limit" if binding is QuotaLevel.LIMIT else "over the entry value"
-        return verdict(QuotaVerdict.OVER_LIMIT, binding, bound, words, ">")
+        return QuotaVerdict.OVER_LIMIT, binding
     if entry.advanced_value is not None and value <= entry.advanced_value:
-        return verdict(QuotaVerdict.LEADER, QuotaLevel.ADVANCED, entry.advanced_value, "leader", "≤")
-    if binding is None or bound is None:
-        return QuotaJudgement(
-            QuotaVerdict.NO_QUOTA,
-            value,
-            None,
-            None,
-            distance,
-            share,
-            f"no quota: {entry.standard} gives no 限定值 for {entry.product_en}",
-        )
-    if (
-        binding is QuotaLevel.LIMIT
-        and entry.entry_value is not None
-        and value > entry.entry_value
-    ):
-        return verdict(
-            QuotaVerdict.ABOVE_ENTRY, QuotaLevel.ENTRY, entry.entry_value, "above the entry value", ">"
-        )
-    words = "within the limit" if binding is QuotaLevel.LIMIT else "within the entry value"
-    return verdict(QuotaVerdict.WITHIN, binding, bound, words, "≤")
+        return QuotaVerdict.LEADER, QuotaLevel.ADVANCED
+    if binding is None:
+        return QuotaVerdict.NO_QUOTA, None
+    if binding is QuotaLevel.LIMIT and entry.entry_value is not None and value > entry.entry_value:
+        return QuotaVerdict.ABOVE_ENTRY, QuotaLevel.ENTRY
+    return QuotaVerdict.WITHIN, binding
 
 
 def _binding_level(entry: QuotaEntry, plant: PlantStatus) -> QuotaLevel | None:
@@ -254,7 +258,7 @@ def entry_problems(entry: QuotaEntry) -> list[str]:
         if not entry.own_source(level).strip():
             problems.append(f"{level.value}_value has no {level.value}_source (clause and table)")
     ordered = sorted(present, key=lambda p: _RANK[p[0]])
-    for (better, low), (worse, high) in zip(ordered, ordered[1:], strict=False):
+    for (better, low), (worse, high) in pairwise(ordered):
         if low > high:
             problems.append(
                 f"{better.value}_value {_num(low)} > {worse.value}_value {_num(high)} "
