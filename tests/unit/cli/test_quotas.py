@@ -61,3 +61,18 @@ def test_quotas_check_prints_one_line_per_problem_and_fails(
     assert len(lines) == 2 * 7  # each row misses the same seven required fields
     assert lines[0] == f"{path}: line 2: row 1 (GB 1-2020 a): product_zh is missing"
     assert lines[-1] == f"{path}: line 3: row 2 (GB 1-2020 b): valid_from is missing"
+
+
+def test_a_bad_quota_file_in_the_setting_is_two_lines_pointing_at_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text("version: x\nentries:\n  - standard: GB 1-2020\n    product: a\n")
+    monkeypatch.setenv("ENERGYMON_QUOTAS_FILE", str(path))
+    assert main(["quotas", "list"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"energymon: error: {path}: line 3: entries[0] (GB 1-2020 a): product_zh is missing "
+        "(and 6 more problems)",
+        f"  energymon quotas check {path} lists every problem (ENERGYMON_QUOTAS_FILE names the "
+        "file)",
+    ]
