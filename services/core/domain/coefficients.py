@@ -142,6 +142,16 @@ class FactorSet:
             raise NoFactorError(f"standard-coal {carrier}", on)
         return Converted(amount * conversion_factor(unit, factor.unit) * factor.value, factor)
 
+    def try_tco2(
+        self, carrier: str, amount: float, unit: str, on: date, region: str = "national"
+    ) -> Converted | None:
+        """:meth:`tco2`, or None when no factor is valid (none is shipped for raw coal or
+        coke-oven gas: their CO2 needs the fuel's own carbon content)."""
+        try:
+            return self.tco2(carrier, amount, unit, on, region)
+        except NoFactorError:
+            return None
+
     def tco2(
         self, carrier: str, amount: float, unit: str, on: date, region: str = "national"
     ) -> Converted:

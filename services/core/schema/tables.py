@@ -59,7 +59,7 @@ enterprises = Table(
     Column("grid_region", String(32), nullable=False, server_default="national"),
     Column(
         "heating_values",
-        JSONB,
+        JSONB(none_as_null=True),
         nullable=True,
         comment="measured low calorific values of its fuels (GB/T 2589-2020), as the registry "
         "lists them",

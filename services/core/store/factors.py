@@ -38,3 +38,28 @@ def enterprise_factors(
     )
     found = {int(r.id): base.with_measured(heating_values(r.heating_values)) for r in rows}
     return {i: found.get(i, base) for i in ids}
+
+
+def factors_of_enterprise(conn: Connection, base: FactorSet, code: str) -> FactorSet:
+    """``base`` with the measured heating values of the enterprise ``code`` (``base`` if it has
+    none, or there is no such enterprise)."""
+    stored = conn.execute(
+        select(enterprises.c.heating_values).where(enterprises.c.code == code)
+    ).scalar()
+    return base.with_measured(heating_values(stored))
+
+
+def measuring_enterprises(
+    conn: Connection, base: FactorSet, *, town: str | None = None
+) -> dict[str, FactorSet]:
+    """The active enterprises (of ``town``) with measured heating values: ``base`` with theirs,
+    by enterprise code."""
+    stmt = select(enterprises.c.code, enterprises.c.heating_values).where(
+        enterprises.c.active, enterprises.c.heating_values.is_not(None)
+    )
+    if town is not None:
+        stmt = stmt.where(enterprises.c.town == town)
+    return {
+        str(r.code): base.with_measured(heating_values(r.heating_values))
+        for r in conn.execute(stmt)
+    }
