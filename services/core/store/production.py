@@ -9,7 +9,7 @@ never adds to it; the same value again changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from services.core.domain.production import (
     PeriodKind,
     ProductRef,
     next_month,
+    validate_submission,
 )
 from services.core.errors import EnergymonError
 from services.core.schema.tables import (
@@ -263,6 +264,26 @@ def submit(
         by_id = {r.id: Entry(*r) for r in conn.execute(stmt)}
         result.entries = [by_id[i] for i in touched]
     return result
+
+
+def submit_rows(
+    conn: Connection,
+    *,
+    enterprise_id: int,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    by: str,
+    reason: str | None = None,
+    now: datetime,
+    zone: ZoneInfo,
+) -> SubmitResult:
+    """Validate numbered rows against the enterprise's products (SubmissionError lists every bad
+    row) and ``submit`` them: the one way a submission is stored, from the API or the command."""
+    figures = validate_submission(
+        rows, product_refs(conn, enterprise_id=enterprise_id), today=now.astimezone(zone).date()
+    )
+    return submit(
+        conn, enterprise_id=enterprise_id, figures=figures, by=by, reason=reason, now=now
+    )
 
 
 def _stored(
