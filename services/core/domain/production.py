@@ -315,8 +315,8 @@ def next_month(month: date) -> date:
 
 
 def due_date(month: date, due_day: int) -> date:
-    """The day of the next month by which ``month``'s figures are due (ENERGYMON_PRODUCTION_DUE_DAY);
-    they are missing from the day after."""
+    """The day of the next month by which ``month``'s figures are due
+    (ENERGYMON_PRODUCTION_DUE_DAY); they are missing from the day after."""
     return next_month(month).replace(day=due_day)
 
 

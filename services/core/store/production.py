@@ -49,9 +49,7 @@ class MonthLockedError(EnergymonError):
         super().__init__(
             "; ".join(
                 f"month {lk.month:%Y-%m} is locked (by {lk.locked_by} at "
-                f"{lk.locked_at:%Y-%m-%d %H:%M} UTC"
-                + (f": {lk.reason}" if lk.reason else "")
-                + ")"
+                f"{lk.locked_at:%Y-%m-%d %H:%M} UTC" + (f": {lk.reason}" if lk.reason else "") + ")"
                 for lk in self.locks
             )
             + ": nothing was stored; an officer unlocks it to correct it"
@@ -131,8 +129,8 @@ class MissingFigures:
 
 def product_refs(conn: Connection, *, enterprise_id: int) -> dict[str, ProductRef]:
     """The enterprise's products (active or not) by code."""
-    rows = conn.execute(select(_P.code, _P.unit, _P.active).where(_P.enterprise_id == enterprise_id))
-    return {r.code: ProductRef(r.code, r.unit, r.active) for r in rows}
+    stmt = select(_P.code, _P.unit, _P.active).where(_P.enterprise_id == enterprise_id)
+    return {r.code: ProductRef(r.code, r.unit, r.active) for r in conn.execute(stmt)}
 
 
 def _hold_enterprise(conn: Connection, enterprise_id: int) -> None:
@@ -193,12 +191,8 @@ def submit(
     locked = locks_of(conn, enterprise_id=enterprise_id, months=[f.period.month for f in figures])
     if locked:
         raise MonthLockedError(locked)
-    ids = {
-        code: pid
-        for code, pid in conn.execute(
-            select(_P.code, _P.id).where(_P.enterprise_id == enterprise_id)
-        )
-    }
+    stmt = select(_P.code, _P.id).where(_P.enterprise_id == enterprise_id)
+    ids = {r.code: r.id for r in conn.execute(stmt)}
     stored = _stored(conn, enterprise_id, figures)
     result = SubmitResult()
     history: list[dict[str, Any]] = []
@@ -261,7 +255,7 @@ def submit(
         conn.execute(insert(production_history), history)
     if touched:
         stmt = select(*_entry_columns()).select_from(_entries_from()).where(is_any(_E.id, touched))
-        by_id = {r.id: Entry(*r) for r in conn.execute(stmt)}
+        by_id = {r.id: Entry(*tuple(r)) for r in conn.execute(stmt)}
         result.entries = [by_id[i] for i in touched]
     return result
 
@@ -281,9 +275,7 @@ def submit_rows(
     figures = validate_submission(
         rows, product_refs(conn, enterprise_id=enterprise_id), today=now.astimezone(zone).date()
     )
-    return submit(
-        conn, enterprise_id=enterprise_id, figures=figures, by=by, reason=reason, now=now
-    )
+    return submit(conn, enterprise_id=enterprise_id, figures=figures, by=by, reason=reason, now=now)
 
 
 def _stored(
@@ -320,8 +312,10 @@ def entries(
     """The enterprise's figures as last entered, with ``start <= period_start < end`` (local
     dates; either bound may be open), of one product or kind if given; by period, then product
     (economic figures last), then kind, then days after months."""
-    stmt = select(*_entry_columns()).select_from(_entries_from()).where(
-        _E.enterprise_id == enterprise_id
+    stmt = (
+        select(*_entry_columns())
+        .select_from(_entries_from())
+        .where(_E.enterprise_id == enterprise_id)
     )
     if start is not None:
         stmt = stmt.where(_E.period_start >= start)
@@ -380,7 +374,7 @@ def history(
         stmt = stmt.where(_H.month >= start)
     if end is not None:
         stmt = stmt.where(_H.month < end)
-    return [Change(*r) for r in conn.execute(stmt)]
+    return [Change(*tuple(r)) for r in conn.execute(stmt)]
 
 
 def lock_month(
@@ -437,9 +431,7 @@ def _lock_history(
     )
 
 
-def missing(
-    conn: Connection, *, months: Sequence[date], zone: ZoneInfo
-) -> list[MissingFigures]:
+def missing(conn: Connection, *, months: Sequence[date], zone: ZoneInfo) -> list[MissingFigures]:
     """Per month of ``months`` (each its 1st), the active enterprises with active products whose
     month lacks an output figure of a product or lacks value added. A product's output is there
     with a month figure or a day figure for every day of the month. A product is expected from

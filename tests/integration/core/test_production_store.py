@@ -113,11 +113,10 @@ def test_a_locked_month_refuses_the_whole_submission_naming_who_locked_it(engine
         "stored; an officer unlocks it to correct it"
     )
     assert len(store.entries(engine.connect(), enterprise_id=ent)) == 1
-    with engine.begin() as conn:
-        with pytest.raises(store.LockStateError):
-            store.lock_month(
-                conn, enterprise_id=ent, month=date(2026, 11, 1), by="x", reason="y", now=NOW
-            )
+    with engine.begin() as conn, pytest.raises(store.LockStateError):
+        store.lock_month(
+            conn, enterprise_id=ent, month=date(2026, 11, 1), by="x", reason="y", now=NOW
+        )
     with engine.begin() as conn:
         store.unlock_month(
             conn, enterprise_id=ent, month=date(2026, 11, 1), by="admin", reason="correction",
