@@ -53,7 +53,7 @@ class ProductionEntryOut(BaseModel):
     period_start: date = Field(description="the local day, or the 1st of the month")
     value: float
     unit: str = Field(description="the product's unit, or 10^4 CNY")
-    price_base_year: int | None = Field(description="comparable prices of this year (economic)")
+    price_base_year: int | None = Field(None, description="at comparable prices of this year")
     revision: int = Field(description="1 when first entered, + 1 per revision")
     entered_by: str
     entered_at: datetime

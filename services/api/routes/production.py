@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Path, Query, Response, UploadFile
 
 from services.api.deps import Ctx, Officer, Reader, local_times
-from services.api.models.common import STANDARD_PROBLEMS
+from services.api.models.common import STANDARD_PROBLEMS, problem_responses
 from services.api.models.production import (
     ROW_EXAMPLES,
     LockIn,
@@ -184,19 +184,28 @@ def submit_production(
 @router.post(
     "/enterprises/{code}/production/upload",
     response_model=SubmissionOut,
+    responses=problem_responses(415),
     summary="Submit production and economic figures as a CSV, XLSX, JSON or YAML file",
 )
 def upload_production(
     ctx: Ctx,
     who: Reader,
     code: Code,
-    file: Annotated[UploadFile, File(description="production.csv, .xlsx, .json or .yaml")],
-    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    file: Annotated[
+        UploadFile,
+        File(description="production.csv, .xlsx, .json or .yaml", examples=["production.csv"]),
+    ],
+    reason: Annotated[
+        str | None,
+        Form(max_length=2000, description="Why: in the history", examples=["monthly return"]),
+    ] = None,
 ) -> Response:
     """The rows of the file (the header names the fields, as the JSON rows'); row numbers in a
     422 are the file's lines (CSV), the sheet's rows (XLSX, first sheet) or the list's items.
     A file of another type is 415; one that cannot be read is 400."""
     name = file.filename or "the file"
+    with ctx.reads.connect() as conn:
+        visible_enterprise(conn, who, code)  # another's is 404 whatever the file
     try:
         fmt = file_format(name, file.content_type)
         rows = read_rows(file.file.read(), fmt, name=name)

@@ -193,7 +193,8 @@ def test_figures_export_as_csv_and_xlsx_with_the_json_fields(api_p: ApiHarness) 
     resp = api_p.client.get(PRODUCTION, params=params, headers=api_p.as_("ent_a"))
     lines = resp.text.splitlines()
     assert lines[0].startswith("enterprise,product,kind,period,period_start,value,unit,")
-    assert len(lines) == 2 and ",steel,output,month," in lines[1]
+    assert len(lines) == 2
+    assert ",steel,output,month," in lines[1]
     params["format"] = "xlsx"
     resp = api_p.client.get(PRODUCTION, params=params, headers=api_p.as_("ent_a"))
     sheet = load_workbook(io.BytesIO(resp.content)).worksheets[0]
