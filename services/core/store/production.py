@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, tuple_, update
 
 from services.core.domain.production import (
     Figure,
@@ -195,69 +196,107 @@ def submit(
     ids = {r.code: r.id for r in conn.execute(stmt)}
     stored = _stored(conn, enterprise_id, figures)
     result = SubmitResult()
-    history: list[dict[str, Any]] = []
-    touched: list[int] = []
+    created: list[Figure] = []
+    revised: list[tuple[Figure, Entry]] = []
     for f in figures:
         old = stored.get(f.key)
-        values = {
-            "value": f.value,
-            "unit": f.unit,
-            "price_base_year": f.price_base_year,
-            "entered_by": by,
-            "entered_at": now,
-            "comment": f.comment,
-        }
         if old is None:
-            entry_id = conn.execute(
-                insert(production_entries)
-                .values(
-                    enterprise_id=enterprise_id,
-                    product_id=ids[f.product] if f.product else None,
-                    kind=f.kind.value,
-                    period=f.period.kind.value,
-                    period_start=f.period.start,
-                    revision=1,
-                    **values,
-                )
-                .returning(_E.id)
-            ).scalar_one()
-            action, old_value = "created", None
-            result.created += 1
+            created.append(f)
         elif (old.value, old.price_base_year) != (f.value, f.price_base_year):
-            entry_id = old.id
-            conn.execute(
-                update(production_entries)
-                .where(_E.id == entry_id)
-                .values(revision=_E.revision + 1, **values)
-            )
-            action, old_value = "revised", old.value
-            result.revised += 1
+            revised.append((f, old))
         else:
             result.unchanged += 1
-            touched.append(old.id)
-            continue
-        touched.append(entry_id)
-        history.append(
-            {
-                "enterprise_id": enterprise_id,
-                "entry_id": entry_id,
-                "action": action,
-                "month": f.period.month,
-                "old_value": old_value,
-                "new_value": f.value,
-                "unit": f.unit,
-                "changed_by": by,
-                "changed_at": now,
-                "reason": reason or f.comment,
-            }
+    new_ids: list[int] = []
+    if created:
+        new_ids = list(
+            conn.execute(
+                insert(production_entries).returning(_E.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "enterprise_id": enterprise_id,
+                        "product_id": ids[f.product] if f.product else None,
+                        "kind": f.kind.value,
+                        "period": f.period.kind.value,
+                        "period_start": f.period.start,
+                        "revision": 1,
+                        "entered_by": by,
+                        "entered_at": now,
+                        **_figure_values(f),
+                    }
+                    for f in created
+                ],
+            ).scalars()
         )
-    if history:
-        conn.execute(insert(production_history), history)
-    if touched:
-        stmt = select(*_entry_columns()).select_from(_entries_from()).where(is_any(_E.id, touched))
-        by_id = {r.id: Entry(*tuple(r)) for r in conn.execute(stmt)}
-        result.entries = [by_id[i] for i in touched]
+    if revised:
+        conn.execute(
+            _revise_statement(),
+            [
+                {"b_id": old.id, "b_entered_by": by, "b_entered_at": now}
+                | _figure_values(f, prefix="b_")
+                for f, old in revised
+            ],
+        )
+    result.created, result.revised = len(created), len(revised)
+    changes: list[tuple[Figure, int, float | None]] = [
+        (f, i, None) for f, i in zip(created, new_ids, strict=True)
+    ]
+    changes += [(f, old.id, old.value) for f, old in revised]
+    if changes:
+        conn.execute(
+            insert(production_history),
+            [
+                {
+                    "enterprise_id": enterprise_id,
+                    "entry_id": entry_id,
+                    "action": "created" if old_value is None else "revised",
+                    "month": f.period.month,
+                    "old_value": old_value,
+                    "new_value": f.value,
+                    "unit": f.unit,
+                    "changed_by": by,
+                    "changed_at": now,
+                    "reason": reason or f.comment,
+                }
+                for f, entry_id, old_value in changes
+            ],
+        )
+    result.entries = _submitted(conn, enterprise_id, figures)
     return result
+
+
+def _figure_values(f: Figure, *, prefix: str = "") -> dict[str, Any]:
+    values = {
+        "value": f.value,
+        "unit": f.unit,
+        "price_base_year": f.price_base_year,
+        "comment": f.comment,
+    }
+    return {prefix + k: v for k, v in values.items()}
+
+
+@lru_cache(maxsize=1)
+def _revise_statement() -> Any:
+    """A revision of one entry, executed for many (``b_`` parameters): the value is replaced,
+    the revision goes up by one."""
+    return (
+        update(production_entries)
+        .where(_E.id == bindparam("b_id"))
+        .values(
+            value=bindparam("b_value"),
+            unit=bindparam("b_unit"),
+            price_base_year=bindparam("b_price_base_year"),
+            comment=bindparam("b_comment"),
+            entered_by=bindparam("b_entered_by"),
+            entered_at=bindparam("b_entered_at"),
+            revision=_E.revision + 1,
+        )
+    )
+
+
+def _submitted(conn: Connection, enterprise_id: int, figures: Sequence[Figure]) -> list[Entry]:
+    """The figures as now stored, in the submission's order."""
+    stored = _stored(conn, enterprise_id, figures)
+    return [stored[f.key] for f in figures]
 
 
 def submit_rows(

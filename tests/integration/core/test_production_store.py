@@ -3,9 +3,9 @@ month refuses a whole submission, and the missing report lists what is late."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +19,7 @@ from services.core.store import production as store
 from tests.integration.conftest import ENT_A, ENT_B
 from tests.support.production import add_products
 
+T = TypeVar("T")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 STEEL = {"period": "2026-11", "product": "steel", "output": 1250, "unit": "t"}
@@ -45,6 +46,11 @@ def _ent(engine: Engine, code: str = ENT_A) -> int:
         )
 
 
+def _read(engine: Engine, query: Callable[..., T], **kw: Any) -> T:
+    with engine.connect() as conn:
+        return query(conn, **kw)
+
+
 def _submit(
     engine: Engine, *rows: dict[str, Any], by: str = "clerk", reason: str | None = None
 ) -> store.SubmitResult:
@@ -65,9 +71,9 @@ def test_a_month_entered_twice_is_one_figure_revised_with_its_history(engine: En
     assert (first.created, first.revised, first.unchanged) == (2, 0, 0)
     again = _submit(engine, STEEL | {"output": 1310}, by="officer", reason="weighbridge recount")
     assert (again.created, again.revised, again.unchanged) == (0, 1, 0)
-    (entry,) = store.entries(conn=engine.connect(), enterprise_id=_ent(engine), product="steel")
+    (entry,) = _read(engine, store.entries, enterprise_id=_ent(engine), product="steel")
     assert (entry.value, entry.revision, entry.entered_by) == (1310.0, 2, "officer")
-    changes = store.history(engine.connect(), enterprise_id=_ent(engine))
+    changes = _read(engine, store.history, enterprise_id=_ent(engine))
     assert [
         (c.action, c.product, c.kind, c.old_value, c.new_value, c.unit, c.changed_by, c.reason)
         for c in changes
@@ -82,9 +88,9 @@ def test_the_same_value_again_changes_nothing(engine: Engine) -> None:
     _submit(engine, STEEL)
     again = _submit(engine, STEEL, by="someone else")
     assert (again.created, again.revised, again.unchanged) == (0, 0, 1)
-    (entry,) = store.entries(engine.connect(), enterprise_id=_ent(engine))
+    (entry,) = _read(engine, store.entries, enterprise_id=_ent(engine))
     assert (entry.revision, entry.entered_by) == (1, "clerk")
-    assert len(store.history(engine.connect(), enterprise_id=_ent(engine))) == 1
+    assert len(_read(engine, store.history, enterprise_id=_ent(engine))) == 1
 
 
 def test_a_submission_with_one_bad_row_stores_nothing(engine: Engine) -> None:
@@ -112,7 +118,7 @@ def test_a_locked_month_refuses_the_whole_submission_naming_who_locked_it(engine
         "month 2026-11 is locked (by officer at 2026-12-02 09:00 UTC: audited): nothing was "
         "stored; an officer unlocks it to correct it"
     )
-    assert len(store.entries(engine.connect(), enterprise_id=ent)) == 1
+    assert len(_read(engine, store.entries, enterprise_id=ent)) == 1
     with engine.begin() as conn, pytest.raises(store.LockStateError):
         store.lock_month(
             conn, enterprise_id=ent, month=date(2026, 11, 1), by="x", reason="y", now=NOW
@@ -124,8 +130,7 @@ def test_a_locked_month_refuses_the_whole_submission_naming_who_locked_it(engine
         )  # fmt: skip
     assert _submit(engine, october).created == 1
     actions = [
-        (c.action, c.changed_by, c.reason)
-        for c in store.history(engine.connect(), enterprise_id=ent)
+        (c.action, c.changed_by, c.reason) for c in _read(engine, store.history, enterprise_id=ent)
     ]
     assert actions[1:3] == [("locked", "officer", "audited"), ("unlocked", "admin", "correction")]
 
@@ -140,8 +145,8 @@ def test_entries_filter_by_month_range_and_product(engine: Engine) -> None:
         VALUE_ADDED,
     )
     ent = _ent(engine)
-    nov = store.entries(
-        engine.connect(), enterprise_id=ent, start=date(2026, 11, 1), end=date(2026, 12, 1)
+    nov = _read(
+        engine, store.entries, enterprise_id=ent, start=date(2026, 11, 1), end=date(2026, 12, 1)
     )
     assert [(e.product, e.kind, e.period, str(e.period_start)) for e in nov] == [
         ("castings", "output", "month", "2026-11-01"),
@@ -149,7 +154,7 @@ def test_entries_filter_by_month_range_and_product(engine: Engine) -> None:
         (None, "value_added", "month", "2026-11-01"),
         ("steel", "output", "day", "2026-11-05"),
     ]
-    steel = store.entries(engine.connect(), enterprise_id=ent, product="steel")
+    steel = _read(engine, store.entries, enterprise_id=ent, product="steel")
     assert [str(e.period_start) for e in steel] == ["2026-10-01", "2026-11-01", "2026-11-05"]
 
 
