@@ -115,6 +115,21 @@ class SubmitResult:
 
 
 @dataclass(frozen=True, slots=True)
+class MonthFigure:
+    """A month's figure as intensity uses it: the month figure, or else the sum of a day figure
+    for every day of the month (``from_days``)."""
+
+    enterprise_id: int
+    product: str | None  # None for value added and gross output
+    kind: str
+    month: date
+    value: float
+    unit: str
+    price_base_year: int | None
+    from_days: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MissingFigures:
     """An enterprise whose month lacks figures: the products without output, and whether value
     added is missing."""
@@ -372,6 +387,40 @@ def entries(
         _E.kind,
     )
     return [Entry(*r) for r in conn.execute(stmt)]
+
+
+def month_figures(
+    conn: Connection, *, month: date, enterprise_ids: Sequence[int] | None = None
+) -> list[MonthFigure]:
+    """Every product's output and each economic figure of ``month`` (its 1st), of the given
+    enterprises or all: the month figure where one was entered, else the sum of the days when
+    every day of the month has one (in one unit); a product with some days only has no month
+    figure. Ordered by enterprise, product (economic figures last), kind."""
+    stmt = (
+        select(*_entry_columns())
+        .select_from(_entries_from())
+        .where(_E.period_start >= month, _E.period_start < next_month(month))
+        .order_by(_E.enterprise_id, _P.code.nulls_last(), _E.kind, _E.period_start)
+    )
+    if enterprise_ids is not None:
+        stmt = stmt.where(is_any(_E.enterprise_id, enterprise_ids))
+    groups: dict[tuple[int, str | None, str], list[Entry]] = {}
+    for row in conn.execute(stmt):
+        e = Entry(*row)
+        groups.setdefault((e.enterprise_id, e.product, e.kind), []).append(e)
+    days = (next_month(month) - month).days
+    out = []
+    for (ent, product, kind), group in groups.items():
+        whole = [e for e in group if e.period == PeriodKind.MONTH.value]
+        if whole:
+            e = whole[0]
+            out.append(
+                MonthFigure(ent, product, kind, month, e.value, e.unit, e.price_base_year, False)
+            )
+        elif len(group) == days and len({e.unit for e in group}) == 1:
+            total = sum(e.value for e in group)
+            out.append(MonthFigure(ent, product, kind, month, total, group[0].unit, None, True))
+    return out
 
 
 def history(

@@ -183,6 +183,20 @@ def test_a_day_figure_for_every_day_of_the_month_counts_as_the_months_output(
     with engine.connect() as conn:
         (late,) = store.missing(conn, months=[date(2026, 11, 1)], zone=ZONE)
     assert late.products == ("castings",)
+    with engine.connect() as conn:
+        figures = store.month_figures(conn, month=date(2026, 11, 1))
+    assert [(f.product, f.kind, f.value, f.from_days) for f in figures] == [
+        ("steel", "output", 1250.0, False),
+        (None, "value_added", 830.0, False),
+    ]  # castings lacks a day: no month figure
     _submit(engine, days[-1])
     with engine.connect() as conn:
         assert store.missing(conn, months=[date(2026, 11, 1)], zone=ZONE) == []
+        figures = store.month_figures(conn, month=date(2026, 11, 1), enterprise_ids=[_ent(engine)])
+    castings = figures[0]
+    assert (castings.product, castings.value, castings.unit, castings.from_days) == (
+        "castings",
+        90.0,
+        "t",
+        True,
+    )
