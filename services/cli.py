@@ -941,6 +941,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         "status", help="every budget of this year: used, share, projection, state (CSV)"
     ).set_defaults(func=_budgets_status)
 
+    from services.cli_production import add_parser as add_production
+
+    add_production(sub)
+
     report = sub.add_parser("report", help="check the numbers (CSV or text)").add_subparsers(
         dest="report_cmd", required=True, metavar="SUBCOMMAND"
     )

@@ -12,7 +12,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine
 
 from services.alerts.notify import Router
-from services.alerts.rules import budget, connectivity, data_quality, ingest, pue, quality
+from services.alerts.rules import (
+    budget,
+    connectivity,
+    data_quality,
+    ingest,
+    production,
+    pue,
+    quality,
+)
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alert_counts, live_alerts
 from services.core.settings import AlertsSettings, QualitySettings
@@ -83,6 +91,15 @@ def budget_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
         (budget.BUDGET_WARNING, budget.BUDGET_PROJECTED_OVERRUN, budget.BUDGET_EXCEEDED),
         find,
     )
+
+
+def production_family(zone: ZoneInfo, *, due_day: int = 10) -> Family:
+    """``due_day``: ENERGYMON_PRODUCTION_DUE_DAY."""
+
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return production.missing_findings(conn, now, live, zone=zone, due_day=due_day)
+
+    return Family("production", (production.PRODUCTION_MISSING,), find)
 
 
 def quality_family(zone: ZoneInfo, *, min_completeness: float = 0.9) -> Family:

@@ -21,6 +21,7 @@ from services.alerts.evaluator import (
     connectivity_family,
     data_quality_family,
     ingest_family,
+    production_family,
     pue_family,
     quality_family,
 )
@@ -41,7 +42,7 @@ log = get_logger(__name__)
 
 
 def default_families(
-    settings: AlertsSettings, zone: ZoneInfo, *, coverage: float = 0.9
+    settings: AlertsSettings, zone: ZoneInfo, *, coverage: float = 0.9, due_day: int = 10
 ) -> list[Family]:
     return [
         connectivity_family(settings),
@@ -50,6 +51,7 @@ def default_families(
         budget_family(settings, zone),
         quality_family(zone, min_completeness=coverage),
         data_quality_family(settings, QualitySettings(), zone, min_completeness=coverage),
+        production_family(zone, due_day=due_day),
     ]
 
 
@@ -68,7 +70,12 @@ def run(
     evaluator = Evaluator(
         engine,
         settings,
-        default_families(settings, common.zone, coverage=common.min_completeness),
+        default_families(
+            settings,
+            common.zone,
+            coverage=common.min_completeness,
+            due_day=common.production_due_day,
+        ),
         router,
         metrics,
     )

@@ -46,6 +46,15 @@ class CommonSettings(BaseSettings):
         "data-quality report flags the point and an enterprise's day below it raises "
         "`enterprise_low_completeness`.",
     )
+    production_due_day: int = Field(
+        10,
+        ge=1,
+        le=28,
+        description="The day of the next month by which a month's production and economic "
+        "figures (output, value added) are due: from the day after, `energymon production "
+        "missing`, `/api/v1/district/production/missing` and the `production_missing` alert "
+        "report the enterprises still lacking them.",
+    )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: Literal["json", "console"] = Field(
         "json", description="`json` (one object per line) or `console` (human-readable)."

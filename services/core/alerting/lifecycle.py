@@ -36,6 +36,7 @@ RuleName = Literal[
     "sequence_gap",
     "ingest_partition_unowned",
     "ingest_replica_lost",
+    "production_missing",
 ]
 RULES: frozenset[str] = frozenset(get_args(RuleName))
 

@@ -5,6 +5,8 @@ fails here until its expectations are written down."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -289,3 +291,54 @@ def test_only_admins_put_and_take_enterprises_out_of_service(
         )
         assert wrong.status_code == 422
         assert wrong.headers["content-type"] == "application/problem+json"
+
+
+def _last_month() -> str:
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
+
+
+@pytest.mark.parametrize(
+    ("user", "code", "status"),
+    [
+        (None, ENT_A, 401),
+        ("gw_a", ENT_A, 403),
+        ("ent_b", ENT_A, 404),  # another tenant's enterprise does not exist for it
+        ("ent_a", ENT_A, 200),
+        ("ent_b", ENT_B, 200),
+        ("officer", ENT_B, 200),
+        ("admin", ENT_A, 200),
+    ],
+)
+def test_enterprises_write_their_own_production_and_officers_any(
+    api: ApiHarness, user: str | None, code: str, status: int
+) -> None:
+    # the seeded district has no products: an economic row needs none
+    row = {"period": _last_month(), "value_added_10k_cny": 830, "price_base_year": 2020}
+    url = f"/api/v1/enterprises/{code}/production"
+    resp = api.client.post(url, json=[row], headers=api.as_(user))
+    assert resp.status_code == status, resp.text
+    upload = api.client.post(
+        f"{url}/upload",
+        files={"file": ("p.json", b"[]", "application/json")},
+        headers=api.as_(user),
+    )
+    assert upload.status_code == status, upload.text
+    stored = api.client.get(url, headers=api.as_("officer")).json()
+    assert len(stored) == (status == 200)
+
+
+@pytest.mark.parametrize(
+    ("user", "status"),
+    [(None, 401), ("gw_a", 403), ("ent_a", 403), ("ent_b", 403), ("officer", 200), ("admin", 200)],
+)
+def test_only_officers_lock_and_unlock_production_months(
+    api: ApiHarness, user: str | None, status: int
+) -> None:
+    url = f"/api/v1/enterprises/{ENT_A}/production/locks/{_last_month()}"
+    locked = api.client.post(url, json={"reason": "reviewed"}, headers=api.as_(user))
+    assert locked.status_code == status, locked.text
+    if status != 200:
+        api.client.post(url, json={"reason": "reviewed"}, headers=api.as_("officer"))
+    unlocked = api.client.delete(url, params={"reason": "reopened"}, headers=api.as_(user))
+    assert unlocked.status_code == status, unlocked.text

@@ -34,6 +34,8 @@ DATABASE_COMMANDS = [
     ("accounting", "rebuild-days"),
     ("accounting", "run", "--once"),
     ("users", "api-key", "nobody"),
+    ("production", "list", "--enterprise", ENT),
+    ("production", "missing", "--month", "2020-01"),
 ]
 
 

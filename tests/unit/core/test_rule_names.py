@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from services.alerts.rules import budget, connectivity, data_quality, ingest, pue, quality
+from services.alerts.rules import (
+    budget,
+    connectivity,
+    data_quality,
+    ingest,
+    production,
+    pue,
+    quality,
+)
 from services.core.alerting.lifecycle import RULES
 
 
 def test_the_known_rules_are_the_evaluated_rules() -> None:
     evaluated = {
         value
-        for module in (budget, connectivity, data_quality, ingest, pue, quality)
+        for module in (budget, connectivity, data_quality, ingest, production, pue, quality)
         for name, value in vars(module).items()
         if name.isupper() and isinstance(value, str) and "_" in value and value.islower()
     }
