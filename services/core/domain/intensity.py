@@ -85,12 +85,13 @@ def month_label(month: date) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CarrierMonth:
-    """A carrier's amount in a month, already multiplied by the attribution shares."""
+    """A point's amount of a carrier in a month and the share of it attributed (1: whole)."""
 
     month: date
     carrier: str
     unit: str
     amount: float
+    share: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,23 +129,24 @@ def comprehensive_energy(
     factors: FactorSet,
     method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
 ) -> EnergyFigure:
-    """Sum of amount x standard-coal factor (GB/T 2589-2020 Annex A) per carrier, each month
-    with the factor valid on its first day; one line per carrier, unit and factor."""
+    """Sum of amount x share x standard-coal factor (GB/T 2589-2020 Annex A) per carrier, each
+    month with the factor valid on its first day; one line per carrier, unit and factor."""
     lines: dict[tuple[str, str, str, float, str], list[float]] = {}
     extra: dict[tuple[str, str, str, float, str], tuple[str | None, bool]] = {}
     missing: list[str] = []
     for a in amounts:
         if a.carrier in NOT_ENERGY:
             continue
+        amount = a.amount * a.share
         try:
-            converted = factors.kgce(a.carrier, a.amount, a.unit, a.month, method)
+            converted = factors.kgce(a.carrier, amount, a.unit, a.month, method)
         except NoFactorError:
             missing.append(f"{a.carrier} on {a.month.isoformat()}")
             continue
         f = converted.factor
         key = (a.carrier, a.unit, f.unit, f.value, f.source)
         sums = lines.setdefault(key, [0.0, 0.0])
-        sums[0] += a.amount
+        sums[0] += amount
         sums[1] += converted.value
         extra[key] = (method.value if a.carrier == "electricity" else None, f.uncertain)
     carriers = []
