@@ -3,9 +3,9 @@ added, over a month, a quarter or the year to date, with the change on the same 
 
 - Comprehensive energy consumption (综合能耗, GB/T 2589-2020 clause 3.6 and Annex A): the sum over
   carriers of the amount consumed x its standard-coal coefficient, in kgce; each month's amounts
-  are converted with the factors valid on its first day. Electricity is counted at its equivalent
-  value (当量值) unless the product (or the caller) says equal value (等价值); every figure names the
-  method. Water is no energy carrier here and is left out.
+  are converted with the factors valid on its first day. Electricity is counted at its
+  equivalent value (当量值) unless the product (or the caller) says equal value (等价值); every
+  figure names the method. Water is no energy carrier here and is left out.
 - Unit-product comprehensive energy consumption (单位产品综合能耗) = the product's comprehensive
   energy (kgce) / its output over the same months, in kgce per the product's unit (e.g. kgce/t).
 - Energy per 10^4 CNY of value added (万元增加值能耗) = the enterprise's comprehensive energy (tce)
@@ -364,7 +364,8 @@ def year_on_year(current: Intensity, previous: Intensity) -> YearOnYear:
             None,
             f"no comparison: {against} insufficient data ({previous.reason})",
         )
-    assert current.value is not None and previous.value is not None
+    assert current.value is not None
+    assert previous.value is not None
     now_base, then_base = current.price_base_year, previous.price_base_year
     if current.denominator_unit == VALUE_ADDED_UNIT and now_base != then_base:
         return YearOnYear(
