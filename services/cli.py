@@ -695,6 +695,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         IngestSettings,
         ModbusSettings,
         MqttSettings,
+        QuotaSettings,
     )
 
     parser = argparse.ArgumentParser(prog="energymon", description=DESCRIPTION, epilog=EPILOG)
@@ -776,6 +777,24 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml",
     )
     check.set_defaults(func=_devices_check)
+
+    quotas = sub.add_parser(
+        "quotas",
+        help="product energy-quota standards (单位产品能源消耗限额)",
+        **help_with_settings(QuotaSettings),
+    ).add_subparsers(dest="quotas_cmd", required=True, metavar="SUBCOMMAND")
+    qlist = quotas.add_parser(
+        "list", help="the quota entries in use: 限定值, 准入值 and 先进值 with their source"
+    )
+    qlist.add_argument(
+        "--standard",
+        metavar="STANDARD",
+        help='only this standard, with or without its year, e.g. "GB 16780-2021" or "GB 21256"',
+    )
+    qlist.set_defaults(func=_quotas_list)
+    qcheck = quotas.add_parser("check", help="validate a quota file (YAML, or CSV with a header)")
+    qcheck.add_argument("file", metavar="FILE", help="the quota file, e.g. my-quotas.csv")
+    qcheck.set_defaults(func=_quotas_check)
 
     config = sub.add_parser("config", help="settings").add_subparsers(
         dest="config_cmd", required=True, metavar="SUBCOMMAND"
@@ -1100,6 +1119,18 @@ def _devices_check(args: argparse.Namespace) -> int:
     from services.core.devices.loader import check_command
 
     return int(check_command(args.file))
+
+
+def _quotas_list(args: argparse.Namespace) -> int:
+    from services.quotas_cli import list_command
+
+    return list_command(args)
+
+
+def _quotas_check(args: argparse.Namespace) -> int:
+    from services.quotas_cli import check_command
+
+    return check_command(args.file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

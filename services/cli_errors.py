@@ -17,6 +17,7 @@ from services.core.errors import (
     ConfigError,
     EnergymonError,
     PortInUseError,
+    QuotaFileError,
     StorageUnavailableError,
 )
 
@@ -176,6 +177,9 @@ def _energymon(err: EnergymonError, command: str) -> Explanation:
         return Explanation(f"{err} ({_database_url()})", DATABASE_HINT)
     if isinstance(err, ConfigError):
         return Explanation(str(err), "energymon config show lists every setting", exit_code=2)
+    if isinstance(err, QuotaFileError):
+        hint = f"energymon quotas check {err.path} lists every problem"
+        return Explanation(str(err), f"{hint} (ENERGYMON_QUOTAS_FILE names the file)", exit_code=2)
     return Explanation(str(err), exit_code=2)
 
 

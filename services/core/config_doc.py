@@ -22,6 +22,7 @@ from services.core.settings import (
     ModbusSettings,
     MqttSettings,
     QualitySettings,
+    QuotaSettings,
 )
 
 SETTINGS: tuple[type[BaseSettings], ...] = (
@@ -33,6 +34,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     AccountingSettings,
     AlertsSettings,
     QualitySettings,
+    QuotaSettings,
     ModbusSettings,
     DemoSettings,
 )

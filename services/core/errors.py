@@ -75,3 +75,14 @@ class BrokerUnavailableError(EnergymonError, TimeoutError):
         self.host = host
         self.port = port
         super().__init__(f"no MQTT broker answered at {host}:{port} within {waited_s:g} s")
+
+
+class QuotaFileError(EnergymonError):
+    """A quota file (YAML or CSV) is invalid; ``problems`` holds one line per problem, each with
+    its line of the file."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(f"{path}: {problems[0]}{more}" if problems else f"{path}: invalid")

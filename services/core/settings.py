@@ -507,6 +507,19 @@ class QualitySettings(BaseSettings):
     )
 
 
+class QuotaSettings(BaseSettings):
+    """The product energy-quota standards (单位产品能源消耗限额) verdicts are judged by."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_QUOTAS_", extra="ignore")
+
+    file: Path | None = Field(
+        None,
+        description="A quota file (YAML, or CSV with a header row) used instead of the shipped "
+        "services/core/data/quotas.yaml; `energymon quotas check FILE` validates one. See "
+        "docs/quotas.md.",
+    )
+
+
 class ModbusSettings(BaseSettings):
     """The Modbus poller."""
 

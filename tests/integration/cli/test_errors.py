@@ -100,7 +100,12 @@ def test_debug_shows_the_traceback(closed_port: int) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [("registry", "load"), ("registry", "load", "--dry-run"), ("devices", "check")],
+    [
+        ("registry", "load"),
+        ("registry", "load", "--dry-run"),
+        ("devices", "check"),
+        ("quotas", "check"),
+    ],
     ids=" ".join,
 )
 def test_a_missing_file_is_one_line(command: tuple[str, ...], tmp_path: Path) -> None:
@@ -112,7 +117,9 @@ def test_a_missing_file_is_one_line(command: tuple[str, ...], tmp_path: Path) ->
     ]
 
 
-@pytest.mark.parametrize("command", [("registry", "load"), ("devices", "check")], ids=" ".join)
+@pytest.mark.parametrize(
+    "command", [("registry", "load"), ("devices", "check"), ("quotas", "check")], ids=" ".join
+)
 def test_a_yaml_syntax_error_is_one_line_with_its_line(
     command: tuple[str, ...], tmp_path: Path
 ) -> None:
