@@ -24,11 +24,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "district_small.yaml"
 ENT_A = "91120111MA05K8XX3E"
 ENT_B = "91120111MA06L2QW8F"
-# enterprise A: castings take the plant's counted meters (M-100 electricity x80, G-1 gas);
-# enterprise B: cold storage takes a quarter of its one meter
+# enterprise A: hot metal takes the plant's counted meters (M-100 electricity x80, G-1 gas) and
+# is judged by GB 21256-2025's blast-furnace entry; enterprise B: cold storage takes a quarter of
+# its one meter and has no quota
 PRODUCTS_A = (
     "    products:\n"
-    "      - {code: castings, name: iron castings, unit: t, attribution: [{site: plant-1}]}\n"
+    "      - {code: hot-metal, name: hot metal, unit: t, attribution: [{site: plant-1}],\n"
+    "         quota: {standard: GB 21256-2025, product: steel_blast_furnace}}\n"
 )
 PRODUCTS_B = (
     "    products:\n"

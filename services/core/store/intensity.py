@@ -30,6 +30,13 @@ from services.core.domain.intensity import (
     value_added_energy,
     year_on_year,
 )
+from services.core.domain.quota import (
+    PlantStatus,
+    QuotaEntry,
+    QuotaJudgement,
+    QuotaSet,
+    judge,
+)
 from services.core.store.intensity_reads import (
     AttributedPoint,
     EnterpriseRow,
@@ -59,6 +66,8 @@ class ProductIntensity:
     current: Intensity
     previous: Intensity
     yoy: YearOnYear
+    quota_entry: QuotaEntry | None  # the edition in force in the window's last month
+    quota: QuotaJudgement  # the window's figure against it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +90,7 @@ class EnterpriseIntensity:
 @dataclass(frozen=True, slots=True)
 class _Context:
     factors: FactorSet
+    quotas: QuotaSet
     window: Window
     method: ElectricityMethod  # electricity in the enterprises' figures
     threshold: float
@@ -121,6 +131,7 @@ def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensit
         )
 
     current, previous = over(ctx.window), over(ctx.window.last_year())
+    entry, judgement = _judged(ctx, row, current)
     return ProductIntensity(
         enterprise,
         row.code,
@@ -133,12 +144,32 @@ def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensit
         current,
         previous,
         year_on_year(current, previous),
+        entry,
+        judgement,
+    )
+
+
+def _judged(
+    ctx: _Context, row: ProductRow, figure: Intensity
+) -> tuple[QuotaEntry | None, QuotaJudgement]:
+    """The product's quota entry in force in the window's last month and the verdict on the
+    window's figure (a quota in another unit than the figure judges nothing)."""
+    entry = None
+    if row.quota_standard and row.quota_product:
+        entry = ctx.quotas.entry(row.quota_standard, row.quota_product, ctx.window.months[-1])
+    plant = PlantStatus(row.plant)
+    if entry is not None and entry.unit != figure.unit:
+        reason = f"the quota is in {entry.unit}, the figure in {figure.unit}"
+        return entry, judge(None, entry, plant, sufficient=False, reason=reason)
+    return entry, judge(
+        figure.value, entry, plant, sufficient=figure.sufficient, reason=figure.reason
     )
 
 
 def intensities(
     conn: Connection,
     factors: FactorSet,
+    quotas: QuotaSet,
     window: Window,
     zone: ZoneInfo,
     *,
@@ -148,8 +179,9 @@ def intensities(
     now: datetime | None = None,
 ) -> list[EnterpriseIntensity]:
     """The intensity figures of each active enterprise (or of ``codes``) over ``window`` and
-    the same months last year, in code order, as of ``now`` (default: the clock). ``method``:
-    electricity in the enterprises' value-added figures (a product names its own)."""
+    the same months last year, in code order, as of ``now`` (default: the clock), each product
+    judged against its entry in ``quotas``. ``method``: electricity in the enterprises'
+    value-added figures (a product names its own)."""
     ents = enterprise_rows(conn, codes)
     ids = [e.id for e in ents]
     if not ids:
@@ -161,6 +193,7 @@ def intensities(
     point_ids = {p.point_id for pts in (*attributed.values(), *counted.values()) for p in pts}
     ctx = _Context(
         factors,
+        quotas,
         window,
         method,
         threshold,

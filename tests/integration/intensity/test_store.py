@@ -10,6 +10,7 @@ import pytest
 from services.core.db import make_engine
 from services.core.domain.intensity import IntensityPeriod, Window
 from services.core.factors import default_factors
+from services.core.quotas import default_quotas
 from services.core.settings import DatabaseSettings
 from services.core.store.intensity import EnterpriseIntensity, intensities
 from tests.support.intensity import ENT_A, ENT_B, SHANGHAI, enter, feed_month, provision
@@ -36,7 +37,7 @@ def district(small_district: DatabaseSettings) -> DatabaseSettings:
 def _read(db: DatabaseSettings, window: Window) -> dict[str, EnterpriseIntensity]:
     engine = make_engine(db)
     with engine.connect() as conn:
-        found = intensities(conn, default_factors(), window, SHANGHAI, now=NOW)
+        found = intensities(conn, default_factors(), default_quotas(), window, SHANGHAI, now=NOW)
     engine.dispose()
     return {e.code: e for e in found}
 
@@ -45,27 +46,32 @@ def test_unit_product_energy_is_the_attributed_meters_kgce_over_the_output(
     district: DatabaseSettings,
 ) -> None:
     feed_month(district, NOV, STEPS)
-    enter(district, ENT_A, NOV, 100.0, product="castings")
+    enter(district, ENT_A, NOV, 100.0, product="hot-metal")
     enter(district, ENT_B, NOV, 10.0, product="cold")
     found = _read(district, Window(2026, 11))
-    castings = found[ENT_A].products[0]
+    hot_metal = found[ENT_A].products[0]
     # 2880 x 80 kWh x 0.1229 + 2880 x 0.5 m3 x 1.2143 = 28 316.16 + 1 748.592 kgce, over 100 t
-    assert castings.current.energy.kgce == pytest.approx(30_064.752)
-    assert castings.current.value == pytest.approx(300.64752)
-    assert castings.current.unit == "kgce/t"
-    carriers = {c.carrier: c for c in castings.current.energy.carriers}
+    assert hot_metal.current.energy.kgce == pytest.approx(30_064.752)
+    assert hot_metal.current.value == pytest.approx(300.64752)
+    assert hot_metal.current.unit == "kgce/t"
+    carriers = {c.carrier: c for c in hot_metal.current.energy.carriers}
     assert carriers["electricity"].amount == pytest.approx(230_400.0)
     assert carriers["electricity"].method == "equivalent"
     assert "GB/T 2589-2020" in carriers["natural_gas"].source
-    assert castings.current.completeness.share == 1.0
-    assert castings.current.production[0].entered_by == "clerk@example.org"
-    assert {p.meter for p in castings.attribution} == {"M-100", "G-1"}
+    assert hot_metal.current.completeness.share == 1.0
+    assert hot_metal.current.production[0].entered_by == "clerk@example.org"
+    assert {p.meter for p in hot_metal.attribution} == {"M-100", "G-1"}
+    # GB 21256-2025 4.3 Table 3: 300.6 kgce/t is at or below the 先进值 361
+    assert hot_metal.quota_entry is not None
+    assert hot_metal.quota.verdict == "leader"
+    assert "GB 21256-2025 4.3, Table 3, grade 1" in hot_metal.quota.text
     # a quarter of B-1: 2880 x 1 kWh x 0.25 x 0.1229 = 88.488 kgce over 10 t
     cold = found[ENT_B].products[0]
     assert cold.current.value == pytest.approx(8.8488)
+    assert cold.quota.verdict == "no_quota"
     # last year has no data: no comparison, said in words
-    assert castings.yoy.change is None
-    assert castings.yoy.text.startswith("no comparison: 2025-11 insufficient data")
+    assert hot_metal.yoy.change is None
+    assert hot_metal.yoy.text.startswith("no comparison: 2025-11 insufficient data")
 
 
 def test_value_added_intensity_and_its_year_on_year_change(district: DatabaseSettings) -> None:
@@ -91,10 +97,11 @@ def test_gaps_below_the_threshold_and_a_month_without_output_are_insufficient_da
     feed_month(district, NOV, STEPS, skip=range(100, 100 + 432))
     enter(district, ENT_B, NOV, 10.0, product="cold")
     found = _read(district, Window(2026, 11))
-    castings = found[ENT_A].products[0]
-    assert castings.current.value is None
-    assert castings.current.reason.startswith("completeness 85.0 % < 90.0 %")
-    assert "no output entered for 2026-11" in castings.current.reason
+    hot_metal = found[ENT_A].products[0]
+    assert hot_metal.current.value is None
+    assert hot_metal.current.reason.startswith("completeness 85.0 % < 90.0 %")
+    assert "no output entered for 2026-11" in hot_metal.current.reason
+    assert hot_metal.quota.verdict == "insufficient_data"
     quarter = _read(district, Window(2026, 11, IntensityPeriod.QUARTER))[ENT_B].products[0]
     assert quarter.current.value is None
     assert "no output entered for 2026-10, 2026-12" in quarter.current.reason

@@ -21,7 +21,9 @@ from services.core.domain.intensity import (
     value_added_energy,
     year_on_year,
 )
+from services.core.domain.quota import PlantStatus, QuotaVerdict, judge
 from services.core.factors import default_factors
+from services.core.quotas import default_quotas
 
 FULL = Completeness(expected=2976, measured=2976, estimated=0)  # a 31-day month, 15 min
 NOV = date(2026, 11, 1)
@@ -328,3 +330,43 @@ def test_a_district_without_sufficient_enterprises_has_no_figure() -> None:
     d = district_intensity(month, [(empty, empty)], 0.03)
     assert d.value is None
     assert d.text.startswith("insufficient data")
+
+
+STEEL_MONTH = [
+    CarrierMonth(NOV, "electricity", "kWh", 1_000_000.0),
+    CarrierMonth(NOV, "electricity", "kWh", 400_000.0, share=0.5),
+    CarrierMonth(NOV, "coke_oven_gas", "m3", 200_000.0),
+    CarrierMonth(NOV, "steam", "t", 500.0),
+]  # 331 780 kgce, as above
+
+
+@pytest.mark.parametrize(
+    ("output_t", "plant", "verdict", "text"),
+    [
+        # GB 21256-2025 4.3 Table 3, blast-furnace process: 限定值 415, 准入值 370, 先进值 361
+        (790.0, PlantStatus.EXISTING, QuotaVerdict.OVER_LIMIT, "over the limit (419.975 > 415"),
+        (850.0, PlantStatus.EXISTING, QuotaVerdict.ABOVE_ENTRY, "above the entry value (390.329"),
+        (850.0, PlantStatus.NEW, QuotaVerdict.OVER_LIMIT, "over the entry value (390.329 > 370"),
+        (1000.0, PlantStatus.EXISTING, QuotaVerdict.LEADER, "leader (331.78 ≤ 361"),
+    ],
+)
+def test_steel_plant_unit_energy_is_judged_against_its_quota_entry(
+    output_t: float, plant: PlantStatus, verdict: QuotaVerdict, text: str
+) -> None:
+    energy = comprehensive_energy(STEEL_MONTH, STEEL_FACTORS)
+    figure = unit_product_energy(
+        Window(2026, 11),
+        energy,
+        [ProductionFigure(NOV, output_t, "t")],
+        FULL,
+        unit="t",
+        attributed=True,
+        threshold=0.9,
+    )
+    assert figure.value == pytest.approx(331_780.0 / output_t)
+    entry = default_quotas().entry("GB 21256-2025", "steel_blast_furnace", NOV)
+    assert entry is not None
+    assert entry.unit == figure.unit
+    judged = judge(figure.value, entry, plant, sufficient=figure.sufficient, reason=figure.reason)
+    assert judged.verdict is verdict
+    assert judged.text.startswith(text)
