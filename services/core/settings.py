@@ -520,6 +520,21 @@ class QuotaSettings(BaseSettings):
     )
 
 
+class IntensitySettings(BaseSettings):
+    """Energy-intensity figures (能耗强度): the district's target."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_INTENSITY_", extra="ignore")
+
+    target_decline: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="The district's target year-on-year decline of energy per 10^4 CNY of value "
+        "added, as a share (0.03 = 3 %), as the district's own plan states it; unset: answers "
+        "say 'no target set' (no figure is assumed). See docs/intensity.md.",
+    )
+
+
 class ModbusSettings(BaseSettings):
     """The Modbus poller."""
 
