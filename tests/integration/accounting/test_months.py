@@ -13,8 +13,8 @@ from services.accounting.days import rebuild_days
 from services.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.pipeline.model import Batch
-from services.core.schema.tables import consumption_1mo
 from services.core.pipeline.writer import ReadingWriter
+from services.core.schema.tables import consumption_1mo
 from services.core.settings import DatabaseSettings
 from tests.support.feed import point_id
 
