@@ -12,9 +12,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Connection, Engine
 
 from services.alerts.notify import Router
-from services.alerts.rules import budget, connectivity, data_quality, ingest, pue, quality
+from services.alerts.rules import (
+    budget,
+    connectivity,
+    data_quality,
+    ingest,
+    intensity,
+    pue,
+    quality,
+)
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alert_counts, live_alerts
+from services.core.domain.quota import QuotaSet
+from services.core.factors import default_factors
 from services.core.settings import AlertsSettings, QualitySettings
 
 FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]
@@ -83,6 +93,26 @@ def budget_family(settings: AlertsSettings, zone: ZoneInfo) -> Family:
         (budget.BUDGET_WARNING, budget.BUDGET_PROJECTED_OVERRUN, budget.BUDGET_EXCEEDED),
         find,
     )
+
+
+def intensity_family(
+    settings: AlertsSettings, zone: ZoneInfo, quotas: QuotaSet, *, min_completeness: float = 0.9
+) -> Family:
+    """``quotas``: the quota standards of ENERGYMON_QUOTAS_FILE."""
+
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return intensity.intensity_findings(
+            conn,
+            now,
+            live,
+            zone=zone,
+            factors=default_factors(),
+            quotas=quotas,
+            threshold=min_completeness,
+            rise=settings.intensity_yoy_rise,
+        )
+
+    return Family("intensity", (intensity.QUOTA_OVER_LIMIT, intensity.INTENSITY_YOY_RISE), find)
 
 
 def quality_family(zone: ZoneInfo, *, min_completeness: float = 0.9) -> Family:

@@ -456,6 +456,13 @@ class AlertsSettings(BaseSettings):
         "this long ago without leaving.",
     )
     budget_thresholds: str = Field("0.8,0.9", description="Budget warning shares, comma-separated.")
+    intensity_yoy_rise: float = Field(
+        0.05,
+        gt=0,
+        description="`intensity_yoy_rise` opens when a month's energy per 10^4 CNY of value added "
+        "of an enterprise, or unit energy of a product, rose more than this share on the same "
+        "month last year (an operating threshold of the platform, not a standard's value).",
+    )
     routes: str = Field(
         "*:warning=webhook,email",
         description="`rule-glob:min-severity=channel,...;...` — which alerts go where "

@@ -68,6 +68,7 @@ class ProductIntensity:
     yoy: YearOnYear
     quota_entry: QuotaEntry | None  # the edition in force in the window's last month
     quota: QuotaJudgement  # the window's figure against it
+    id: int  # products.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class EnterpriseIntensity:
     previous: Intensity
     yoy: YearOnYear
     products: tuple[ProductIntensity, ...]
+    id: int  # enterprises.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,7 @@ def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensit
         year_on_year(current, previous),
         entry,
         judgement,
+        row.id,
     )
 
 
@@ -240,4 +243,5 @@ def _enterprise(
         previous,
         year_on_year(current, previous),
         products,
+        e.id,
     )
