@@ -37,6 +37,7 @@ from services.core.domain.quota import (
     QuotaSet,
     judge,
 )
+from services.core.store.factors import enterprise_factors
 from services.core.store.intensity_reads import (
     AttributedPoint,
     EnterpriseRow,
@@ -91,7 +92,7 @@ class EnterpriseIntensity:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    factors: FactorSet
+    factors: dict[int, FactorSet]  # by enterprise: with its measured heating values
     quotas: QuotaSet
     window: Window
     method: ElectricityMethod  # electricity in the enterprises' figures
@@ -116,6 +117,7 @@ def _figure_inputs(
 
 
 def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensity:
+    factors = ctx.factors[row.enterprise_id]
     method = ElectricityMethod(row.electricity_method)
     pts = ctx.attributed.get(row.id, [])
     output = ctx.entries.output.get(row.id, [])
@@ -124,7 +126,7 @@ def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensit
         amounts, parts = _figure_inputs(ctx, pts, w)
         return unit_product_energy(
             w,
-            comprehensive_energy(amounts, ctx.factors, method),
+            comprehensive_energy(amounts, factors, method),
             output,
             combined(pm.completeness for pm in parts),
             unit=row.unit,
@@ -195,7 +197,7 @@ def intensities(
     all_months = [*window.last_year().months, *window.months]
     point_ids = {p.point_id for pts in (*attributed.values(), *counted.values()) for p in pts}
     ctx = _Context(
-        factors,
+        enterprise_factors(conn, factors, ids),
         quotas,
         window,
         method,
@@ -222,7 +224,7 @@ def _enterprise(
         amounts, parts = _figure_inputs(ctx, pts, w)
         return value_added_energy(
             w,
-            comprehensive_energy(amounts, ctx.factors, ctx.method),
+            comprehensive_energy(amounts, ctx.factors[e.id], ctx.method),
             value_added,
             combined(pm.completeness for pm in parts),
             attributed=bool(pts),
