@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from services import intensity_cli
 from services.core.domain.quantities import QuantityCode
 from services.core.errors import EnergymonError
 
@@ -1028,6 +1029,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     )
     rq.add_argument("--output", "-o", help="file (default: standard output)")
     rq.set_defaults(func=_report_quality)
+    intensity_cli.add_parser(report)
 
     meters_cmd = sub.add_parser("meters", help="meter events").add_subparsers(
         dest="meters_cmd", required=True, metavar="SUBCOMMAND"

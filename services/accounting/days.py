@@ -1,7 +1,8 @@
 """Writing the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local day, with
 the day's measured and estimated collection periods counted at the point's period.
 
-A pass refreshes a point's days in the same transaction as its 15-minute buckets, so the two
+A pass refreshes a point's days, and the months they belong to (``consumption_1mo``,
+:mod:`services.accounting.months`), in the same transaction as its 15-minute buckets, so the three
 never disagree; :func:`rebuild_days` rebuilds them all in another zone and records it in
 ``rollup_meta``. How queries read them: ``services.core.store.rollups`` (energy) and
 ``services.core.store.completeness`` (periods).
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Date, Integer, cast, column, delete, func, insert, select, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from services.accounting.months import rebuild_months, refresh_months
 from services.core.domain.completeness import collection_period_s
 from services.core.schema.tables import consumption_1d, consumption_15m, points, rollup_meta
 from services.core.store.completeness import measured_bucket, period_number
@@ -69,7 +71,8 @@ def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
 def refresh_days(
     conn: Connection, pid: int, lo_bucket: datetime, hi_bucket: datetime, zone: ZoneInfo
 ) -> None:
-    """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to."""
+    """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to, and
+    the months of those days."""
     d0 = lo_bucket.astimezone(zone).date()
     d1 = hi_bucket.astimezone(zone).date()
     interval_s = conn.execute(select(points.c.interval_s).where(points.c.id == pid)).scalar()
@@ -89,11 +92,12 @@ def refresh_days(
         c.bucket < midnight(d1 + timedelta(days=1), zone),
     )
     conn.execute(insert(consumption_1d).from_select(_DAY_COLUMNS, rows))
+    refresh_months(conn, pid, d0, d1)
 
 
 def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
     """Rebuild every daily rollup in ``zone`` (after the configured zone changed, or a point's
-    declared interval and so its period)."""
+    declared interval and so its period), and every monthly one from them; returns the days."""
     conn.execute(delete(consumption_1d))
     periods = [
         (int(pid), collection_period_s(int(interval_s)))
@@ -108,6 +112,7 @@ def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
         rows = conn.execute(
             insert(consumption_1d).from_select(_DAY_COLUMNS, _per_day(zone, v.c.period_s, source))
         ).rowcount
+    rebuild_months(conn)
     meta = pg_insert(rollup_meta).values(key="days_zone", value=zone.key)
     conn.execute(meta.on_conflict_do_update(index_elements=["key"], set_={"value": zone.key}))
     return int(rows or 0)

@@ -17,12 +17,15 @@ from services.alerts.rules import (
     connectivity,
     data_quality,
     ingest,
+    intensity,
     production,
     pue,
     quality,
 )
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, plan
 from services.core.alerting.store import apply, live_alert_counts, live_alerts
+from services.core.domain.quota import QuotaSet
+from services.core.factors import default_factors
 from services.core.settings import AlertsSettings, QualitySettings
 
 FindFn = Callable[[Connection, datetime, dict[AlertKey, LiveAlert]], list[Finding]]
@@ -100,6 +103,26 @@ def production_family(zone: ZoneInfo, *, due_day: int = 10) -> Family:
         return production.missing_findings(conn, now, live, zone=zone, due_day=due_day)
 
     return Family("production", (production.PRODUCTION_MISSING,), find)
+
+
+def intensity_family(
+    settings: AlertsSettings, zone: ZoneInfo, quotas: QuotaSet, *, min_completeness: float = 0.9
+) -> Family:
+    """``quotas``: the quota standards of ENERGYMON_QUOTAS_FILE."""
+
+    def find(conn: Connection, now: datetime, live: dict[AlertKey, LiveAlert]) -> list[Finding]:
+        return intensity.intensity_findings(
+            conn,
+            now,
+            live,
+            zone=zone,
+            factors=default_factors(),
+            quotas=quotas,
+            threshold=min_completeness,
+            rise=settings.intensity_yoy_rise,
+        )
+
+    return Family("intensity", (intensity.QUOTA_OVER_LIMIT, intensity.INTENSITY_YOY_RISE), find)
 
 
 def quality_family(zone: ZoneInfo, *, min_completeness: float = 0.9) -> Family:

@@ -21,29 +21,39 @@ from services.alerts.evaluator import (
     connectivity_family,
     data_quality_family,
     ingest_family,
+    intensity_family,
     production_family,
     pue_family,
     quality_family,
 )
 from services.alerts.notify import Router, channels_from, deliver_due, enqueue_renotify
 from services.core.db import make_engine
+from services.core.domain.quota import QuotaSet
 from services.core.leader import ALERTS_EVALUATOR, LeaderLock
 from services.core.lifecycle import stop_on_signals
 from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
+from services.core.quotas import configured_quotas, default_quotas
 from services.core.settings import (
     AlertsSettings,
     CommonSettings,
     DatabaseSettings,
     QualitySettings,
+    QuotaSettings,
 )
 
 log = get_logger(__name__)
 
 
 def default_families(
-    settings: AlertsSettings, zone: ZoneInfo, *, coverage: float = 0.9, due_day: int = 10
+    settings: AlertsSettings,
+    zone: ZoneInfo,
+    *,
+    coverage: float = 0.9,
+    due_day: int = 10,
+    quotas: QuotaSet | None = None,
 ) -> list[Family]:
+    """``quotas``: the quota standards (default: the shipped ones)."""
     return [
         connectivity_family(settings),
         ingest_family(settings),
@@ -52,6 +62,7 @@ def default_families(
         quality_family(zone, min_completeness=coverage),
         data_quality_family(settings, QualitySettings(), zone, min_completeness=coverage),
         production_family(zone, due_day=due_day),
+        intensity_family(settings, zone, quotas or default_quotas(), min_completeness=coverage),
     ]
 
 
@@ -75,6 +86,7 @@ def run(
             common.zone,
             coverage=common.min_completeness,
             due_day=common.production_due_day,
+            quotas=configured_quotas(QuotaSettings().file),
         ),
         router,
         metrics,

@@ -25,7 +25,9 @@ from services.core.settings import (
     CommonSettings,
     DatabaseSettings,
     IngestSettings,
+    IntensitySettings,
     QualitySettings,
+    QuotaSettings,
 )
 
 
@@ -41,6 +43,9 @@ class ApiConfig:
     accounting: AccountingSettings = field(default_factory=AccountingSettings)
     # the data-quality report's thresholds, as the quality alerts use them
     quality: QualitySettings = field(default_factory=QualitySettings)
+    # the quota file products are judged by, and the district's intensity target
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    intensity: IntensitySettings = field(default_factory=IntensitySettings)
 
     @classmethod
     def from_env(cls, **api_overrides: object) -> ApiConfig:

@@ -24,6 +24,7 @@ from services.api.models.reports import (
     EnterpriseReportOut,
     ReportBudgetOut,
     ReportDataCentreOut,
+    ReportIntensityOut,
 )
 from services.api.render import file_response
 
@@ -86,6 +87,7 @@ def enterprise_tables(report: EnterpriseReportOut) -> list[Table]:
         _table("Energy", _CARRIER_COLUMNS, report.carriers),
         _table("Budgets", _BUDGET_COLUMNS, report.budgets),
         _table("Data centres", _DC_COLUMNS, report.data_centres),
+        _fields_table("Intensity", list(ReportIntensityOut.model_fields), report.intensity),
     ]
 
 

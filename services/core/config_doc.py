@@ -19,6 +19,7 @@ from services.core.settings import (
     DatabaseSettings,
     DemoSettings,
     IngestSettings,
+    IntensitySettings,
     ModbusSettings,
     MqttSettings,
     QualitySettings,
@@ -35,6 +36,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     AlertsSettings,
     QualitySettings,
     QuotaSettings,
+    IntensitySettings,
     ModbusSettings,
     DemoSettings,
 )

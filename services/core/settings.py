@@ -465,6 +465,13 @@ class AlertsSettings(BaseSettings):
         "this long ago without leaving.",
     )
     budget_thresholds: str = Field("0.8,0.9", description="Budget warning shares, comma-separated.")
+    intensity_yoy_rise: float = Field(
+        0.05,
+        gt=0,
+        description="`intensity_yoy_rise` opens when a month's energy per 10^4 CNY of value added "
+        "of an enterprise, or unit energy of a product, rose more than this share on the same "
+        "month last year (an operating threshold of the platform, not a standard's value).",
+    )
     routes: str = Field(
         "*:warning=webhook,email",
         description="`rule-glob:min-severity=channel,...;...` — which alerts go where "
@@ -526,6 +533,21 @@ class QuotaSettings(BaseSettings):
         description="A quota file (YAML, or CSV with a header row) used instead of the shipped "
         "services/core/data/quotas.yaml; `energymon quotas check FILE` validates one. See "
         "docs/quotas.md.",
+    )
+
+
+class IntensitySettings(BaseSettings):
+    """Energy-intensity figures (能耗强度): the district's target."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_INTENSITY_", extra="ignore")
+
+    target_decline: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="The district's target year-on-year decline of energy per 10^4 CNY of value "
+        "added, as a share (0.03 = 3 %), as the district's own plan states it; unset: answers "
+        "say 'no target set' (no figure is assumed). See docs/intensity.md.",
     )
 
 

@@ -82,6 +82,28 @@ REPORT_DC_A: JsonDict = {
 }
 
 
+REPORT_INTENSITY: dict[str, JsonValue] = {
+    "subject": "product",
+    "code": "clinker",
+    "name": "cement clinker",
+    "value": 121.4,
+    "unit": "kgce/t",
+    "energy_tce": 3642.0,
+    "method": "equivalent",
+    "output": 30000.0,
+    "output_unit": "t",
+    "completeness": 0.998,
+    "verdict": "over_limit",
+    "verdict_text": (
+        "over the limit (121.4 > 117 kgce/t, GB 16780-2021 4.2, Table 2, grade 3 限定值)"
+    ),
+    "quota": "GB 16780-2021 4.2, Table 2, grade 3",
+    "yoy_change": None,
+    "yoy_text": "no comparison: 2025-11 insufficient data (no output entered for 2025-11)",
+    "reason": "",
+}
+
+
 class ReportCarrierOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [REPORT_ELECTRICITY, REPORT_GAS]})
 
@@ -112,6 +134,27 @@ class ReportBudgetOut(BaseModel):
     coverage: float | None = Field(None, description="Completeness the figures rest on")
     data_sufficient: bool = True
     verdict: str = Field("", description="As in /budgets/status")
+
+
+class ReportIntensityOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [REPORT_INTENSITY]})
+
+    subject: str = Field(description="value_added (the enterprise) or product")
+    code: str = Field(description="The product's code; the enterprise's for value added")
+    name: str
+    value: float | None = Field(description="None: insufficient data (see reason)")
+    unit: str = Field(description="e.g. kgce/t, tce/10^4 CNY")
+    energy_tce: float
+    method: str = Field(description="Electricity at its equivalent or equal value")
+    output: float = Field(description="The output or value added divided by")
+    output_unit: str
+    completeness: float
+    verdict: str = Field(description="Products: the quota verdict; '' for value added")
+    verdict_text: str
+    quota: str = Field(description="The standard and clause judged against")
+    yoy_change: float | None = Field(description="Change on the same month last year (+ = rise)")
+    yoy_text: str
+    reason: str = Field(description="Why the figure is insufficient data; '' when it is not")
 
 
 class ReportDataCentreOut(BaseModel):
@@ -177,6 +220,11 @@ class EnterpriseReportOut(BaseModel):
     carriers: list[ReportCarrierOut]
     budgets: list[ReportBudgetOut]
     data_centres: list[ReportDataCentreOut]
+    intensity: list[ReportIntensityOut] = Field(
+        default_factory=list,
+        description="The month's energy per 10^4 CNY of value added, then each product's "
+        "unit-product energy against its quota (docs/intensity.md)",
+    )
 
 
 DISTRICT_ENTERPRISES: list[JsonValue] = [

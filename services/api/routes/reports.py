@@ -20,6 +20,7 @@ from services.api.models.reports import (
     ReportBudgetOut,
     ReportCarrierOut,
     ReportDataCentreOut,
+    ReportIntensityOut,
 )
 from services.api.params import Code, FileFormat, Method
 from services.api.problems import Problem
@@ -39,6 +40,7 @@ from services.api.tenancy import visible_enterprise
 from services.core.domain.coefficients import ElectricityMethod
 from services.core.domain.rounding import (
     AMOUNT_DIGITS,
+    INTENSITY_DIGITS,
     KWH_DIGITS,
     PUE_DIGITS,
     SHARE_DIGITS,
@@ -48,8 +50,10 @@ from services.core.domain.rounding import (
     rounded,
 )
 from services.core.factors import default_factors
+from services.core.quotas import configured_quotas
 from services.core.store.reports import (
     EnterpriseReport,
+    IntensityLine,
     Month,
     enterprise_reports,
     last_complete_month,
@@ -88,6 +92,7 @@ def _reports(
             thresholds=ctx.config.budget_thresholds,
             min_completeness=ctx.config.common.min_completeness,
             now=datetime.now(UTC),
+            quotas=configured_quotas(ctx.config.quotas.file),
         )
 
 
@@ -159,6 +164,28 @@ def enterprise_out(r: EnterpriseReport, *, zone: ZoneInfo) -> EnterpriseReportOu
             for b in r.budgets
         ],
         data_centres=[_dc_out(d, enterprise=r.code) for d in r.data_centres],
+        intensity=[_intensity_out(i) for i in r.intensity],
+    )
+
+
+def _intensity_out(i: IntensityLine) -> ReportIntensityOut:
+    return ReportIntensityOut(
+        subject=i.subject,
+        code=i.code,
+        name=i.name,
+        value=rounded(i.value, INTENSITY_DIGITS),
+        unit=i.unit,
+        energy_tce=round(i.energy_tce, TCE_DIGITS),
+        method=i.method,
+        output=i.output,
+        output_unit=i.output_unit,
+        completeness=round(i.completeness, SHARE_DIGITS),
+        verdict=i.verdict,
+        verdict_text=i.verdict_text,
+        quota=i.quota,
+        yoy_change=rounded(i.yoy_change, SHARE_DIGITS),
+        yoy_text=i.yoy_text,
+        reason=i.reason,
     )
 
 

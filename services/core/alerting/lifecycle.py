@@ -37,6 +37,8 @@ RuleName = Literal[
     "ingest_partition_unowned",
     "ingest_replica_lost",
     "production_missing",
+    "quota_over_limit",
+    "intensity_yoy_rise",
 ]
 RULES: frozenset[str] = frozenset(get_args(RuleName))
 

@@ -5,7 +5,8 @@ so two answers that sum the same rows agree to the last digit.
 - PUE: 0.001 (a ratio of kWh over kWh; limits are stated to 0.01).
 - Amounts in a carrier's unit (kWh, m3, t, GJ, kg): 0.001.
 - Standard coal: tce to 0.0001 (0.1 kgce); CO2: t to 0.001 (1 kg).
-- Shares (completeness, coverage, budget used): 0.0001, i.e. 0.01 %.
+- Shares (completeness, coverage, budget used, year-on-year change): 0.0001, i.e. 0.01 %.
+- Intensities (kgce per unit of output, tce per 10^4 CNY): 0.0001; kgce amounts 0.1 (0.0001 tce).
 
 Python's ``round`` (half to even on the binary value) is the one rounding function.
 """
@@ -18,6 +19,8 @@ KWH_DIGITS = AMOUNT_DIGITS
 TCE_DIGITS = 4
 TCO2_DIGITS = 3
 SHARE_DIGITS = 4
+INTENSITY_DIGITS = 4
+KGCE_DIGITS = 1
 
 
 def amount_digits(unit: str) -> int:

@@ -8,7 +8,7 @@ totals, site PUE, budget status), so a report, the API and the alerts never disa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,13 +18,16 @@ from sqlalchemy import Connection, func, select
 from services.core.domain.budget import budget_verdict
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
 from services.core.domain.completeness import DEFAULT_THRESHOLD
+from services.core.domain.intensity import Intensity, Window, YearOnYear
 from services.core.domain.pue import PueVerdict, pue_verdict, pue_verdict_text
 from services.core.domain.quantities import COUNTED_QUANTITIES
+from services.core.domain.quota import QuotaSet
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import enterprises, meters, points
 from services.core.store import budgets, sites
 from services.core.store.completeness import PointCompleteness, combined, point_completeness
 from services.core.store.factors import enterprise_factors
+from services.core.store.intensity import EnterpriseIntensity, intensities
 from services.core.store.pue import all_sites_pue
 from services.core.store.rollups import window_source
 
@@ -96,6 +99,29 @@ class DataCentreLine:
     it_coverage: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class IntensityLine:
+    """The month's intensity of a product (unit-product energy against its quota) or of the
+    enterprise (energy per 10^4 CNY of value added), with last year's same month."""
+
+    subject: str  # "product" or "value_added"
+    code: str  # the product's code; the enterprise's for value added
+    name: str
+    value: float | None  # None: insufficient data (``reason``)
+    unit: str  # kgce/t, tce/10^4 CNY ...
+    energy_tce: float
+    method: str  # electricity: equivalent or equal value
+    output: float  # the output or value added divided by
+    output_unit: str
+    completeness: float
+    verdict: str  # the quota verdict (products); "" for value added
+    verdict_text: str
+    quota: str  # the standard and clause judged against; "" without one
+    yoy_change: float | None
+    yoy_text: str
+    reason: str
+
+
 @dataclass
 class EnterpriseReport:
     code: str
@@ -110,6 +136,7 @@ class EnterpriseReport:
     carriers: list[CarrierLine] = field(default_factory=list)
     budgets: list[BudgetLine] = field(default_factory=list)
     data_centres: list[DataCentreLine] = field(default_factory=list)
+    intensity: list[IntensityLine] = field(default_factory=list)
     completeness: float | None = None  # measured / expected periods, every counted point
     estimated_share: float | None = None  # gap-filled / expected periods
 
@@ -188,9 +215,10 @@ def enterprise_reports(
     thresholds: tuple[float, ...] = (0.8, 0.9),
     min_completeness: float = DEFAULT_THRESHOLD,
     now: datetime | None = None,
+    quotas: QuotaSet | None = None,
 ) -> list[EnterpriseReport]:
     """The month's report of each active enterprise (or of ``codes``), in code order, as of
-    ``now`` (default: the clock)."""
+    ``now`` (default: the clock); its products judged against ``quotas`` (none: no verdicts)."""
     start, end = month.bounds(zone)
     query = (
         select(
@@ -313,7 +341,58 @@ def enterprise_reports(
                 r.it_coverage if r else 0.0,
             )
         )
+    window = Window(month.year, month.month)
+    for e in intensities(
+        conn,
+        factors,
+        quotas or QuotaSet.of("none", []),
+        window,
+        zone,
+        codes=list(reports),
+        method=method,
+        threshold=min_completeness,
+        now=as_of,
+    ):
+        reports[e.code].intensity = _intensity_lines(e)
     return list(reports.values())
+
+
+def _intensity_lines(e: EnterpriseIntensity) -> list[IntensityLine]:
+    def line(subject: str, code: str, name: str, i: Intensity, yoy: YearOnYear) -> IntensityLine:
+        return IntensityLine(
+            subject,
+            code,
+            name,
+            i.value,
+            i.unit,
+            i.energy.tce,
+            i.energy.method,
+            i.denominator,
+            i.denominator_unit,
+            i.completeness.share,
+            "",
+            i.reason and f"insufficient data ({i.reason})",
+            "",
+            yoy.change,
+            yoy.text,
+            i.reason,
+        )
+
+    out = [line("value_added", e.code, e.name, e.current, e.yoy)]
+    for p in e.products:
+        j = p.quota
+        quota = ""
+        if p.quota_entry is not None:
+            quota = p.quota_entry.source(j.against) if j.against else p.quota_entry.standard
+        out.append(
+            replace(
+                line("product", p.code, p.name, p.current, p.yoy),
+                verdict=j.verdict.value,
+                verdict_text=j.text,
+                quota=quota,
+            )
+        )
+    return out
 
 
 def last_complete_month(now: datetime, zone: ZoneInfo) -> Month:

@@ -62,7 +62,17 @@ def api_overrides() -> dict[str, object]:
 
 
 @pytest.fixture
-def api(small_district: DatabaseSettings, api_overrides: dict[str, object]) -> Iterator[ApiHarness]:
+def api_config_extra() -> dict[str, object]:
+    """Further ``ApiConfig`` parts (e.g. ``intensity=IntensitySettings(...)``) a module sets."""
+    return {}
+
+
+@pytest.fixture
+def api(
+    small_district: DatabaseSettings,
+    api_overrides: dict[str, object],
+    api_config_extra: dict[str, object],
+) -> Iterator[ApiHarness]:
     settings = api_settings(**api_overrides)
     configure_hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     engine = make_engine(small_district)
@@ -88,7 +98,14 @@ def api(small_district: DatabaseSettings, api_overrides: dict[str, object]) -> I
             tenant: _seed_alert(conn, code) for tenant, code in (("A", ENT_A), ("B", ENT_B))
         }
     engine.dispose()
-    app = create_app(ApiConfig(CommonSettings(), small_district, settings, IngestSettings()))
+    config = ApiConfig(
+        CommonSettings(),
+        small_district,
+        settings,
+        IngestSettings(),
+        **api_config_extra,  # type: ignore[arg-type]
+    )
+    app = create_app(config)
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         tokens = {name: token(client, name, PASSWORD) for name in USERS}
         yield ApiHarness(url, client, tokens, small_district, settings, alert_ids)

@@ -97,7 +97,7 @@ def test_csv_and_xlsx_carry_the_json_figures(fed: ApiHarness) -> None:
 
     xlsx = _report(fed, "officer", "xlsx")
     book = load_workbook(io.BytesIO(xlsx.content))  # type: ignore[attr-defined]
-    assert book.sheetnames == ["Summary", "Energy", "Budgets", "Data centres"]
+    assert book.sheetnames == ["Summary", "Energy", "Budgets", "Data centres", "Intensity"]
     sheet = {str(r[0]): r[1] for r in book["Summary"].iter_rows(min_row=2, values_only=True)}
     assert sheet["total_tce"] == pytest.approx(body["total_tce"])
     header, *lines = list(book["Energy"].iter_rows(values_only=True))

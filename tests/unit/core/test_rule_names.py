@@ -7,6 +7,7 @@ from services.alerts.rules import (
     connectivity,
     data_quality,
     ingest,
+    intensity,
     production,
     pue,
     quality,
@@ -17,7 +18,16 @@ from services.core.alerting.lifecycle import RULES
 def test_the_known_rules_are_the_evaluated_rules() -> None:
     evaluated = {
         value
-        for module in (budget, connectivity, data_quality, ingest, production, pue, quality)
+        for module in (
+            budget,
+            connectivity,
+            data_quality,
+            ingest,
+            intensity,
+            production,
+            pue,
+            quality,
+        )
         for name, value in vars(module).items()
         if name.isupper() and isinstance(value, str) and "_" in value and value.islower()
     }

@@ -1,0 +1,249 @@
+"""Energy intensity of enterprises and their products over a window, with the same months last
+year: unit-product energy per product, energy per 10^4 CNY of value added per enterprise
+(arithmetic: services/core/domain/intensity.py; definitions: docs/intensity.md).
+
+Every figure carries what it rests on: the attributed points (meter, share), each carrier's
+amount, factor, source and kgce, the production entries (value, unit, revision, who entered
+them) and the completeness of the points. One call reads every enterprise asked for in a fixed
+number of statements (enterprises, products, attribution, points, monthly sums and spans,
+production entries), whatever their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from services.core.domain.coefficients import ElectricityMethod, FactorSet
+from services.core.domain.completeness import DEFAULT_THRESHOLD, combined
+from services.core.domain.intensity import (
+    CarrierMonth,
+    Intensity,
+    Window,
+    YearOnYear,
+    comprehensive_energy,
+    unit_product_energy,
+    value_added_energy,
+    year_on_year,
+)
+from services.core.domain.quota import (
+    PlantStatus,
+    QuotaEntry,
+    QuotaJudgement,
+    QuotaSet,
+    judge,
+)
+from services.core.store.factors import enterprise_factors
+from services.core.store.intensity_reads import (
+    AttributedPoint,
+    EnterpriseRow,
+    Entries,
+    ProductRow,
+    attributed_points,
+    enterprise_points,
+    enterprise_rows,
+    monthly_entries,
+    product_rows,
+)
+from services.core.store.monthly import PointMonth, point_months
+
+
+@dataclass(frozen=True, slots=True)
+class ProductIntensity:
+    """A product's unit-product energy over the window and the same months last year."""
+
+    enterprise: str
+    code: str
+    name: str
+    unit: str
+    plant: str  # existing (judged against the 限定值) | new (against the 准入值)
+    quota_standard: str | None
+    quota_product: str | None
+    attribution: tuple[AttributedPoint, ...]
+    current: Intensity
+    previous: Intensity
+    yoy: YearOnYear
+    quota_entry: QuotaEntry | None  # the edition in force in the window's last month
+    quota: QuotaJudgement  # the window's figure against it
+    id: int  # products.id
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseIntensity:
+    """An enterprise's energy per 10^4 CNY of value added and its products' unit energy."""
+
+    code: str
+    name: str
+    town: str
+    industry: str
+    window: Window
+    method: str
+    points: tuple[AttributedPoint, ...]
+    current: Intensity
+    previous: Intensity
+    yoy: YearOnYear
+    products: tuple[ProductIntensity, ...]
+    id: int  # enterprises.id
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    factors: dict[int, FactorSet]  # by enterprise: with its measured heating values
+    quotas: QuotaSet
+    window: Window
+    method: ElectricityMethod  # electricity in the enterprises' figures
+    threshold: float
+    months: dict[tuple[int, date], PointMonth]
+    attributed: dict[int, list[AttributedPoint]]  # by product id
+    entries: Entries
+
+
+def _figure_inputs(
+    ctx: _Context, pts: Sequence[AttributedPoint], window: Window
+) -> tuple[list[CarrierMonth], list[PointMonth]]:
+    amounts, parts = [], []
+    for p in pts:
+        for month in window.months:
+            pm = ctx.months.get((p.point_id, month))
+            if pm is None:  # an inactive point or one not owed: nothing to add
+                continue
+            amounts.append(CarrierMonth(month, p.carrier, p.unit, pm.energy, p.share))
+            parts.append(pm)
+    return amounts, parts
+
+
+def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensity:
+    factors = ctx.factors[row.enterprise_id]
+    method = ElectricityMethod(row.electricity_method)
+    pts = ctx.attributed.get(row.id, [])
+    output = ctx.entries.output.get(row.id, [])
+
+    def over(w: Window) -> Intensity:
+        amounts, parts = _figure_inputs(ctx, pts, w)
+        return unit_product_energy(
+            w,
+            comprehensive_energy(amounts, factors, method),
+            output,
+            combined(pm.completeness for pm in parts),
+            unit=row.unit,
+            attributed=bool(pts),
+            threshold=ctx.threshold,
+        )
+
+    current, previous = over(ctx.window), over(ctx.window.last_year())
+    entry, judgement = _judged(ctx, row, current)
+    return ProductIntensity(
+        enterprise,
+        row.code,
+        row.name,
+        row.unit,
+        row.plant,
+        row.quota_standard,
+        row.quota_product,
+        tuple(pts),
+        current,
+        previous,
+        year_on_year(current, previous),
+        entry,
+        judgement,
+        row.id,
+    )
+
+
+def _judged(
+    ctx: _Context, row: ProductRow, figure: Intensity
+) -> tuple[QuotaEntry | None, QuotaJudgement]:
+    """The product's quota entry in force in the window's last month and the verdict on the
+    window's figure (a quota in another unit than the figure judges nothing)."""
+    entry = None
+    if row.quota_standard and row.quota_product:
+        entry = ctx.quotas.entry(row.quota_standard, row.quota_product, ctx.window.months[-1])
+    plant = PlantStatus(row.plant)
+    if entry is not None and entry.unit != figure.unit:
+        reason = f"the quota is in {entry.unit}, the figure in {figure.unit}"
+        return entry, judge(None, entry, plant, sufficient=False, reason=reason)
+    return entry, judge(
+        figure.value, entry, plant, sufficient=figure.sufficient, reason=figure.reason
+    )
+
+
+def intensities(
+    conn: Connection,
+    factors: FactorSet,
+    quotas: QuotaSet,
+    window: Window,
+    zone: ZoneInfo,
+    *,
+    codes: Sequence[str] | None = None,
+    method: ElectricityMethod = ElectricityMethod.EQUIVALENT,
+    threshold: float = DEFAULT_THRESHOLD,
+    now: datetime | None = None,
+) -> list[EnterpriseIntensity]:
+    """The intensity figures of each active enterprise (or of ``codes``) over ``window`` and
+    the same months last year, in code order, as of ``now`` (default: the clock), each product
+    judged against its entry in ``quotas``. ``method``: electricity in the enterprises'
+    value-added figures (a product names its own)."""
+    ents = enterprise_rows(conn, codes)
+    ids = [e.id for e in ents]
+    if not ids:
+        return []
+    prods = product_rows(conn, ids)
+    attributed = attributed_points(conn, [p.id for p in prods])
+    counted = enterprise_points(conn, ids)
+    all_months = [*window.last_year().months, *window.months]
+    point_ids = {p.point_id for pts in (*attributed.values(), *counted.values()) for p in pts}
+    ctx = _Context(
+        enterprise_factors(conn, factors, ids),
+        quotas,
+        window,
+        method,
+        threshold,
+        point_months(conn, point_ids=sorted(point_ids), months=all_months, zone=zone, now=now),
+        attributed,
+        monthly_entries(conn, ids, all_months),
+    )
+    by_enterprise: dict[int, list[ProductRow]] = {}
+    for p in prods:
+        by_enterprise.setdefault(p.enterprise_id, []).append(p)
+    return [_enterprise(ctx, e, counted.get(e.id, []), by_enterprise.get(e.id, [])) for e in ents]
+
+
+def _enterprise(
+    ctx: _Context,
+    e: EnterpriseRow,
+    pts: Sequence[AttributedPoint],
+    prods: Sequence[ProductRow],
+) -> EnterpriseIntensity:
+    value_added = ctx.entries.value_added.get(e.id, [])
+
+    def over(w: Window) -> Intensity:
+        amounts, parts = _figure_inputs(ctx, pts, w)
+        return value_added_energy(
+            w,
+            comprehensive_energy(amounts, ctx.factors[e.id], ctx.method),
+            value_added,
+            combined(pm.completeness for pm in parts),
+            attributed=bool(pts),
+            threshold=ctx.threshold,
+        )
+
+    current, previous = over(ctx.window), over(ctx.window.last_year())
+    products = tuple(_product(ctx, p, e.code) for p in prods)
+    return EnterpriseIntensity(
+        e.code,
+        e.name,
+        e.town,
+        e.industry,
+        ctx.window,
+        ctx.method.value,
+        tuple(pts),
+        current,
+        previous,
+        year_on_year(current, previous),
+        products,
+        e.id,
+    )
