@@ -80,6 +80,19 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="intervals to publish from --start as fast as --rate allows (default: %(default)s; "
         "0 = only --write-registry)",
     )
+    p.add_argument(
+        "--history-from",
+        metavar="ISO",
+        help="store and forward: before the backlog, publish the counters (not power) from this "
+        "time until --start, as gateways do after an outage",
+    )
+    p.add_argument(
+        "--history-interval",
+        type=int,
+        default=900,
+        metavar="SECONDS",
+        help="seconds between the history's readings (default: %(default)s)",
+    )
     p.add_argument("--rate", type=float, default=0, help="max messages/s (0 = unlimited)")
     p.add_argument(
         "--realtime",
@@ -149,12 +162,22 @@ def run(args: argparse.Namespace) -> int:
         start = now - timedelta(days=1)
         start -= timedelta(seconds=start.timestamp() % args.interval)
     faults = Faults(args.duplicate_rate, args.late_rate, 20, args.malformed_rate, args.seed)
-    stream = ReadingStream(fleet, start, args.readings_per_message)
+    history_from = datetime.fromisoformat(args.history_from) if args.history_from else None
+    if history_from is not None and history_from >= start:
+        history_from = None  # nothing kept before the backlog
+    stream = ReadingStream(fleet, history_from or start, args.readings_per_message)
     stop = stop_on_signals() if args.realtime else threading.Event()
     publisher = FleetPublisher(fleet, MqttSettings())
     publisher.connect()
     try:
         # a stop during the backlog ends it there rather than after every message
+        if history_from is not None:
+            history = itertools.takewhile(
+                lambda _msg: not stop.is_set(),
+                inject(stream.history(start, args.history_interval), faults),
+            )
+            sent = publisher.publish(history, rate=args.rate)
+            log.info("history published", messages=sent, since=history_from.isoformat())
         backlog = itertools.takewhile(
             lambda _msg: not stop.is_set(), inject(stream.take(args.steps), faults)
         )

@@ -124,6 +124,9 @@ class Fleet:
                     yield ent, gw, m
 
 
+_Row = tuple[str, str, datetime, float]  # meter, point, ts, value
+
+
 @dataclass(frozen=True)
 class GatewayMessage:
     enterprise: str
@@ -257,9 +260,18 @@ def primary_rate(meter: MeterSim, ts: datetime, step: int) -> float:
     )
 
 
-def advance(fleet: Fleet, ts: datetime, step: int) -> dict[str, list[tuple[str, str, float]]]:
-    """Move every counter one interval to ``ts``; the readings at ``ts`` by gateway key."""
-    dt_h = fleet.config.interval_s / 3600
+def advance(
+    fleet: Fleet,
+    ts: datetime,
+    step: int,
+    *,
+    elapsed_s: float | None = None,
+    counters_only: bool = False,
+) -> dict[str, list[tuple[str, str, float]]]:
+    """Move every counter to ``ts`` (``elapsed_s`` after its previous reading, default one
+    interval); the readings at ``ts`` by gateway key, without instantaneous points when
+    ``counters_only``."""
+    dt_h = (fleet.config.interval_s if elapsed_s is None else elapsed_s) / 3600
     out: dict[str, list[tuple[str, str, float]]] = {}
     for ent, gw, m in fleet.meters():
         rate = primary_rate(m, ts, step)
@@ -271,6 +283,8 @@ def advance(fleet: Fleet, ts: datetime, step: int) -> dict[str, list[tuple[str, 
         rows = out.setdefault(f"{ent.code}/{gw.code}", [])
         for p in m.points:
             if p.quantity == QuantityCode.POWER_KW:
+                if counters_only:
+                    continue
                 rows.append((m.code, p.quantity, round(rate / m.multiplier, 4)))
             else:
                 rows.append((m.code, p.quantity, round(m.counter, 4)))
@@ -290,25 +304,58 @@ class ReadingStream:
         self.step = 0
         self.readings_per_message = readings_per_message
         self.seqs: dict[str, int] = {}
+        self.last_ts: datetime | None = None  # the previous reading's time
+
+    def _advance(self, ts: datetime, *, counters_only: bool = False) -> dict[str, list[_Row]]:
+        """Every meter's readings at ``ts``, the counters integrating the power since the
+        previous reading (one interval before the first)."""
+        elapsed = None if self.last_ts is None else (ts - self.last_ts).total_seconds()
+        rows = advance(self.fleet, ts, self.step, elapsed_s=elapsed, counters_only=counters_only)
+        self.step += 1
+        self.last_ts = ts
+        return {
+            key: [(m, p, ts, v) for m, p, v in gateway_rows] for key, gateway_rows in rows.items()
+        }
 
     def take(self, steps: int) -> Iterator[GatewayMessage]:
         interval = timedelta(seconds=self.fleet.config.interval_s)
         for _ in range(steps):
             ts = self.next_ts
-            rows_by_gateway = advance(self.fleet, ts, self.step)
-            self.step += 1
+            rows_by_gateway = self._advance(ts)
             self.next_ts = ts + interval
-            iso = ts.astimezone(LOCAL).isoformat()
             for key, rows in rows_by_gateway.items():
-                ent, gw = key.split("/")
                 for i in range(0, len(rows), self.readings_per_message):
-                    chunk = rows[i : i + self.readings_per_message]
-                    seq = self.seqs.get(key, 1)
-                    self.seqs[key] = seq + 1
-                    doc = {"seq": seq, "readings": [_reading(m, p, iso, v) for m, p, v in chunk]}
-                    yield GatewayMessage(
-                        ent, gw, seq, orjson.dumps(doc), tuple((m, p, ts, v) for m, p, v in chunk)
-                    )
+                    yield self._message(key, rows[i : i + self.readings_per_message])
+
+    def history(self, until: datetime, interval_s: int) -> Iterator[GatewayMessage]:
+        """Store and forward: what the gateways kept from ``next_ts`` until ``until`` (excluded),
+        a reading every ``interval_s``, sent as full messages of several intervals each. Only the
+        cumulative points are kept (instantaneous power is not stored and forwarded); counters
+        run on without a reset, and the stream carries on at ``until``."""
+        interval = timedelta(seconds=interval_s)
+        kept: dict[str, list[_Row]] = {}
+        ts = self.next_ts
+        while ts < until:
+            for key, rows in self._advance(ts, counters_only=True).items():
+                buffer = kept.setdefault(key, [])
+                buffer += rows
+                while len(buffer) >= self.readings_per_message:
+                    yield self._message(key, buffer[: self.readings_per_message])
+                    del buffer[: self.readings_per_message]
+            ts += interval
+        for key, buffer in kept.items():
+            if buffer:
+                yield self._message(key, buffer)
+        self.next_ts = max(self.next_ts, until)
+
+    def _message(self, key: str, rows: list[_Row]) -> GatewayMessage:
+        ent, gw = key.split("/")
+        seq = self.seqs.get(key, 1)
+        self.seqs[key] = seq + 1
+        readings = [_reading(m, p, ts.astimezone(LOCAL).isoformat(), v) for m, p, ts, v in rows]
+        return GatewayMessage(
+            ent, gw, seq, orjson.dumps({"seq": seq, "readings": readings}), tuple(rows)
+        )
 
 
 def messages(
