@@ -17,8 +17,9 @@ from services.core.alerting.store import alert_is_live
 from services.core.settings import AlertsSettings, MqttSettings
 from services.demo.launch import Running
 from services.demo.output import kwh, local, say
+from services.demo.production import Statistics, report_verdicts
 from services.demo.provisioning import DcHistory, apply_district_file
-from simulators.district.episodes import AlertOf, BudgetRevision, Commissioning
+from simulators.district.episodes import AlertOf, BudgetRevision, Commissioning, LateFigures
 from simulators.district.layout import District
 from simulators.gateways.fleet import Fleet, ReadingStream
 from simulators.gateways.publisher import FleetPublisher
@@ -33,6 +34,8 @@ class Episodes:
 
     commissioning: Commissioning
     revision: BudgetRevision
+    late: LateFigures
+    statistics: Statistics
     district: District
     path: Path  # the district file
     history: DcHistory
@@ -46,6 +49,7 @@ class Episodes:
         self.began = time.monotonic()
         self.commissioned = False
         self.revised = False
+        self.submitted = False
 
     def announce(self, alerts: AlertsSettings) -> None:
         hold = (
@@ -74,6 +78,11 @@ class Episodes:
             f"episode 2: the electricity budget of {rev.enterprise} ({kwh(rev.before_kwh)} kWh, "
             f"already spent) is revised {rev.delays * self.delay_s:g} s from now"
         )
+        late = self.late
+        say(
+            f"episode 3: {late.enterprise}, late with its {late.month:%Y-%m} figures, submits "
+            f"them {late.delays * self.delay_s:g} s from now"
+        )
 
     def tick(self, conn: Connection) -> None:
         elapsed = time.monotonic() - self.began
@@ -86,6 +95,10 @@ class Episodes:
         if not self.revised and self._due(conn, elapsed, rev.delays, rev.resolves):
             self.revised = True
             self._revise()
+        late = self.late
+        if not self.submitted and self._due(conn, elapsed, late.delays, late.resolves):
+            self.submitted = True
+            self._submit_late()
 
     def _due(
         self,
@@ -131,6 +144,15 @@ class Episodes:
             f"{kwh(rev.after_kwh)} kWh (as an officer would after an approved revision: "
             f"{self.path.name} re-applied, {', '.join(changed) or 'unchanged'})"
         )
+
+    def _submit_late(self) -> None:
+        late = self.late
+        stored = self.statistics.submit(self.engine, [late.enterprise])
+        say(
+            f"production: {late.enterprise} submitted its {late.month:%Y-%m} figures late "
+            f"({stored} figures new or revised, by its clerk)"
+        )
+        report_verdicts(self.engine, self.statistics, codes=[late.enterprise])
 
 
 def _publish_as_due(

@@ -31,18 +31,19 @@ from services.core.settings import (
 from services.demo import launch
 from services.demo.backends import Backends, resolve_backends
 from services.demo.episodes import Episodes
-from services.demo.gateways import start_gateway_simulator, wait_for_backlog
+from services.demo.gateways import history_start, start_gateway_simulator, wait_for_backlog
 from services.demo.output import say
+from services.demo.production import DUE_DAY, Statistics, submit_on_time
 from services.demo.provisioning import DEMO_OFFICER, provision
 from services.demo.watch import AlertWatch, Status
-from simulators.district.episodes import budget_revision, commissioning
+from simulators.district.episodes import budget_revision, commissioning, late_figures
 from simulators.district.layout import District
 
 TICK_S = 5.0
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    common = CommonSettings()
+    common = _common_settings()
     configure_logging("WARNING", "console")
     if common.env == "production":
         say("refused: the demo prints a demo password and is for development only")
@@ -59,10 +60,10 @@ def run_demo(args: argparse.Namespace) -> int:
         backends = resolve_backends(data_dir.resolve(), embedded, force_embedded=args.embedded)
         say(f"database: {backends.db_origin}")
         say(f"broker:   {backends.mqtt_origin}")
-        _write_env(data_dir / "env", backends)
+        _write_env(data_dir / "env", backends, due_day=common.production_due_day)
         db = DatabaseSettings(url=backends.db_url)
         mqtt = MqttSettings(url=backends.mqtt_url, topic_root=MqttSettings().topic_root)
-        district = District.build(seed=args.seed, budget_year=datetime.now(common.zone).year)
+        district, stats = _district(args.seed, common)
         district = launch.serve_meters(district, simulators)
         dc, revision = commissioning(district), budget_revision(district)
         path = data_dir / "district.yaml"
@@ -76,13 +77,18 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         if stop.is_set():  # stopped while starting: the finally block stops what did start
             return 0
-        config = district.fleet.config
-        last = start_gateway_simulator(
-            started, config, mqtt_url=backends.mqtt_url, mqtt=mqtt, data_dir=data_dir
+        published = start_gateway_simulator(
+            started,
+            district.fleet,
+            zone=common.zone,
+            mqtt_url=backends.mqtt_url,
+            mqtt=mqtt,
+            data_dir=data_dir,
         )
-        wait_for_backlog(db, last, stop)
+        wait_for_backlog(db, published, stop)
         if stop.is_set():
             return 0
+        submit_on_time(engine, stats)
         launch.start_accounting(started, common, db, stop=stop)
         alerts = launch.alerts_settings()
         watch = AlertWatch(datetime.now(UTC), alerts.hold_s)  # before the first evaluation
@@ -91,6 +97,8 @@ def run_demo(args: argparse.Namespace) -> int:
         episodes = Episodes(
             commissioning=dc,
             revision=revision,
+            late=late_figures(district, stats.month),
+            statistics=stats,
             district=district,
             path=path,
             history=history,
@@ -113,12 +121,40 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_env(path: Path, backends: Backends) -> None:
+def _district(seed: int, common: CommonSettings) -> tuple[District, Statistics]:
+    """The simulated district with the gateways' history (from the first day of the previous
+    local month) in mind, and the figures the enterprises owe for that month."""
+    now = datetime.now(UTC)
+    since = history_start(now, common.zone)
+    district = District.build(
+        seed=seed,
+        budget_year=now.astimezone(common.zone).year,
+        history_from=since,
+        now=now,
+        zone=common.zone,
+    )
+    return district, Statistics(district.fleet, since.astimezone(common.zone).date(), common.zone)
+
+
+def _common_settings() -> CommonSettings:
+    """The environment's, with last month's figures due by the 1st unless
+    ENERGYMON_PRODUCTION_DUE_DAY says otherwise (the simulated statistics office's day)."""
+    configured = CommonSettings()
+    if "production_due_day" in configured.model_fields_set:
+        return configured
+    return configured.model_copy(update={"production_due_day": DUE_DAY})
+
+
+def _write_env(path: Path, backends: Backends, *, due_day: int) -> None:
     """Where the demo's services are, for the CLI in another terminal (the embedded ones listen
     on ports of their own, not the command's defaults)."""
     write_env_file(
         path,
-        {"ENERGYMON_DATABASE_URL": backends.db_url, "ENERGYMON_MQTT_URL": backends.mqtt_url},
+        {
+            "ENERGYMON_DATABASE_URL": backends.db_url,
+            "ENERGYMON_MQTT_URL": backends.mqtt_url,
+            "ENERGYMON_PRODUCTION_DUE_DAY": str(due_day),
+        },
     )
     say(f"CLI:      source {path}  (points energymon commands at this demo's database and broker)")
 

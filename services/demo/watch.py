@@ -1,6 +1,6 @@
 """What the demo reports while it runs: the running totals, the open PUE and budget alerts, and
-each of those alerts as it opens, starts clearing and resolves (from the alerts table, so what
-the alerts service did is what is printed)."""
+each of those alerts, the production and quota ones too, as it opens, starts clearing and
+resolves (from the alerts table, so what the alerts service did is what is printed)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from services.core.alerting.store import AlertSeen, alerts_seen
 from services.core.store.activity import IntakeTotals, intake_totals
 from services.demo.output import duration, number, rounded, say
 
-WATCHED_RULES = ("pue_", "budget_")  # the rules the district is built to cause
+# the rules the district is built to cause
+WATCHED_RULES = ("pue_", "budget_", "production_missing", "quota_over_limit")
 STATUS_EVERY = 6  # progress ticks (5 s each) between two status lines
 LISTED_ALERTS = 12
 
 
 class AlertWatch:
-    """Prints PUE and budget alerts as they open, start clearing and resolve."""
+    """Prints the watched alerts as they open, start clearing and resolve."""
 
     def __init__(self, since: datetime, hold_s: float) -> None:
         self.since = since  # alerts opened before this are from an earlier run

@@ -9,13 +9,16 @@ that it is seen opening before it resolves).
 2. **Budget revision**: two delays after "ready", the spent electricity budget of the fleet's
    first enterprise is raised (as an officer would after an approved revision, by applying the
    district file with the larger amount), so its ``budget_exceeded`` alert resolves.
+3. **Late figures**: one cement plant submits nothing with the others; three delays after
+   "ready" its clerk submits the previous month's figures, so its ``production_missing`` alert
+   resolves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from services.core.alerting.lifecycle import RuleName
 from services.core.domain.pue import pue_limit
@@ -29,6 +32,7 @@ from simulators.district.layout import (
     District,
     revised_amount,
 )
+from simulators.district.production import LATE_ENTERPRISE
 from simulators.gateways.fleet import Fleet, ReadingStream
 
 
@@ -119,6 +123,23 @@ class BudgetRevision:
 
     def apply_to(self, district: District) -> District:
         return district.with_budget(self.enterprise, self.after_kwh)
+
+
+@dataclass(frozen=True)
+class LateFigures:
+    """Episode 3: ``enterprise`` submits its figures of ``month`` late."""
+
+    enterprise: str
+    month: date  # its first day
+    delays: int = 3
+
+    @property
+    def resolves(self) -> AlertOf:
+        return AlertOf("production_missing", enterprise=self.enterprise)
+
+
+def late_figures(district: District, month: date) -> LateFigures:
+    return LateFigures(district.fleet.enterprises[LATE_ENTERPRISE].code, month)
 
 
 def commissioning(district: District) -> Commissioning:

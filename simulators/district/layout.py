@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import yaml
 
 from services.core.devices.loader import shipped_maps
 from services.core.domain.roles import COUNTED_ROLES, MeterRole
+from simulators.district.production import CLINKER, CLINKER_INDUSTRY, CLINKER_QUOTA
 from simulators.gateways.fleet import (
     ELECTRIC_POINTS,
+    LOCAL,
     EnterpriseSim,
     Fleet,
     FleetConfig,
@@ -26,6 +29,7 @@ from simulators.gateways.fleet import (
     MeterSim,
     SiteSim,
     build_fleet,
+    primary_rate,
     registry_document,
 )
 from simulators.meters.device import SimulatedMeter
@@ -63,6 +67,7 @@ DC_NEW_IT_KW = 3200.0
 DC_NEW_INTERVAL_S = 900
 
 REVISED_ENTERPRISE = 0  # the fleet's first enterprise: its electricity budget is already spent
+OVERRUN_ENTERPRISE = 1  # the second: its budget is projected to be overrun, not yet breached
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,39 @@ def revised_amount(fleet: Fleet) -> float:
     return float(math.ceil(year_kwh / step) * step)
 
 
+def counted_kwh_per_day(fleet: Fleet, index: int) -> float:
+    """An enterprise's counted electricity (boundary and data-centre facility meters) per day in
+    the simulation: the mean of its meters' rates over a week at 15-minute steps, times 24 h."""
+    ent = fleet.enterprises[index]
+    counted = [
+        m
+        for _, _, m in Fleet(fleet.config, [ent]).meters()
+        if m.carrier == "electricity" and m.role in COUNTED_ROLES
+    ]
+    monday = datetime(2026, 1, 4, 16, tzinfo=UTC)  # 2026-01-05 00:00 in Asia/Shanghai
+    steps = 7 * 96
+    kw = sum(
+        primary_rate(m, monday + timedelta(minutes=15 * k), k)
+        for k in range(steps)
+        for m in counted
+    )
+    return kw / steps * 24
+
+
+def overrun_amount(fleet: Fleet, *, counted_from: datetime, now: datetime, zone: tzinfo) -> float:
+    """The second enterprise's electricity budget for ``now``'s year: above what it has used by
+    ``now`` (its readings count from ``counted_from``, the history's start, or the year's start
+    if later) and below its run-rate projection to the year's end: halfway between, so the
+    alert is an early warning (``budget_projected_overrun``), not a breach."""
+    local = now.astimezone(zone)
+    year_start = datetime(local.year, 1, 1, tzinfo=zone)
+    year_end = datetime(local.year + 1, 1, 1, tzinfo=zone)
+    used_days = (now - max(counted_from, year_start)).total_seconds() / 86400
+    left_days = (year_end - now).total_seconds() / 86400
+    daily = counted_kwh_per_day(fleet, OVERRUN_ENTERPRISE)
+    return float(math.ceil(daily * (max(0.0, used_days) + left_days / 2)))
+
+
 @dataclass(frozen=True)
 class District:
     """The gateway fleet, the Modbus meters (served on ``modbus_port``), the commissioned data
@@ -179,11 +217,30 @@ class District:
     dc_new: Fleet
     modbus_port: int = MODBUS_PORT
     budgets: Mapping[str, float] = field(default_factory=dict)
+    products_registered: date | None = None  # the cement plants' clinker, registered that day
 
     @classmethod
-    def build(cls, *, seed: int, budget_year: int) -> District:
+    def build(
+        cls,
+        *,
+        seed: int,
+        budget_year: int,
+        history_from: datetime | None = None,
+        now: datetime | None = None,
+        zone: tzinfo = LOCAL,
+    ) -> District:
+        """The district; with ``history_from`` (the gateways' history start) and ``now``, the
+        second enterprise's budget is sized for the history and the cement plants' clinker is
+        registered on the history's first day (the first month whose figures they owe)."""
         fleet = build_fleet(fleet_config(seed=seed, budget_year=budget_year))
-        return cls(fleet, modbus_meters(fleet, seed=seed), commissioned_data_centre(fleet))
+        district = cls(fleet, modbus_meters(fleet, seed=seed), commissioned_data_centre(fleet))
+        if history_from is None or now is None:
+            return district
+        amount = overrun_amount(fleet, counted_from=history_from, now=now, zone=zone)
+        return replace(
+            district.with_budget(fleet.enterprises[OVERRUN_ENTERPRISE].code, amount),
+            products_registered=history_from.astimezone(zone).date(),
+        )
 
     def served_on(self, port: int) -> District:
         """The district with its Modbus meters registered on ``port``."""
@@ -213,7 +270,26 @@ class District:
         for code, amount in self.budgets.items():
             for budget in by_code[code].get("budgets", []):
                 budget["amount"] = amount
+        for ent in self.fleet.enterprises:
+            if ent.industry == CLINKER_INDUSTRY:
+                by_code[ent.code]["products"] = [self._clinker()]
         return doc
+
+    def _clinker(self) -> dict[str, Any]:
+        """A cement plant's clinker: judged by GB 16780-2021 (an existing plant: against the
+        限定值), its energy that of the whole plant."""
+        standard, product = CLINKER_QUOTA
+        entry: dict[str, Any] = {
+            "code": CLINKER,
+            "name": "水泥熟料 cement clinker",
+            "unit": "t",
+            "quota": {"standard": standard, "product": product},
+            "plant": "existing",
+            "attribution": [{"site": "plant-1"}],
+        }
+        if self.products_registered is not None:
+            entry["registered"] = self.products_registered
+        return entry
 
     def to_yaml(self) -> str:
         """The registry file, as `energymon registry load` reads it."""

@@ -414,7 +414,8 @@ def registry_document(fleet: Fleet) -> dict[str, Any]:
 def _demo_budget(fleet: Fleet, index: int) -> dict[str, Any] | None:
     """Budgets that make the district's alerts visible at once: the first enterprise's electricity
     budget is already spent (a breach); the second's is twice a few hours' use, so it is projected
-    to be overrun long before the year ends (an early warning)."""
+    to be overrun long before the year ends (an early warning; the demo, whose gateways send weeks
+    of history, sizes it for that: simulators/district/layout.py overrun_amount)."""
     if index > 1:
         return None
     ent = fleet.enterprises[index]

@@ -268,6 +268,11 @@ class ProductSpec(_Strict):
         "against the 准入值",
     )
     electricity_method: Literal["equivalent", "equal"] = "equivalent"
+    registered: date | None = Field(
+        None,
+        description="the day it was registered: its figures are due from that month on "
+        "(default: the day the file first provisions it)",
+    )
     attribution: list[AttributionSpec] = Field(
         min_length=1, description="the sites and meters whose energy the product takes"
     )

@@ -108,6 +108,28 @@ def points_awaiting(conn: Connection, *, protocol: str, since: datetime, except_
     return int(conn.execute(stmt).scalar_one())
 
 
+def readings_between(
+    conn: Connection, *, protocol: str, since: datetime, until: datetime, except_site: str
+) -> int:
+    """Readings stored with ``since`` <= ts < ``until`` of active ``protocol`` meters, leaving
+    out the sites coded ``except_site``."""
+    stmt = (
+        select(func.count())
+        .select_from(readings)
+        .join(points, points.c.id == readings.c.point_id)
+        .join(meters, meters.c.id == points.c.meter_id)
+        .join(sites, sites.c.id == meters.c.site_id)
+        .where(
+            meters.c.active,
+            meters.c.protocol == protocol,
+            sites.c.code != except_site,
+            readings.c.ts >= since,
+            readings.c.ts < until,
+        )
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
 def site_counters(
     conn: Connection, *, enterprise: str, site: str, quantity: str
 ) -> list[CounterSeen]:
