@@ -187,6 +187,35 @@ def test_products_and_their_attribution_are_stored_and_replaced_only_when_change
     assert attribution() == []
 
 
+def test_a_products_registered_date_makes_its_figures_due_from_that_month(
+    db_settings: DatabaseSettings,
+) -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from services.core.store.production import missing
+
+    product = "      - {code: cold, name: cold storage, unit: t, attribution: [{site: store-1}]"
+    text = FIXTURE.read_text() + f"    products:\n{product}, registered: 2026-10-01}}\n"
+    months = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+    zone = ZoneInfo("Asia/Shanghai")
+    engine = make_engine(db_settings)
+    with engine.begin() as conn:
+        apply_district(conn, parse_district(text))
+    with engine.connect() as conn:
+        owed = [(m.month, m.products) for m in missing(conn, months=months, zone=zone)]
+    assert owed == [(date(2026, 10, 1), ("cold",)), (date(2026, 11, 1), ("cold",))]
+    with engine.begin() as conn:
+        moved = apply_district(conn, parse_district(text.replace("2026-10-01", "2026-11-01")))
+        again = apply_district(conn, parse_district(text.replace("2026-10-01", "2026-11-01")))
+    with engine.connect() as conn:
+        owed = [(m.month, m.products) for m in missing(conn, months=months, zone=zone)]
+    engine.dispose()
+    assert moved.counts[("products", "updated")] == 1
+    assert not again.changed
+    assert owed == [(date(2026, 11, 1), ("cold",))]
+
+
 def test_an_enterprises_measured_heating_values_convert_its_fuels(
     db_settings: DatabaseSettings,
 ) -> None:

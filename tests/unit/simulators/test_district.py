@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.core.devices.loader import shipped_maps
+from services.core.quotas import default_quotas
 from services.core.registry.spec import DistrictSpec, EnterpriseSpec, parse_district
-from simulators.district.episodes import budget_revision, commissioning
+from simulators.district.episodes import budget_revision, commissioning, late_figures
 from simulators.district.layout import District, simulator_options
 from simulators.gateways.cli import add_parser, config_from
-from simulators.gateways.fleet import FleetConfig
+from simulators.gateways.fleet import LOCAL, Fleet, FleetConfig, ReadingStream, build_fleet
 
 YEAR = 2026
+NOV = date(2026, 11, 1)
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +167,70 @@ def test_the_commissioned_gateway_starts_on_an_interval_boundary_after_what_it_p
     it = first[("DCN-IT", "energy_import_kwh")] - 4000.0
     assert 0 < it < facility
     assert facility / it == pytest.approx(episode.pue, rel=0.05)
+
+
+HISTORY_FROM = datetime(2026, 10, 31, 16, tzinfo=UTC)  # 2026-11-01 00:00 in Asia/Shanghai
+NOW = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def with_history() -> District:
+    return District.build(seed=2026, budget_year=YEAR, history_from=HISTORY_FROM, now=NOW)
+
+
+def test_the_cement_plants_report_clinker_judged_by_its_quota_standard(
+    with_history: District,
+) -> None:
+    spec = _spec(with_history)
+    plants = [i for i, e in enumerate(spec.enterprises) if e.products]
+    assert plants == [5, 13, 21, 29]
+    for i in plants:
+        ent = spec.enterprises[i]
+        assert ent.industry == "C30"
+        (product,) = ent.products
+        assert (product.code, product.unit, product.plant) == ("clinker", "t", "existing")
+        assert product.quota is not None
+        quota = default_quotas().entry(product.quota.standard, product.quota.product, on=NOV)
+        assert quota is not None
+        assert quota.unit == "kgce/t"
+        (attribution,) = product.attribution
+        assert attribution.site in {s.code for s in ent.sites}
+        # registered on the history's first day: November's figures are the first owed
+        assert product.registered == NOV
+
+
+def test_the_late_enterprise_is_a_cement_plant(with_history: District) -> None:
+    episode = late_figures(with_history, NOV)
+    assert episode.resolves.enterprise == episode.enterprise
+    assert _enterprise(_spec(with_history), episode.enterprise).products
+
+
+def test_the_second_budget_lies_between_its_use_with_the_history_and_its_projection(
+    with_history: District,
+) -> None:
+    """With weeks of history, the second enterprise has used less than its budget, and its
+    run-rate to the year's end goes beyond it: an early warning, not a breach."""
+    fleet = with_history.fleet
+    ent = build_fleet(fleet.config).enterprises[1]  # its own counters, not the fixture's
+    amount = with_history.budget_amount(ent.code)
+    alone = Fleet(fleet.config, [ent])
+    stream = ReadingStream(alone, HISTORY_FROM)
+    kwh: dict[str, list[float]] = {}
+    multiplier = {m.code: m.multiplier for _, _, m in alone.meters()}
+    counted = {
+        m.code
+        for _, _, m in alone.meters()
+        if m.carrier == "electricity" and m.role in ("boundary", "facility_total")
+    }
+    for message in stream.history(NOW, 900):
+        for meter, point, _, value in message.readings:
+            if meter in counted and point == "energy_import_kwh":
+                kwh.setdefault(meter, []).append(value * multiplier[meter])
+    used = sum(values[-1] - values[0] for values in kwh.values())
+    days_used = (NOW - HISTORY_FROM).total_seconds() / 86400
+    days_left = (datetime(2027, 1, 1, tzinfo=LOCAL) - NOW).total_seconds() / 86400
+    projected = used + used / days_used * days_left
+    assert used < amount * 0.8 < amount < projected * 0.95  # no warning yet, a clear overrun
+    # the first enterprise's budget stays spent, the revision still resolves it
+    assert with_history.budget_amount(fleet.enterprises[0].code) == 1.0
+    assert budget_revision(with_history).after_kwh > used / days_used * 366
