@@ -88,7 +88,7 @@ def run_demo(args: argparse.Namespace) -> int:
         wait_for_backlog(db, published, stop)
         if stop.is_set():
             return 0
-        submit_on_time(engine, stats)
+        submit_on_time(engine, stats, due_day=common.production_due_day)
         launch.start_accounting(started, common, db, stop=stop)
         alerts = launch.alerts_settings()
         watch = AlertWatch(datetime.now(UTC), alerts.hold_s)  # before the first evaluation

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from services.core.domain.intensity import IntensityPeriod, Window, district_intensity
+from services.core.domain.production import due_date
 from services.core.factors import default_factors
 from services.core.quotas import default_quotas
 from services.core.store.intensity import EnterpriseIntensity, intensities
@@ -96,7 +97,7 @@ class Statistics:
         return stored
 
 
-def submit_on_time(engine: Engine, stats: Statistics) -> None:
+def submit_on_time(engine: Engine, stats: Statistics, *, due_day: int) -> None:
     """Every enterprise but the late one submits the month's figures; then the verdicts."""
     codes = [e.code for e in stats.fleet.enterprises if e.code != stats.late]
     stored = stats.submit(engine, codes)
@@ -104,11 +105,24 @@ def submit_on_time(engine: Engine, stats: Statistics) -> None:
         f"production: {len(codes)} enterprises submitted their {stats.month:%Y-%m} figures "
         f"(value added; clinker output of the cement plants): {stored} figures new or revised"
     )
-    say(
-        f"production: {stats.late} (a cement plant) is late: the simulated statistics office "
-        f"wants last month's figures by the {DUE_DAY}st (ENERGYMON_PRODUCTION_DUE_DAY={DUE_DAY})"
+    wants = (
+        f"the simulated statistics office wants last month's figures by the {_nth(due_day)} "
+        f"(ENERGYMON_PRODUCTION_DUE_DAY={due_day})"
     )
+    due = due_date(stats.month, due_day)
+    if datetime.now(stats.zone).date() > due:
+        say(f"production: {stats.late} (a cement plant) is late: {wants}")
+    else:
+        say(
+            f"production: {stats.late} (a cement plant) has not submitted: {wants}, so its "
+            f"production_missing alert opens only from {due + timedelta(days=1)}"
+        )
     report_verdicts(engine, stats)
+
+
+def _nth(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
 
 
 def report_verdicts(engine: Engine, stats: Statistics, codes: Sequence[str] | None = None) -> None:

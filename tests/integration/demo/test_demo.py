@@ -1,7 +1,8 @@
 """`energymon demo` on a machine where nothing is configured: it starts its own PostgreSQL and
 Mosquitto, gets ready, ingests simulated readings over both paths (MQTT gateways and polled Modbus
-meters), serves the API, plays its two scripted episodes (a data centre commissioned during the
-demo, a budget revision) whose alerts open and then resolve, and Ctrl-C leaves nothing."""
+meters), serves the API, plays its three scripted episodes (a data centre commissioned during the
+demo, a budget revision, an enterprise's late production figures) whose alerts open and then
+resolve, judges last month's clinker against its quota, and Ctrl-C leaves nothing."""
 
 from __future__ import annotations
 
@@ -71,6 +72,15 @@ def _opened_then_resolved(history: list[tuple[str, str, bool, list[str]]]) -> bo
     )
 
 
+def _severities(db_url: str, rule: str) -> dict[str, str]:
+    """Subject -> severity of the alerts of ``rule``."""
+    with psycopg.connect(db_url, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT subject, severity FROM alerts WHERE rule = %s", (rule,)
+        ).fetchall()
+    return {str(subject): str(severity) for subject, severity in rows}
+
+
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for p in pids:
@@ -105,7 +115,7 @@ def _modbus_meters_polled(db_url: str) -> dict[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)  # two episodes play out; about 70 s on a quiet machine
+@pytest.mark.timeout(360)  # a month of history, three episodes; about 110 s on a quiet machine
 def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) -> None:
     api_port, ingest_port, alerts_port = free_port(), free_port(), free_port()
     modbus_metrics_port = free_port()
@@ -291,6 +301,34 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             ).fetchone() or (None,)
         assert amount is not None
         assert amount > 1_000_000
+
+        # dual control: the gateways' history makes last month complete; the cement plant
+        # whose clinker is over GB 16780-2021's limit gets a critical quota_over_limit alert
+        assert printed(r"history: [\d,]+ readings stored in \d+ s")
+        (_, over), *_ = printed(r"clinker (\S+): over the limit \(")
+        clinker = f"{over.group(1)}/clinker"
+        wait_for(
+            lambda: _alert_history(db_url, rule="^quota_over_limit$", subject=clinker),
+            60,
+            "the over-quota plant's alert",
+        )
+        assert _severities(db_url, "quota_over_limit") == {clinker: "critical"}
+
+        # episode 3: the late enterprise's production_missing alert resolves once it submits
+        (_, late), *_ = printed(r"production: (\S+) \(a cement plant\) (is late|has not)")
+        if late.group(2) == "is late":  # not on the due day itself: nothing is overdue yet
+            enterprise = late.group(1)
+
+            def late_resolved() -> bool:
+                return bool(printed(rf"alert resolved: production_missing {enterprise} "))
+
+            wait_for(late_resolved, 90, "the late enterprise's alert to resolve")
+            (submitted_at, _), *_ = printed(rf"production: {enterprise} submitted its \S+ ")
+            assert printed(rf"alert opened: production_missing {enterprise} ")[0][0] < submitted_at
+            history = _alert_history(db_url, rule="^production_missing$", enterprise=enterprise)
+            assert _opened_then_resolved(history), history
+            # every other enterprise submitted on time
+            assert not _alert_history(db_url, rule="^production_missing$", live_only=True)
 
         descendants = _children_of(proc.pid)
         assert descendants  # postgres, mosquitto, the simulator
