@@ -9,7 +9,13 @@ every start so the registry knows this run's port), run MQTT ingest, the Modbus 
 accounting and alerts in this process (each by its own ``run``) and the gateway simulator beside
 it, and report progress until Ctrl-C.
 
-Two scripted episodes (simulators/district/episodes.py) show alerts resolving as well as opening,
+The gateways first send their counters' history since the first day of the previous local month
+(store and forward, every 15 minutes), and the demo waits until it is stored and rolled up, so
+last month is complete: every enterprise but one then submits last month's figures (value added;
+the cement plants' clinker output), and the clinker verdicts against GB 16780-2021 and the
+district's intensity are printed. ``ENERGYMON_PRODUCTION_DUE_DAY`` is 1 unless set.
+
+Three scripted episodes (simulators/district/episodes.py) show alerts resolving as well as opening,
 each printed as it happens:
 
 1. **A data centre commissioned during the demo.** ``dc-new`` (class ``new_large``, PUE about
@@ -21,6 +27,8 @@ each printed as it happens:
    electricity budget of the fleet's first enterprise (re-applying the district file with the
    larger amount), so its ``budget_exceeded`` alert resolves after the hold. Every start resets
    the budget to its breaching amount, so the episode replays on a reused data directory.
+3. **Late figures.** Three delays after "ready", the late cement plant's clerk submits last
+   month's figures, so its ``production_missing`` alert resolves.
 
 The demo evaluates alerts every 20 s and resolves them after 60 s clear unless
 ``ENERGYMON_ALERTS_INTERVAL_S`` / ``ENERGYMON_ALERTS_HOLD_S`` are set.
@@ -28,5 +36,6 @@ The demo evaluates alerts every 20 s and resolves them after 60 s clear unless
 Modules: ``main`` (the order of things), ``backends`` (PostgreSQL and MQTT), ``provisioning``
 (migrate, the district file, the demo officer), ``launch`` (the services and their shutdown),
 ``gateways`` (the gateway simulator and its backlog), ``episodes`` (playing the episodes),
-``watch`` (the running totals and the alerts as they change), ``output`` (printing).
+``production`` (the enterprises' figures and verdicts), ``watch`` (the running totals and the
+alerts as they change), ``output`` (printing).
 """
