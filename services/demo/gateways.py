@@ -127,13 +127,15 @@ def wait_for_backlog(db: DatabaseSettings, published: Published, stop: threading
     engine = make_engine(db, pool_size=1)
     try:
         deadline = time.monotonic() + STORED_WAIT_S
-        stored, missing = 0, -1
+        stored, missing, earlier = 0, -1, None
         while time.monotonic() < deadline and not stop.is_set():
             with engine.connect() as conn:
                 # the commissioned data centre publishes only once its episode starts
                 stored = readings_between(
                     conn, protocol="mqtt", since=since, until=published.start, except_site=DC_NEW
                 )
+                if earlier is None:
+                    earlier = stored >= published.history_readings
                 if stored >= published.history_readings:
                     missing = points_awaiting(
                         conn, protocol="mqtt", since=published.last, except_site=DC_NEW
@@ -144,7 +146,13 @@ def wait_for_backlog(db: DatabaseSettings, published: Published, stop: threading
         if stop.is_set():
             return
         took = time.monotonic() - published.began
-        say(f"history: {stored:,} readings stored in {took:.0f} s")
+        if earlier:
+            say(
+                f"history: {stored:,} readings stored by an earlier run (the gateways send it "
+                "again; a re-sent reading keeps its first value)"
+            )
+        else:
+            say(f"history: {stored:,} readings stored in {took:.0f} s")
         if stored < published.history_readings:
             say(f"history incomplete ({stored:,} of {published.history_readings:,}); going on")
         elif missing:
