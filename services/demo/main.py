@@ -133,7 +133,8 @@ def _district(seed: int, common: CommonSettings) -> tuple[District, Statistics]:
         now=now,
         zone=common.zone,
     )
-    return district, Statistics(district.fleet, since.astimezone(common.zone).date(), common.zone)
+    month = since.astimezone(common.zone).date()
+    return district, Statistics(district.fleet, month, common.zone, common.min_completeness)
 
 
 def _common_settings() -> CommonSettings:

@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 
 from services.core.domain.intensity import IntensityPeriod, Window, district_intensity
 from services.core.domain.production import due_date
+from services.core.domain.quota import QuotaSet
 from services.core.factors import default_factors
-from services.core.quotas import default_quotas
+from services.core.quotas import configured_quotas
+from services.core.settings import QuotaSettings
 from services.core.store.intensity import EnterpriseIntensity, intensities
 from services.core.store.production import submit_rows
 from services.demo.output import say
@@ -39,6 +41,11 @@ class Statistics:
     fleet: Fleet
     month: date  # its first day
     zone: ZoneInfo
+    threshold: float  # ENERGYMON_MIN_COMPLETENESS, as the alerts judge
+
+    @property
+    def quotas(self) -> QuotaSet:
+        return configured_quotas(QuotaSettings().file)
 
     @property
     def window(self) -> Window:
@@ -53,16 +60,17 @@ class Statistics:
             return intensities(
                 conn,
                 default_factors(),
-                default_quotas(),
+                self.quotas,
                 self.window,
                 self.zone,
                 codes=codes,
+                threshold=self.threshold,
                 now=datetime.now(UTC),
             )
 
     def figures(self, engine: Engine, codes: Sequence[str]) -> list[tuple[int, MonthFigures]]:
         """(enterprise id, figures) of ``codes`` for the month, from its stored energy."""
-        quota = default_quotas().entry(*CLINKER_QUOTA, on=self.month)
+        quota = self.quotas.entry(*CLINKER_QUOTA, on=self.month)
         targets = clinker_targets(quota) if quota else {}
         index = {e.code: i for i, e in enumerate(self.fleet.enterprises)}
         out = []
