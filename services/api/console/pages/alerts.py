@@ -108,6 +108,7 @@ def detail(ctx: ConsoleCtx, request: Request, who: User, alert_id: int) -> Respo
         a=alert,
         events=events,
         error=None,
+        acted=False,
     )
 
 
@@ -151,7 +152,7 @@ def _act(
     with ctx.reads.connect() as conn:
         own = own_code(conn, who)
         alert, events = _visible(conn, who, alert_id)
-    return render(
+    response = render(
         ctx,
         request,
         "_alert_detail.html",
@@ -160,7 +161,11 @@ def _act(
         a=alert,
         events=events,
         error=error,
+        acted=error is None,
     )
+    if error is None:  # the header's open count refreshes at once
+        response.headers["HX-Trigger"] = "alerts-changed"
+    return response
 
 
 def _visible(

@@ -62,7 +62,7 @@ def ranking(
         windows=WINDOWS,
         ranked=ranked,
         apart=apart,
-        chart=chart,
+        ranking_chart=chart,
         names=names,
     )
 

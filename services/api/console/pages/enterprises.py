@@ -91,7 +91,7 @@ def enterprise(ctx: ConsoleCtx, request: Request, who: User, code: str) -> Respo
         carriers=carriers,
         year=Energy.of(carriers),
         days=days,
-        chart=chart,
+        day_chart=chart,
         pue=pue,
         budgets=budgets,
         completeness=completeness,
