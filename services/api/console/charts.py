@@ -75,3 +75,46 @@ def pue_ranking(
             }
         ],
     }
+
+
+def budget_projection(
+    labels: Sequence[str],
+    used: Sequence[float],
+    projected: Sequence[float | None],
+    thresholds: Sequence[float],
+    names: tuple[str, str],
+) -> dict[str, Any]:
+    """Per budget, the share used so far and the projected share at the period's end, in per
+    cent, with the warning thresholds and 100 % drawn; ``names``: the two series' names."""
+    marks = [{"xAxis": round(t * 100, 1)} for t in sorted({*thresholds, 1.0})]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 210, "right": 32, "top": 32, "bottom": 24},
+        "yAxis": {
+            "type": "category",
+            "data": list(labels),
+            "inverse": True,
+            "axisLabel": {"width": 200, "overflow": "truncate"},
+        },
+        "xAxis": {"type": "value", "name": "%"},
+        "series": [
+            {
+                "name": names[0],
+                "type": "bar",
+                "data": [round(u * 100, 1) for u in used],
+                "color": NEUTRAL,
+                "markLine": {
+                    "symbol": "none",
+                    "lineStyle": {"type": "dashed", "color": OVER},
+                    "data": marks,
+                },
+            },
+            {
+                "name": names[1],
+                "type": "bar",
+                "data": [None if p is None else round(p * 100, 1) for p in projected],
+                "color": "#9db4d3",
+            },
+        ],
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ def number(value: float | None, places: int = 2) -> str:
 
 def percent(value: float | None, places: int = 1) -> str:
     return "" if value is None else f"{value * 100:.{places}f} %"
+
+
+def gettext_for(request: Request) -> Callable[[str], str]:
+    """The request's language's ``gettext``, for words a route puts into a chart."""
+    return translations(chosen_language(request.cookies.get(LANG_COOKIE))).gettext
 
 
 def render(

@@ -22,6 +22,7 @@ WORDS = (
     N_("notified"),
     # budget states and verdicts
     N_("ok"),
+    N_("within"),
     N_("projected_overrun"),
     N_("exceeded"),
     N_("insufficient_data"),

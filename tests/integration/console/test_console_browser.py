@@ -8,7 +8,9 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
 from services.accounting.rollup import catch_up
@@ -84,7 +86,8 @@ def session(browser: sync_api.Browser, fed_recent: ApiHarness, shots: Path) -> I
 
 @pytest.fixture
 def fed_recent(api: ApiHarness) -> ApiHarness:
-    """The last day of readings: data centre dc-1 at PUE 1.3 against its 1.25 limit."""
+    """The last day of readings (data centre dc-1 at PUE 1.3 against its 1.25 limit) and this
+    year's tce budgets."""
     now = datetime.now(UTC)
     start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     start -= timedelta(hours=24)
@@ -92,6 +95,13 @@ def fed_recent(api: ApiHarness) -> ApiHarness:
     feed(api, "DC-IT-1", 10.0, start)
     feed(api, "M-100", 1.0, start)
     feed(api, "B-1", 2.0, start)
+    with psycopg.connect(api.db.libpq_url) as conn:
+        for code, amount in ((ENT_A, 1.2), (ENT_B, 10.0)):  # A has used about 90 % of its
+            conn.execute(
+                "INSERT INTO budgets (enterprise_id, year, carrier, amount, unit) "
+                "SELECT id, %s, '', %s, 'tce' FROM enterprises WHERE code = %s",
+                (now.astimezone(ZoneInfo("Asia/Shanghai")).year, amount, code),
+            )
     engine = make_engine(api.db)
     catch_up(engine)
     engine.dispose()
@@ -119,6 +129,15 @@ def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_engl
     page.wait_for_selector(".chart canvas")
     assert "1.300" in (page.locator("table.data").text_content() or "")  # under the chart
     session.shot("data-centre-history")
+
+    page.click("text=用能预算")
+    first = page.locator("#budget-ranking tbody tr").first
+    assert (
+        first.get_attribute("data-budget")
+        == f"{ENT_A}//{datetime.now(UTC).astimezone(ZoneInfo('Asia/Shanghai')).year}/tce"
+    )
+    page.wait_for_selector(".chart canvas")
+    session.shot("budgets")
 
     page.goto("/console/alerts")
     alert = fed_recent.alert_ids["A"]

@@ -17,6 +17,7 @@ PAGES = [
     "/console/",
     "/console/data-centres",
     "/console/data-centres?window=rolling_24h",
+    "/console/budgets",
     "/console/alerts",
     "/console/alerts/count",
     "/console/enterprises",

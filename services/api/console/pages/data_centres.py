@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, PageNotFoundError, User, enterprise_or_404
 from services.api.console.access import own_code as own_code_of
-from services.api.console.views import render
+from services.api.console.views import gettext_for, render
 from services.api.models.pue import PueOut
 from services.api.routes.pue import ranking_snapshot
 from services.core.domain.roles import MeterRole
@@ -45,7 +45,7 @@ def ranking(
         [r.pue or 0.0 for r in ranked],
         [bool(r.over_limit) for r in ranked],
         [r.limit for r in rows if r.limit is not None],
-        "limit",
+        gettext_for(request)("Limit"),
     )
     with ctx.reads.connect() as conn:
         own = own_code_of(conn, who)
@@ -96,13 +96,14 @@ def history(ctx: ConsoleCtx, request: Request, who: User, code: str, site: str) 
             ):
                 day = c.period.date().isoformat()
                 sides[side][day] = sides[side].get(day, 0.0) + c.amount
+    _ = gettext_for(request)
     days = sorted(set(sides["facility"]) | set(sides["it"]))
     rows = [(d, sides["facility"].get(d), sides["it"].get(d), _ratio(sides, d)) for d in days]
     energy_chart = charts.line(
         days,
         [
-            ("facility kWh", [r[1] for r in rows]),
-            ("IT kWh", [r[2] for r in rows]),
+            (_("Facility"), [r[1] for r in rows]),
+            ("IT", [r[2] for r in rows]),
         ],
         "kWh",
     )

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, OfficerUser, User, own_code
+from services.api.console.pages.budgets import projected_share
 from services.api.console.views import render
 from services.api.context import ApiContext
 from services.api.models.budgets import BudgetStatusOut
@@ -144,11 +145,7 @@ def _budgets(ctx: ApiContext, who: Principal) -> BudgetSummary | None:
     yearly = [r for r in rows if r.carrier is None and r.unit == "tce" and r.period == str(r.year)]
     if not yearly:
         return None
-    projections = [
-        max(p for p in (r.projected_run_rate, r.projected_last_year) if p is not None)
-        for r in yearly
-        if r.projected_run_rate is not None or r.projected_last_year is not None
-    ]
+    projections = [share * r.budget for r in yearly if (share := projected_share(r)) is not None]
     return BudgetSummary(
         budget_tce=sum(r.budget for r in yearly),
         used_tce=sum(r.used for r in yearly),

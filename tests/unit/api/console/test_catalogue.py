@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -27,22 +28,26 @@ def _template_messages() -> set[str]:
     return found
 
 
-def _vocabulary() -> set[str]:
-    tree = ast.parse(VOCABULARY.read_text("utf-8"))
-    return {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", "") == "N_"
-        and isinstance(node.args[0], ast.Constant)
-    }
+def _python_messages() -> set[str]:
+    """The words of vocabulary.py (``N_``) and those the pages put into charts (``_``)."""
+    found = set()
+    for path in [VOCABULARY, *sorted(VOCABULARY.parent.glob("pages/*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") in ("N_", "_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.add(node.args[0].value)
+    return found
 
 
 def test_every_message_of_the_templates_and_vocabulary_has_a_chinese_translation() -> None:
     with PO.open("rb") as f:
         catalogue = read_po(f)
     translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
-    wanted = _template_messages() | _vocabulary()
+    wanted = _template_messages() | _python_messages()
     assert len(wanted) > 100
     assert wanted - translated == set()
 
@@ -61,3 +66,17 @@ def test_chinese_is_the_default_and_an_unknown_language_falls_back_to_it() -> No
     assert i18n.chosen_language("en") == "en"
     assert i18n.translations("zh").gettext("Alerts") == "告警"
     assert i18n.translations("en").gettext("Alerts") == "Alerts"
+
+
+def test_every_translation_formats_with_the_placeholders_of_its_message() -> None:
+    """Templates format every message (newstyle gettext): a translation with other placeholders
+    than its message, or a bare %, would fail the page."""
+    with PO.open("rb") as f:
+        catalogue = read_po(f)
+    for m in catalogue:
+        if not m.id or not m.string:
+            continue
+        names = dict.fromkeys(re.findall(r"%\((\w+)\)s", m.id), "x")
+        assert names == dict.fromkeys(re.findall(r"%\((\w+)\)s", m.string), "x"), m.id
+        assert isinstance(m.id % names, str)  # a bare % raises
+        assert isinstance(m.string % names, str)
