@@ -15,7 +15,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from services.api.console.access import ForbiddenError, PageNotFoundError
-from services.api.console.pages import alerts, auth, budgets, data_centres, enterprises, overview
+from services.api.console.pages import (
+    alerts,
+    auth,
+    budgets,
+    data_centres,
+    enterprises,
+    meters,
+    overview,
+)
 from services.api.console.session import CsrfError, LoginRequiredError
 from services.api.console.views import render
 
@@ -34,7 +42,7 @@ class CachedStatic(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth, overview, data_centres, budgets, alerts, enterprises):
+    for module in (auth, overview, data_centres, budgets, alerts, enterprises, meters):
         app.include_router(module.router)
     app.mount("/console/static", CachedStatic(directory=STATIC), name="console-static")
 

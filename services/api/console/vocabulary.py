@@ -52,6 +52,12 @@ WORDS = (
     N_("new_super_large"),
     N_("existing"),
     N_("none"),
+    # counter events
+    N_("rollover"),
+    N_("reset"),
+    N_("spike_excluded"),
+    N_("drop_unexplained"),
+    N_("bad_read"),
     # energy carriers
     N_("electricity"),
     N_("natural_gas"),

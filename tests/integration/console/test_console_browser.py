@@ -155,6 +155,11 @@ def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_engl
     assert page.locator("#meters").inner_text().count("在线") >= 3
     session.shot("enterprise")
 
+    page.click("#meters a:text-is('DC-IN-1')")
+    page.wait_for_selector(".chart canvas")  # the last day's raw counter readings
+    session.shot("meter")
+
+    page.go_back()
     page.click("#lang-switch")
     page.wait_for_selector("html[lang='en']")
     assert "Meter" in page.locator("#meters").inner_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import psycopg
 import pytest
 
 from tests.integration.api.conftest import ApiHarness
@@ -23,6 +24,7 @@ PAGES = [
     "/console/enterprises",
     f"/console/enterprises/{ENT_A}",
     f"/console/enterprises/{ENT_A}/data-centres/dc-1",
+    f"/console/enterprises/{ENT_A}/meters/M-100",
     f"/console/enterprises/{ENT_A}/report?format=csv",
     "/console/reports/district?format=csv",
 ]
@@ -152,6 +154,8 @@ def test_an_enterprise_account_sees_its_own_pages_and_404_for_another_enterprise
     for page in [
         f"/console/enterprises/{ENT_B}",
         f"/console/enterprises/{ENT_B}/data-centres/dc-b",
+        f"/console/enterprises/{ENT_B}/meters/B-1",
+        f"/console/enterprises/{ENT_A}/meters/NO-SUCH-METER",
         f"/console/enterprises/{ENT_B}/report?format=xlsx",
         _alert_page(api, "B"),
         "/console/enterprises/no-such-code",
@@ -244,3 +248,24 @@ def test_the_csrf_cookie_is_httponly_and_lax(browser_like: Clients) -> None:
     cookie = next(h for h in resp.headers.get_list("set-cookie") if h.startswith(CSRF_COOKIE))
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
+
+
+def test_a_meter_page_shows_its_readings_counter_events_and_its_gateways_dead_letters(
+    browser_like: Clients, fed: ApiHarness
+) -> None:
+    with psycopg.connect(fed.db.libpq_url) as conn:
+        conn.execute(
+            "INSERT INTO counter_events (point_id, ts, kind, energy) SELECT p.id, now(), "
+            "'rollover', 12.5 FROM points p JOIN meters m ON m.id = p.meter_id "
+            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
+        )
+        conn.execute(
+            "INSERT INTO dead_letters (received_at, source, topic, enterprise_code, gateway_code, "
+            "reason, detail, payload, payload_size, fingerprint) VALUES (now(), 'mqtt', 't', %s, "
+            "'gw-01', 'unknown_meter', 'meter X-9 is not registered', '', 0, 'f1')",
+            (ENT_A,),
+        )
+    page = browser_like("officer").get(f"/console/enterprises/{ENT_A}/meters/M-100")
+    assert page.status_code == 200
+    assert "计数器翻转" in page.text  # the rollover, in Chinese
+    assert "meter X-9 is not registered" in page.text
