@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from services.api.console.access import ForbiddenError, PageNotFoundError
 from services.api.console.pages import (
+    admin,
     alerts,
     auth,
     budgets,
@@ -42,7 +43,7 @@ class CachedStatic(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth, overview, data_centres, budgets, alerts, enterprises, meters):
+    for module in (auth, overview, data_centres, budgets, alerts, enterprises, meters, admin):
         app.include_router(module.router)
     app.mount("/console/static", CachedStatic(directory=STATIC), name="console-static")
 

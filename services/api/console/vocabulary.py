@@ -52,6 +52,11 @@ WORDS = (
     N_("new_super_large"),
     N_("existing"),
     N_("none"),
+    # what applying a registry file does to rows
+    N_("created"),
+    N_("updated"),
+    N_("unchanged"),
+    N_("deactivated"),
     # counter events
     N_("rollover"),
     N_("reset"),

@@ -181,3 +181,19 @@ def test_an_enterprise_account_cannot_open_another_enterprises_page(session: Ses
     # the browser reports the 404 document itself; nothing else may fail
     unexpected = [e for e in session.errors if not e.endswith(f"(Not Found) at {session.page.url}")]
     assert unexpected == []
+
+
+def test_an_admin_checks_a_registry_file_before_applying_it(session: Session) -> None:
+    session.log_in("admin")
+    page = session.page
+    page.click("text=登记信息")
+    district = Path(__file__).resolve().parents[2] / "fixtures" / "district_small.yaml"
+    page.set_input_files("input[name=file]", str(district))
+    page.click("#check")
+    page.wait_for_selector("#registry-result[data-step='checked']")
+    # the harness added data centre dc-b to enterprise B; the file does not list it
+    deactivated = page.locator("#registry-result tr.change", has_text="sites")
+    assert "停用" in deactivated.inner_text()
+    assert page.locator("#apply").is_visible()  # nothing is applied before the officer says so
+    session.shot("admin-registry")
+    assert session.errors == []
