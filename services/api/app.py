@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from services.api import console
 from services.api.context import (
     ApiConfig,
     ApiContext,
@@ -145,6 +146,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         alerts,
     ):
         app.include_router(module.router)
+    console.install(app)
     return app
 
 

@@ -384,6 +384,18 @@ class ApiSettings(BaseSettings):
         description="District-wide rankings (data-centre PUE, budgets) are computed at most this "
         "often and shared by every caller (responses carry `Age`); 0 computes per request.",
     )
+    console_session_s: int = Field(
+        28800,
+        ge=300,
+        le=604800,
+        description="How long an officer console login lasts (the session cookie's signed "
+        "token; the console's tokens are not accepted by the JSON API).",
+    )
+    console_secure_cookie: bool = Field(
+        False,
+        description="Mark the console's cookies `Secure` (sent over HTTPS only). Always on when "
+        "`ENERGYMON_ENV` is production.",
+    )
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes for password hashes.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory per hash, KiB.")
 

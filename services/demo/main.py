@@ -172,9 +172,10 @@ def _announce(
     api: ApiSettings, modbus: ModbusSettings, alerts: AlertsSettings, episodes: Episodes
 ) -> None:
     say(
-        f"API docs:   http://{api.host}:{api.port}/docs  (login {DEMO_OFFICER[0]} / "
+        f"console:    http://{api.host}:{api.port}/console/  (login {DEMO_OFFICER[0]} / "
         f"{DEMO_OFFICER[1]}, development only)"
     )
+    say(f"API docs:   http://{api.host}:{api.port}/docs  (the same login)")
     say(
         f"metrics:    http://{api.host}:{api.port}/metrics, "
         f"http://127.0.0.1:{IngestSettings().metrics_port}/metrics (MQTT ingest) and "

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import math
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
 from services.api.deps import Caller, Ctx
+from services.api.logins import check_login
 from services.api.models.auth import MeOut, TokenOut
 from services.api.models.common import STANDARD_PROBLEMS
 from services.api.problems import Problem
 from services.api.render import model_response
 from services.api.security import issue_token
-from services.api.throttle import Throttled, address_key
-from services.api.users import authenticate
-from services.core.logging import get_logger
+from services.api.throttle import Throttled
 from services.core.store import registry
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["auth"], responses=STANDARD_PROBLEMS)
 _WHOSE = {"username": "for this username", "address": "from this address"}
 
@@ -62,32 +59,16 @@ def token(
     if not user or not secret:
         raise Problem(400, "credentials missing for this grant type", kind="invalid-request")
     host = request.client.host if request.client else None
-    attempt = ctx.logins.begin(user, host, time.monotonic())
-    if isinstance(attempt, Throttled):
-        ctx.metrics.logins_throttled.labels(attempt.limit).inc()
-        raise _throttled(attempt)
-    try:
-        with ctx.reads.connect() as conn:
-            who = authenticate(conn, user, secret)
-    except BaseException:
-        ctx.logins.abandoned(attempt)
-        raise
+    who = check_login(ctx, user, secret, host)
+    if isinstance(who, Throttled):
+        raise _throttled(who)
     if who is None:
-        for reached in ctx.logins.failed(attempt, time.monotonic()):
-            log.warning(
-                "login throttled",
-                limit=reached.limit,
-                username=_printable(user),
-                client=address_key(host),
-                retry_after_s=math.ceil(reached.retry_after_s),
-            )
         raise Problem(
             401,
             "invalid credentials",
             kind="invalid-grant",
             headers={"WWW-Authenticate": 'Bearer realm="energymon"'},
         )
-    ctx.logins.succeeded(attempt)
     out = TokenOut(
         access_token=issue_token(who, ctx.config.api), expires_in=ctx.config.api.token_ttl_s
     )
@@ -104,11 +85,6 @@ def _throttled(refusal: Throttled) -> Problem:
         headers={"Retry-After": str(seconds)},
         retry_after_s=seconds,
     )
-
-
-def _printable(text: str) -> str:
-    """A caller-chosen name as one log field: no control characters, at most 64 characters."""
-    return "".join(c if c.isprintable() else "?" for c in text[:64])
 
 
 @router.get("/me", response_model=MeOut, summary="Who am I")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from services.api.deps import Ctx, Reader
 from services.api.models.budgets import BudgetStatusOut
 from services.api.models.common import STANDARD_PROBLEMS
-from services.api.snapshots import Ranked, ranked_response
+from services.api.snapshots import Ranked, Snapshot, ranked_response
 from services.core.domain.budget import budget_verdict
 from services.core.domain.rounding import SHARE_DIGITS, amount_digits, rounded
 from services.core.factors import default_factors
@@ -71,7 +71,12 @@ def budget_ranking(ctx: Ctx, who: Reader) -> Response:
     date, share, the run-rate and last-year projections and the state the budget alerts use.
     The ranking is computed for the district at most every `ENERGYMON_API_SNAPSHOT_TTL_S`
     seconds and shared; `Age` and `Last-Modified` say when."""
-    snap = ctx.snapshots.get("budgets", lambda: budget_rows(ctx))
+    snap = budget_snapshot(ctx)
     return ranked_response(
         snap, list[BudgetStatusOut], None if who.sees_everything else who.enterprise_id
     )
+
+
+def budget_snapshot(ctx: Ctx) -> Snapshot[list[Ranked[BudgetStatusOut]]]:
+    """This year's budget ranking of the district, shared by the API and the console."""
+    return ctx.snapshots.get("budgets", lambda: budget_rows(ctx))

@@ -14,7 +14,7 @@ from services.api.models.pue import PueOut
 from services.api.params import Code, check_instants, check_range
 from services.api.problems import Problem
 from services.api.render import model_response
-from services.api.snapshots import Ranked, ranked_response
+from services.api.snapshots import Ranked, Snapshot, ranked_response
 from services.api.tenancy import visible_enterprise
 from services.core.domain.pue import (
     PueResult,
@@ -166,8 +166,13 @@ def pue_ranking(ctx: Ctx, who: Reader, window: WindowParam = "ytd") -> Response:
     and shared; `Age` and `Last-Modified` say when."""
     if window == "custom":
         raise Problem(400, "the ranking takes a named window", kind="invalid-range")
-    snap = ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window=window))
+    snap = ranking_snapshot(ctx, window)
     return ranked_response(snap, list[PueOut], None if who.sees_everything else who.enterprise_id)
+
+
+def ranking_snapshot(ctx: Ctx, window: str) -> Snapshot[list[Ranked[PueOut]]]:
+    """The district's ranking for a named window, shared by the API and the console."""
+    return ctx.snapshots.get(f"pue-ranking:{window}", lambda: _ranking(ctx, window=window))
 
 
 def _ranking(ctx: Ctx, *, window: str) -> list[Ranked[PueOut]]:

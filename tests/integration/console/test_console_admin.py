@@ -1,0 +1,81 @@
+"""The registry upload: validated with the problem's line before anything changes, a dry run
+that says what applying would change, then the apply; admins only, with the CSRF token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.integration.api.conftest import ApiHarness
+from tests.integration.console.conftest import csrf_of
+
+Clients = Callable[[str | None], httpx.Client]
+NEW_ENTERPRISE = """\
+enterprises:
+  - code: 91120111MA07XK4G1Y
+    name: Xinkou Glassworks
+    industry: C30
+    town: Xinkou
+    sites:
+      - code: plant-1
+        meters:
+          - {code: GL-1, carrier: electricity, protocol: http, points: [energy_import_kwh]}
+"""
+BAD_CARRIER = NEW_ENTERPRISE.replace("carrier: electricity", "carrier: moonlight")
+
+
+def _upload(client: httpx.Client, text: str, *, name: str = "district.yaml") -> httpx.Response:
+    return client.post(
+        "/console/admin/registry/check",
+        files={"file": (name, text.encode(), "application/yaml")},
+        data={"csrf_token": csrf_of(client)},
+    )
+
+
+def _enterprise_exists(api: ApiHarness) -> bool:
+    resp = api.client.get("/api/v1/enterprises/91120111MA07XK4G1Y", headers=api.as_("officer"))
+    return resp.status_code == 200
+
+
+def test_an_invalid_file_is_refused_with_its_line_and_changes_nothing(
+    browser_like: Clients, api: ApiHarness
+) -> None:
+    admin = browser_like("admin")
+    resp = _upload(admin, BAD_CARRIER)
+    assert resp.status_code == 422
+    assert 'data-step="invalid"' in resp.text
+    assert "第 9 行" in resp.text  # the meter's line, where the carrier is
+    assert "carrier" in resp.text
+    assert not _enterprise_exists(api)
+
+
+def test_a_check_shows_what_would_change_and_changes_nothing_until_applied(
+    browser_like: Clients, api: ApiHarness
+) -> None:
+    admin = browser_like("admin")
+    checked = _upload(admin, NEW_ENTERPRISE)
+    assert checked.status_code == 200
+    assert 'data-step="checked"' in checked.text
+    assert '<td>enterprises</td><td>新增</td><td class="n">1</td>' in checked.text
+    assert not _enterprise_exists(api)
+    applied = admin.post(
+        "/console/admin/registry/apply",
+        data={"document": NEW_ENTERPRISE, "name": "district.yaml", "csrf_token": csrf_of(admin)},
+    )
+    assert 'data-step="applied"' in applied.text
+    assert _enterprise_exists(api)
+    again = _upload(admin, NEW_ENTERPRISE)
+    assert "不会发生任何变更" in again.text  # applying it twice changes nothing
+
+
+def test_only_admins_with_the_csrf_token_may_upload(browser_like: Clients, api: ApiHarness) -> None:
+    assert browser_like("officer").get("/console/admin/registry").status_code == 403
+    assert _upload(browser_like("officer"), NEW_ENTERPRISE).status_code == 403
+    admin = browser_like("admin")
+    assert admin.get("/console/admin/registry").status_code == 200
+    forged = admin.post(
+        "/console/admin/registry/apply", data={"document": NEW_ENTERPRISE, "csrf_token": "x"}
+    )
+    assert forged.status_code == 403
+    assert not _enterprise_exists(api)

@@ -1,0 +1,199 @@
+"""The console in a real browser: Debian's chromium driven by Playwright (never a downloaded
+browser). Screenshots of each screen go to a temporary folder, or to docs/console/ with
+ENERGYMON_UPDATE_SCREENSHOTS=1. No page may log a JavaScript error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from services.accounting.rollup import catch_up
+from services.core.db import make_engine
+from tests.integration.api.conftest import PASSWORD, ApiHarness, feed
+from tests.integration.conftest import ENT_A, ENT_B
+
+CHROMIUM = Path("/usr/bin/chromium")
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "console"
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's chromium is not installed (scripts/bootstrap --test-tools installs it)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as pw:
+        # --no-sandbox: the suite runs as root in a container, where Chromium's sandbox cannot
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    if os.environ.get("ENERGYMON_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return DOCS
+    return tmp_path
+
+
+class Session:
+    """One browser context (its own cookies) with every JavaScript error it logs."""
+
+    def __init__(self, browser: sync_api.Browser, base: str, shots: Path) -> None:
+        self.context = browser.new_context(
+            base_url=base, viewport={"width": 1366, "height": 768}, locale="zh-CN"
+        )
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda err: self.errors.append(f"pageerror: {err}"))
+        self.shots = shots
+
+    def _console(self, message: sync_api.ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} at {message.location.get('url')}")
+
+    def log_in(self, username: str) -> None:
+        self.page.goto("/console/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("form[action='/console/login'] button[type=submit]")
+        self.page.wait_for_url("**/console/")
+
+    def shot(self, name: str) -> None:
+        self.page.wait_for_load_state("networkidle")
+        self.page.screenshot(path=self.shots / f"{name}.png", full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser: sync_api.Browser, fed_recent: ApiHarness, shots: Path) -> Iterator[Session]:
+    s = Session(browser, fed_recent.url, shots)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def fed_recent(api: ApiHarness) -> ApiHarness:
+    """The last day of readings (data centre dc-1 at PUE 1.3 against its 1.25 limit) and this
+    year's tce budgets."""
+    now = datetime.now(UTC)
+    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    start -= timedelta(hours=24)
+    feed(api, "DC-IN-1", 13.0, start)
+    feed(api, "DC-IT-1", 10.0, start)
+    feed(api, "M-100", 1.0, start)
+    feed(api, "B-1", 2.0, start)
+    with psycopg.connect(api.db.libpq_url) as conn:
+        for code, amount in ((ENT_A, 1.2), (ENT_B, 10.0)):  # A has used about 90 % of its
+            conn.execute(
+                "INSERT INTO budgets (enterprise_id, year, carrier, amount, unit) "
+                "SELECT id, %s, '', %s, 'tce' FROM enterprises WHERE code = %s",
+                (now.astimezone(ZoneInfo("Asia/Shanghai")).year, amount, code),
+            )
+    engine = make_engine(api.db)
+    catch_up(engine)
+    engine.dispose()
+    return api
+
+
+def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_english(
+    session: Session, fed_recent: ApiHarness
+) -> None:
+    page = session.page
+    session.log_in("officer")
+    assert page.locator("h1").inner_text() == "全区总览"
+    page.wait_for_selector("#trend canvas")  # ECharts drew the daily trend
+    assert page.locator("#alert-count .count").inner_text() == "2"  # polled by htmx
+    session.shot("overview")
+
+    page.click("text=数据中心")
+    over = page.locator(f"tr[data-site='{ENT_A}/dc-1']")
+    assert "over" in (over.get_attribute("class") or "")
+    assert "over the limit (1.300 > 1.25)" in over.inner_text()
+    page.wait_for_selector(".chart canvas")
+    session.shot("data-centres")
+
+    over.locator("a").click()
+    page.wait_for_selector(".chart canvas")
+    assert "1.300" in (page.locator("table.data").text_content() or "")  # under the chart
+    session.shot("data-centre-history")
+
+    page.click("text=用能预算")
+    first = page.locator("#budget-ranking tbody tr").first
+    assert (
+        first.get_attribute("data-budget")
+        == f"{ENT_A}//{datetime.now(UTC).astimezone(ZoneInfo('Asia/Shanghai')).year}/tce"
+    )
+    page.wait_for_selector(".chart canvas")
+    session.shot("budgets")
+
+    page.goto("/console/alerts")
+    alert = fed_recent.alert_ids["A"]
+    page.click(f"tr[data-alert='{alert}'] a")  # htmx loads the detail beside the list
+    assert page.locator("#alert-state").inner_text() == "待处理"
+    page.fill("#alert-detail form[hx-post$='/acknowledge'] input[name=comment]", "已通知企业")
+    page.click("#acknowledge")
+    page.wait_for_selector("#alert-detail[data-state='acknowledged']")
+    assert "已通知企业" in page.locator("#alert-detail").inner_text()
+    assert page.locator(f"#alert-row-state-{alert}").inner_text() == "已确认"
+    page.wait_for_selector("#alert-count .count:text-is('1')")  # one alert is left open
+    session.shot("alerts")
+
+    page.goto(f"/console/enterprises/{ENT_A}")
+    assert page.locator("#meters").inner_text().count("在线") >= 3
+    session.shot("enterprise")
+
+    page.click("#meters a:text-is('DC-IN-1')")
+    page.wait_for_selector(".chart canvas")  # the last day's raw counter readings
+    session.shot("meter")
+
+    page.go_back()
+    page.click("#lang-switch")
+    page.wait_for_selector("html[lang='en']")
+    assert "Meter" in page.locator("#meters").inner_text()
+    page.goto("/console/")
+    assert page.locator("h1").inner_text() == "District overview"
+    session.shot("overview-en")
+    assert session.errors == []
+
+
+def test_an_enterprise_account_cannot_open_another_enterprises_page(session: Session) -> None:
+    session.log_in("ent_a")
+    own = session.page.goto(f"/console/enterprises/{ENT_A}")
+    assert own is not None
+    assert own.status == 200
+    other = session.page.goto(f"/console/enterprises/{ENT_B}")
+    assert other is not None
+    assert other.status == 404
+    assert session.page.locator("h1").inner_text() == "未找到"
+    # the browser reports the 404 document itself; nothing else may fail
+    unexpected = [e for e in session.errors if not e.endswith(f"(Not Found) at {session.page.url}")]
+    assert unexpected == []
+
+
+def test_an_admin_checks_a_registry_file_before_applying_it(session: Session) -> None:
+    session.log_in("admin")
+    page = session.page
+    page.click("text=登记信息")
+    district = Path(__file__).resolve().parents[2] / "fixtures" / "district_small.yaml"
+    page.set_input_files("input[name=file]", str(district))
+    page.click("#check")
+    page.wait_for_selector("#registry-result[data-step='checked']")
+    # the harness added data centre dc-b to enterprise B; the file does not list it
+    deactivated = page.locator("#registry-result tr.change", has_text="sites")
+    assert "停用" in deactivated.inner_text()
+    assert page.locator("#apply").is_visible()  # nothing is applied before the officer says so
+    session.shot("admin-registry")
+    assert session.errors == []
