@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, literal_column, select, update
@@ -254,10 +253,6 @@ def _attribution_key(row: tuple[int | None, int | None, float]) -> tuple[int, in
     return (row[0] or 0, row[1] or 0, row[2])
 
 
-def _midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
 def _apply_product(
     conn: Connection, enterprise_id: int, p: ProductSpec, report: ApplyReport
 ) -> int:
@@ -273,8 +268,7 @@ def _apply_product(
             "quota_product": p.quota.product if p.quota else None,
             "plant": p.plant,
             "electricity_method": p.electricity_method,
-            # figures are due from the month it was registered in (store/production.py missing)
-            **({"created_at": _midnight_utc(p.registered)} if p.registered else {}),
+            "registered": p.registered,
         },
         report,
     )

@@ -591,6 +591,12 @@ products = Table(
         comment="existing (judged against the 限定值) or new (against the 准入值)",
     ),
     Column("electricity_method", String(16), nullable=False, server_default="equivalent"),
+    Column(
+        "registered",
+        Date,
+        nullable=True,
+        comment="local date its figures are due from (else the local date it was created)",
+    ),
     Column("active", Boolean, nullable=False, server_default="true"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     _now(),

@@ -536,6 +536,7 @@ def missing(conn: Connection, *, months: Sequence[date], zone: ZoneInfo) -> list
             _P.id.label("product_id"),
             _P.code.label("product"),
             _P.created_at,
+            _P.registered,
         )
         .join(products, _P.enterprise_id == enterprises.c.id)
         .where(enterprises.c.active, _P.active)
@@ -549,7 +550,8 @@ def missing(conn: Connection, *, months: Sequence[date], zone: ZoneInfo) -> list
         days = (next_month(month) - month).days
         by_ent: dict[int, list[Any]] = {}
         for r in rows:
-            if r.created_at.astimezone(zone).date() < next_month(month):
+            since = r.registered or r.created_at.astimezone(zone).date()
+            if since < next_month(month):
                 by_ent.setdefault(r.id, []).append(r)
         for ent_id, prods in by_ent.items():
             lacking = tuple(

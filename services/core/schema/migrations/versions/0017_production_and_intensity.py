@@ -64,6 +64,12 @@ def _products() -> None:
             comment="existing (judged against the 限定值) or new (against the 准入值)",
         ),
         sa.Column("electricity_method", sa.String(16), server_default="equivalent", nullable=False),
+        sa.Column(
+            "registered",
+            sa.Date(),
+            nullable=True,
+            comment="local date its figures are due from (else the local date it was created)",
+        ),
         sa.Column("active", sa.Boolean(), server_default="true", nullable=False),
         *_stamps(),
         sa.CheckConstraint(
