@@ -13,7 +13,11 @@ from services.core.db import make_engine
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
-from tests.integration.api.conftest import api, api_overrides  # noqa: F401 - fixtures
+from tests.integration.api.conftest import (  # noqa: F401 - fixtures
+    api,
+    api_config_extra,
+    api_overrides,
+)
 from tests.integration.conftest import ingest, publisher, small_district  # noqa: F401 - fixtures
 
 HERE = Path(__file__).parent

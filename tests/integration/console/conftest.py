@@ -12,6 +12,7 @@ from tests.integration.api.conftest import (  # noqa: F401 - fixtures used by th
     PASSWORD,
     ApiHarness,
     api,
+    api_config_extra,
     api_overrides,
     fed,
 )

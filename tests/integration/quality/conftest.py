@@ -1,3 +1,7 @@
 from __future__ import annotations
 
-from tests.integration.api.conftest import api, api_overrides  # noqa: F401 - fixtures
+from tests.integration.api.conftest import (  # noqa: F401 - fixtures
+    api,
+    api_config_extra,
+    api_overrides,
+)
