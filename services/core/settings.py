@@ -372,8 +372,9 @@ class ApiSettings(BaseSettings):
     snapshot_ttl_s: float = Field(
         30.0,
         ge=0,
-        description="District-wide rankings (data-centre PUE, budgets) are computed at most this "
-        "often and shared by every caller (responses carry `Age`); 0 computes per request.",
+        description="District-wide rankings (data-centre PUE, budgets, energy intensity) are "
+        "computed at most this often and shared by every caller (responses carry `Age`); 0 "
+        "computes per request.",
     )
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes for password hashes.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory per hash, KiB.")

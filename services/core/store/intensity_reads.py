@@ -84,7 +84,7 @@ def _enterprises(all_of_them: bool) -> Select[Any]:
 def enterprise_rows(conn: Connection, codes: Sequence[str] | None = None) -> list[EnterpriseRow]:
     """The active enterprises (of ``codes``), in code order."""
     params = {} if codes is None else {"intensity_codes": list(codes)}
-    return [EnterpriseRow(*r) for r in conn.execute(_enterprises(codes is None), params)]
+    return [EnterpriseRow(*r) for r in conn.execute(_enterprises(codes is None), params).all()]
 
 
 _ENTERPRISE_IDS = bindparam("intensity_enterprise_ids", type_=ARRAY(Integer))
@@ -165,7 +165,7 @@ def attributed_points(
 ) -> dict[int, list[AttributedPoint]]:
     """The points of each product with the share it takes, by product id."""
     out: dict[int, list[AttributedPoint]] = {}
-    for r in conn.execute(_attributed(), {"intensity_product_ids": list(product_ids)}):
+    for r in conn.execute(_attributed(), {"intensity_product_ids": list(product_ids)}).all():
         out.setdefault(int(r.product_id), []).append(
             AttributedPoint(
                 int(r.point_id), r.site, r.meter, r.quantity, r.carrier, r.unit, float(r.share)
@@ -194,7 +194,9 @@ def enterprise_points(
 ) -> dict[int, list[AttributedPoint]]:
     """Each enterprise's counted energy points (its comprehensive energy), by enterprise id."""
     out: dict[int, list[AttributedPoint]] = {}
-    rows = conn.execute(_enterprise_points(), {"intensity_enterprise_ids": list(enterprise_ids)})
+    rows = conn.execute(
+        _enterprise_points(), {"intensity_enterprise_ids": list(enterprise_ids)}
+    ).all()
     for r in rows:
         out.setdefault(int(r.enterprise_id), []).append(
             AttributedPoint(int(r.point_id), r.site, r.meter, r.quantity, r.carrier, r.unit)
@@ -240,7 +242,7 @@ def monthly_entries(
     params = {"intensity_enterprise_ids": list(enterprise_ids), "intensity_months": list(months)}
     output: dict[int, list[ProductionFigure]] = {}
     value_added: dict[int, list[ProductionFigure]] = {}
-    for r in conn.execute(_entries(), params):
+    for r in conn.execute(_entries(), params).all():
         figure = ProductionFigure(
             r.period_start, float(r.value), r.unit, int(r.revision), r.entered_by, r.price_base_year
         )

@@ -77,21 +77,28 @@ def point_months(
         raise MonthsInAnotherZoneError(built, zone.key)
     rows = {
         (int(r.point_id), r.month): r
-        for r in conn.execute(_sums(), {"monthly_ids": ids, "monthly_months": wanted})
+        for r in conn.execute(_sums(), {"monthly_ids": ids, "monthly_months": wanted}).all()
     }
     when = now if now is not None else datetime.now(UTC)
     lo = local_midnight(wanted[0], zone)
     hi = local_midnight(month_after(wanted[-1]), zone)
     ids_param = bindparam("monthly_owed_ids", ids, type_=ARRAY(Integer))
     spans = owed(conn, ids=select(func.unnest(ids_param)), start=lo, end=hi, zone=zone, now=when)
+    bounds = {m: (local_midnight(m, zone), local_midnight(month_after(m), zone)) for m in wanted}
+    whole: dict[tuple[date, int], int] = {}  # periods of a whole month, by month and period
     out = {}
     for o in spans:
         for month in wanted:
-            start = local_midnight(month, zone)
-            end = local_midnight(month_after(month), zone)
-            expected = ServiceSpan(max(o.span.since, start), min(o.span.until, end)).expected(
-                o.period_s, zone
-            )
+            start, end = bounds[month]
+            if o.span.since <= start and end <= o.span.until:
+                key = (month, o.period_s)
+                if key not in whole:
+                    whole[key] = ServiceSpan(start, end).expected(o.period_s, zone)
+                expected = whole[key]
+            else:
+                expected = ServiceSpan(max(o.span.since, start), min(o.span.until, end)).expected(
+                    o.period_s, zone
+                )
             row = rows.get((o.point_id, month))
             measured = int(row.measured_periods) if row is not None else 0
             estimated = int(row.estimated_periods) if row is not None else 0
