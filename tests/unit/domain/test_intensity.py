@@ -33,9 +33,10 @@ def _factor(carrier: str, unit: str, kgce: float, method: str | None = None) -> 
     return Factor(carrier, unit, kgce, date(2020, 1, 1), None, f"test {carrier}", method)
 
 
-# coke-oven gas is not in the shipped factors: the steel case brings its own factor set, with
-# the GB/T 2589-2020 Annex A equivalent-value coefficients for electricity and low-pressure steam
-# and a coke-oven-gas coefficient inside the Annex A range (0.5714-0.6143 kgce/m3)
+# coke-oven gas is not in the shipped factors (no single coefficient could be cited to GB/T
+# 2589-2020 Table A.1, docs/quotas.md): the steel case brings its own factor set, with the
+# shipped equivalent-value electricity and low-pressure steam coefficients and a test value for
+# coke-oven gas (0.6 kgce/m3, test data only)
 STEEL_FACTORS = FactorSet(
     coal=(
         _factor("electricity", "kWh", 0.1229, "equivalent"),
