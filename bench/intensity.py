@@ -13,8 +13,8 @@ Timed: ``GET /api/v1/district/intensity/ranking`` (the month ranked by intensity
 to date ranked by quota distance) by one officer over HTTP, the snapshot cache off
 (``ENERGYMON_API_SNAPSHOT_TTL_S=0``: every request computes the district), sequentially, warm:
 p50 and p95 of RUNS requests. Ceiling in the same run: the SQL statements one request issues,
-replayed with psycopg on an open connection (no pool, no SQLAlchemy, no Python arithmetic),
-best of RUNS; the ratio is the API's p50 over it.
+replayed with psycopg on an open connection with the API engine's options (no pool, no
+SQLAlchemy, no Python arithmetic), best of RUNS; the ratio is the API's p50 over it.
 
 Usage: .venv/bin/python bench/intensity.py [--enterprises 300] [--months 24] [--runs 40]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
@@ -155,7 +155,9 @@ def ceiling(db: DatabaseSettings, app_engine: Engine, call: Any, runs: int) -> t
     call()
     statements = list(sent)
     best = float("inf")
-    with psycopg.connect(db.libpq_url) as raw:
+    # as the API's engine runs them: no JIT, no parallel workers (services/core/db.py)
+    options = "-c jit=off -c max_parallel_workers_per_gather=0"
+    with psycopg.connect(db.libpq_url, options=options) as raw:
         for _ in range(runs):
             t = time.perf_counter()
             for sql, params in statements:

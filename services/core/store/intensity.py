@@ -4,9 +4,10 @@ year: unit-product energy per product, energy per 10^4 CNY of value added per en
 
 Every figure carries what it rests on: the attributed points (meter, share), each carrier's
 amount, factor, source and kgce, the production entries (value, unit, revision, who entered
-them) and the completeness of the points. One call reads every enterprise asked for in a fixed
-number of statements (enterprises, products, attribution, points, monthly sums and spans,
-production entries), whatever their number.
+them) and the completeness of the points. One call reads every enterprise asked for in eight
+statements whatever their number: enterprises, products, attribution, counted points, the
+rollups' zone, the points' service spans, the grouped monthly sums (services/core/store/
+monthly.py) and the production entries.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
-from services.core.domain.completeness import DEFAULT_THRESHOLD, combined
+from services.core.domain.completeness import DEFAULT_THRESHOLD, Completeness, combined
 from services.core.domain.intensity import (
     CarrierMonth,
     Intensity,
@@ -48,7 +49,7 @@ from services.core.store.intensity_reads import (
     monthly_entries,
     product_rows,
 )
-from services.core.store.monthly import PointMonth, point_months
+from services.core.store.monthly import OwnerMonth, owner_months
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +95,40 @@ class _Context:
     window: Window
     method: ElectricityMethod  # electricity in the enterprises' figures
     threshold: float
-    months: dict[tuple[int, date], PointMonth]
+    months: dict[tuple[str, int, date], OwnerMonth]  # by kind, owner id, first month of a run
+    runs: dict[date, date]  # each month: the first month of its run
     attributed: dict[int, list[AttributedPoint]]  # by product id
     entries: Entries
 
 
 def _figure_inputs(
-    ctx: _Context, pts: Sequence[AttributedPoint], window: Window
-) -> tuple[list[CarrierMonth], list[PointMonth]]:
+    ctx: _Context, kind: str, owner: int, window: Window
+) -> tuple[list[CarrierMonth], Completeness]:
+    """The carriers' amounts (shares applied) of ``window``, one per run of months converted
+    with the same factors (dated the run's first month), and the completeness of the points."""
     amounts, parts = [], []
-    for p in pts:
-        for month in window.months:
-            pm = ctx.months.get((p.point_id, month))
-            if pm is None:  # an inactive point or one not owed: nothing to add
-                continue
-            amounts.append(CarrierMonth(month, p.carrier, p.unit, pm.energy, p.share))
-            parts.append(pm)
-    return amounts, parts
+    for run in sorted({ctx.runs[m] for m in window.months}):
+        one = ctx.months.get((kind, owner, run))
+        if one is None:  # nothing attributed
+            continue
+        amounts += [CarrierMonth(run, c.carrier, c.unit, c.amount) for c in one.carriers]
+        parts.append(one.completeness)
+    return amounts, combined(parts)
+
+
+def factor_runs(factors: FactorSet, windows: Sequence[Window]) -> dict[date, date]:
+    """Each month of ``windows`` mapped to the first month of its run: consecutive months of
+    one window whose standard-coal factors are the same (summing their amounts before converting
+    gives the same kgce as converting each month)."""
+    runs: dict[date, date] = {}
+    for w in windows:
+        first, valid = w.months[0], None
+        for month in w.months:
+            now_valid = tuple(f for f in factors.coal if f.valid_on(month))
+            if now_valid != valid:
+                first, valid = month, now_valid
+            runs[month] = first
+    return runs
 
 
 def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensity:
@@ -119,12 +137,12 @@ def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensit
     output = ctx.entries.output.get(row.id, [])
 
     def over(w: Window) -> Intensity:
-        amounts, parts = _figure_inputs(ctx, pts, w)
+        amounts, completeness = _figure_inputs(ctx, "product", row.id, w)
         return unit_product_energy(
             w,
             comprehensive_energy(amounts, ctx.factors, method),
             output,
-            combined(pm.completeness for pm in parts),
+            completeness,
             unit=row.unit,
             attributed=bool(pts),
             threshold=ctx.threshold,
@@ -189,7 +207,7 @@ def intensities(
     prods = product_rows(conn, ids)
     attributed = attributed_points(conn, [p.id for p in prods])
     counted = enterprise_points(conn, ids)
-    all_months = [*window.last_year().months, *window.months]
+    runs = factor_runs(factors, [window.last_year(), window])
     point_ids = {p.point_id for pts in (*attributed.values(), *counted.values()) for p in pts}
     ctx = _Context(
         factors,
@@ -197,9 +215,18 @@ def intensities(
         window,
         method,
         threshold,
-        point_months(conn, point_ids=sorted(point_ids), months=all_months, zone=zone, now=now),
+        owner_months(
+            conn,
+            product_ids=[p.id for p in prods],
+            enterprise_ids=ids,
+            point_ids=sorted(point_ids),
+            runs=runs,
+            zone=zone,
+            now=now,
+        ),
+        runs,
         attributed,
-        monthly_entries(conn, ids, all_months),
+        monthly_entries(conn, ids, sorted(runs)),
     )
     by_enterprise: dict[int, list[ProductRow]] = {}
     for p in prods:
@@ -216,12 +243,12 @@ def _enterprise(
     value_added = ctx.entries.value_added.get(e.id, [])
 
     def over(w: Window) -> Intensity:
-        amounts, parts = _figure_inputs(ctx, pts, w)
+        amounts, completeness = _figure_inputs(ctx, "enterprise", e.id, w)
         return value_added_energy(
             w,
             comprehensive_energy(amounts, ctx.factors, ctx.method),
             value_added,
-            combined(pm.completeness for pm in parts),
+            completeness,
             attributed=bool(pts),
             threshold=ctx.threshold,
         )
