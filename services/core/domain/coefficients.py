@@ -9,13 +9,17 @@ so). Every result names the factor, its validity and its source.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from services.core.domain.units import conversion_factor
 from services.core.errors import EnergymonError
+
+KJ_PER_KGCE = 29307.0
+"""1 kgce = 29 307 kJ (7 000 kcal), the standard-coal equivalent of GB/T 2589-2020."""
 
 
 class ElectricityMethod(StrEnum):
@@ -39,9 +43,36 @@ class Factor:
     method: str | None = None
     region: str | None = None
     uncertain: bool = False
+    measured: bool = False  # an enterprise's measured heating value, not a reference coefficient
 
     def valid_on(self, on: date) -> bool:
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class HeatingValue:
+    """An enterprise's measured low calorific value (低位发热量) of a fuel. GB/T 2589-2020 converts
+    a fuel by its measured heating value where one is known, and by the reference coefficients of
+    its Annex A only where none is: kgce = amount x kJ per unit / 29 307."""
+
+    carrier: str
+    unit: str
+    kj_per_unit: float
+    valid_from: date
+    valid_to: date | None
+    source: str
+
+    def factor(self) -> Factor:
+        return Factor(
+            carrier=self.carrier,
+            unit=self.unit,
+            value=self.kj_per_unit / KJ_PER_KGCE,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            source=f"measured low calorific value {self.kj_per_unit:g} kJ/{self.unit} / "
+            f"29 307 kJ/kgce (GB/T 2589-2020): {self.source}",
+            measured=True,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +109,19 @@ class FactorSet:
 
         return cls(parse(doc.get("standard_coal", []), "kgce"), parse(doc.get("co2", []), "tco2"))
 
+    def with_measured(self, values: Iterable[HeatingValue]) -> FactorSet:
+        """These factors with an enterprise's measured heating values, which take precedence
+        over the reference coefficients of their carrier while they are valid."""
+        measured = tuple(v.factor() for v in values)
+        return replace(self, coal=measured + self.coal) if measured else self
+
     def _pick(self, factors: tuple[Factor, ...], on: date, **match: str | None) -> Factor | None:
         found = [
             f
             for f in factors
             if f.valid_on(on) and all(getattr(f, k) == v for k, v in match.items())
         ]
-        return max(found, key=lambda f: f.valid_from) if found else None
+        return max(found, key=lambda f: (f.measured, f.valid_from)) if found else None
 
     def kgce(
         self,
@@ -104,6 +141,16 @@ class FactorSet:
         if factor is None:
             raise NoFactorError(f"standard-coal {carrier}", on)
         return Converted(amount * conversion_factor(unit, factor.unit) * factor.value, factor)
+
+    def try_tco2(
+        self, carrier: str, amount: float, unit: str, on: date, region: str = "national"
+    ) -> Converted | None:
+        """:meth:`tco2`, or None when no factor is valid (none is shipped for raw coal or
+        coke-oven gas: their CO2 needs the fuel's own carbon content)."""
+        try:
+            return self.tco2(carrier, amount, unit, on, region)
+        except NoFactorError:
+            return None
 
     def tco2(
         self, carrier: str, amount: float, unit: str, on: date, region: str = "national"

@@ -29,6 +29,13 @@ class Carrier(StrEnum):
     DIESEL = "diesel"
     GASOLINE = "gasoline"
     LPG = "lpg"
+    COKE_OVEN_GAS = "coke_oven_gas"
+
+
+MEASURED_ONLY_CARRIERS: Final[frozenset[Carrier]] = frozenset({Carrier.COKE_OVEN_GAS})
+"""Carriers whose heating value varies too much from plant to plant for a shipped reference
+coefficient: they convert to standard coal only by the enterprise's measured low calorific value
+(the registry's ``heating_values``)."""
 
 
 class QuantityCode(StrEnum):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from services.core.domain.quantities import MEASURED_ONLY_CARRIERS
 from services.core.domain.roles import COUNTED_ROLES
 
 if TYPE_CHECKING:  # spec.parse_district runs these checks: no import cycle at run time
@@ -66,6 +67,33 @@ def _enterprise(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]
                 f"(its sites: {', '.join(sorted(sites)) or 'none'})",
             )
     yield from _products(ent, at)
+    yield from _heating_values(ent, at, meters)
+
+
+def _heating_values(
+    ent: EnterpriseSpec, at: Location, meters: list[tuple[int, int]]
+) -> Iterator[ReferenceProblem]:
+    """A meter of a carrier without a shipped coefficient needs the enterprise's measured
+    heating value for it; one carrier's measured values do not overlap in time."""
+    measured = {h.carrier for h in ent.heating_values}
+    for s, m in meters:
+        meter = ent.sites[s].meters[m]
+        if meter.carrier in MEASURED_ONLY_CARRIERS and meter.carrier not in measured:
+            yield ReferenceProblem(
+                (*at, "sites", s, "meters", m, "carrier"),
+                f"meter {meter.code} counts {meter.carrier.value}, which converts to standard coal "
+                "only by a measured heating value: list it in the enterprise's heating_values",
+            )
+    for i, h in enumerate(ent.heating_values):
+        for other in ent.heating_values[:i]:
+            if other.carrier == h.carrier and (
+                (other.valid_to is None or h.valid_from <= other.valid_to)
+                and (h.valid_to is None or other.valid_from <= h.valid_to)
+            ):
+                yield ReferenceProblem(
+                    (*at, "heating_values", i, "valid_from"),
+                    f"two measured heating values of {h.carrier.value} are valid at once",
+                )
 
 
 def _products(ent: EnterpriseSpec, at: Location) -> Iterator[ReferenceProblem]:

@@ -203,6 +203,31 @@ class BudgetSpec(_Strict):
         return self
 
 
+class HeatingValueSpec(_Strict):
+    """A fuel's measured low calorific value at the enterprise (GB/T 2589-2020 converts by it
+    before the reference coefficients); required for carriers without a shipped coefficient
+    (coke-oven gas)."""
+
+    carrier: Carrier
+    unit: str = Field(description="the unit its meters count, e.g. m3")
+    kj_per_unit: float = Field(gt=0, description="kJ per unit of the fuel")
+    valid_from: date
+    valid_to: date | None = None
+    source: str = Field(min_length=1, description="where the value was measured, e.g. a lab")
+
+    @model_validator(mode="after")
+    def _a_fuel(self) -> HeatingValueSpec:
+        if self.carrier in (Carrier.ELECTRICITY, Carrier.WATER):
+            raise ValueError(f"{self.carrier.value} has no heating value")
+        try:
+            conversion_factor(self.unit, self.unit)
+        except UnitError as err:
+            raise ValueError(f"unknown unit {self.unit!r}") from err
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
 class AttributionSpec(_Strict):
     """One part of a product's comprehensive energy (综合能耗, GB/T 2589-2020 clause 4): a site's
     counted (boundary) meters, or one meter of any role (a workshop feeder that supplies the
@@ -260,6 +285,7 @@ class EnterpriseSpec(_Strict):
     sites: list[SiteSpec] = Field(default_factory=list)
     budgets: list[BudgetSpec] = Field(default_factory=list)
     products: list[ProductSpec] = Field(default_factory=list)
+    heating_values: list[HeatingValueSpec] = Field(default_factory=list)
 
     @field_validator("code")
     @classmethod

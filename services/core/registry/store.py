@@ -185,6 +185,7 @@ def _apply_enterprise(conn: Connection, ent: EnterpriseSpec, report: ApplyReport
             "industry": ent.industry,
             "town": ent.town,
             "grid_region": ent.grid_region,
+            "heating_values": [h.model_dump(mode="json") for h in ent.heating_values] or None,
         },
         report,
     )

@@ -57,6 +57,13 @@ enterprises = Table(
     Column("industry", String(8), nullable=False, comment="GB/T 4754 code"),
     Column("town", Text, nullable=False),
     Column("grid_region", String(32), nullable=False, server_default="national"),
+    Column(
+        "heating_values",
+        JSONB(none_as_null=True),
+        nullable=True,
+        comment="measured low calorific values of its fuels (GB/T 2589-2020), as the registry "
+        "lists them",
+    ),
     Column("active", Boolean, nullable=False, server_default="true"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     _now(),

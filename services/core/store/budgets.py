@@ -35,6 +35,7 @@ from services.core.schema.tables import (
     sites,
 )
 from services.core.store.completeness import PointCompleteness, combined, point_completeness
+from services.core.store.factors import enterprise_factors
 from services.core.store.rollups import midnight, window_source
 
 _COUNTED = sorted(r.value for r in COUNTED_ROLES)
@@ -318,6 +319,7 @@ def statuses(
     if not found:
         return []
     sums = _sums(conn, w, zone)
+    own = enterprise_factors(conn, factors, {b.enterprise_id for b, _ in found})
     coverage = _coverage(conn, w, zone)
     on, last_on = w.year_start.date(), w.last_start.date()
     out = []
@@ -338,7 +340,8 @@ def statuses(
                     totals[key] += amount * conversion_factor(r.unit, b.unit)
                 else:
                     day = last_on if key.startswith("last") else on
-                    totals[key] += factors.kgce(r.carrier, amount, r.unit, day).value / 1000
+                    kgce = own[b.enterprise_id].kgce(r.carrier, amount, r.unit, day)
+                    totals[key] += kgce.value / 1000
         lookback_start = max(w.recent_start, first or now, w.year_start)
         lookback_days = (now - lookback_start).total_seconds() / 86400
         last_share = (

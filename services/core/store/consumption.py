@@ -8,7 +8,7 @@ and are never added on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -43,6 +43,7 @@ from services.core.store.completeness import (
     owed_rows,
     owed_table,
 )
+from services.core.store.factors import factors_of_enterprise, measuring_enterprises
 from services.core.store.rollups import (
     WindowShape,
     midnight,
@@ -77,6 +78,19 @@ class CarrierTotal:
     kgce: Converted | None
     tco2: Converted | None
     region: str = "national"  # the grid region whose electricity factor applied
+
+
+@dataclass(frozen=True, slots=True)
+class _Amount:
+    period: datetime
+    carrier: str
+    unit: str
+    region: str | None
+    amount: float
+
+    @property
+    def key(self) -> tuple[datetime, str, str, str | None]:
+        return (self.period, self.carrier, self.unit, self.region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,18 +347,40 @@ def totals_by_period(
     factors are those valid at its start. Periods without any rollup row are left out."""
     trunc = _TOTAL_PERIODS[interval] if interval is not None else None
     window, bounds = window_plan(start, end, zone)
-    stmt = _totals_select(_Shape(interval or "", zone.key, scope.shape(), window))
-    params = {"start": start, **scope.params(), **bounds}
+
+    def amounts(of: Scope) -> list[_Amount]:
+        stmt = _totals_select(_Shape(interval or "", zone.key, of.shape(), window))
+        params = {"start": start, **of.params(), **bounds}
+        return [
+            _Amount(r.period, r.carrier, r.unit, r.region, float(r.amount))
+            for r in conn.execute(stmt, params)
+        ]
+
+    # an enterprise's fuels convert by its measured heating values: from a town's or the
+    # district's amounts, those of the enterprises that have some are converted with their own
+    if scope.enterprise is not None:
+        parts = [
+            (a, factors_of_enterprise(conn, factors, scope.enterprise)) for a in amounts(scope)
+        ]
+    else:
+        taken: dict[tuple[datetime, str, str, str | None], float] = {}
+        theirs = []
+        for code, mine in measuring_enterprises(conn, factors, town=scope.town).items():
+            for a in amounts(Scope(enterprise=code)):
+                taken[a.key] = taken.get(a.key, 0.0) + a.amount
+                theirs.append((a, mine))
+        rest = [replace(a, amount=a.amount - taken.get(a.key, 0.0)) for a in amounts(scope)]
+        parts = [(a, factors) for a in rest if abs(a.amount) > 1e-9] + theirs
     by_period: dict[datetime, list[CarrierTotal]] = {}
-    for r in conn.execute(stmt, params):
+    for r, fs in parts:
         on = max(r.period, start).astimezone(zone).date()
         region = (r.region or "national") if r.carrier == "electricity" else "national"
         kgce = tco2 = None
         if r.carrier != "water":
-            kgce = factors.kgce(r.carrier, float(r.amount), r.unit, on, method)
-            tco2 = factors.tco2(r.carrier, float(r.amount), r.unit, on, region)
+            kgce = fs.kgce(r.carrier, r.amount, r.unit, on, method)
+            tco2 = fs.try_tco2(r.carrier, r.amount, r.unit, on, region)
         by_period.setdefault(r.period, []).append(
-            CarrierTotal(r.carrier, r.unit, float(r.amount), kgce, tco2, region)
+            CarrierTotal(r.carrier, r.unit, r.amount, kgce, tco2, region)
         )
     return [
         PeriodTotals(

@@ -24,6 +24,7 @@ from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import enterprises, meters, points
 from services.core.store import budgets, sites
 from services.core.store.completeness import PointCompleteness, combined, point_completeness
+from services.core.store.factors import enterprise_factors
 from services.core.store.pue import all_sites_pue
 from services.core.store.rollups import window_source
 
@@ -193,6 +194,7 @@ def enterprise_reports(
     start, end = month.bounds(zone)
     query = (
         select(
+            enterprises.c.id,
             enterprises.c.code,
             enterprises.c.name,
             enterprises.c.town,
@@ -204,12 +206,15 @@ def enterprise_reports(
     )
     if codes is not None:
         query = query.where(enterprises.c.code.in_(codes))
+    found = conn.execute(query).all()
     reports = {
         r.code: EnterpriseReport(
             r.code, r.name, r.town, r.industry, r.grid_region, str(month), start, end, method.value
         )
-        for r in conn.execute(query)
+        for r in found
     }
+    ids = {r.code: int(r.id) for r in found}
+    own = enterprise_factors(conn, factors, ids.values())  # with measured heating values
     as_of = min(end, now or datetime.now(UTC))
     on = start.date()
     lines: dict[tuple[str, str, str], _Line] = {}
@@ -231,8 +236,9 @@ def enterprise_reports(
         kgce = tco2 = None
         if carrier != "water":
             region = line.region if carrier == "electricity" else "national"
-            kgce = factors.kgce(carrier, line.amount, unit, on, method)
-            tco2 = factors.tco2(carrier, line.amount, unit, on, region or "national")
+            mine = own[ids[code]]
+            kgce = mine.kgce(carrier, line.amount, unit, on, method)
+            tco2 = mine.try_tco2(carrier, line.amount, unit, on, region or "national")
         together = combined(line.parts)
         reports[code].carriers.append(
             CarrierLine(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from services.core.db import make_engine
 from services.core.registry.spec import parse_district
@@ -184,3 +185,32 @@ def test_products_and_their_attribution_are_stored_and_replaced_only_when_change
     engine.dispose()
     assert gone.counts[("products", "deactivated")] == 1
     assert attribution() == []
+
+
+def test_an_enterprises_measured_heating_values_convert_its_fuels(
+    db_settings: DatabaseSettings,
+) -> None:
+    from datetime import date
+
+    from services.core.factors import default_factors
+    from services.core.store.factors import enterprise_factors
+
+    text = FIXTURE.read_text().replace(
+        "  - code: 91120111MA06L2QW8F",
+        "    heating_values:\n"
+        "      - {carrier: natural_gas, unit: m3, kj_per_unit: 36000, valid_from: 2026-01-01,"
+        " source: supplier certificate}\n"
+        "  - code: 91120111MA06L2QW8F",
+    )
+    engine = make_engine(db_settings)
+    with engine.begin() as conn:
+        apply_district(conn, parse_district(text))
+        ids = dict(conn.exec_driver_sql("SELECT code, id FROM enterprises").all())
+        sets = enterprise_factors(conn, default_factors(), ids.values())
+    engine.dispose()
+    on = date(2026, 11, 1)
+    measured = sets[ids["91120111MA05K8XX3E"]].kgce("natural_gas", 29_307, "m3", on)
+    assert measured.value == pytest.approx(36_000)
+    assert measured.factor.measured
+    other = sets[ids["91120111MA06L2QW8F"]].kgce("natural_gas", 1, "m3", on)
+    assert other.value == pytest.approx(1.2143)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.core.domain.budget import BudgetState, budget_status
-from services.core.domain.coefficients import ElectricityMethod, NoFactorError
+from services.core.domain.coefficients import ElectricityMethod, HeatingValue, NoFactorError
 from services.core.domain.demand import baseline_kw, peak_kw, reduction, similar_days
 from services.core.domain.pue import (
     PueStatus,
@@ -48,6 +48,24 @@ def test_other_carriers_use_the_annex_a_coefficients(
     assert default_factors().kgce(carrier, amount, unit, date(2024, 1, 1)).value == (
         pytest.approx(kgce)
     )
+
+
+def test_a_measured_heating_value_converts_coke_oven_gas_and_takes_precedence() -> None:
+    """500 000 m3 of coke-oven gas at a measured 17 500 kJ/m3 is 500 000 x 17 500 / 29 307 =
+    298 563.5 kgce; a measured value for steam replaces the Annex A coefficient while valid."""
+    measured = default_factors().with_measured(
+        [
+            HeatingValue("coke_oven_gas", "m3", 17_500, date(2026, 1, 1), None, "works lab"),
+            HeatingValue("steam", "t", 3_000_000, date(2026, 6, 1), date(2026, 6, 30), "lab"),
+        ]
+    )
+    gas = measured.kgce("coke_oven_gas", 500_000, "m3", date(2026, 11, 1))
+    assert gas.value == pytest.approx(298_563.5, abs=0.1)
+    assert "measured low calorific value 17500 kJ/m3" in gas.factor.source
+    assert measured.kgce("steam", 1, "t", date(2026, 6, 15)).value == pytest.approx(102.36, 1e-3)
+    assert measured.kgce("steam", 1, "t", date(2026, 7, 1)).value == pytest.approx(128.6)
+    with pytest.raises(NoFactorError):
+        default_factors().kgce("coke_oven_gas", 1, "m3", date(2026, 11, 1))
 
 
 def test_the_equal_value_method_is_a_setting_and_flagged_uncertain() -> None:

@@ -104,3 +104,60 @@ def test_a_bad_product_is_refused_with_its_line(
         parse_district(_file(*products))
     assert message in str(err.value)
     assert err.value.line == line
+
+
+COKE = """validate_check_digits: false
+enterprises:
+  - code: 91120111MA05K8XX3E
+    name: A
+    industry: C31
+    town: T
+    sites:
+      - code: works
+        meters:
+          - {code: COG, carrier: coke_oven_gas, points: [gas_volume_m3]}
+"""
+
+
+def test_a_coke_oven_gas_meter_needs_the_enterprises_measured_heating_value() -> None:
+    with pytest.raises(RegistryError) as err:
+        parse_district(COKE)
+    assert "meter COG counts coke_oven_gas, which converts to standard coal only by a measured" in (
+        str(err.value)
+    )
+    assert err.value.line == 10
+    spec = parse_district(
+        COKE
+        + "    heating_values:\n"
+        + "      - {carrier: coke_oven_gas, unit: m3, kj_per_unit: 17500, valid_from: 2026-01-01,"
+        + " source: works laboratory}\n"
+    )
+    assert spec.enterprises[0].heating_values[0].kj_per_unit == 17500
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            [
+                "{carrier: electricity, unit: kWh, kj_per_unit: 3600, valid_from: 2026-01-01, "
+                "source: x}"
+            ],
+            "electricity has no heating value",
+        ),
+        (
+            [
+                "{carrier: coke_oven_gas, unit: m3, kj_per_unit: 17500, valid_from: 2026-01-01, "
+                "source: x}",
+                "{carrier: coke_oven_gas, unit: m3, kj_per_unit: 17900, valid_from: 2026-06-01, "
+                "source: y}",
+            ],
+            "two measured heating values of coke_oven_gas are valid at once",
+        ),
+    ],
+)
+def test_a_bad_heating_value_is_refused(values: list[str], message: str) -> None:
+    text = COKE + "    heating_values:\n" + "".join(f"      - {v}\n" for v in values)
+    with pytest.raises(RegistryError) as err:
+        parse_district(text)
+    assert message in str(err.value)

@@ -9,13 +9,15 @@ Energy intensity (能耗双控) divides a product's comprehensive energy by its 
 enterprise's energy by its value added: ``products`` and ``product_attribution`` say which meters
 make up a product's energy; ``production_entries`` hold the figures enterprises enter (a re-entry
 is a revision), ``production_history`` every change and ``production_locks`` the months officers
-locked. ``consumption_1mo`` sums the daily rollups per local month.
+locked. ``consumption_1mo`` sums the daily rollups per local month. ``enterprises.heating_values``
+holds the measured heating values of an enterprise's fuels.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0017"
 down_revision = "0016"
@@ -273,6 +275,16 @@ def _monthly_rollup() -> None:
 
 
 def upgrade() -> None:
+    op.add_column(
+        "enterprises",
+        sa.Column(
+            "heating_values",
+            postgresql.JSONB(),
+            nullable=True,
+            comment="measured low calorific values of its fuels (GB/T 2589-2020), as the registry "
+            "lists them",
+        ),
+    )
     _products()
     _production()
     _monthly_rollup()
@@ -286,3 +298,4 @@ def downgrade() -> None:
     op.drop_table("production_entries")
     op.drop_table("product_attribution")
     op.drop_table("products")
+    op.drop_column("enterprises", "heating_values")
