@@ -127,16 +127,18 @@ class EnergyFigure:
 
 _Conversion = tuple[Factor, float] | None  # the factor and kgce per unit of the amount
 _Memo = dict[tuple[str, str, date, str], _Conversion]
-_LAST: list[tuple[FactorSet, _Memo]] = []  # the factor set last converted with, and its lookups
+_MEMOS: dict[int, tuple[FactorSet, _Memo]] = {}  # by id: each factor set and its lookups
 
 
 def _memo_of(factors: FactorSet) -> _Memo:
-    """The lookups of ``factors`` (by identity: a process converts with one set at a time)."""
-    last = _LAST[0] if _LAST else None
-    if last is not None and last[0] is factors:
-        return last[1]
+    """The lookups of ``factors`` (by identity: an enterprise's set lives as long as a call)."""
+    found = _MEMOS.get(id(factors))
+    if found is not None and found[0] is factors:
+        return found[1]
+    if len(_MEMOS) >= 256:  # sets of finished calls: forget them
+        _MEMOS.clear()
     memo: _Memo = {}
-    _LAST[:] = [(factors, memo)]
+    _MEMOS[id(factors)] = (factors, memo)
     return memo
 
 

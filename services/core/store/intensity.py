@@ -12,7 +12,7 @@ monthly.py) and the production entries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from services.core.domain.quota import (
     QuotaSet,
     judge,
 )
+from services.core.store.factors import enterprise_factors
 from services.core.store.intensity_reads import (
     AttributedPoint,
     EnterpriseRow,
@@ -90,7 +91,7 @@ class EnterpriseIntensity:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    factors: FactorSet
+    factors: dict[int, FactorSet]  # by enterprise id: the shipped ones with its measured values
     quotas: QuotaSet
     window: Window
     method: ElectricityMethod  # electricity in the enterprises' figures
@@ -116,15 +117,16 @@ def _figure_inputs(
     return amounts, combined(parts)
 
 
-def factor_runs(factors: FactorSet, windows: Sequence[Window]) -> dict[date, date]:
+def factor_runs(factor_sets: Iterable[FactorSet], windows: Sequence[Window]) -> dict[date, date]:
     """Each month of ``windows`` mapped to the first month of its run: consecutive months of
-    one window whose standard-coal factors are the same (summing their amounts before converting
-    gives the same kgce as converting each month)."""
+    one window whose standard-coal factors are the same in every one of ``factor_sets`` (summing
+    their amounts before converting gives the same kgce as converting each month)."""
+    distinct = list({id(f): f for f in factor_sets}.values())
     runs: dict[date, date] = {}
     for w in windows:
         first, valid = w.months[0], None
         for month in w.months:
-            now_valid = tuple(f for f in factors.coal if f.valid_on(month))
+            now_valid = tuple(tuple(f for f in fs.coal if f.valid_on(month)) for fs in distinct)
             if now_valid != valid:
                 first, valid = month, now_valid
             runs[month] = first
@@ -140,7 +142,7 @@ def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensit
         amounts, completeness = _figure_inputs(ctx, "product", row.id, w)
         return unit_product_energy(
             w,
-            comprehensive_energy(amounts, ctx.factors, method),
+            comprehensive_energy(amounts, ctx.factors[row.enterprise_id], method),
             output,
             completeness,
             unit=row.unit,
@@ -198,8 +200,9 @@ def intensities(
 ) -> list[EnterpriseIntensity]:
     """The intensity figures of each active enterprise (or of ``codes``) over ``window`` and
     the same months last year, in code order, as of ``now`` (default: the clock), each product
-    judged against its entry in ``quotas``. ``method``: electricity in the enterprises'
-    value-added figures (a product names its own)."""
+    judged against its entry in ``quotas``; carriers convert by ``factors`` with the
+    enterprise's measured heating values (GB/T 2589-2020: measured values first). ``method``:
+    electricity in the enterprises' value-added figures (a product names its own)."""
     ents = enterprise_rows(conn, codes)
     ids = [e.id for e in ents]
     if not ids:
@@ -207,10 +210,11 @@ def intensities(
     prods = product_rows(conn, ids)
     attributed = attributed_points(conn, [p.id for p in prods])
     counted = enterprise_points(conn, ids)
-    runs = factor_runs(factors, [window.last_year(), window])
+    own = enterprise_factors(conn, factors, ids)
+    runs = factor_runs(own.values(), [window.last_year(), window])
     point_ids = {p.point_id for pts in (*attributed.values(), *counted.values()) for p in pts}
     ctx = _Context(
-        factors,
+        own,
         quotas,
         window,
         method,
@@ -246,7 +250,7 @@ def _enterprise(
         amounts, completeness = _figure_inputs(ctx, "enterprise", e.id, w)
         return value_added_energy(
             w,
-            comprehensive_energy(amounts, ctx.factors, ctx.method),
+            comprehensive_energy(amounts, ctx.factors[e.id], ctx.method),
             value_added,
             completeness,
             attributed=bool(pts),

@@ -19,7 +19,7 @@ def test_a_factor_change_inside_a_window_starts_a_new_run_of_months() -> None:
         (),
     )
     ytd = Window(2026, 6, IntensityPeriod.YTD)
-    runs = factor_runs(factors, [ytd.last_year(), ytd])
+    runs = factor_runs([factors], [ytd.last_year(), ytd])
     assert {runs[date(2025, m, 1)] for m in range(1, 7)} == {date(2025, 1, 1)}
     assert [runs[date(2026, m, 1)] for m in range(1, 7)] == [date(2026, 1, 1)] * 3 + [
         date(2026, 4, 1)
