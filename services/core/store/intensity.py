@@ -4,10 +4,10 @@ year: unit-product energy per product, energy per 10^4 CNY of value added per en
 
 Every figure carries what it rests on: the attributed points (meter, share), each carrier's
 amount, factor, source and kgce, the production entries (value, unit, revision, who entered
-them) and the completeness of the points. One call reads every enterprise asked for in eight
+them) and the completeness of the points. One call reads every enterprise asked for in nine
 statements whatever their number: enterprises, products, attribution, counted points, the
-rollups' zone, the points' service spans, the grouped monthly sums (services/core/store/
-monthly.py) and the production entries.
+enterprises' measured heating values, the rollups' zone, the points' service spans, the grouped
+monthly sums (services/core/store/monthly.py) and the production entries.
 """
 
 from __future__ import annotations
