@@ -38,7 +38,12 @@ def add_parser(report: Any) -> None:
     what.add_argument(
         "--violations", action="store_true", help="products over their quota's binding value"
     )
-    ri.add_argument("--format", choices=["table", "csv"], default="table")
+    ri.add_argument(
+        "--format",
+        choices=["table", "csv"],
+        default="table",
+        help="an aligned table (default) or CSV",
+    )
     ri.set_defaults(func=report_command)
 
 

@@ -381,8 +381,9 @@ class ApiSettings(BaseSettings):
     snapshot_ttl_s: float = Field(
         30.0,
         ge=0,
-        description="District-wide rankings (data-centre PUE, budgets) are computed at most this "
-        "often and shared by every caller (responses carry `Age`); 0 computes per request.",
+        description="District-wide rankings (data-centre PUE, budgets, energy intensity) are "
+        "computed at most this often and shared by every caller (responses carry `Age`); 0 "
+        "computes per request.",
     )
     console_session_s: int = Field(
         28800,

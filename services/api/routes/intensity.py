@@ -3,6 +3,7 @@ value added; for officers the district aggregate, the rankings and the quota vio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -35,6 +36,7 @@ from services.core.store.intensity_ranking import RankBy, ranking, violations
 from services.core.store.monthly import MonthsInAnotherZoneError
 from services.core.store.reports import last_complete_month
 
+Figures = list[EnterpriseIntensity]
 router = APIRouter(prefix="/api/v1", tags=["indicators"], responses=STANDARD_PROBLEMS)
 Year = Annotated[
     int | None, Query(ge=2000, le=2100, description="Default: the last complete month's year")
@@ -84,10 +86,12 @@ def _figures(ctx: Ctx, window: Window, codes: list[str] | None) -> list[Enterpri
         raise Problem(409, str(err), kind="rollups-in-another-zone") from err
 
 
-def _district(ctx: Ctx, window: Window) -> list[EnterpriseIntensity]:
-    """Every enterprise's figures, computed once per window and shared for the snapshot TTL."""
+def _district(ctx: Ctx, window: Window, answer: str, make: Callable[[Figures], bytes]) -> Response:
+    """``answer`` (rendered by ``make``) from every enterprise's figures, computed once per
+    window and shared for the snapshot TTL; each answer is rendered once per snapshot."""
     key = f"intensity:{window.year}-{window.month}:{window.period.value}"
-    return ctx.snapshots.get(key, lambda: _figures(ctx, window, None)).value
+    snap = ctx.snapshots.get(key, lambda: _figures(ctx, window, None))
+    return json_body(snap.memo(answer, make), snap.headers())
 
 
 @router.get(
@@ -134,11 +138,13 @@ def district_intensity_route(
     against `ENERGYMON_INTENSITY_TARGET_DECLINE` (unset: "no target set"). Enterprises left
     out are listed with the reason."""
     window = _window(ctx, year, month, period)
-    found = _district(ctx, window)
-    d = district_intensity(
-        window, [(e.current, e.previous) for e in found], ctx.config.intensity.target_decline
-    )
-    return model_response(DistrictIntensityOut, district_out(d, found))
+    target = ctx.config.intensity.target_decline
+
+    def make(found: Figures) -> bytes:
+        d = district_intensity(window, [(e.current, e.previous) for e in found], target)
+        return render(DistrictIntensityOut, district_out(d, found))
+
+    return _district(ctx, window, "district", make)
 
 
 @router.get(
@@ -158,8 +164,11 @@ def intensity_ranking(
     listed apart in `insufficient` with the reason, never ranked. Computed for the district at
     most every `ENERGYMON_API_SNAPSHOT_TTL_S` seconds and shared."""
     window = _window(ctx, year, month, period)
-    out = ranking_out(ranking(_district(ctx, window), RankBy(by)), window.label)
-    return json_body(render(RankingOut, out))
+
+    def make(found: Figures) -> bytes:
+        return render(RankingOut, ranking_out(ranking(found, RankBy(by)), window.label))
+
+    return _district(ctx, window, f"ranking:{by}", make)
 
 
 @router.get(
@@ -174,5 +183,8 @@ def quota_violations(
     (new plants) of their quota standard, furthest above first, with the value, the limit, the
     standard and its clause. Figures on insufficient data are never violations."""
     window = _window(ctx, year, month, period)
-    out = [violation_out(e, p) for e, p in violations(_district(ctx, window))]
-    return model_response(list[ViolationOut], out)
+
+    def make(found: Figures) -> bytes:
+        return render(list[ViolationOut], [violation_out(e, p) for e, p in violations(found)])
+
+    return _district(ctx, window, "violations", make)

@@ -27,8 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
-from services.core.domain.coefficients import ElectricityMethod, FactorSet, NoFactorError
+from services.core.domain.coefficients import ElectricityMethod, Factor, FactorSet, NoFactorError
 from services.core.domain.completeness import Completeness
 from services.core.domain.rounding import percent
 
@@ -42,7 +43,7 @@ class IntensityPeriod(StrEnum):
     YTD = "ytd"  # January to the month
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Window:
     """The months a figure covers: a month, its calendar quarter, or January to it."""
 
@@ -54,7 +55,7 @@ class Window:
         if not 1 <= self.month <= 12:
             raise ValueError(f"month {self.month} is not 1-12")
 
-    @property
+    @cached_property
     def months(self) -> tuple[date, ...]:
         """The first day of each month of the window."""
         if self.period is IntensityPeriod.MONTH:
@@ -124,6 +125,38 @@ class EnergyFigure:
         return self.kgce / 1000
 
 
+_Conversion = tuple[Factor, float] | None  # the factor and kgce per unit of the amount
+_Memo = dict[tuple[str, str, date, str], _Conversion]
+_MEMOS: dict[int, tuple[FactorSet, _Memo]] = {}  # by id: each factor set and its lookups
+
+
+def _memo_of(factors: FactorSet) -> _Memo:
+    """The lookups of ``factors`` (by identity: an enterprise's set lives as long as a call)."""
+    found = _MEMOS.get(id(factors))
+    if found is not None and found[0] is factors:
+        return found[1]
+    if len(_MEMOS) >= 256:  # sets of finished calls: forget them
+        _MEMOS.clear()
+    memo: _Memo = {}
+    _MEMOS[id(factors)] = (factors, memo)
+    return memo
+
+
+def _conversion(
+    factors: FactorSet, memo: _Memo, a: CarrierMonth, method: ElectricityMethod
+) -> _Conversion:
+    """The factor ``factors.kgce`` uses for one unit of ``a``'s carrier in its month (None: none),
+    looked up once per factor set (a district's figures convert tens of thousands of amounts)."""
+    key = (a.carrier, a.unit, a.month, method.value)
+    if key not in memo:
+        try:
+            one = factors.kgce(a.carrier, 1.0, a.unit, a.month, method)
+            memo[key] = (one.factor, one.value)
+        except NoFactorError:
+            memo[key] = None
+    return memo[key]
+
+
 def comprehensive_energy(
     amounts: Iterable[CarrierMonth],
     factors: FactorSet,
@@ -134,20 +167,20 @@ def comprehensive_energy(
     lines: dict[tuple[str, str, str, float, str], list[float]] = {}
     extra: dict[tuple[str, str, str, float, str], tuple[str | None, bool]] = {}
     missing: list[str] = []
+    memo = _memo_of(factors)
     for a in amounts:
         if a.carrier in NOT_ENERGY:
             continue
         amount = a.amount * a.share
-        try:
-            converted = factors.kgce(a.carrier, amount, a.unit, a.month, method)
-        except NoFactorError:
+        conversion = _conversion(factors, memo, a, method)
+        if conversion is None:
             missing.append(f"{a.carrier} on {a.month.isoformat()}")
             continue
-        f = converted.factor
+        f, per_unit = conversion
         key = (a.carrier, a.unit, f.unit, f.value, f.source)
         sums = lines.setdefault(key, [0.0, 0.0])
         sums[0] += amount
-        sums[1] += converted.value
+        sums[1] += amount * per_unit
         extra[key] = (method.value if a.carrier == "electricity" else None, f.uncertain)
     carriers = []
     for key, (amount, kgce) in sorted(lines.items()):

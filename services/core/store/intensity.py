@@ -4,14 +4,15 @@ year: unit-product energy per product, energy per 10^4 CNY of value added per en
 
 Every figure carries what it rests on: the attributed points (meter, share), each carrier's
 amount, factor, source and kgce, the production entries (value, unit, revision, who entered
-them) and the completeness of the points. One call reads every enterprise asked for in a fixed
-number of statements (enterprises, products, attribution, points, monthly sums and spans,
-production entries), whatever their number.
+them) and the completeness of the points. One call reads every enterprise asked for in nine
+statements whatever their number: enterprises, products, attribution, counted points, the
+enterprises' measured heating values, the rollups' zone, the points' service spans, the grouped
+monthly sums (services/core/store/monthly.py) and the production entries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from services.core.domain.coefficients import ElectricityMethod, FactorSet
-from services.core.domain.completeness import DEFAULT_THRESHOLD, combined
+from services.core.domain.completeness import DEFAULT_THRESHOLD, Completeness, combined
 from services.core.domain.intensity import (
     CarrierMonth,
     Intensity,
@@ -49,7 +50,7 @@ from services.core.store.intensity_reads import (
     monthly_entries,
     product_rows,
 )
-from services.core.store.monthly import PointMonth, point_months
+from services.core.store.monthly import OwnerMonth, owner_months
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,43 +93,60 @@ class EnterpriseIntensity:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    factors: dict[int, FactorSet]  # by enterprise: with its measured heating values
+    factors: dict[int, FactorSet]  # by enterprise id: the shipped ones with its measured values
     quotas: QuotaSet
     window: Window
     method: ElectricityMethod  # electricity in the enterprises' figures
     threshold: float
-    months: dict[tuple[int, date], PointMonth]
+    months: dict[tuple[str, int, date], OwnerMonth]  # by kind, owner id, first month of a run
+    runs: dict[date, date]  # each month: the first month of its run
     attributed: dict[int, list[AttributedPoint]]  # by product id
     entries: Entries
 
 
 def _figure_inputs(
-    ctx: _Context, pts: Sequence[AttributedPoint], window: Window
-) -> tuple[list[CarrierMonth], list[PointMonth]]:
+    ctx: _Context, kind: str, owner: int, window: Window
+) -> tuple[list[CarrierMonth], Completeness]:
+    """The carriers' amounts (shares applied) of ``window``, one per run of months converted
+    with the same factors (dated the run's first month), and the completeness of the points."""
     amounts, parts = [], []
-    for p in pts:
-        for month in window.months:
-            pm = ctx.months.get((p.point_id, month))
-            if pm is None:  # an inactive point or one not owed: nothing to add
-                continue
-            amounts.append(CarrierMonth(month, p.carrier, p.unit, pm.energy, p.share))
-            parts.append(pm)
-    return amounts, parts
+    for run in sorted({ctx.runs[m] for m in window.months}):
+        one = ctx.months.get((kind, owner, run))
+        if one is None:  # nothing attributed
+            continue
+        amounts += [CarrierMonth(run, c.carrier, c.unit, c.amount) for c in one.carriers]
+        parts.append(one.completeness)
+    return amounts, combined(parts)
+
+
+def factor_runs(factor_sets: Iterable[FactorSet], windows: Sequence[Window]) -> dict[date, date]:
+    """Each month of ``windows`` mapped to the first month of its run: consecutive months of
+    one window whose standard-coal factors are the same in every one of ``factor_sets`` (summing
+    their amounts before converting gives the same kgce as converting each month)."""
+    distinct = list({id(f): f for f in factor_sets}.values())
+    runs: dict[date, date] = {}
+    for w in windows:
+        first, valid = w.months[0], None
+        for month in w.months:
+            now_valid = tuple(tuple(f for f in fs.coal if f.valid_on(month)) for fs in distinct)
+            if now_valid != valid:
+                first, valid = month, now_valid
+            runs[month] = first
+    return runs
 
 
 def _product(ctx: _Context, row: ProductRow, enterprise: str) -> ProductIntensity:
-    factors = ctx.factors[row.enterprise_id]
     method = ElectricityMethod(row.electricity_method)
     pts = ctx.attributed.get(row.id, [])
     output = ctx.entries.output.get(row.id, [])
 
     def over(w: Window) -> Intensity:
-        amounts, parts = _figure_inputs(ctx, pts, w)
+        amounts, completeness = _figure_inputs(ctx, "product", row.id, w)
         return unit_product_energy(
             w,
-            comprehensive_energy(amounts, factors, method),
+            comprehensive_energy(amounts, ctx.factors[row.enterprise_id], method),
             output,
-            combined(pm.completeness for pm in parts),
+            completeness,
             unit=row.unit,
             attributed=bool(pts),
             threshold=ctx.threshold,
@@ -185,8 +203,9 @@ def intensities(
 ) -> list[EnterpriseIntensity]:
     """The intensity figures of each active enterprise (or of ``codes``) over ``window`` and
     the same months last year, in code order, as of ``now`` (default: the clock), each product
-    judged against its entry in ``quotas``. ``method``: electricity in the enterprises'
-    value-added figures (a product names its own)."""
+    judged against its entry in ``quotas``; carriers convert by ``factors`` with the
+    enterprise's measured heating values (GB/T 2589-2020: measured values first). ``method``:
+    electricity in the enterprises' value-added figures (a product names its own)."""
     ents = enterprise_rows(conn, codes)
     ids = [e.id for e in ents]
     if not ids:
@@ -194,17 +213,27 @@ def intensities(
     prods = product_rows(conn, ids)
     attributed = attributed_points(conn, [p.id for p in prods])
     counted = enterprise_points(conn, ids)
-    all_months = [*window.last_year().months, *window.months]
+    own = enterprise_factors(conn, factors, ids)
+    runs = factor_runs(own.values(), [window.last_year(), window])
     point_ids = {p.point_id for pts in (*attributed.values(), *counted.values()) for p in pts}
     ctx = _Context(
-        enterprise_factors(conn, factors, ids),
+        own,
         quotas,
         window,
         method,
         threshold,
-        point_months(conn, point_ids=sorted(point_ids), months=all_months, zone=zone, now=now),
+        owner_months(
+            conn,
+            product_ids=[p.id for p in prods],
+            enterprise_ids=ids,
+            point_ids=sorted(point_ids),
+            runs=runs,
+            zone=zone,
+            now=now,
+        ),
+        runs,
         attributed,
-        monthly_entries(conn, ids, all_months),
+        monthly_entries(conn, ids, sorted(runs)),
     )
     by_enterprise: dict[int, list[ProductRow]] = {}
     for p in prods:
@@ -221,12 +250,12 @@ def _enterprise(
     value_added = ctx.entries.value_added.get(e.id, [])
 
     def over(w: Window) -> Intensity:
-        amounts, parts = _figure_inputs(ctx, pts, w)
+        amounts, completeness = _figure_inputs(ctx, "enterprise", e.id, w)
         return value_added_energy(
             w,
             comprehensive_energy(amounts, ctx.factors[e.id], ctx.method),
             value_added,
-            combined(pm.completeness for pm in parts),
+            completeness,
             attributed=bool(pts),
             threshold=ctx.threshold,
         )

@@ -17,7 +17,19 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Date, Integer, Select, String, bindparam, func, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Date,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.core.domain.intensity import ProductionFigure
@@ -84,7 +96,7 @@ def _enterprises(all_of_them: bool) -> Select[Any]:
 def enterprise_rows(conn: Connection, codes: Sequence[str] | None = None) -> list[EnterpriseRow]:
     """The active enterprises (of ``codes``), in code order."""
     params = {} if codes is None else {"intensity_codes": list(codes)}
-    return [EnterpriseRow(*r) for r in conn.execute(_enterprises(codes is None), params)]
+    return [EnterpriseRow(*r) for r in conn.execute(_enterprises(codes is None), params).all()]
 
 
 _ENTERPRISE_IDS = bindparam("intensity_enterprise_ids", type_=ARRAY(Integer))
@@ -136,12 +148,12 @@ _POINT_COLUMNS = (
 )
 
 
-@lru_cache(maxsize=1)
-def _attributed() -> Select[Any]:
+def _attribution_branches(ids: Any, *head: Any) -> tuple[Select[Any], Select[Any]]:
+    """The points of the products ``ids``: their attributed sites' counted points, and their
+    attributed meters' points; each row ``head`` columns, the point's and the share."""
     a = product_attribution.c
-    ids = bindparam("intensity_product_ids", type_=ARRAY(Integer))
     whole_sites = (
-        select(a.product_id, *_POINT_COLUMNS, a.share)
+        select(*head, *_POINT_COLUMNS, a.share)
         .select_from(product_attribution)
         .join(meters, meters.c.site_id == a.site_id)
         .join(sites, sites.c.id == meters.c.site_id)
@@ -149,14 +161,20 @@ def _attributed() -> Select[Any]:
         .where(a.product_id == func.any(ids), *_energy_points(meters.c.role.in_(_COUNTED_ROLES)))
     )
     one_meters = (
-        select(a.product_id, *_POINT_COLUMNS, a.share)
+        select(*head, *_POINT_COLUMNS, a.share)
         .select_from(product_attribution)
         .join(meters, meters.c.id == a.meter_id)
         .join(sites, sites.c.id == meters.c.site_id)
         .join(points, points.c.meter_id == meters.c.id)
         .where(a.product_id == func.any(ids), *_energy_points())
     )
-    u = union_all(whole_sites, one_meters).subquery("u")
+    return whole_sites, one_meters
+
+
+@lru_cache(maxsize=1)
+def _attributed() -> Select[Any]:
+    ids = bindparam("intensity_product_ids", type_=ARRAY(Integer))
+    u = union_all(*_attribution_branches(ids, product_attribution.c.product_id)).subquery("u")
     return select(u).order_by(u.c.product_id, u.c.meter, u.c.quantity)
 
 
@@ -165,7 +183,7 @@ def attributed_points(
 ) -> dict[int, list[AttributedPoint]]:
     """The points of each product with the share it takes, by product id."""
     out: dict[int, list[AttributedPoint]] = {}
-    for r in conn.execute(_attributed(), {"intensity_product_ids": list(product_ids)}):
+    for r in conn.execute(_attributed(), {"intensity_product_ids": list(product_ids)}).all():
         out.setdefault(int(r.product_id), []).append(
             AttributedPoint(
                 int(r.point_id), r.site, r.meter, r.quantity, r.carrier, r.unit, float(r.share)
@@ -174,18 +192,46 @@ def attributed_points(
     return out
 
 
-@lru_cache(maxsize=1)
-def _enterprise_points() -> Select[Any]:
+def _counted_points(ids: Any, *head: Any, share: Any = ()) -> Select[Any]:
+    """The counted energy points of the enterprises ``ids``, each row ``head`` columns first."""
     return (
-        select(meters.c.enterprise_id, *_POINT_COLUMNS)
+        select(*head, *_POINT_COLUMNS, *share)
         .select_from(points)
         .join(meters, meters.c.id == points.c.meter_id)
         .join(sites, sites.c.id == meters.c.site_id)
         .where(
-            meters.c.enterprise_id == func.any(_ENTERPRISE_IDS),
+            meters.c.enterprise_id == func.any(ids),
             *_energy_points(meters.c.role.in_(_COUNTED_ROLES)),
         )
-        .order_by(meters.c.enterprise_id, meters.c.code, points.c.quantity)
+    )
+
+
+@lru_cache(maxsize=1)
+def _enterprise_points() -> Select[Any]:
+    return _counted_points(_ENTERPRISE_IDS, meters.c.enterprise_id).order_by(
+        meters.c.enterprise_id, meters.c.code, points.c.quantity
+    )
+
+
+@lru_cache(maxsize=1)
+def members_select() -> CompoundSelect[Any]:
+    """Every point a figure takes, as ``(kind, owner, point_id, site, meter, quantity, carrier,
+    unit, share)``: kind "product" (owner: the product's id; its attributed points and shares)
+    and "enterprise" (owner: the enterprise's id; its counted points, whole); the owners bound
+    at execution as ``members_product_ids`` and ``members_enterprise_ids``."""
+    products_ = bindparam("members_product_ids", type_=ARRAY(Integer))
+    enterprises_ = bindparam("members_enterprise_ids", type_=ARRAY(Integer))
+    product_id = product_attribution.c.product_id
+    return union_all(
+        *_attribution_branches(
+            products_, literal("product").label("kind"), product_id.label("owner")
+        ),
+        _counted_points(
+            enterprises_,
+            literal("enterprise").label("kind"),
+            meters.c.enterprise_id.label("owner"),
+            share=(literal(1.0).label("share"),),
+        ),
     )
 
 
@@ -194,7 +240,9 @@ def enterprise_points(
 ) -> dict[int, list[AttributedPoint]]:
     """Each enterprise's counted energy points (its comprehensive energy), by enterprise id."""
     out: dict[int, list[AttributedPoint]] = {}
-    rows = conn.execute(_enterprise_points(), {"intensity_enterprise_ids": list(enterprise_ids)})
+    rows = conn.execute(
+        _enterprise_points(), {"intensity_enterprise_ids": list(enterprise_ids)}
+    ).all()
     for r in rows:
         out.setdefault(int(r.enterprise_id), []).append(
             AttributedPoint(int(r.point_id), r.site, r.meter, r.quantity, r.carrier, r.unit)
@@ -240,7 +288,7 @@ def monthly_entries(
     params = {"intensity_enterprise_ids": list(enterprise_ids), "intensity_months": list(months)}
     output: dict[int, list[ProductionFigure]] = {}
     value_added: dict[int, list[ProductionFigure]] = {}
-    for r in conn.execute(_entries(), params):
+    for r in conn.execute(_entries(), params).all():
         figure = ProductionFigure(
             r.period_start, float(r.value), r.unit, int(r.revision), r.entered_by, r.price_base_year
         )

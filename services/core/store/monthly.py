@@ -1,27 +1,43 @@
-"""Points' consumption and completeness per local month, from the monthly rollups.
+"""Energy and completeness of products and enterprises per run of local months, summed in one
+grouped statement from the monthly rollups.
 
 ``consumption_1mo`` is ``consumption_1d`` summed per month by the accounting service, with each
-month's measured and estimated collection periods; what a point owes a month follows from its
-service span (services/core/store/completeness.py: the one definition of completeness). Both
-reads are one statement each, built once, for any number of points and months.
+month's measured and estimated collection periods. One statement sums each point's months per
+run (consecutive months the caller sums together, e.g. those converted with the same factors),
+caps its measured and estimated periods at what the point owes the run, and sums per product (its
+attributed points, each times its share) or enterprise (its counted points), run, carrier and
+unit. What a point owes follows from its service span (services/core/store/completeness.py: the
+one definition of completeness), computed here and passed as arrays; the statement is built
+once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Integer, Select, bindparam, func, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.core.domain.completeness import PointCompleteness, ServiceSpan, local_midnight
+from services.core.domain.completeness import Completeness, ServiceSpan, local_midnight
 from services.core.errors import EnergymonError
 from services.core.schema.tables import consumption_1mo
-from services.core.store.completeness import owed
+from services.core.store.completeness import Owed, owed
+from services.core.store.intensity_reads import members_select
 from services.core.store.rollups import days_zone
 
 
@@ -34,13 +50,18 @@ class MonthsInAnotherZoneError(EnergymonError):
 
 
 @dataclass(frozen=True, slots=True)
-class PointMonth:
-    """A point's energy in a local month (in the point's unit) and its completeness."""
+class CarrierSum:
+    carrier: str
+    unit: str
+    amount: float  # Σ point energy x share, in ``unit``
 
-    point_id: int
-    month: date
-    energy: float
-    completeness: PointCompleteness
+
+@dataclass(slots=True)
+class OwnerMonth:
+    """A product's (``kind`` "product") or an enterprise's ("enterprise") month."""
+
+    carriers: list[CarrierSum] = field(default_factory=list)
+    completeness: Completeness = field(default_factory=lambda: Completeness(0, 0, 0))
 
 
 def month_after(month: date) -> date:
@@ -48,59 +69,140 @@ def month_after(month: date) -> date:
 
 
 @lru_cache(maxsize=1)
-def _sums() -> Select[Any]:
+def _grouped_select() -> Select[Any]:
+    """The grouped sums: each point's months summed per run first, capped at what the point
+    owes the run (``owed_*`` arrays: point, run, expected periods), then per owner, run,
+    carrier and unit."""
+    mem = members_select().subquery("mem")
+    months = (
+        func.unnest(
+            bindparam("monthly_months", type_=ARRAY(Date)),
+            bindparam("monthly_runs", type_=ARRAY(Date)),
+        )
+        .table_valued(column("month", Date), column("run", Date))
+        .render_derived(name="months")
+    )
+    owes = (
+        func.unnest(
+            bindparam("owed_point_id", type_=ARRAY(Integer)),
+            bindparam("owed_run", type_=ARRAY(Date)),
+            bindparam("owed_expected", type_=ARRAY(Integer)),
+        )
+        .table_valued(column("point_id", Integer), column("run", Date), column("expected", Integer))
+        .render_derived(name="owes")
+    )
     mo = consumption_1mo.c
-    ids = bindparam("monthly_ids", type_=ARRAY(Integer))
-    months = bindparam("monthly_months", type_=ARRAY(Date))
-    return select(
-        mo.point_id, mo.month, mo.energy, mo.measured_periods, mo.estimated_periods
-    ).where(mo.point_id == func.any(ids), mo.month == func.any(months))
+    per_point = (
+        select(
+            mo.point_id,
+            months.c.run,
+            func.sum(mo.energy).label("energy"),
+            func.sum(mo.measured_periods).label("measured"),
+            func.sum(mo.estimated_periods).label("estimated"),
+        )
+        .select_from(consumption_1mo)
+        .join(months, months.c.month == mo.month)
+        .where(mo.point_id == func.any(bindparam("monthly_point_ids", type_=ARRAY(Integer))))
+        .group_by(mo.point_id, months.c.run)
+        .subquery("pp")
+    )
+    source = mem.join(owes, owes.c.point_id == mem.c.point_id).outerjoin(
+        per_point, and_(per_point.c.point_id == mem.c.point_id, per_point.c.run == owes.c.run)
+    )
+    return (
+        select(
+            mem.c.kind,
+            mem.c.owner,
+            owes.c.run,
+            mem.c.carrier,
+            mem.c.unit,
+            func.sum(func.coalesce(per_point.c.energy, 0) * mem.c.share).label("energy"),
+            func.sum(owes.c.expected).label("expected"),
+            func.sum(func.least(func.coalesce(per_point.c.measured, 0), owes.c.expected)).label(
+                "measured"
+            ),
+            func.sum(func.least(func.coalesce(per_point.c.estimated, 0), owes.c.expected)).label(
+                "estimated"
+            ),
+        )
+        .select_from(source)
+        .group_by(mem.c.kind, mem.c.owner, owes.c.run, mem.c.carrier, mem.c.unit)
+    )
 
 
-def point_months(
+def _owes(spans: Sequence[Owed], runs: dict[date, date], zone: ZoneInfo) -> dict[str, list[Any]]:
+    """What each point owes each run: its service span within the run's months (periods align
+    to local midnights, so a run's count is the sum of its months')."""
+    bounds: dict[date, tuple[datetime, datetime]] = {}
+    for month, run in sorted(runs.items()):
+        lo, hi = bounds.get(run, (local_midnight(month, zone), local_midnight(month, zone)))
+        bounds[run] = (lo, local_midnight(month_after(month), zone))
+    whole: dict[tuple[date, int], int] = {}
+    out: dict[str, list[Any]] = {"owed_point_id": [], "owed_run": [], "owed_expected": []}
+    for o in spans:
+        for run, (lo, hi) in bounds.items():
+            if o.span.since <= lo and hi <= o.span.until:
+                if (run, o.period_s) not in whole:
+                    whole[(run, o.period_s)] = ServiceSpan(lo, hi).expected(o.period_s, zone)
+                expected = whole[(run, o.period_s)]
+            else:
+                span = ServiceSpan(max(o.span.since, lo), min(o.span.until, hi))
+                expected = span.expected(o.period_s, zone)
+            out["owed_point_id"].append(o.point_id)
+            out["owed_run"].append(run)
+            out["owed_expected"].append(expected)
+    return out
+
+
+def owner_months(
     conn: Connection,
     *,
+    product_ids: Sequence[int],
+    enterprise_ids: Sequence[int],
     point_ids: Sequence[int],
-    months: Sequence[date],
+    runs: dict[date, date],
     zone: ZoneInfo,
     now: datetime | None = None,
-) -> dict[tuple[int, date], PointMonth]:
-    """Each point's energy and completeness in each of ``months`` (first local days), by
-    ``(point_id, month)``; a month the point has no row for has energy 0 and whatever it owes
-    missing. Raises :class:`MonthsInAnotherZoneError` when the rollups are in another zone."""
+) -> dict[tuple[str, int, date], OwnerMonth]:
+    """Each product's and enterprise's energy per carrier and completeness, summed over runs of
+    months: ``runs`` maps each month wanted (first local days) to the first month of its run
+    (months summed together, e.g. those converted with the same factors), and the answer is by
+    ``(kind, id, first month of the run)``; ``point_ids``: every point they take. Raises
+    :class:`MonthsInAnotherZoneError` when the rollups are in another zone."""
     ids = sorted(set(point_ids))
-    wanted = sorted(set(months))
+    wanted = sorted(runs)
     if not ids or not wanted:
         return {}
     built = days_zone(conn)
     if built not in (None, zone.key):
         raise MonthsInAnotherZoneError(built, zone.key)
-    rows = {
-        (int(r.point_id), r.month): r
-        for r in conn.execute(_sums(), {"monthly_ids": ids, "monthly_months": wanted})
+    lo = datetime.combine(wanted[0], datetime.min.time(), tzinfo=zone)
+    hi = datetime.combine(month_after(wanted[-1]), datetime.min.time(), tzinfo=zone)
+    ids_param = bindparam("monthly_point_ids", ids, type_=ARRAY(Integer))
+    spans = owed(
+        conn,
+        ids=select(func.unnest(ids_param)),
+        start=lo,
+        end=hi,
+        zone=zone,
+        now=now if now is not None else datetime.now(UTC),
+    )
+    params = {
+        "members_product_ids": list(product_ids),
+        "members_enterprise_ids": list(enterprise_ids),
+        "monthly_point_ids": ids,
+        "monthly_months": wanted,
+        "monthly_runs": [runs[m] for m in wanted],
+        **_owes(spans, runs, zone),
     }
-    when = now if now is not None else datetime.now(UTC)
-    lo = local_midnight(wanted[0], zone)
-    hi = local_midnight(month_after(wanted[-1]), zone)
-    ids_param = bindparam("monthly_owed_ids", ids, type_=ARRAY(Integer))
-    spans = owed(conn, ids=select(func.unnest(ids_param)), start=lo, end=hi, zone=zone, now=when)
-    out = {}
-    for o in spans:
-        for month in wanted:
-            start = local_midnight(month, zone)
-            end = local_midnight(month_after(month), zone)
-            expected = ServiceSpan(max(o.span.since, start), min(o.span.until, end)).expected(
-                o.period_s, zone
-            )
-            row = rows.get((o.point_id, month))
-            measured = int(row.measured_periods) if row is not None else 0
-            estimated = int(row.estimated_periods) if row is not None else 0
-            out[(o.point_id, month)] = PointMonth(
-                o.point_id,
-                month,
-                float(row.energy) if row is not None else 0.0,
-                PointCompleteness(
-                    o.point_id, expected, min(measured, expected), min(estimated, expected)
-                ),
-            )
+    out: dict[tuple[str, int, date], OwnerMonth] = {}
+    for r in conn.execute(_grouped_select(), params).all():
+        one = out.setdefault((r.kind, int(r.owner), r.run), OwnerMonth())
+        one.carriers.append(CarrierSum(r.carrier, r.unit, float(r.energy)))
+        c = one.completeness
+        one.completeness = Completeness(
+            c.expected + int(r.expected),
+            c.measured + int(r.measured),
+            c.estimated + int(r.estimated),
+        )
     return out

@@ -11,9 +11,19 @@ from services.core.db import make_engine
 from services.core.domain.intensity import IntensityPeriod, Window
 from services.core.factors import default_factors
 from services.core.quotas import default_quotas
+from services.core.registry.spec import parse_district
+from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
 from services.core.store.intensity import EnterpriseIntensity, intensities
-from tests.support.intensity import ENT_A, ENT_B, SHANGHAI, enter, feed_month, provision
+from tests.support.intensity import (
+    ENT_A,
+    ENT_B,
+    SHANGHAI,
+    district_text,
+    enter,
+    feed_month,
+    provision,
+)
 
 NOV = date(2026, 11, 1)
 NOV_LAST = date(2025, 11, 1)
@@ -105,3 +115,37 @@ def test_gaps_below_the_threshold_and_a_month_without_output_are_insufficient_da
     quarter = _read(district, Window(2026, 11, IntensityPeriod.QUARTER))[ENT_B].products[0]
     assert quarter.current.value is None
     assert "no output entered for 2026-10, 2026-12" in quarter.current.reason
+
+
+def test_coke_oven_gas_converts_by_the_enterprises_measured_heating_value(
+    small_district: DatabaseSettings,
+) -> None:
+    text = (
+        district_text()
+        .replace(
+            "    grid_region: north\n",
+            "    grid_region: north\n"
+            "    heating_values:\n"
+            "      - {carrier: coke_oven_gas, unit: m3, kj_per_unit: 17584.2,\n"
+            "         valid_from: 2026-01-01, source: works laboratory}\n",
+        )
+        .replace(
+            "            points: [gas_volume_m3]\n",
+            "            points: [gas_volume_m3]\n"
+            "          - {code: COG-1, carrier: coke_oven_gas, protocol: mqtt,\n"
+            "             points: [gas_volume_m3]}\n",
+            1,
+        )
+    )
+    engine = make_engine(small_district)
+    with engine.begin() as conn:
+        apply_district(conn, parse_district(text))
+    engine.dispose()
+    feed_month(small_district, NOV, {**STEPS, ("COG-1", "gas_volume_m3"): 10.0})
+    enter(small_district, ENT_A, NOV, 100.0, product="hot-metal")
+    hot_metal = _read(small_district, Window(2026, 11))[ENT_A].products[0]
+    cog = {c.carrier: c for c in hot_metal.current.energy.carriers}["coke_oven_gas"]
+    # 2880 x 10 m3 x 17 584.2 / 29 307 = 28 800 x 0.6 kgce
+    assert cog.kgce == pytest.approx(17_280.0)
+    assert cog.source.startswith("measured low calorific value 17584.2 kJ/m3")
+    assert hot_metal.current.value == pytest.approx((30_064.752 + 17_280.0) / 100)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.core.domain.coefficients import ElectricityMethod, Factor, FactorSet
+from services.core.domain.coefficients import ElectricityMethod, Factor, FactorSet, HeatingValue
 from services.core.domain.completeness import Completeness
 from services.core.domain.intensity import (
     CarrierMonth,
@@ -33,17 +33,11 @@ def _factor(carrier: str, unit: str, kgce: float, method: str | None = None) -> 
     return Factor(carrier, unit, kgce, date(2020, 1, 1), None, f"test {carrier}", method)
 
 
-# coke-oven gas is not in the shipped factors: the steel case brings its own factor set, with
-# the GB/T 2589-2020 Annex A equivalent-value coefficients for electricity and low-pressure steam
-# and a coke-oven-gas coefficient inside the Annex A range (0.5714-0.6143 kgce/m3)
-STEEL_FACTORS = FactorSet(
-    coal=(
-        _factor("electricity", "kWh", 0.1229, "equivalent"),
-        _factor("electricity", "kWh", 0.305, "equal"),
-        _factor("coke_oven_gas", "m3", 0.6),
-        _factor("steam", "t", 128.6),
-    ),
-    co2=(),
+# coke-oven gas converts only by the plant's measured low calorific value (no reference
+# coefficient is shipped, docs/quotas.md): 17 584.2 kJ/m3 / 29 307 kJ/kgce = 0.6 kgce/m3; the
+# electricity and steam coefficients are the shipped GB/T 2589-2020 Annex A ones
+STEEL_FACTORS = default_factors().with_measured(
+    [HeatingValue("coke_oven_gas", "m3", 17_584.2, date(2026, 1, 1), None, "works laboratory")]
 )
 
 
@@ -88,6 +82,7 @@ def test_steel_plant_energy_is_every_carrier_in_kgce_by_its_annex_a_coefficient(
     assert lines["electricity"].method == "equivalent"
     assert lines["steam"].method is None
     assert (lines["steam"].factor_kgce, lines["steam"].factor_unit) == (128.6, "t")
+    assert lines["coke_oven_gas"].source.startswith("measured low calorific value 17584.2 kJ/m3")
 
     output = [ProductionFigure(NOV, 1000.0, "t", revision=1, entered_by="clerk")]
     figure = unit_product_energy(
