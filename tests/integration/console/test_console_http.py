@@ -269,3 +269,22 @@ def test_a_meter_page_shows_its_readings_counter_events_and_its_gateways_dead_le
     assert page.status_code == 200
     assert "计数器翻转" in page.text  # the rollover, in Chinese
     assert "meter X-9 is not registered" in page.text
+
+
+@pytest.mark.parametrize("api_overrides", [{"console_secure_cookie": True}])
+def test_cookies_are_secure_when_configured(api: ApiHarness) -> None:
+    # a client keeps Secure cookies for HTTPS only: this one is sent by hand, as a browser
+    # behind the TLS proxy would
+    form = api.client.get("/console/login")
+    (csrf,) = [c for c in form.headers.get_list("set-cookie") if c.startswith(CSRF_COOKIE)]
+    token = csrf.split(";", 1)[0].split("=", 1)[1]
+    resp = api.client.post(
+        "/console/login",
+        data={"username": "officer", "password": "correct horse battery", "csrf_token": token},
+        headers={"Cookie": f"{CSRF_COOKIE}={token}"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303
+    cookies = [csrf, *resp.headers.get_list("set-cookie")]
+    assert {c.split("=", 1)[0] for c in cookies} == {SESSION_COOKIE, CSRF_COOKIE}
+    assert all("Secure" in c for c in cookies)

@@ -17,6 +17,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -112,6 +113,32 @@ def _modbus_meters_polled(db_url: str) -> dict[str, int]:
             "WHERE m.protocol = 'modbus' AND m.active"
         ).fetchall()
     return {name: int(n) for name, n in rows}
+
+
+def _officer_sees_the_breaches_in_the_console(lines: list[str], api_port: int) -> None:
+    """The demo prints the console's address and the officer login that opens it; the data
+    centres the demo makes breach are marked over their limit on the ranking."""
+    printed = next(
+        m
+        for line in lines
+        if (m := re.search(r"console: +(http://\S+/console/) +\(login (\S+) / (\S+),", line))
+    )
+    url, username, password = printed.groups()
+    assert url == f"http://127.0.0.1:{api_port}/console/"
+    with httpx.Client(base_url=url, timeout=30) as client:
+        client.get("login")
+        login = client.post(
+            "login",
+            data={
+                "username": username,
+                "password": password,
+                "csrf_token": client.cookies.get("energymon_csrf", path="/console") or "",
+            },
+        )
+        assert login.status_code == 303, login.text
+        page = client.get("data-centres?window=rolling_24h")
+    over = set(re.findall(r'<tr class="over" data-site="\S+/(dc-\d)">', page.text))
+    assert over == {"dc-1", "dc-4"}
 
 
 @pytest.mark.slow
@@ -226,6 +253,7 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         )
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/readyz", timeout=5) as resp:
             assert resp.status == 200
+        _officer_sees_the_breaches_in_the_console(lines, api_port)
         # every Modbus demo meter's polls arrive through the pipeline as source 2 (modbus)
         wait_for(
             lambda: all(n > 0 for n in _modbus_meters_polled(db_url).values()),
