@@ -57,6 +57,10 @@ FIGURE_ROUTES = frozenset(
         "/reports/district/monthly",
         "/quality/enterprises/{code}",
         "/quality/district",
+        "/enterprises/{code}/intensity",
+        "/district/intensity",
+        "/district/intensity/ranking",
+        "/district/quota-violations",
     )
 )
 

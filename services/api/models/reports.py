@@ -98,8 +98,8 @@ REPORT_INTENSITY: dict[str, JsonValue] = {
         "over the limit (121.4 > 117 kgce/t, GB 16780-2021 4.2, Table 2, grade 3 限定值)"
     ),
     "quota": "GB 16780-2021 4.2, Table 2, grade 3",
-    "yoy_change": None,
-    "yoy_text": "no comparison: 2025-11 insufficient data (no output entered for 2025-11)",
+    "yoy_change": 0.0456,
+    "yoy_text": "up 4.6 % on 2025-11 (116.1 -> 121.4 kgce/t)",
     "reason": "",
 }
 

@@ -48,6 +48,9 @@ NOT_FIGURE_ROUTES = {
     "/api/v1/demand-response/events",
     "/api/v1/alerts",
     "/api/v1/alerts/{alert_id}",
+    "/api/v1/enterprises/{code}/production",
+    "/api/v1/enterprises/{code}/production/history",
+    "/api/v1/district/production/missing",
 }
 
 
