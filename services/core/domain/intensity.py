@@ -248,9 +248,11 @@ def _reasons(
     reasons = []
     if not attributed:
         reasons.append("no attributed meters")
+    elif completeness.expected == 0:
+        reasons.append("no meter data: its meters owed none then (not yet reporting)")
     elif not completeness.sufficient(threshold):
         reasons.append(
-            f"completeness {percent(completeness.share)} < {percent(threshold)} "
+            f"completeness {percent(completeness.share, down=True)} < {percent(threshold)} "
             f"({completeness.measured} of {completeness.expected} collection periods measured)"
         )
     entered = {p.month for p in production}

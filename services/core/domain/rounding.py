@@ -13,6 +13,8 @@ Python's ``round`` (half to even on the binary value) is the one rounding functi
 
 from __future__ import annotations
 
+import math
+
 PUE_DIGITS = 3
 AMOUNT_DIGITS = 3
 KWH_DIGITS = AMOUNT_DIGITS
@@ -35,6 +37,9 @@ def rounded(value: float | None, digits: int) -> float | None:
     return round(value, digits) + 0.0
 
 
-def percent(share: float) -> str:
-    """A share as a percentage to 0.1 %: "42.9 %"."""
+def percent(share: float, *, down: bool = False) -> str:
+    """A share as a percentage to 0.1 %: "42.9 %". ``down`` rounds towards zero, for a share
+    said to fall short of a threshold (89.97 % is "89.9 % < 90.0 %", never "90.0 % < 90.0 %")."""
+    if down:
+        return f"{math.floor(round(share * 1000, 6)) / 10:.1f} %"
     return f"{share * 100:.1f} %"
