@@ -125,9 +125,9 @@ def ranking(
     ]
     return {
         "tooltip": {"trigger": "axis"},
-        "grid": {"left": 210, "right": 32, "top": 24, "bottom": 24},
+        "grid": {"left": 210, "right": 32, "top": 24, "bottom": 48},
         "yAxis": _rows_axis(labels),
-        "xAxis": {"type": "value", "name": unit},
+        "xAxis": {"type": "value", "name": unit, "nameLocation": "middle", "nameGap": 28},
         "series": [{"name": unit, "type": "bar", "data": data}],
     }
 

@@ -53,7 +53,8 @@ def intensity(
         "yoy": _("change on last year, per cent"),
     }
     chart = charts.ranking(
-        [r.name if r.product is None else f"{r.name} · {r.product}" for r in ranked.ranked],
+        # the code's last six characters tell apart enterprises whose names the axis truncates
+        [f"{r.enterprise[-6:]} {r.product or r.name}" for r in ranked.ranked],
         [_key(r, by) for r in ranked.ranked],
         [r.quota_verdict == "over_limit" for r in ranked.ranked],
         axes[by],
