@@ -56,7 +56,10 @@ def walk(page: Page, out: Path) -> None:
     shoot(page, out, "intensity")
     over = first_href(page, "#over-quota tr.over a")
     page.goto(over)
-    shoot(page, out, "enterprise-intensity")
+    page.wait_for_load_state("networkidle")
+    # the intensity section only: "enterprise" is the whole page
+    page.locator("#intensity").screenshot(path=out / "enterprise-intensity.png")
+    print(f"enterprise-intensity.png: {page.url}")
     meter = first_href(page, "#meters tbody a")
     page.goto(meter)
     page.wait_for_selector(".chart canvas")
