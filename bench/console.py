@@ -12,7 +12,8 @@ open connection with the API engine's options, best of 3; the ratio is that requ
 it.
 
 Usage: .venv/bin/python bench/console.py [--enterprises 300] [--meters 3000] [--days 365]
-       [--runs 40] [--per-request] [--keep] [--database NAME]
+       [--runs 40] [--page /console/data-centres] [--per-request] [--keep]
+       [--database NAME]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
 
@@ -100,7 +101,7 @@ def ceiling(libpq_url: str, statements: list[tuple[str, Any]], runs: int) -> flo
     return best
 
 
-def run_app(db: DatabaseSettings, ttl: float | None, runs: int) -> None:
+def run_app(db: DatabaseSettings, ttl: float | None, runs: int, pages: list[str]) -> None:
     overrides: dict[str, Any] = {} if ttl is None else {"snapshot_ttl_s": ttl}
     settings = ApiSettings(
         jwt_keys="k1:bench-signing-key-bench-signing-key",
@@ -115,7 +116,7 @@ def run_app(db: DatabaseSettings, ttl: float | None, runs: int) -> None:
     mode = "computed per request" if ttl == 0 else f"snapshots {settings.snapshot_ttl_s:g} s"
     with serve(app) as url, httpx.Client(base_url=url, timeout=1800) as client:
         log_in(client)
-        for page in PAGES:
+        for page in pages:
             # the first request computes the page's figures (with snapshots: the snapshot)
             engines = {id(e): e for e in (ctx.engine, ctx.reads)}.values()
             with recorded(engines) as statements:
@@ -146,6 +147,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--meters", type=int, default=3000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument(
+        "--page", action="append", choices=PAGES, help="only this page (repeatable)"
+    )
     parser.add_argument(
         "--per-request",
         action="store_true",
@@ -180,7 +184,7 @@ def main() -> int:
                 f"(ready in {time.perf_counter() - started:.0f} s)"
             )
             for ttl in (None, 0.0) if args.per_request else (None,):
-                run_app(db, ttl, args.runs)
+                run_app(db, ttl, args.runs, args.page or list(PAGES))
         finally:
             if args.keep or args.database:
                 print(f"kept database {name}: --database {name}")
