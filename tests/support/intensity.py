@@ -123,3 +123,27 @@ def enter(
             )
         )
     engine.dispose()
+
+
+NOV = date(2026, 11, 1)
+NOV_LAST = date(2025, 11, 1)
+NOV_STEPS = {
+    ("M-100", "energy_import_kwh"): 1.0,
+    ("G-1", "gas_volume_m3"): 0.5,
+    ("DC-IN-1", "energy_import_kwh"): 2.0,
+    ("B-1", "energy_import_kwh"): 1.0,
+}
+
+
+def november_figures(db: DatabaseSettings) -> None:
+    """November 2026 and 2025 fed (2025 a quarter more energy); A's hot metal over its
+    GB 21256-2025 limit this year (70 t: 429.5 kgce/t > 415), value added for both enterprises
+    both years; B's cold storage has no output entered (insufficient data)."""
+    provision(db)
+    feed_month(db, NOV, NOV_STEPS)
+    feed_month(db, NOV_LAST, {k: v * 1.25 for k, v in NOV_STEPS.items()})
+    enter(db, ENT_A, NOV, 70.0, product="hot-metal")
+    enter(db, ENT_A, NOV_LAST, 100.0, product="hot-metal")
+    for month in (NOV, NOV_LAST):
+        enter(db, ENT_A, month, 50.0)
+        enter(db, ENT_B, month, 5.0)

@@ -22,8 +22,11 @@ from services.api.console.pages import (
     budgets,
     data_centres,
     enterprises,
+    intensity,
     meters,
     overview,
+    production,
+    users,
 )
 from services.api.console.session import CsrfError, LoginRequiredError
 from services.api.console.views import render
@@ -43,7 +46,19 @@ class CachedStatic(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth, overview, data_centres, budgets, alerts, enterprises, meters, admin):
+    for module in (
+        auth,
+        overview,
+        data_centres,
+        budgets,
+        intensity,
+        alerts,
+        enterprises,
+        production,
+        meters,
+        admin,
+        users,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", CachedStatic(directory=STATIC), name="console-static")
 

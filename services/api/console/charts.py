@@ -91,12 +91,7 @@ def budget_projection(
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
         "grid": {"left": 210, "right": 32, "top": 32, "bottom": 24},
-        "yAxis": {
-            "type": "category",
-            "data": list(labels),
-            "inverse": True,
-            "axisLabel": {"width": 200, "overflow": "truncate"},
-        },
+        "yAxis": _rows_axis(labels),
         "xAxis": {"type": "value", "name": "%"},
         "series": [
             {
@@ -117,4 +112,31 @@ def budget_projection(
                 "color": "#9db4d3",
             },
         ],
+    }
+
+
+def ranking(
+    labels: Sequence[str], values: Sequence[float | None], over: Sequence[bool], unit: str
+) -> dict[str, Any]:
+    """A ranking as horizontal bars, highest at the top, rows over their limit in red."""
+    data = [
+        {"value": v, "itemStyle": {"color": OVER if o else NEUTRAL}}
+        for v, o in zip(values, over, strict=True)
+    ]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 210, "right": 32, "top": 24, "bottom": 48},
+        "yAxis": _rows_axis(labels),
+        "xAxis": {"type": "value", "name": unit, "nameLocation": "middle", "nameGap": 28},
+        "series": [{"name": unit, "type": "bar", "data": data}],
+    }
+
+
+def _rows_axis(labels: Sequence[str]) -> dict[str, Any]:
+    """A vertical category axis of named rows, the first at the top."""
+    return {
+        "type": "category",
+        "data": list(labels),
+        "inverse": True,
+        "axisLabel": {"width": 200, "overflow": "truncate"},
     }

@@ -74,4 +74,23 @@ WORDS = (
     N_("gasoline"),
     N_("lpg"),
     N_("coke_oven_gas"),
+    # intensity periods, rankings and quota verdicts
+    N_("month"),
+    N_("quarter"),
+    N_("intensity"),
+    N_("quota_distance"),
+    N_("yoy"),
+    N_("over_limit"),
+    N_("above_entry"),
+    N_("leader"),
+    N_("no_quota"),
+    N_("new"),
+    # production figures: kinds, periods and history actions
+    N_("output"),
+    N_("value_added"),
+    N_("gross_output"),
+    N_("day"),
+    N_("revised"),
+    N_("locked"),
+    N_("unlocked"),
 )

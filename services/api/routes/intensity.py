@@ -26,6 +26,7 @@ from services.api.models.intensity import (
 from services.api.params import Code
 from services.api.problems import Problem
 from services.api.render import json_body, model_response, render
+from services.api.snapshots import Snapshot
 from services.api.tenancy import visible_enterprise
 from services.core.domain.coefficients import ElectricityMethod
 from services.core.domain.intensity import IntensityPeriod, Window, district_intensity
@@ -86,11 +87,22 @@ def _figures(ctx: Ctx, window: Window, codes: list[str] | None) -> list[Enterpri
         raise Problem(409, str(err), kind="rollups-in-another-zone") from err
 
 
-def _district(ctx: Ctx, window: Window, answer: str, make: Callable[[Figures], bytes]) -> Response:
-    """``answer`` (rendered by ``make``) from every enterprise's figures, computed once per
-    window and shared for the snapshot TTL; each answer is rendered once per snapshot."""
+def intensity_window(ctx: Ctx, year: int | None, month: int | None, period: str) -> Window:
+    """The window asked for, by default the last complete month (400 for half a month)."""
+    return _window(ctx, year, month, period)
+
+
+def intensity_snapshot(ctx: Ctx, window: Window) -> Snapshot[Figures]:
+    """Every enterprise's figures for ``window``, computed once per window and shared for the
+    snapshot TTL by the API and the console."""
     key = f"intensity:{window.year}-{window.month}:{window.period.value}"
-    snap = ctx.snapshots.get(key, lambda: _figures(ctx, window, None))
+    return ctx.snapshots.get(key, lambda: _figures(ctx, window, None))
+
+
+def _district(ctx: Ctx, window: Window, answer: str, make: Callable[[Figures], bytes]) -> Response:
+    """``answer`` (rendered by ``make``) from the window's snapshot; each answer is rendered
+    once per snapshot."""
+    snap = intensity_snapshot(ctx, window)
     return json_body(snap.memo(answer, make), snap.headers())
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from services.core.schema.tables import api_keys, api_users
+from services.core.schema.tables import api_keys, api_users, enterprises, gateways
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +114,68 @@ def revoke_api_key(conn: Connection, *, prefix: str) -> bool:
         .values(revoked_at=func.now())
     )
     return bool(result.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class UserListing:
+    """An account as an admin sees it: never its password hash."""
+
+    username: str
+    role: str
+    enterprise: str | None  # the enterprise's code
+    gateway: str | None  # the gateway's code
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyListing:
+    """An API key as an admin sees it: its public prefix, never its hash."""
+
+    prefix: str
+    name: str | None
+    username: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+# the columns of UserListing and KeyListing, in their order
+_USER_LISTING = (
+    api_users.c.username,
+    api_users.c.role,
+    enterprises.c.code,
+    gateways.c.code,
+    api_users.c.active,
+    api_users.c.created_at,
+)
+_KEY_LISTING = (
+    api_keys.c.prefix,
+    api_keys.c.name,
+    api_users.c.username,
+    api_keys.c.created_at,
+    api_keys.c.revoked_at,
+)
+
+
+def user_listing(conn: Connection) -> list[UserListing]:
+    """Every account, by username, with its enterprise's and gateway's codes."""
+    stmt = (
+        select(*_USER_LISTING)
+        .select_from(
+            api_users.outerjoin(
+                enterprises, enterprises.c.id == api_users.c.enterprise_id
+            ).outerjoin(gateways, gateways.c.id == api_users.c.gateway_id)
+        )
+        .order_by(api_users.c.username)
+    )
+    return [UserListing(*r) for r in conn.execute(stmt)]
+
+
+def key_listing(conn: Connection) -> list[KeyListing]:
+    """Every API key, unrevoked first, newest first."""
+    stmt = (
+        select(*_KEY_LISTING)
+        .join(api_users, api_users.c.id == api_keys.c.user_id)
+        .order_by(api_keys.c.revoked_at.is_not(None), api_keys.c.created_at.desc())
+    )
+    return [KeyListing(*r) for r in conn.execute(stmt)]

@@ -4,23 +4,13 @@ violations."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from services.core.settings import IntensitySettings
 from tests.integration.api.conftest import ApiHarness
-from tests.support.intensity import ENT_A, ENT_B, enter, feed_month, provision
+from tests.support.intensity import ENT_A, ENT_B, november_figures
 
-NOV = date(2026, 11, 1)
-NOV_LAST = date(2025, 11, 1)
 NOV_QUERY = {"year": 2026, "month": 11}
-STEPS = {
-    ("M-100", "energy_import_kwh"): 1.0,
-    ("G-1", "gas_volume_m3"): 0.5,
-    ("DC-IN-1", "energy_import_kwh"): 2.0,
-    ("B-1", "energy_import_kwh"): 1.0,
-}
 
 
 @pytest.fixture
@@ -33,14 +23,7 @@ def figures(api: ApiHarness) -> ApiHarness:
     """November 2026 and 2025 fed; A's hot metal over its GB 21256-2025 limit this year (70 t:
     429.5 kgce/t > 415), value added for both enterprises both years; B's cold storage has no
     output entered (insufficient data)."""
-    provision(api.db)
-    feed_month(api.db, NOV, STEPS)
-    feed_month(api.db, NOV_LAST, {k: v * 1.25 for k, v in STEPS.items()})
-    enter(api.db, ENT_A, NOV, 70.0, product="hot-metal")
-    enter(api.db, ENT_A, NOV_LAST, 100.0, product="hot-metal")
-    for month in (NOV, NOV_LAST):
-        enter(api.db, ENT_A, month, 50.0)
-        enter(api.db, ENT_B, month, 5.0)
+    november_figures(api.db)
     return api
 
 

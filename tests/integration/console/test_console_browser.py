@@ -17,6 +17,7 @@ from services.accounting.rollup import catch_up
 from services.core.db import make_engine
 from tests.integration.api.conftest import PASSWORD, ApiHarness, feed
 from tests.integration.conftest import ENT_A, ENT_B
+from tests.support.intensity import NOV, enter, november_figures
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "console"
@@ -197,3 +198,40 @@ def test_an_admin_checks_a_registry_file_before_applying_it(session: Session) ->
     assert page.locator("#apply").is_visible()  # nothing is applied before the officer says so
     session.shot("admin-registry")
     assert session.errors == []
+
+
+def test_an_officer_finds_the_over_quota_plant_and_locks_a_month(
+    browser: sync_api.Browser, api: ApiHarness, shots: Path
+) -> None:
+    november_figures(api.db)
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if last != NOV:  # a month the production section lists has a figure
+        enter(api.db, ENT_A, last, 42.0)
+    session = Session(browser, api.url, shots)
+    try:
+        session.log_in("officer")
+        page = session.page
+        page.click("text=能耗强度")
+        page.goto("/console/intensity?month=2026-11&by=quota_distance")
+        over = page.locator(f"#over-quota tr[data-enterprise='{ENT_A}']")
+        assert "over" in (over.get_attribute("class") or "")
+        assert "GB 21256-2025 4.3, Table 3, grade 3" in over.inner_text()
+        page.wait_for_selector("#ranking .chart canvas")
+        session.shot("intensity")
+
+        over.locator("a").click()
+        page.goto(f"/console/enterprises/{ENT_A}?month=2026-11")
+        assert "over" in (
+            page.locator("#product-intensity tr[data-product='hot-metal']").get_attribute("class")
+            or ""
+        )
+        row = f"#month-locks tr[data-month='{last:%Y-%m}']"
+        page.fill(f"{row} input[name=reason]", "已与企业核对")
+        page.click(f"{row} button")  # htmx posts with the CSRF header and swaps the section
+        page.wait_for_selector(f"{row}.locked")
+        assert "已与企业核对" in page.locator(row).inner_text()
+        session.shot("enterprise-intensity")
+        assert session.errors == []
+    finally:
+        session.close()

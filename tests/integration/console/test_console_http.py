@@ -19,6 +19,8 @@ PAGES = [
     "/console/data-centres",
     "/console/data-centres?window=rolling_24h",
     "/console/budgets",
+    "/console/intensity",
+    "/console/intensity?by=quota_distance&period=ytd",
     "/console/alerts",
     "/console/alerts/count",
     "/console/enterprises",

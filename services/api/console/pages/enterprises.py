@@ -12,9 +12,13 @@ from fastapi.responses import RedirectResponse
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, User, enterprise_or_404, own_code
+from services.api.console.pages.intensity import MONTH, year_month
 from services.api.console.pages.overview import TREND_DAYS, Energy
+from services.api.console.pages.production import production_section
 from services.api.console.views import render
+from services.api.intensity_out import enterprise_out
 from services.api.routes.budgets import budget_snapshot
+from services.api.routes.intensity import intensity_snapshot, intensity_window
 from services.api.routes.pue import ranking_snapshot
 from services.api.routes.reports import enterprise_monthly
 from services.core.domain.pue import Window, window_bounds
@@ -44,7 +48,14 @@ def enterprises(
 
 
 @router.get("/enterprises/{code}")
-def enterprise(ctx: ConsoleCtx, request: Request, who: User, code: str) -> Response:
+def enterprise(
+    ctx: ConsoleCtx,
+    request: Request,
+    who: User,
+    code: str,
+    month: Annotated[str | None, Query(pattern=MONTH)] = None,
+) -> Response:
+    """``month`` (YYYY-MM): the intensity section's month, by default the last complete one."""
     zone = ctx.config.common.zone
     now = datetime.now(UTC)
     scope = Scope(enterprise=code)
@@ -68,6 +79,7 @@ def enterprise(ctx: ConsoleCtx, request: Request, who: User, code: str) -> Respo
         completeness = consumption(
             conn, start=month_start, end=now, interval="1mo", zone=zone, scope=scope
         )
+        production = production_section(conn, ent, now.astimezone(zone).date())
     days.sort()
     silent_after = ctx.config.alerts.silent_intervals
     status = {
@@ -76,6 +88,10 @@ def enterprise(ctx: ConsoleCtx, request: Request, who: User, code: str) -> Respo
     }
     pue = [r.row for r in ranking_snapshot(ctx, "ytd").value if r.enterprise_id == ent.id]
     budgets = [r.row for r in budget_snapshot(ctx).value if r.enterprise_id == ent.id]
+    window = intensity_window(ctx, *year_month(month), "month")
+    found = [e for e in intensity_snapshot(ctx, window).value if e.code == ent.code]
+    threshold = ctx.config.common.min_completeness
+    intensity = enterprise_out(found[0], threshold) if found else None
     chart = charts.bars([d for d, _ in days], [round(e.tce, 3) for _, e in days], "tce", "tce")
     return render(
         ctx,
@@ -95,6 +111,9 @@ def enterprise(ctx: ConsoleCtx, request: Request, who: User, code: str) -> Respo
         pue=pue,
         budgets=budgets,
         completeness=completeness,
+        intensity=intensity,
+        error=None,
+        **production,
     )
 
 
