@@ -12,33 +12,22 @@ not because the calendar moved on.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from services.alerts.rules.months import live_months
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
 from services.core.domain.coefficients import FactorSet
 from services.core.domain.intensity import Intensity, IntensityPeriod, Window, YearOnYear
 from services.core.domain.quota import QuotaSet, QuotaVerdict
 from services.core.store.intensity import EnterpriseIntensity, ProductIntensity, intensities
+from services.core.store.reports import last_complete_month
 
 QUOTA_OVER_LIMIT = "quota_over_limit"
 INTENSITY_YOY_RISE = "intensity_yoy_rise"
-
-
-def last_complete_month(now: datetime, zone: ZoneInfo) -> date:
-    """The first day of the last local month that has ended."""
-    return (now.astimezone(zone).date().replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
-def _live_months(live: dict[AlertKey, LiveAlert]) -> set[date]:
-    return {
-        date.fromisoformat(f"{key[3]}-01")
-        for key in live
-        if key[0] in (QUOTA_OVER_LIMIT, INTENSITY_YOY_RISE) and len(key[3]) == 7
-    }
 
 
 def _figure(i: Intensity) -> dict[str, Any]:
@@ -131,7 +120,10 @@ def intensity_findings(
     rise: float,
 ) -> list[Finding]:
     """Both rules over the last complete month and the months of their live alerts."""
-    months = sorted({last_complete_month(now, zone), *_live_months(live)})
+    last = last_complete_month(now, zone)
+    months = sorted(
+        {date(last.year, last.month, 1), *live_months(live, QUOTA_OVER_LIMIT, INTENSITY_YOY_RISE)}
+    )
     out: list[Finding] = []
     for month in months:
         window = Window(month.year, month.month, IntensityPeriod.MONTH)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from services.alerts.rules.months import live_months
 from services.core.alerting.lifecycle import AlertKey, Finding, LiveAlert, Severity
 from services.core.domain.production import due_date, last_due_month
 from services.core.store.production import missing
@@ -28,14 +29,6 @@ def _months_back(last: date, n: int) -> list[date]:
     return months
 
 
-def _live_months(live: dict[AlertKey, LiveAlert]) -> list[date]:
-    return [
-        date.fromisoformat(f"{key[3]}-01")
-        for key in live
-        if key[0] == PRODUCTION_MISSING and len(key[3]) == 7
-    ]
-
-
 def missing_findings(
     conn: Connection,
     now: datetime,
@@ -45,7 +38,7 @@ def missing_findings(
     due_day: int,
 ) -> list[Finding]:
     last = last_due_month(now.astimezone(zone).date(), due_day)
-    months = sorted({*_months_back(last, LOOKBACK_MONTHS), *_live_months(live)})
+    months = sorted({*_months_back(last, LOOKBACK_MONTHS), *live_months(live, PRODUCTION_MISSING)})
     out = []
     for m in missing(conn, months=[mo for mo in months if mo <= last], zone=zone):
         lacking = [f"output of {', '.join(m.products)}"] if m.products else []

@@ -265,6 +265,28 @@ def _lock_out(ctx: Ctx, code: str, lock: store.Lock, *, locked: bool) -> Respons
     return model_response(LockOut, LockOut.model_validate(out))
 
 
+def _change_lock(
+    ctx: Ctx, who: Principal, code: str, month: str, reason: str, *, locked: bool
+) -> Response:
+    """Lock (or unlock) the month; 409 when it already is (or is not) locked."""
+    change = store.lock_month if locked else store.unlock_month
+    start = _month(month)
+    with ctx.engine.begin() as conn:
+        ent = visible_enterprise(conn, who, code)
+        try:
+            lock = change(
+                conn,
+                enterprise_id=ent.id,
+                month=start,
+                by=who.username,
+                reason=reason,
+                now=datetime.now(UTC),
+            )
+        except store.LockStateError as err:
+            raise Problem(409, str(err), kind="lock-state") from err
+    return _lock_out(ctx, code, lock, locked=locked)
+
+
 @router.post(
     "/enterprises/{code}/production/locks/{month}",
     response_model=LockOut,
@@ -274,21 +296,7 @@ def lock_month(ctx: Ctx, who: Officer, code: Code, month: MonthPath, body: LockI
     """A locked month takes no more figures (a submission touching it answers 409) until it is
     unlocked; the lock and its reason go to the history. 409 if it is locked already.
     Officers and admins."""
-    start = _month(month)
-    with ctx.engine.begin() as conn:
-        ent = visible_enterprise(conn, who, code)
-        try:
-            lock = store.lock_month(
-                conn,
-                enterprise_id=ent.id,
-                month=start,
-                by=who.username,
-                reason=body.reason,
-                now=datetime.now(UTC),
-            )
-        except store.LockStateError as err:
-            raise Problem(409, str(err), kind="lock-state") from err
-    return _lock_out(ctx, code, lock, locked=True)
+    return _change_lock(ctx, who, code, month, body.reason, locked=True)
 
 
 @router.delete(
@@ -305,21 +313,7 @@ def unlock_month(
 ) -> Response:
     """Reopens the month for corrections; the unlock and its reason go to the history. Answers
     the lock that was removed; 409 if the month is not locked. Officers and admins."""
-    start = _month(month)
-    with ctx.engine.begin() as conn:
-        ent = visible_enterprise(conn, who, code)
-        try:
-            lock = store.unlock_month(
-                conn,
-                enterprise_id=ent.id,
-                month=start,
-                by=who.username,
-                reason=reason,
-                now=datetime.now(UTC),
-            )
-        except store.LockStateError as err:
-            raise Problem(409, str(err), kind="lock-state") from err
-    return _lock_out(ctx, code, lock, locked=False)
+    return _change_lock(ctx, who, code, month, reason, locked=False)
 
 
 @router.get(
