@@ -19,6 +19,7 @@ answers against it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import Response
@@ -51,10 +52,13 @@ def rows_response(value: Any) -> Response:
     return json_body(orjson.dumps(value))
 
 
-def file_response(body: str | bytes, *, media_type: str, filename: str) -> Response:
-    """A file the client saves as ``filename`` (``Content-Disposition: attachment``)."""
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+def file_response(
+    body: str | bytes, *, media_type: str, filename: str, utf8_filename: str | None = None
+) -> Response:
+    """A file the client saves as ``filename`` (``Content-Disposition: attachment``);
+    ``utf8_filename``, a name in any script, goes beside it as RFC 6266's ``filename*`` (the
+    ASCII ``filename`` stays for clients that do not read it)."""
+    disposition = f'attachment; filename="{filename}"'
+    if utf8_filename is not None:
+        disposition += f"; filename*=UTF-8''{quote(utf8_filename, safe='')}"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

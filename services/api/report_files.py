@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Response
-from openpyxl import Workbook
 
 from services.api.models.reports import (
     DistrictEnterpriseOut,
@@ -27,9 +26,9 @@ from services.api.models.reports import (
     ReportIntensityOut,
 )
 from services.api.render import file_response
+from services.api.xlsx import XLSX, new_workbook, sheet_title, workbook_bytes
 
 CSV = "text/csv; charset=utf-8"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # the OpenAPI description of a route answering JSON, CSV or XLSX
 FILES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -128,17 +127,14 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def workbook(tables: Sequence[Table]) -> bytes:
     """One sheet per table, its header frozen; times as local wall-clock times (XLSX has no
     offsets)."""
-    book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book = new_workbook()
     for table in tables:
-        sheet = book.create_sheet(table.title)
+        sheet = book.create_sheet(sheet_title(table.title))
         sheet.append(list(table.header))
         for row in table.rows:
             sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row])
         sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 def sections_file(tables: Sequence[Table], *, format: str, name: str) -> Response:

@@ -29,7 +29,7 @@ from services.api.console.pages import (
     users,
 )
 from services.api.console.session import CsrfError, LoginRequiredError
-from services.api.console.views import render
+from services.api.console.views import TableNotFoundError, render
 
 STATIC = Path(__file__).parent / "static"
 # the vendored libraries change only with a release of this package; an hour keeps a browser
@@ -84,5 +84,6 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.add_exception_handler(PageNotFoundError, status_page(404, "not_found"))  # type: ignore[arg-type]
+    app.add_exception_handler(TableNotFoundError, status_page(404, "not_found"))  # type: ignore[arg-type]
     app.add_exception_handler(ForbiddenError, status_page(403, "forbidden"))  # type: ignore[arg-type]
     app.add_exception_handler(CsrfError, status_page(403, "csrf"))  # type: ignore[arg-type]

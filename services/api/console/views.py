@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.api.console.i18n import LANG_COOKIE, LANGUAGES, chosen_language, translations
 from services.api.console.session import csrf_token, ensure_csrf_cookie, new_csrf_token
+from services.api.console.tables import Table, file_stem, workbook
 from services.api.context import ApiContext
+from services.api.render import file_response
 from services.api.security import Principal
+from services.api.xlsx import XLSX
 
 TEMPLATES = Path(__file__).parent / "templates"
-# pages are built per request from live data: no proxy or browser may keep one
+# pages and their tables' files are built per request from what this user may see: no proxy
+# or browser may keep one
 _NO_STORE = {"Cache-Control": "no-store"}
+EXPORT_PARAM = "xlsx"
 # scripts only from the console's own static files (no inline script); ECharts and htmx set
 # inline styles on the elements they draw
 CSP = (
@@ -66,6 +72,10 @@ def gettext_for(request: Request) -> Callable[[str], str]:
     return translations(chosen_language(request.cookies.get(LANG_COOKIE))).gettext
 
 
+class TableNotFoundError(Exception):
+    """``?xlsx=`` names no table of the page: answered 404."""
+
+
 def render(
     ctx: ApiContext,
     request: Request,
@@ -74,11 +84,20 @@ def render(
     who: Principal | None = None,
     own: str | None = None,
     status_code: int = 200,
+    tables: Sequence[Table] = (),
     **data: Any,
-) -> HTMLResponse:
+) -> Response:
+    """The page, or with ``?xlsx=NAME`` (a GET) the page's table NAME as an XLSX file: the same
+    route built both, so the file has the rows the page shows to this user."""
     lang = chosen_language(request.cookies.get(LANG_COOKIE))
-    token = csrf_token(request) or new_csrf_token()
     zone: ZoneInfo = ctx.config.common.zone
+    wanted = request.query_params.get(EXPORT_PARAM) if request.method == "GET" else None
+    if wanted is not None:
+        found = next((t for t in tables if t.name == wanted), None)
+        if found is None:
+            raise TableNotFoundError(wanted)
+        return export(found, zone=zone, lang=lang)
+    token = csrf_token(request) or new_csrf_token()
     body = (
         environment(lang)
         .get_template(template)
@@ -92,6 +111,8 @@ def render(
             zone=zone,
             min_completeness=ctx.config.common.min_completeness,
             local=lambda ts: _local(ts, zone),
+            tables={t.name: t for t in tables},
+            export_href=lambda t: export_href(request, t),
             **data,
         )
     )
@@ -99,6 +120,25 @@ def render(
     response.headers["Content-Security-Policy"] = CSP
     ensure_csrf_cookie(ctx, request, response, token)
     return response
+
+
+def export(t: Table, *, zone: ZoneInfo, lang: str) -> Response:
+    now = datetime.now(UTC)
+    ascii_name, name = file_stem(t, now, zone)
+    body = workbook(t, zone=zone, generated_at=now, gettext=translations(lang).gettext)
+    response = file_response(
+        body, media_type=XLSX, filename=f"{ascii_name}.xlsx", utf8_filename=f"{name}.xlsx"
+    )
+    response.headers.update(_NO_STORE)
+    return response
+
+
+def export_href(request: Request, t: Table) -> str:
+    """The page that shows ``t`` (the request's own, with its filters) asking for its file."""
+    if t.page is not None:
+        return f"{t.page}?{urlencode({EXPORT_PARAM: t.name})}"
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != EXPORT_PARAM]
+    return f"{request.url.path}?{urlencode([*params, (EXPORT_PARAM, t.name)])}"
 
 
 def _local(ts: datetime | None, zone: ZoneInfo) -> str:

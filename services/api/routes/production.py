@@ -23,9 +23,10 @@ from services.api.models.production import (
 from services.api.params import Code, FileFormat
 from services.api.problems import Problem
 from services.api.render import file_response, model_response
-from services.api.report_files import CSV, FILES, XLSX, Table, table_csv, workbook
+from services.api.report_files import CSV, FILES, Table, table_csv, workbook
 from services.api.security import Principal
 from services.api.tenancy import visible_enterprise
+from services.api.xlsx import XLSX
 from services.core.domain.production import (
     SubmissionError,
     due_date,

@@ -20,8 +20,9 @@ from services.api.quality_out import (
     enterprise_tables,
 )
 from services.api.render import file_response, model_response
-from services.api.report_files import CSV, FILES, XLSX, sections_file, table_csv, workbook
+from services.api.report_files import CSV, FILES, sections_file, table_csv, workbook
 from services.api.tenancy import visible_enterprise
+from services.api.xlsx import XLSX
 from services.core.errors import EnergymonError
 from services.core.store.quality_report import Period, QualityReport, QualityRules, quality_report
 

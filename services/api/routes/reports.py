@@ -28,7 +28,6 @@ from services.api.render import file_response, model_response
 from services.api.report_files import (
     CSV,
     FILES,
-    XLSX,
     district_enterprises,
     district_tables,
     enterprise_tables,
@@ -37,6 +36,7 @@ from services.api.report_files import (
     workbook,
 )
 from services.api.tenancy import visible_enterprise
+from services.api.xlsx import XLSX
 from services.core.domain.coefficients import ElectricityMethod
 from services.core.domain.rounding import (
     AMOUNT_DIGITS,

@@ -3,6 +3,8 @@ comment (officers, htmx POST with the CSRF token), and the live count the header
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,14 +18,16 @@ from services.api.console.access import (
     User,
     own_code,
 )
+from services.api.console.energy_tables import Gettext
 from services.api.console.session import check_csrf
-from services.api.console.views import render
+from services.api.console.tables import Column, Kind, Row, Table, table
+from services.api.console.views import gettext_for, render
 from services.api.context import ApiContext
 from services.api.security import Principal
 from services.api.tenancy import own_enterprises
 from services.core.alerting import store
 from services.core.alerting.lifecycle import RULES, Severity, State
-from services.core.alerting.store import AlertDetail
+from services.core.alerting.store import AlertDetail, AlertSummary
 from services.core.store import registry
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -77,7 +81,112 @@ def inbox(
         states=[s.value for s in State],
         towns=towns,
         page_size=PAGE,
+        tables=[inbox_table(rows, chosen, gettext_for(request))],
     )
+
+
+def inbox_table(rows: Sequence[AlertSummary], chosen: dict[str, str | None], _: Gettext) -> Table:
+    """The list as filtered (the newest ``PAGE``), the filters written into the file."""
+    any_ = _("any")
+    state = chosen["state"]
+    if state in (None, "live"):
+        shown_state = _("open or acknowledged")
+    else:
+        shown_state = any_ if state == "all" else _(str(state))
+    filters = (
+        (_("Rule"), chosen["rule"] or any_),
+        (_("Severity"), _(chosen["severity"]) if chosen["severity"] else any_),
+        (_("State"), shown_state),
+        (_("Town"), chosen["town"] or any_),
+        (_("Enterprise"), chosen["enterprise"] or any_),
+        (_("Rows"), _("the newest %(n)s matches") % {"n": PAGE}),
+    )
+    return table(
+        "alert-list",
+        _("Alert inbox"),
+        (
+            Column("#", kind=Kind.INTEGER),
+            Column(_("Severity")),
+            Column(_("State")),
+            Column(_("Alert")),
+            Column(_("Rule")),
+            Column(_("Enterprise")),
+            Column(_("Value"), kind=Kind.NUMBER, places=3),
+            Column(_("Limit"), kind=Kind.NUMBER, places=3),
+            Column(_("Opened"), kind=Kind.TIME),
+        ),
+        [
+            Row(
+                (
+                    a.id,
+                    _(a.severity),
+                    _(a.state),
+                    a.title,
+                    a.rule,
+                    a.enterprise or "",
+                    a.value,
+                    a.limit,
+                    a.opened_at,
+                ),
+                links={3: f"/console/alerts/{a.id}"},
+                attrs={"class": f"sev-{a.severity}", "data-alert": str(a.id)},
+                cell_attrs={2: {"id": f"alert-row-state-{a.id}", "class": f"state-{a.state}"}},
+            )
+            for a in rows
+        ],
+        filters=filters,
+        htmx_target="#alert-detail",
+    )
+
+
+def detail_tables(a: AlertDetail, events: list[dict[str, object]], _: Gettext) -> list[Table]:
+    """The evidence an alert was computed from and its history."""
+    page = f"/console/alerts/{a.id}"
+    about = ((_("Alert"), f"#{a.id} {a.title}"),)
+    return [
+        table(
+            "alert-evidence",
+            f"#{a.id} {_('Evidence')}",
+            (Column(_("Item")), Column(_("Value"))),
+            [(k, _evidence_value(v)) for k, v in sorted(a.evidence.items())],
+            filters=about,
+            page=page,
+        ),
+        table(
+            "alert-history",
+            f"#{a.id} {_('History')}",
+            (
+                Column(_("When"), kind=Kind.TIME),
+                Column(_("What")),
+                Column(_("Who")),
+                Column(_("Comment")),
+            ),
+            [
+                (
+                    e["at"],
+                    _(str(e["action"])),
+                    e["actor"],
+                    _comment(e.get("detail")),
+                )
+                for e in events
+            ],
+            filters=about,
+            page=page,
+        ),
+    ]
+
+
+def _evidence_value(value: object) -> object:
+    """Numbers stay numbers; anything else as text (nested values as JSON)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def _comment(detail: object) -> str:
+    return str(detail.get("comment") or "") if isinstance(detail, dict) else ""
 
 
 @router.get("/alerts/count")
@@ -109,6 +218,7 @@ def detail(ctx: ConsoleCtx, request: Request, who: User, alert_id: int) -> Respo
         events=events,
         error=None,
         acted=False,
+        tables=detail_tables(alert, events, gettext_for(request)),
     )
 
 
@@ -162,6 +272,7 @@ def _act(
         events=events,
         error=error,
         acted=error is None,
+        tables=detail_tables(alert, events, gettext_for(request)),
     )
     if error is None:  # the header's open count refreshes at once
         response.headers["HX-Trigger"] = "alerts-changed"

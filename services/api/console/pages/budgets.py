@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request, Response
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, User, own_code
+from services.api.console.energy_tables import Gettext
+from services.api.console.tables import Column, Kind, Row, Table, table
 from services.api.console.views import gettext_for, render
 from services.api.models.budgets import BudgetStatusOut
 from services.api.routes.budgets import budget_snapshot
@@ -36,7 +38,69 @@ def budgets(ctx: ConsoleCtx, request: Request, who: User) -> Response:
         (_("Share used"), _("Projected")),
     )
     return render(
-        ctx, request, "budgets.html", who=who, own=own, rows=rows, names=names, budget_chart=chart
+        ctx,
+        request,
+        "budgets.html",
+        who=who,
+        own=own,
+        rows=rows,
+        budget_chart=chart,
+        tables=[budget_table(rows, names, _)],
+    )
+
+
+def budget_table(rows: list[BudgetStatusOut], names: dict[str, str], _: Gettext) -> Table:
+    """The ranking with the chart's figures: share used and the projected share."""
+
+    def verdict(b: BudgetStatusOut) -> str:
+        text = _(b.verdict)
+        if not b.data_sufficient and b.verdict != "insufficient_data":
+            text += f" · {_('insufficient data')}"
+        return text
+
+    return table(
+        "budget-ranking",
+        _("Energy budgets this year"),
+        (
+            Column(_("Enterprise")),
+            Column(_("Site")),
+            Column(_("Period")),
+            Column(_("Carrier")),
+            Column(_("Unit")),
+            Column(_("Budget"), kind=Kind.NUMBER, places=1),
+            Column(_("Used"), kind=Kind.NUMBER, places=1),
+            Column(_("Share used"), kind=Kind.SHARE, places=1),
+            Column(_("Projected (run-rate)"), kind=Kind.NUMBER, places=1),
+            Column(_("Projected (last year)"), kind=Kind.NUMBER, places=1),
+            Column(_("Projected share"), kind=Kind.SHARE, places=1),
+            Column(_("State")),
+            Column(_("Completeness"), kind=Kind.SHARE, places=1),
+        ),
+        [
+            Row(
+                (
+                    names.get(b.enterprise, b.enterprise),
+                    b.site or "",
+                    b.period,
+                    _(b.carrier) if b.carrier else "tce",
+                    b.unit,
+                    b.budget,
+                    b.used,
+                    b.share_used,
+                    b.projected_run_rate,
+                    b.projected_last_year,
+                    projected_share(b),
+                    verdict(b),
+                    b.coverage,
+                ),
+                links={0: f"/console/enterprises/{b.enterprise}"},
+                attrs={
+                    "class": f"state-{b.state}",
+                    "data-budget": f"{b.enterprise}/{b.site or ''}/{b.period}/{b.carrier or 'tce'}",
+                },
+            )
+            for b in rows
+        ],
     )
 
 

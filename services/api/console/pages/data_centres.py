@@ -11,6 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, PageNotFoundError, User, enterprise_or_404
 from services.api.console.access import own_code as own_code_of
+from services.api.console.energy_tables import Gettext
+from services.api.console.tables import Column, Kind, Row, Table, as_date, table
 from services.api.console.views import gettext_for, render
 from services.api.models.pue import PueOut
 from services.api.routes.pue import ranking_snapshot
@@ -63,8 +65,79 @@ def ranking(
         ranked=ranked,
         apart=apart,
         ranking_chart=chart,
-        names=names,
+        tables=ranking_tables(ranked, apart, names, window, gettext_for(request)),
     )
+
+
+def ranking_tables(
+    ranked: list[PueOut], apart: list[PueOut], names: dict[str, str], window: str, _: Gettext
+) -> list[Table]:
+    filters = ((_("Window"), _(window)),)
+    enterprise, site, verdict = Column(_("Enterprise")), Column(_("Site")), Column(_("Verdict"))
+    coverage = (
+        Column(_("Facility coverage"), kind=Kind.SHARE, places=1),
+        Column(_("IT coverage"), kind=Kind.SHARE, places=1),
+    )
+
+    def link(r: PueOut) -> dict[int, str]:
+        return {2: f"/console/enterprises/{r.enterprise}/data-centres/{r.site}"}
+
+    return [
+        table(
+            "pue-ranking",
+            _("PUE ranking"),
+            (
+                Column("#", kind=Kind.INTEGER),
+                enterprise,
+                site,
+                Column("PUE", kind=Kind.NUMBER, places=3),
+                Column(_("Limit"), kind=Kind.NUMBER, places=2),
+                verdict,
+                *coverage,
+            ),
+            [
+                Row(
+                    (
+                        i,
+                        names.get(r.enterprise, r.enterprise),
+                        r.site,
+                        r.pue,
+                        r.limit,
+                        r.verdict_text,
+                        r.facility_coverage,
+                        r.it_coverage,
+                    ),
+                    links=link(r),
+                    attrs={
+                        "class": "over" if r.over_limit else "",
+                        "data-site": f"{r.enterprise}/{r.site}",
+                    },
+                )
+                for i, r in enumerate(ranked, start=1)
+            ],
+            filters=filters,
+        ),
+        table(
+            "pue-insufficient",
+            _("Without a PUE (insufficient data or no IT load)"),
+            (enterprise, site, verdict, *coverage),
+            [
+                Row(
+                    (
+                        names.get(r.enterprise, r.enterprise),
+                        r.site,
+                        r.verdict_text,
+                        r.facility_coverage,
+                        r.it_coverage,
+                    ),
+                    links={1: link(r)[2]},
+                    attrs={"data-site": f"{r.enterprise}/{r.site}"},
+                )
+                for r in apart
+            ],
+            filters=filters,
+        ),
+    ]
 
 
 @router.get("/enterprises/{code}/data-centres/{site}")
@@ -108,6 +181,18 @@ def history(ctx: ConsoleCtx, request: Request, who: User, code: str, site: str) 
         "kWh",
     )
     pue_chart = charts.line(days, [("PUE", [r[3] for r in rows])], "PUE")
+    figures = table(
+        "pue-history",
+        f"{_('Data centre')} {site}: {_('Daily PUE')}",
+        (
+            Column(_("Day"), kind=Kind.DATE),
+            Column(_("Facility"), "kWh", Kind.NUMBER, 1),
+            Column("IT", "kWh", Kind.NUMBER, 1),
+            Column("PUE", kind=Kind.NUMBER, places=3),
+        ),
+        [(as_date(d), f, i, p) for d, f, i, p in rows],
+        filters=((_("Enterprise"), f"{ent.name} ({ent.code})"), (_("Window"), _("last 30 days"))),
+    )
     return render(
         ctx,
         request,
@@ -119,6 +204,7 @@ def history(ctx: ConsoleCtx, request: Request, who: User, code: str, site: str) 
         rows=rows,
         energy_chart=energy_chart,
         pue_chart=pue_chart,
+        tables=[figures],
     )
 
 

@@ -12,10 +12,17 @@ from fastapi.responses import RedirectResponse
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, User, enterprise_or_404, own_code
+from services.api.console.energy_tables import completeness, daily_energy
+from services.api.console.pages.enterprise_tables import (
+    carrier_table,
+    intensity_tables,
+    meter_tables,
+)
 from services.api.console.pages.intensity import MONTH, year_month
 from services.api.console.pages.overview import TREND_DAYS, Energy
-from services.api.console.pages.production import production_section
-from services.api.console.views import render
+from services.api.console.pages.production import production_section, production_tables
+from services.api.console.tables import Column, Row, table
+from services.api.console.views import gettext_for, render
 from services.api.intensity_out import enterprise_out
 from services.api.routes.budgets import budget_snapshot
 from services.api.routes.intensity import intensity_snapshot, intensity_window
@@ -44,7 +51,22 @@ def enterprises(
         if own is not None or not who.sees_everything:
             return RedirectResponse(f"/console/enterprises/{own}", status_code=303)
         rows = registry.enterprises_page(conn, limit=1_000_000, town=town or None)
-    return render(ctx, request, "enterprises.html", who=who, own=own, rows=rows, town=town)
+    _ = gettext_for(request)
+    listing = table(
+        "enterprise-list",
+        _("Enterprises"),
+        (Column(_("Name")), Column(_("Credit code")), Column(_("Town")), Column(_("Industry"))),
+        [
+            Row(
+                (e.name, e.code, e.town or "", e.industry or ""),
+                links={0: f"/console/enterprises/{e.code}"},
+                attrs={"class": "" if e.active else "inactive"},
+            )
+            for e in rows
+        ],
+        filters=((_("Town"), town or _("any")),),
+    )
+    return render(ctx, request, "enterprises.html", who=who, own=own, town=town, tables=[listing])
 
 
 @router.get("/enterprises/{code}")
@@ -76,7 +98,7 @@ def enterprise(
                 conn, factors, start=first, end=now, zone=zone, interval="1d", scope=scope
             )
         ]
-        completeness = consumption(
+        completeness_rows = consumption(
             conn, start=month_start, end=now, interval="1mo", zone=zone, scope=scope
         )
         production = production_section(conn, ent, now.astimezone(zone).date())
@@ -93,6 +115,22 @@ def enterprise(
     threshold = ctx.config.common.min_completeness
     intensity = enterprise_out(found[0], threshold) if found else None
     chart = charts.bars([d for d, _ in days], [round(e.tce, 3) for _, e in days], "tce", "tce")
+    _ = gettext_for(request)
+    whose = f"{ent.name} ({ent.code})"
+    tables = [
+        daily_energy("day-figures", _("Energy by day, last 30 days"), days, _, whose),
+        carrier_table(ent, carriers, _),
+        completeness(
+            "completeness-figures",
+            [(c.carrier, c.completeness) for c in completeness_rows],
+            ctx.config.common.min_completeness,
+            _,
+            whose,
+        ),
+        *meter_tables(ent, sites, meters, status, last, _),
+        *(intensity_tables(ent, intensity, _) if intensity is not None else ()),
+        *production_tables(ent, production, _, zone),
+    ]
     return render(
         ctx,
         request,
@@ -110,8 +148,9 @@ def enterprise(
         day_chart=chart,
         pue=pue,
         budgets=budgets,
-        completeness=completeness,
+        completeness=completeness_rows,
         intensity=intensity,
+        tables=tables,
         error=None,
         **production,
     )

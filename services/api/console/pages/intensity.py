@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, OfficerUser
+from services.api.console.energy_tables import Gettext
+from services.api.console.tables import Column, Kind, Row, Table, table
 from services.api.console.views import gettext_for, render
 from services.api.intensity_out import district_out, ranking_out, violation_out
-from services.api.models.intensity import RankOut
+from services.api.models.intensity import RankingOut, RankOut, ViolationOut
 from services.api.routes.intensity import intensity_snapshot, intensity_window
 from services.core.domain.intensity import district_intensity
 from services.core.store.intensity_ranking import RankBy, ranking, violations
@@ -74,7 +76,105 @@ def intensity(
         ranking=ranked,
         over=over,
         ranking_chart=chart,
+        tables=intensity_tables(ranked, over, (window.label, period, by), _),
     )
+
+
+def intensity_tables(
+    ranked: RankingOut, over: list[ViolationOut], shown: tuple[str, str, str], _: Gettext
+) -> list[Table]:
+    """The products over their quota, the ranking and the rows set apart."""
+    label, period, by = shown
+    filters = ((_("Period"), f"{label} ({_(period)})"),)
+    ranked_by = (*filters, (_("Ranked by"), _(by)))
+
+    def link(code: str) -> str:
+        return f"/console/enterprises/{code}#intensity"
+
+    violations = table(
+        "over-quota-list",
+        _("Products over their quota"),
+        (
+            Column(_("Enterprise")),
+            Column(_("Product")),
+            Column(_("Code")),
+            Column(_("Value"), kind=Kind.NUMBER, places=2),
+            Column(_("Limit"), kind=Kind.NUMBER, places=2),
+            Column(_("Unit")),
+            Column(_("Verdict")),
+            Column(_("Standard and clause")),
+            Column(_("Verified against the standard's text")),
+        ),
+        [
+            Row(
+                (
+                    v.name,
+                    v.product_name,
+                    v.product,
+                    v.value,
+                    v.limit,
+                    v.unit,
+                    v.text,
+                    v.clause,
+                    _("yes") if v.verified else _("no"),
+                ),
+                links={0: link(v.enterprise)},
+                attrs={"class": "over", "data-enterprise": v.enterprise},
+            )
+            for v in over
+        ],
+        filters=filters,
+    )
+    ranking_table = table(
+        "intensity-ranking",
+        _("Ranking"),
+        (
+            Column("#", kind=Kind.INTEGER),
+            Column(_("Enterprise")),
+            Column(_("Product")),
+            Column(_("Value"), kind=Kind.NUMBER, places=4),
+            Column(_("Unit")),
+            Column(_("Change on last year"), kind=Kind.SHARE, places=1),
+            Column(_("Share of the limit"), kind=Kind.SHARE, places=1),
+            Column(_("Verdict")),
+        ),
+        [
+            Row(
+                (
+                    r.rank,
+                    r.name,
+                    r.product or "",
+                    r.value,
+                    r.unit,
+                    r.yoy_change,
+                    r.share_of_limit,
+                    (f"{_(r.quota_verdict)} " if r.quota_verdict else "") + r.text,
+                ),
+                links={1: link(r.enterprise)},
+                attrs={
+                    "class": "over" if r.quota_verdict == "over_limit" else "",
+                    "data-enterprise": r.enterprise,
+                },
+            )
+            for r in ranked.ranked
+        ],
+        filters=ranked_by,
+    )
+    apart = table(
+        "intensity-apart",
+        _("Not ranked (no figure)"),
+        (Column(_("Enterprise")), Column(_("Product")), Column(_("Reason"))),
+        [
+            Row(
+                (r.name, r.product or "", r.text),
+                links={0: link(r.enterprise)},
+                attrs={"data-enterprise": r.enterprise},
+            )
+            for r in ranked.insufficient
+        ],
+        filters=ranked_by,
+    )
+    return [violations, ranking_table, apart]
 
 
 def _key(r: RankOut, by: str) -> float | None:

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request, Response
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, PageNotFoundError, User, enterprise_or_404
 from services.api.console.access import own_code as own_code_of
-from services.api.console.views import render
+from services.api.console.tables import Column, Kind, table
+from services.api.console.views import gettext_for, render
 from services.core.store import registry
 from services.core.store.connectivity import last_readings
 from services.core.store.meter_log import gateway_dead_letters, meter_counter_events
@@ -63,10 +64,58 @@ def meter_page(ctx: ConsoleCtx, request: Request, who: User, code: str, meter: s
         )
         for p, rows in series
     ]
+    _ = gettext_for(request)
+    about = (_("Meter"), f"{ent.code}/{meter}")
+    tables = [
+        table(
+            f"readings-{p.quantity}",
+            f"{meter} {p.quantity}",
+            (Column(_("Time"), kind=Kind.TIME), Column(_("Reading"), p.unit, Kind.NUMBER, None)),
+            [(r.ts, r.value) for r in reversed(rows)],
+            filters=(
+                about,
+                (_("Window"), _("raw readings of the last 24 hours, before the multiplier")),
+            ),
+        )
+        for p, rows in series
+    ]
+    tables.append(
+        table(
+            "counter-event-list",
+            f"{meter} {_('Counter events')}",
+            (
+                Column(_("Time"), kind=Kind.TIME),
+                Column(_("Point")),
+                Column(_("Event")),
+                Column(_("Energy counted"), kind=Kind.NUMBER, places=None),
+                Column(_("Found"), kind=Kind.TIME),
+            ),
+            [(e.ts, e.quantity, _(e.kind), e.energy, e.detected_at) for e in events],
+            filters=(about, (_("Rows"), _("the newest %(n)s") % {"n": MAX_EVENTS})),
+        )
+    )
+    tables.append(
+        table(
+            "dead-letter-list",
+            f"{found.gateway or ''} {_('Dead letters')}".strip(),
+            (
+                Column(_("Received"), kind=Kind.TIME),
+                Column(_("Source")),
+                Column(_("Reason")),
+                Column(_("Detail")),
+            ),
+            [(d.received_at, d.source, d.reason, d.detail) for d in letters],
+            filters=(
+                (_("Gateway"), found.gateway or ""),
+                (_("Rows"), _("the newest %(n)s") % {"n": MAX_EVENTS}),
+            ),
+        )
+    )
     return render(
         ctx,
         request,
         "meter.html",
+        tables=tables,
         who=who,
         own=own,
         ent=ent,

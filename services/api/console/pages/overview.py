@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -15,8 +16,10 @@ from sqlalchemy import Connection
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, OfficerUser, User, own_code
+from services.api.console.energy_tables import Gettext, completeness, daily_energy
 from services.api.console.pages.budgets import projected_share
-from services.api.console.views import render
+from services.api.console.tables import Column, Kind, Row, Table, table
+from services.api.console.views import gettext_for, render
 from services.api.context import ApiContext
 from services.api.models.budgets import BudgetStatusOut
 from services.api.routes.budgets import budget_snapshot
@@ -95,7 +98,39 @@ def overview(ctx: ConsoleCtx, request: Request, who: User) -> Response:
         o=figures,
         as_of=as_of,
         trend_chart=trend_chart,
+        tables=overview_tables(
+            figures, gettext_for(request), own, ctx.config.common.min_completeness
+        ),
     )
+
+
+def overview_tables(o: Overview, _: Gettext, own: str | None, low: float) -> list[Table]:
+    scope = own or _("District")
+    month, ytd = _("This month"), _("Year to date")
+    towns = table(
+        "town-energy",
+        _("By town"),
+        (
+            Column(_("Town")),
+            Column(f"{month} {_('energy')}", "tce", Kind.NUMBER, 1),
+            Column(f"{month} CO2", "tCO2", Kind.NUMBER, 1),
+            Column(f"{ytd} {_('energy')}", "tce", Kind.NUMBER, 1),
+            Column(f"{ytd} CO2", "tCO2", Kind.NUMBER, 1),
+        ),
+        [
+            Row(
+                (town, m.tce, m.tco2, y.tce, y.tco2),
+                links={0: f"/console/enterprises?{urlencode({'town': town})}"},
+            )
+            for town, m, y in o.towns
+        ],
+        filters=((_("Scope"), scope),),
+    )
+    return [
+        daily_energy("trend-figures", _("Energy by day, last 30 days"), o.trend, _, scope),
+        towns,
+        completeness("completeness-figures", o.completeness, low, _, scope),
+    ]
 
 
 @router.get("/reports/district")

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from sqlalchemy import Connection
 
 from services.api.console.access import ConsoleCtx, OfficerUser, enterprise_or_404, own_code
+from services.api.console.energy_tables import Gettext
+from services.api.console.pages.enterprise_tables import about
 from services.api.console.pages.intensity import MONTH
 from services.api.console.session import check_csrf
-from services.api.console.views import render
+from services.api.console.tables import TIME_FORMAT, Column, Kind, Row, Table, table
+from services.api.console.views import gettext_for, render
 from services.core.domain.production import next_month
 from services.core.store import production as store
 from services.core.store.registry import Enterprise
@@ -47,6 +51,105 @@ def production_section(conn: Connection, ent: Enterprise, today: date) -> dict[s
         "history": list(reversed(history)),
         "lock_months": months,
     }
+
+
+def production_tables(
+    ent: Enterprise, section: dict[str, Any], _: Gettext, zone: ZoneInfo
+) -> list[Table]:
+    """The month locks, the figures as last entered and the history of changes."""
+    page = f"/console/enterprises/{ent.code}"
+    filters = (about(ent, _), (_("Window"), _("the last twelve months")))
+    locks = [
+        Row(
+            (m.strftime("%Y-%m"), _lock_text(locks_of.get(m), _, zone)),
+            attrs={"data-month": m.strftime("%Y-%m"), "class": "locked" if m in locks_of else ""},
+        )
+        for locks_of in (section["locks"],)
+        for m in section["lock_months"]
+    ]
+    entries = [
+        (
+            e.period_start.strftime("%Y-%m") if e.period == "month" else e.period_start.isoformat(),
+            e.product or "",
+            _(e.kind),
+            e.value,
+            e.unit,
+            e.price_base_year,
+            e.revision,
+            e.entered_by,
+            e.entered_at,
+        )
+        for e in section["entries"]
+    ]
+    history = [
+        (
+            c.changed_at,
+            c.changed_by,
+            _(c.action),
+            c.month.strftime("%Y-%m"),
+            c.product or (_(c.kind) if c.kind else ""),
+            c.old_value,
+            c.new_value,
+            c.unit or "",
+            c.reason or "",
+        )
+        for c in section["history"]
+    ]
+    number = Kind.NUMBER
+    return [
+        table(
+            "month-locks",
+            _("Month locks"),
+            (Column(_("Month")), Column(_("Lock"))),
+            locks,
+            filters=filters,
+            page=page,
+        ),
+        table(
+            "production-entries",
+            _("Production figures"),
+            (
+                Column(_("Period")),
+                Column(_("Product")),
+                Column(_("Figure")),
+                Column(_("Value"), kind=number, places=2),
+                Column(_("Unit")),
+                Column(_("Price base year"), kind=Kind.INTEGER),
+                Column(_("Revision"), kind=Kind.INTEGER),
+                Column(_("Entered by")),
+                Column(_("Entered at"), kind=Kind.TIME),
+            ),
+            entries,
+            filters=filters,
+            page=page,
+        ),
+        table(
+            "production-history",
+            _("History of changes"),
+            (
+                Column(_("When"), kind=Kind.TIME),
+                Column(_("Who")),
+                Column(_("Action")),
+                Column(_("Month")),
+                Column(_("Product")),
+                Column(_("Old value"), kind=number, places=2),
+                Column(_("New value"), kind=number, places=2),
+                Column(_("Unit")),
+                Column(_("Reason")),
+            ),
+            history,
+            filters=filters,
+            page=page,
+        ),
+    ]
+
+
+def _lock_text(lock: store.Lock | None, _: Gettext, zone: ZoneInfo) -> str:
+    if lock is None:
+        return _("open for corrections")
+    at = lock.locked_at.astimezone(zone).strftime(TIME_FORMAT)
+    text = _("locked by %(who)s at %(at)s") % {"who": lock.locked_by, "at": at}
+    return f"{text}: {lock.reason}" if lock.reason else text
 
 
 @router.post(
@@ -95,5 +198,6 @@ def lock(
         ent=ent,
         error=error,
         detail=detail,
+        tables=production_tables(ent, section, gettext_for(request), ctx.config.common.zone),
         **section,
     )

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from services.api.console.access import ConsoleCtx
 from services.api.console.pages.admin import AdminUser
 from services.api.console.session import check_csrf
-from services.api.console.views import render
+from services.api.console.tables import Column, Kind, Row, table
+from services.api.console.views import gettext_for, render
 from services.api.context import ApiContext
 from services.api.security import Principal, Role
 from services.api.users import AccountError, create_user, revoke_api_key
@@ -83,10 +84,59 @@ def _page(
     with ctx.reads.connect() as conn:
         users = user_listing(conn)
         keys = key_listing(conn)
+    _ = gettext_for(request)
+    created_at = Column(_("Created"), kind=Kind.TIME)
+    tables = [
+        table(
+            "user-list",
+            _("Accounts"),
+            (
+                Column(_("Username")),
+                Column(_("Role")),
+                Column(_("Enterprise")),
+                Column(_("Gateway")),
+                Column(_("Status")),
+                created_at,
+            ),
+            [
+                Row(
+                    (
+                        u.username,
+                        _(u.role),
+                        u.enterprise or "",
+                        u.gateway or "",
+                        _("active") if u.active else _("inactive"),
+                        u.created_at,
+                    ),
+                    attrs={"data-user": u.username},
+                )
+                for u in users
+            ],
+        ),
+        table(
+            "key-list",
+            _("API keys"),
+            (
+                Column(_("Prefix")),
+                Column(_("Name")),
+                Column(_("Username")),
+                created_at,
+                Column(_("Revoked"), kind=Kind.TIME),
+            ),
+            [
+                Row(
+                    (k.prefix, k.name or "", k.username, k.created_at, k.revoked_at),
+                    attrs={"data-key": k.prefix},
+                )
+                for k in keys
+            ],
+        ),
+    ]
     return render(
         ctx,
         request,
         "admin_users.html",
+        tables=tables,
         status_code=status_code,
         who=who,
         users=users,
