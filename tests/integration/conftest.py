@@ -26,12 +26,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def small_district(db_settings: DatabaseSettings) -> DatabaseSettings:
     """``db_settings`` with tests/fixtures/district_small.yaml provisioned."""
+    provision_small_district(db_settings)
+    return db_settings
+
+
+def provision_small_district(db: DatabaseSettings) -> None:
     spec = parse_district((FIXTURES / "district_small.yaml").read_text())
-    engine = make_engine(db_settings)
+    engine = make_engine(db)
     with engine.begin() as conn:
         apply_district(conn, spec)
     engine.dispose()
-    return db_settings
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ _XLSX_DATE = "yyyy-mm-dd"
 class Kind(StrEnum):
     TEXT = "text"
     INTEGER = "integer"
-    NUMBER = "number"  # ``places`` decimals; None: as stored (raw readings)
+    NUMBER = "number"  # ``places`` decimals; None: as stored (raw readings, factors)
     SHARE = "share"  # a fraction, shown in per cent
     DATE = "date"
     TIME = "time"  # an aware datetime, shown in the console's zone
@@ -61,8 +61,9 @@ class Column:
         """The value as the page prints it; blank when unknown."""
         if value is None:
             return ""
-        if self.kind is Kind.NUMBER and self.places is not None:
-            return f"{value:,.{self.places}f}"
+        if self.kind is Kind.NUMBER:
+            # as stored: the 15 significant digits a spreadsheet shows of a double
+            return f"{value:,.{self.places}f}" if self.places is not None else f"{value:.15g}"
         if self.kind is Kind.SHARE:
             return f"{value * 100:.{1 if self.places is None else self.places}f} %"
         if self.kind is Kind.TIME:
@@ -79,18 +80,13 @@ class Column:
 
     @property
     def number_format(self) -> str | None:
-        decimals = "" if not self.places else "." + "0" * self.places
-        if self.kind is Kind.NUMBER and self.places is not None:
+        places = 1 if self.kind is Kind.SHARE and self.places is None else self.places
+        decimals = "." + "0" * places if places else ""
+        if self.kind is Kind.NUMBER and places is not None:
             return f"#,##0{decimals}"
-        if self.kind is Kind.INTEGER:
-            return "0"
         if self.kind is Kind.SHARE:
-            return f"0.{'0' * (1 if self.places is None else self.places)}%"
-        if self.kind is Kind.TIME:
-            return _XLSX_TIME
-        if self.kind is Kind.DATE:
-            return _XLSX_DATE
-        return None
+            return f"0{decimals}%"
+        return {Kind.INTEGER: "0", Kind.TIME: _XLSX_TIME, Kind.DATE: _XLSX_DATE}.get(self.kind)
 
 
 @dataclass(frozen=True, slots=True)

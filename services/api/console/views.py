@@ -84,15 +84,16 @@ def render(
     who: Principal | None = None,
     own: str | None = None,
     status_code: int = 200,
-    tables: Sequence[Table] = (),
+    tables: Sequence[Table] | None = None,
     **data: Any,
 ) -> Response:
     """The page, or with ``?xlsx=NAME`` (a GET) the page's table NAME as an XLSX file: the same
-    route built both, so the file has the rows the page shows to this user."""
+    route built both, so the file has the rows the page shows to this user. ``tables`` None:
+    an answer without tables (an error page, a form), which never answers a file."""
     lang = chosen_language(request.cookies.get(LANG_COOKIE))
     zone: ZoneInfo = ctx.config.common.zone
     wanted = request.query_params.get(EXPORT_PARAM) if request.method == "GET" else None
-    if wanted is not None:
+    if wanted is not None and tables is not None:
         found = next((t for t in tables if t.name == wanted), None)
         if found is None:
             raise TableNotFoundError(wanted)
@@ -111,7 +112,7 @@ def render(
             zone=zone,
             min_completeness=ctx.config.common.min_completeness,
             local=lambda ts: _local(ts, zone),
-            tables={t.name: t for t in tables},
+            tables={t.name: t for t in tables or ()},
             export_href=lambda t: export_href(request, t),
             **data,
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -73,9 +74,21 @@ def api(
     api_overrides: dict[str, object],
     api_config_extra: dict[str, object],
 ) -> Iterator[ApiHarness]:
-    settings = api_settings(**api_overrides)
+    with start_api(small_district, api_overrides, api_config_extra) as harness:
+        yield harness
+
+
+@contextmanager
+def start_api(
+    db: DatabaseSettings,
+    overrides: dict[str, object] | None = None,
+    config_extra: dict[str, object] | None = None,
+) -> Iterator[ApiHarness]:
+    """The API on ``db`` (the small district provisioned): one account per role, enterprise B's
+    data centre and an open alert per enterprise; for a fixture of any scope."""
+    settings = api_settings(**(overrides or {}))
     configure_hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
-    engine = make_engine(small_district)
+    engine = make_engine(db)
     with engine.begin() as conn:
         for name, (role, ent, gw) in USERS.items():
             create_user(
@@ -100,15 +113,15 @@ def api(
     engine.dispose()
     config = ApiConfig(
         CommonSettings(),
-        small_district,
+        db,
         settings,
         IngestSettings(),
-        **api_config_extra,  # type: ignore[arg-type]
+        **(config_extra or {}),  # type: ignore[arg-type]
     )
     app = create_app(config)
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         tokens = {name: token(client, name, PASSWORD) for name in USERS}
-        yield ApiHarness(url, client, tokens, small_district, settings, alert_ids)
+        yield ApiHarness(url, client, tokens, db, settings, alert_ids)
 
 
 def _seed_alert(conn: Connection, enterprise: str) -> int:

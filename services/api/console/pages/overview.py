@@ -106,15 +106,15 @@ def overview(ctx: ConsoleCtx, request: Request, who: User) -> Response:
 
 def overview_tables(o: Overview, _: Gettext, own: str | None, low: float) -> list[Table]:
     scope = own or _("District")
-    month, ytd = _("This month"), _("Year to date")
+    month, ytd, energy = _("This month"), _("Year to date"), _("Energy")
     towns = table(
         "town-energy",
         _("By town"),
         (
             Column(_("Town")),
-            Column(f"{month} {_('energy')}", "tce", Kind.NUMBER, 1),
+            Column(f"{month} {energy}", "tce", Kind.NUMBER, 1),
             Column(f"{month} CO2", "tCO2", Kind.NUMBER, 1),
-            Column(f"{ytd} {_('energy')}", "tce", Kind.NUMBER, 1),
+            Column(f"{ytd} {energy}", "tce", Kind.NUMBER, 1),
             Column(f"{ytd} CO2", "tCO2", Kind.NUMBER, 1),
         ),
         [
