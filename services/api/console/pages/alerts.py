@@ -146,7 +146,7 @@ def detail_tables(a: AlertDetail, events: list[dict[str, object]], _: Gettext) -
     return [
         table(
             "alert-evidence",
-            f"#{a.id} {_('Evidence')}",
+            f"#{a.id} " + _("Evidence"),
             (Column(_("Item")), Column(_("Value"))),
             [(k, _evidence_value(v)) for k, v in sorted(a.evidence.items())],
             filters=about,
@@ -154,7 +154,7 @@ def detail_tables(a: AlertDetail, events: list[dict[str, object]], _: Gettext) -
         ),
         table(
             "alert-history",
-            f"#{a.id} {_('History')}",
+            f"#{a.id} " + _("History"),
             (
                 Column(_("When"), kind=Kind.TIME),
                 Column(_("What")),

@@ -55,7 +55,7 @@ def budget_table(rows: list[BudgetStatusOut], names: dict[str, str], _: Gettext)
     def verdict(b: BudgetStatusOut) -> str:
         text = _(b.verdict)
         if not b.data_sufficient and b.verdict != "insufficient_data":
-            text += f" · {_('insufficient data')}"
+            text += " · " + _("insufficient data")
         return text
 
     return table(

@@ -183,7 +183,7 @@ def history(ctx: ConsoleCtx, request: Request, who: User, code: str, site: str) 
     pue_chart = charts.line(days, [("PUE", [r[3] for r in rows])], "PUE")
     figures = table(
         "pue-history",
-        f"{_('Data centre')} {site}: {_('Daily PUE')}",
+        _("Data centre") + f" {site}: " + _("Daily PUE"),
         (
             Column(_("Day"), kind=Kind.DATE),
             Column(_("Facility"), "kWh", Kind.NUMBER, 1),

@@ -95,7 +95,7 @@ def meter_tables(
             for m in meters
             if m.site == s.code
         ]
-        title = f"{_('Sites and meters')}: {s.name or s.code}"
+        title = _("Sites and meters") + f": {s.name or s.code}"
         out.append(
             table(
                 f"meters-{s.code}",
@@ -135,7 +135,7 @@ def intensity_tables(ent: Enterprise, it: EnterpriseIntensityOut, _: Gettext) ->
                     va.current.completeness.share,
                     ""
                     if va.current.value is not None
-                    else f"{_('insufficient data')} ({va.current.reason})",
+                    else _("insufficient data") + f" ({va.current.reason})",
                 ),
                 attrs={"class": "low" if va.current.value is None else ""},
             )

@@ -66,6 +66,7 @@ def meter_page(ctx: ConsoleCtx, request: Request, who: User, code: str, meter: s
     ]
     _ = gettext_for(request)
     about = (_("Meter"), f"{ent.code}/{meter}")
+    events_title, letters_title = _("Counter events"), _("Dead letters")
     tables = [
         table(
             f"readings-{p.quantity}",
@@ -82,7 +83,7 @@ def meter_page(ctx: ConsoleCtx, request: Request, who: User, code: str, meter: s
     tables.append(
         table(
             "counter-event-list",
-            f"{meter} {_('Counter events')}",
+            f"{meter} {events_title}",
             (
                 Column(_("Time"), kind=Kind.TIME),
                 Column(_("Point")),
@@ -97,7 +98,7 @@ def meter_page(ctx: ConsoleCtx, request: Request, who: User, code: str, meter: s
     tables.append(
         table(
             "dead-letter-list",
-            f"{found.gateway or ''} {_('Dead letters')}".strip(),
+            f"{found.gateway or ''} {letters_title}".strip(),
             (
                 Column(_("Received"), kind=Kind.TIME),
                 Column(_("Source")),

@@ -29,9 +29,12 @@ def _template_messages() -> set[str]:
 
 
 def _python_messages() -> set[str]:
-    """The words of vocabulary.py (``N_``) and those the pages put into charts (``_``)."""
+    """The words of vocabulary.py (``N_``) and those the pages put into charts and tables
+    (``_``)."""
     found = set()
-    for path in [VOCABULARY, *sorted(VOCABULARY.parent.glob("pages/*.py"))]:
+    console = VOCABULARY.parent
+    modules = [console / "tables.py", console / "energy_tables.py"]
+    for path in [VOCABULARY, *modules, *sorted(console.glob("pages/*.py"))]:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if (
                 isinstance(node, ast.Call)
