@@ -16,6 +16,7 @@ from tests.integration.api.conftest import PASSWORD, ApiHarness
 from tests.integration.conftest import ENT_A, ENT_B
 from tests.integration.console.conftest import feed_last_day
 from tests.support.intensity import NOV, enter, november_figures
+from tests.support.tables import read_xlsx
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "console"
@@ -215,3 +216,27 @@ def test_an_officer_finds_the_over_quota_plant_and_locks_a_month(
         assert session.errors == []
     finally:
         session.close()
+
+
+def test_an_officer_downloads_a_table_as_xlsx_from_its_link(
+    session: Session, fed_recent: ApiHarness, tmp_path: Path
+) -> None:
+    """The XLSX link above the budget ranking downloads the ranking the page shows."""
+    session.log_in("officer")
+    page = session.page
+    page.goto("/console/budgets")
+    shown = page.locator("#budget-ranking tbody tr").count()
+    with page.expect_download() as caught:
+        page.click("a[data-export='budget-ranking']")
+    download = caught.value
+    assert download.failure() is None
+    assert download.suggested_filename.startswith("本年用能预算-")
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / "budgets.xlsx"
+    download.save_as(saved)
+    got = read_xlsx(saved.read_bytes())
+    assert got.title == "本年用能预算"
+    assert len(got.rows) == shown >= 2
+    assert got.rows[0][0] == page.locator("#budget-ranking tbody tr td").first.inner_text()
+    assert page.url.endswith("/console/budgets")  # the page stays; only the file came
+    assert session.errors == []
