@@ -1,8 +1,10 @@
 """The console's two heaviest pages at the API benchmark's size: the district overview
-(``/console/``) and the PUE ranking (``/console/data-centres``), p50/p95 of the time from request
-to the last byte over loopback (the server's time: uvicorn in this process, one client, keep-alive),
-with the shared snapshots on (``ENERGYMON_API_SNAPSHOT_TTL_S`` default: the first request
-computes them, timed apart) and, with ``--per-request``, off (0: every request computes).
+(``/console/``) and the PUE ranking (``/console/data-centres``) — or, with ``--page``, the
+budgets page and the rankings' XLSX files (``?xlsx=pue-ranking``) — p50/p95 of the time from
+request to the last byte over loopback (the server's time: uvicorn in this process, one client,
+keep-alive), with the shared snapshots on (``ENERGYMON_API_SNAPSHOT_TTL_S`` default: the first
+request computes them, timed apart) and, with ``--per-request``, off (0: every request
+computes).
 
 The district is bench/api.py's (N enterprises, M meters, D days of 15-minute and daily rollups,
 alerts), seeded by the same code, or a database it kept (``--database``). The officer logs in
@@ -45,6 +47,12 @@ from tests.support.services import Private, resolve_postgres
 
 TARGET_P95_S = 0.300
 PAGES = ("/console/", "/console/data-centres")
+# a table's XLSX file is its page's route writing one table instead of the HTML
+EXPORTS = (
+    "/console/data-centres?xlsx=pue-ranking",
+    "/console/budgets",
+    "/console/budgets?xlsx=budget-ranking",
+)
 # as the API's engine runs statements: no JIT, no parallel workers (services/core/db.py)
 ENGINE_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
@@ -148,7 +156,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument(
-        "--page", action="append", choices=PAGES, help="only this page (repeatable)"
+        "--page",
+        action="append",
+        choices=PAGES + EXPORTS,
+        help="only this page or table file (repeatable)",
     )
     parser.add_argument(
         "--per-request",

@@ -108,9 +108,6 @@ class Table:
     page: str | None = None
     htmx_target: str | None = None  # links load into this element instead of navigating
 
-    def values(self) -> list[list[Any]]:
-        return [list(r.cells) for r in self.rows]
-
 
 def table(
     name: str,
