@@ -12,9 +12,12 @@ from fastapi.responses import RedirectResponse
 
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, User, enterprise_or_404, own_code
+from services.api.console.pages.demand import demand_section
 from services.api.console.pages.intensity import MONTH, year_month
 from services.api.console.pages.overview import TREND_DAYS, Energy
 from services.api.console.pages.production import production_section
+from services.api.console.pages.quality import enterprise_summary
+from services.api.console.pages.series import Carrier, Resolution, label, series
 from services.api.console.views import render
 from services.api.intensity_out import enterprise_out
 from services.api.routes.budgets import budget_snapshot
@@ -54,8 +57,11 @@ def enterprise(
     who: User,
     code: str,
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
+    resolution: Resolution = "1d",
+    carrier: Carrier = None,
 ) -> Response:
-    """``month`` (YYYY-MM): the intensity section's month, by default the last complete one."""
+    """``month`` (YYYY-MM): the intensity section's month, by default the last complete one;
+    ``resolution`` and ``carrier``: the consumption section's (what htmx swaps in place)."""
     zone = ctx.config.common.zone
     now = datetime.now(UTC)
     scope = Scope(enterprise=code)
@@ -80,6 +86,9 @@ def enterprise(
             conn, start=month_start, end=now, interval="1mo", zone=zone, scope=scope
         )
         production = production_section(conn, ent, now.astimezone(zone).date())
+        consumed = series(conn, ent, carrier, resolution, zone)
+        demand = demand_section(conn, code=ent.code, now=now, zone=zone)
+    quality = enterprise_summary(ctx, ent.code)
     days.sort()
     silent_after = ctx.config.alerts.silent_intervals
     status = {
@@ -112,6 +121,10 @@ def enterprise(
         budgets=budgets,
         completeness=completeness,
         intensity=intensity,
+        series=consumed,
+        label=label,
+        demand=demand,
+        quality=quality,
         error=None,
         **production,
     )
