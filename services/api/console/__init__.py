@@ -26,6 +26,8 @@ from services.api.console.pages import (
     meters,
     overview,
     production,
+    quality,
+    series,
     users,
 )
 from services.api.console.session import CsrfError, LoginRequiredError
@@ -55,6 +57,8 @@ def install(app: FastAPI) -> None:
         alerts,
         enterprises,
         production,
+        series,
+        quality,
         meters,
         admin,
         users,

@@ -36,7 +36,7 @@ PeriodParam = Annotated[
 ]
 
 
-def _period(ctx: Ctx, text: str | None) -> Period:
+def chosen_period(ctx: Ctx, text: str | None) -> Period:
     zone = ctx.config.common.zone
     if text is None:
         text = (datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)).isoformat()
@@ -49,7 +49,9 @@ def _period(ctx: Ctx, text: str | None) -> Period:
     return period
 
 
-def _report(ctx: Ctx, period: Period, enterprise: str | None) -> tuple[QualityReport, QualityRules]:
+def quality_of(
+    ctx: Ctx, period: Period, enterprise: str | None
+) -> tuple[QualityReport, QualityRules]:
     rules = QualityRules.from_settings(
         ctx.config.quality, ctx.config.alerts, min_completeness=ctx.config.common.min_completeness
     )
@@ -79,10 +81,10 @@ def enterprise_quality(
     conflicting re-sends (both values); the daily rollups against the period; dead letters
     naming the enterprise by reason; each parent meter's balance against its sub-meters per
     day. The CSV is one table of sections; the XLSX has one sheet per section."""
-    chosen = _period(ctx, period)
+    chosen = chosen_period(ctx, period)
     with ctx.reads.connect() as conn:
         visible_enterprise(conn, who, code)
-    report, _rules = _report(ctx, chosen, code)
+    report, _rules = quality_of(ctx, chosen, code)
     if not report.enterprises:
         raise Problem(404, f"no active enterprise {code}")
     out = enterprise_out(report.enterprises[0], report, ctx.config.common.zone)
@@ -106,8 +108,8 @@ def district_quality(
     meters, balance deviations, points whose days do not add up, conflicting re-sends, late
     readings, counter events, dead letters. The CSV is the ranking; the XLSX adds every
     enterprise's points, balances and conflicts and the dead letters naming no enterprise."""
-    chosen = _period(ctx, period)
-    report, rules = _report(ctx, chosen, None)
+    chosen = chosen_period(ctx, period)
+    report, rules = quality_of(ctx, chosen, None)
     zone = ctx.config.common.zone
     out = district_out(report, rules, zone)
     if format == "json":

@@ -178,6 +178,29 @@ def feed(api: ApiHarness, meter: str, per_15m: float, start: datetime = DAY) -> 
     writer.close()
 
 
+def shed_load(
+    api: ApiHarness, start: datetime, until: datetime, event: tuple[datetime, datetime]
+) -> None:
+    """M-100 read every 15 minutes from ``start`` to ``until``: 80 kWh a quarter hour (counter
+    step 1.0 times its multiplier 80), 40 kWh during ``event``; rolled up."""
+    with psycopg.connect(api.db.libpq_url) as conn:
+        pid = conn.execute(
+            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
+            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
+        ).fetchone()[0]  # type: ignore[index]
+    rows, value, t = [], 1000.0, start
+    while t <= until:
+        rows.append((pid, t, value, t, 1))
+        value += 0.5 if event[0] <= t < event[1] else 1.0
+        t += timedelta(minutes=15)
+    writer = ReadingWriter(api.db)
+    writer.write(Batch(rows=rows))
+    writer.close()
+    engine = make_engine(api.db)
+    catch_up(engine)
+    engine.dispose()
+
+
 @pytest.fixture
 def fed(api: ApiHarness) -> ApiHarness:
     feed(api, "DC-IN-1", 13.0)

@@ -9,14 +9,11 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
-from services.accounting.rollup import catch_up
 from services.core.db import make_engine
 from services.core.factors import default_factors
-from services.core.pipeline.model import Batch
-from services.core.pipeline.writer import ReadingWriter
 from services.core.store.consumption import consumption, totals
 from services.core.store.scope import Scope
-from tests.integration.api.conftest import DAY, SHANGHAI, ApiHarness
+from tests.integration.api.conftest import DAY, SHANGHAI, ApiHarness, shed_load
 from tests.integration.conftest import ENT_A, ENT_B
 
 WINDOW = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
@@ -232,27 +229,13 @@ def test_demand_response_results_compare_the_event_with_five_similar_days(
 ) -> None:
     """M-100 draws 320 kW (80 kWh a quarter hour) every day; on Wednesday 18 November it sheds
     half its load from 18:00 to 19:00 during an event."""
-    with psycopg.connect(api.db.libpq_url) as conn:
-        pid = conn.execute(
-            "SELECT p.id FROM points p JOIN meters m ON m.id = p.meter_id "
-            "WHERE m.code = 'M-100' AND p.quantity = 'energy_import_kwh'"
-        ).fetchone()[0]  # type: ignore[index]
-    start = datetime(2026, 11, 9, tzinfo=SHANGHAI)
     event = (
         datetime(2026, 11, 18, 18, tzinfo=SHANGHAI),
         datetime(2026, 11, 18, 19, tzinfo=SHANGHAI),
     )
-    rows, value, t = [], 1000.0, start
-    while t <= datetime(2026, 11, 19, tzinfo=SHANGHAI):
-        rows.append((pid, t, value, t, 1))
-        value += 0.5 if event[0] <= t < event[1] else 1.0  # x80: 40 or 80 kWh
-        t += timedelta(minutes=15)
-    writer = ReadingWriter(api.db)
-    writer.write(Batch(rows=rows))
-    writer.close()
-    engine = make_engine(api.db)
-    catch_up(engine)
-    engine.dispose()
+    shed_load(
+        api, datetime(2026, 11, 9, tzinfo=SHANGHAI), datetime(2026, 11, 19, tzinfo=SHANGHAI), event
+    )
     created = api.client.post(
         "/api/v1/demand-response/events",
         json={"name": "evening peak", "start": event[0].isoformat(), "end": event[1].isoformat()},

@@ -136,6 +136,10 @@ def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_engl
     page.goto(f"/console/enterprises/{ENT_A}")
     assert page.locator("#meters").inner_text().count("在线") >= 3
     session.shot("enterprise")
+    page.click("#consumption a[data-resolution='15m']")  # htmx swaps the section in place
+    page.wait_for_selector("#consumption a[data-resolution='15m'][aria-current='true']")
+    page.wait_for_selector("#consumption .chart canvas")
+    assert page.url.endswith(f"/console/enterprises/{ENT_A}")  # no navigation
 
     page.click("#meters a:text-is('DC-IN-1')")
     page.wait_for_selector(".chart canvas")  # the last day's raw counter readings

@@ -43,6 +43,8 @@ SCREENS = [
     ("officer", f"/console/enterprises/{ENT_A}/meters/M-100"),
     ("officer", "/console/intensity?month=2026-11&by=quota_distance"),
     ("admin", "/console/admin/users"),
+    ("officer", "/console/quality?period=2026-11"),
+    ("officer", f"/console/enterprises/{ENT_A}/consumption?resolution=1h"),
 ]
 
 

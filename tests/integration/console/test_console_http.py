@@ -28,6 +28,10 @@ PAGES = [
     f"/console/enterprises/{ENT_A}/data-centres/dc-1",
     f"/console/enterprises/{ENT_A}/meters/M-100",
     f"/console/enterprises/{ENT_A}/report?format=csv",
+    f"/console/enterprises/{ENT_A}/consumption?resolution=15m",
+    f"/console/enterprises/{ENT_A}/quality?format=xlsx",
+    "/console/quality",
+    "/console/quality/report?format=csv",
     "/console/reports/district?format=csv",
 ]
 

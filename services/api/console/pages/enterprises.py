@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, User, enterprise_or_404, own_code
 from services.api.console.energy_tables import completeness, daily_energy
+from services.api.console.pages.demand import demand_section, demand_table
 from services.api.console.pages.enterprise_tables import (
     carrier_table,
     intensity_tables,
@@ -21,6 +22,9 @@ from services.api.console.pages.enterprise_tables import (
 from services.api.console.pages.intensity import MONTH, year_month
 from services.api.console.pages.overview import TREND_DAYS, Energy
 from services.api.console.pages.production import production_section, production_tables
+from services.api.console.pages.quality import enterprise_summary
+from services.api.console.pages.quality import enterprise_tables as quality_tables
+from services.api.console.pages.series import Carrier, Resolution, label, series, series_table
 from services.api.console.tables import Column, Row, table
 from services.api.console.views import gettext_for, render
 from services.api.intensity_out import enterprise_out
@@ -76,8 +80,11 @@ def enterprise(
     who: User,
     code: str,
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
+    resolution: Resolution = "1d",
+    carrier: Carrier = None,
 ) -> Response:
-    """``month`` (YYYY-MM): the intensity section's month, by default the last complete one."""
+    """``month`` (YYYY-MM): the intensity section's month, by default the last complete one;
+    ``resolution`` and ``carrier``: the consumption section's (what htmx swaps in place)."""
     zone = ctx.config.common.zone
     now = datetime.now(UTC)
     scope = Scope(enterprise=code)
@@ -102,6 +109,9 @@ def enterprise(
             conn, start=month_start, end=now, interval="1mo", zone=zone, scope=scope
         )
         production = production_section(conn, ent, now.astimezone(zone).date())
+        consumed = series(conn, ent, carrier, resolution, zone)
+        demand = demand_section(conn, code=ent.code, now=now, zone=zone)
+    quality = enterprise_summary(ctx, ent.code)
     days.sort()
     silent_after = ctx.config.alerts.silent_intervals
     status = {
@@ -130,6 +140,9 @@ def enterprise(
         *meter_tables(ent, sites, meters, status, last, _),
         *(intensity_tables(ent, intensity, _) if intensity is not None else ()),
         *production_tables(ent, production, _, zone),
+        series_table(ent, consumed, threshold, _),
+        demand_table(ent, demand, _),
+        *(quality_tables(ent, quality, _) if quality is not None else ()),
     ]
     return render(
         ctx,
@@ -151,6 +164,10 @@ def enterprise(
         completeness=completeness_rows,
         intensity=intensity,
         tables=tables,
+        series=consumed,
+        label=label,
+        demand=demand,
+        quality=quality,
         error=None,
         **production,
     )
