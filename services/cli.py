@@ -768,14 +768,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     exp.add_argument("--output", "-o", help="file (default: standard output)")
     exp.set_defaults(func=_export_readings)
 
-    devices = sub.add_parser("devices", help="Modbus device maps").add_subparsers(
+    devices = sub.add_parser("devices", help="Modbus and DL/T 645 device maps").add_subparsers(
         dest="devices_cmd", required=True, metavar="SUBCOMMAND"
     )
     check = devices.add_parser("check", help="validate a device map file")
     check.add_argument(
         "file",
         metavar="FILE",
-        help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml",
+        help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml, or a DL/T 645"
+        " map (protocol: dlt645), e.g. services/core/devices/dlt645/maps/dlt645-2007-common.yaml",
     )
     check.set_defaults(func=_devices_check)
 
@@ -1122,8 +1123,16 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
 
 
 def _devices_check(args: argparse.Namespace) -> int:
+    from services.core.devices.dlt645 import loader as dlt645_maps
     from services.core.devices.loader import check_command
 
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"{args.file}: cannot read the file ({err.__class__.__name__}: {err})")
+        return 1
+    if dlt645_maps.is_dlt645_map(text):
+        return dlt645_maps.check_command(args.file, text)
     return int(check_command(args.file))
 
 

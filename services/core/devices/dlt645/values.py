@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 _FORMAT = re.compile(r"^(X+)(?:\.(X+))?$")
@@ -102,3 +103,19 @@ def decode_values(wire: bytes, fmt: ValueFormat) -> list[float]:
     if not wire or len(wire) % fmt.length:
         raise ValueError(f"{len(wire)} bytes are not a whole number of {fmt.text} values")
     return [decode_value(wire[i : i + fmt.length], fmt) for i in range(0, len(wire), fmt.length)]
+
+
+def decode_time(wire: bytes, tz: tzinfo) -> datetime:
+    """A ``YYMMDDhhmm`` value (five BCD bytes, minute first on the wire) read on a meter whose
+    clock runs in ``tz``; years are 2000-2099."""
+    if len(wire) != 5:
+        raise ValueError(f"YYMMDDhhmm takes 5 bytes, got {len(wire)}")
+    minute, hour, day, month, year = (bcd_to_int(wire[i : i + 1]) for i in range(5))
+    return datetime(2000 + year, month, day, hour, minute, tzinfo=tz)
+
+
+def encode_time(when: datetime) -> bytes:
+    if not 2000 <= when.year <= 2099:
+        raise ValueError(f"YYMMDDhhmm holds the years 2000-2099, not {when.year}")
+    fields = (when.minute, when.hour, when.day, when.month, when.year - 2000)
+    return b"".join(int_to_bcd(f, 1) for f in fields)
