@@ -6,11 +6,9 @@ absent unit costs only that device's polls."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,21 +21,14 @@ from prometheus_client import CollectorRegistry
 
 from services.core.db import make_engine
 from services.core.devices.loader import shipped_maps
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits
-from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
-from services.ingest.engine import EngineConfig, IngestEngine
 from services.ingest.modbus.connection import LineSettings, Transport
-from services.ingest.modbus.devices import device_spec
-from services.ingest.modbus.leases import LeaseManager
-from services.ingest.modbus.metrics import PollerMetrics
-from services.ingest.modbus.poller import PollPolicy
 from services.ingest.modbus.service import ModbusPollerService
 from simulators.meters.device import SimulatedMeter
 from simulators.meters.server import Exchange, Fault, MeterServer, running
+from tests.support.poller import running_poller
 from tests.support.services import wait_for
 
 ENT = "91120111MA07N9RT25"
@@ -92,32 +83,10 @@ def poller(
     db_settings: DatabaseSettings, tmp_path: Path, metrics_registry: CollectorRegistry
 ) -> Iterator[ModbusPollerService]:
     """The real poller service and ingest engine, polling whatever the registry holds."""
-    engine = make_engine(db_settings)
-    ingest = IngestEngine(
-        config=EngineConfig(batch_max_age_s=0.05),
-        limits=Limits(),
-        engine=engine,
-        writer=ReadingWriter(db_settings),
-        spool=Spool(tmp_path / "spool", 1 << 30),
-    )
-    service = ModbusPollerService(
-        engine=engine,
-        leases=LeaseManager(engine, "poller-rtu", ttl_s=10),
-        factory=device_spec,
-        submit=lambda m: ingest.submit("readings", m, lambda: None),
-        metrics=PollerMetrics(metrics_registry),
-        policy=PollPolicy(retries=0, offline_after=2, max_backoff_s=2),
-        round_s=0.5,
-    )
-    stop = threading.Event()
-    ingest.start()
-    thread = threading.Thread(target=lambda: asyncio.run(service.run(stop)), daemon=True)
-    thread.start()
-    yield service
-    stop.set()
-    thread.join(10)
-    ingest.stop()
-    engine.dispose()
+    with running_poller(
+        db_settings, tmp_path, owner="poller-rtu", metrics=metrics_registry
+    ) as service:
+        yield service
 
 
 def _register(

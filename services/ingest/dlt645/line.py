@@ -1,0 +1,140 @@
+"""One object owns each DL/T 645 line: a TCP connection to a serial server (a serial-to-Ethernet
+converter in transparent mode, or a DTU the poller dials) with the RS-485 meters behind it.
+
+An RS-485 bus carries one exchange at a time, so a lock holds the line from a request to the end
+of its reply (and of every follow-up frame it announces). Failures become one typed
+:class:`PollError`; the first failure of a line is logged loudly, repeats quietly, recovery once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from services.core.devices.dlt645.frame import Frame, FrameError, encode_frame, take_frame
+from services.core.devices.dlt645.messages import (
+    MeterError,
+    ReplyError,
+    follow_up_request,
+    parse_read_reply,
+    read_request,
+)
+from services.core.logging import get_logger
+from services.ingest.modbus.connection import FailureReason, LineHealth, PollError
+
+log = get_logger(__name__)
+MAX_FOLLOW_UPS = 255  # SEQ is one byte
+
+
+@dataclass(frozen=True, slots=True)
+class Dlt645LineSettings:
+    """A TCP serial server: ``host``:``port``. ``gap_s`` is the silence kept between the end of
+    one exchange and the next request (0 unless a converter needs one)."""
+
+    host: str
+    port: int
+    timeout_s: float = 1.0
+    gap_s: float = 0.0
+    wake_up: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"dlt645-tcp:{self.host}:{self.port}"
+
+    def open(self) -> Dlt645Line:
+        return Dlt645Line(self)
+
+
+class Dlt645Line:
+    def __init__(self, settings: Dlt645LineSettings) -> None:
+        self.settings = settings
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._health = LineHealth("dlt645", settings.key)
+        self._last_exchange = 0.0
+
+    async def request(self, block: Any, unit: Any) -> bytes:
+        """The poller's entry point: ``block`` is a data identifier, ``unit`` the address."""
+        return await self.read(str(unit), int(block))
+
+    async def read(self, address: str, di: int) -> bytes:
+        """The data of ``di`` from the meter at ``address``, follow-up frames joined; raises
+        PollError (``permanent`` when the meter holds no such data)."""
+        async with self._lock:
+            try:
+                payload = await self._read_locked(address, di)
+            except PollError as err:
+                self._health.failed(err)
+                raise
+            self._health.ok()
+            return payload
+
+    async def _read_locked(self, address: str, di: int) -> bytes:
+        gap = self.settings.gap_s - (time.monotonic() - self._last_exchange)
+        if gap > 0:
+            await asyncio.sleep(gap)
+        try:
+            request = read_request(address, di)
+            reply = parse_read_reply(await self._exchange(request), request)
+            payload, seq = reply.payload, 0
+            while reply.more:
+                seq += 1
+                if seq > MAX_FOLLOW_UPS:
+                    raise ReplyError(f"more than {MAX_FOLLOW_UPS} follow-up frames")
+                request = follow_up_request(address, di, seq)
+                reply = parse_read_reply(await self._exchange(request), request)
+                if reply.seq != seq:
+                    raise ReplyError(f"follow-up frame {reply.seq} answered request {seq}")
+                payload += reply.payload
+            return payload
+        except MeterError as err:
+            code = FailureReason.EXCEPTION_CODE
+            raise PollError(code, str(err), err.err, permanent=err.no_data) from err
+        except TimeoutError as err:
+            self._drop()
+            raise PollError(
+                FailureReason.TIMEOUT, f"no answer within {self.settings.timeout_s}s"
+            ) from err
+        except OSError as err:
+            self._drop()
+            raise PollError(FailureReason.CONNECTION, f"{self.settings.key}: {err}") from err
+        except (FrameError, ReplyError, ValueError) as err:
+            self._drop()
+            raise PollError(FailureReason.GARBAGE, str(err)) from err
+        finally:
+            self._last_exchange = time.monotonic()
+
+    async def _exchange(self, request: Frame) -> Frame:
+        reader, writer = await self._connection()
+        writer.write(encode_frame(request, wake_up=self.settings.wake_up))
+        buffer = b""
+        async with asyncio.timeout(self.settings.timeout_s):
+            await writer.drain()
+            while True:
+                frame, _used = take_frame(buffer)
+                if frame is not None:
+                    return frame  # a meter sends one reply per request
+                chunk = await reader.read(512)
+                if not chunk:
+                    raise ConnectionResetError("the serial server closed the connection")
+                buffer += chunk
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is None or self._writer is None or self._writer.is_closing():
+            async with asyncio.timeout(self.settings.timeout_s * 2):
+                self._reader, self._writer = await asyncio.open_connection(
+                    self.settings.host, self.settings.port
+                )
+        return self._reader, self._writer
+
+    def _drop(self) -> None:
+        # A timed-out or garbled exchange may leave bytes in flight: start the next one clean.
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+    def close(self) -> None:
+        self._drop()
