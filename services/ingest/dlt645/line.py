@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from services.core.devices.dlt645.frame import Frame, FrameError, encode_frame, take_frame
 from services.core.devices.dlt645.messages import (
     MeterError,
     ReplyError,
+    address_request,
     follow_up_request,
+    parse_address_reply,
     parse_read_reply,
     read_request,
 )
-from services.core.logging import get_logger
 from services.ingest.modbus.connection import FailureReason, LineHealth, PollError
 
-log = get_logger(__name__)
 MAX_FOLLOW_UPS = 255  # SEQ is one byte
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +50,12 @@ class Dlt645LineSettings:
 
 
 class Dlt645Line:
-    def __init__(self, settings: Dlt645LineSettings) -> None:
+    def __init__(self, settings: Dlt645LineSettings, *, log_failures: bool = True) -> None:
         self.settings = settings
         self._lock = asyncio.Lock()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._health = LineHealth("dlt645", settings.key)
+        self._health = LineHealth("dlt645", settings.key, quiet=not log_failures)
         self._last_exchange = 0.0
 
     async def request(self, block: Any, unit: Any) -> bytes:
@@ -64,48 +66,63 @@ class Dlt645Line:
         """The data of ``di`` from the meter at ``address``, follow-up frames joined; raises
         PollError (``permanent`` when the meter holds no such data)."""
         async with self._lock:
-            try:
-                payload = await self._read_locked(address, di)
-            except PollError as err:
-                self._health.failed(err)
-                raise
-            self._health.ok()
-            return payload
+            return await self._guarded(self._read_frames(address, di))
 
-    async def _read_locked(self, address: str, di: int) -> bytes:
+    async def read_address(self) -> str:
+        """The address of the one meter on the line (clause 7.4, sent to AAAAAAAAAAAA); two or
+        more meters answer at once and garble each other, so commission one at a time."""
+        async with self._lock:
+            return await self._guarded(self._address_frames())
+
+    async def _guarded(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run one exchange (the lock held): keep the gap, turn failures into PollError."""
         gap = self.settings.gap_s - (time.monotonic() - self._last_exchange)
         if gap > 0:
             await asyncio.sleep(gap)
         try:
-            request = read_request(address, di)
-            reply = parse_read_reply(await self._exchange(request), request)
-            payload, seq = reply.payload, 0
-            while reply.more:
-                seq += 1
-                if seq > MAX_FOLLOW_UPS:
-                    raise ReplyError(f"more than {MAX_FOLLOW_UPS} follow-up frames")
-                request = follow_up_request(address, di, seq)
-                reply = parse_read_reply(await self._exchange(request), request)
-                if reply.seq != seq:
-                    raise ReplyError(f"follow-up frame {reply.seq} answered request {seq}")
-                payload += reply.payload
-            return payload
+            result = await work
+        except PollError as err:
+            self._health.failed(err)
+            raise
         except MeterError as err:
             code = FailureReason.EXCEPTION_CODE
             raise PollError(code, str(err), err.err, permanent=err.no_data) from err
         except TimeoutError as err:
-            self._drop()
-            raise PollError(
+            raise self._failed(
                 FailureReason.TIMEOUT, f"no answer within {self.settings.timeout_s}s"
             ) from err
         except OSError as err:
-            self._drop()
-            raise PollError(FailureReason.CONNECTION, f"{self.settings.key}: {err}") from err
+            raise self._failed(FailureReason.CONNECTION, f"{self.settings.key}: {err}") from err
         except (FrameError, ReplyError, ValueError) as err:
-            self._drop()
-            raise PollError(FailureReason.GARBAGE, str(err)) from err
+            raise self._failed(FailureReason.GARBAGE, str(err)) from err
         finally:
             self._last_exchange = time.monotonic()
+        self._health.ok()
+        return result
+
+    def _failed(self, reason: FailureReason, detail: str) -> PollError:
+        self._drop()  # a failed exchange may leave bytes in flight: start the next one clean
+        err = PollError(reason, detail)
+        self._health.failed(err)
+        return err
+
+    async def _read_frames(self, address: str, di: int) -> bytes:
+        request = read_request(address, di)
+        reply = parse_read_reply(await self._exchange(request), request)
+        payload, seq = reply.payload, 0
+        while reply.more:
+            seq += 1
+            if seq > MAX_FOLLOW_UPS:
+                raise ReplyError(f"more than {MAX_FOLLOW_UPS} follow-up frames")
+            request = follow_up_request(address, di, seq)
+            reply = parse_read_reply(await self._exchange(request), request)
+            if reply.seq != seq:
+                raise ReplyError(f"follow-up frame {reply.seq} answered request {seq}")
+            payload += reply.payload
+        return payload
+
+    async def _address_frames(self) -> str:
+        return parse_address_reply(await self._exchange(address_request()))
 
     async def _exchange(self, request: Frame) -> Frame:
         reader, writer = await self._connection()
@@ -131,7 +148,6 @@ class Dlt645Line:
         return self._reader, self._writer
 
     def _drop(self) -> None:
-        # A timed-out or garbled exchange may leave bytes in flight: start the next one clean.
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None

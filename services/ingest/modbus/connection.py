@@ -63,22 +63,23 @@ class LineHealth:
     """Logs a line's first failure loudly, its repeats not at all, and its recovery once. A
     device's refusal (an exception code) says the line works and is not a line failure."""
 
-    def __init__(self, protocol: str, key: str) -> None:
+    def __init__(self, protocol: str, key: str, *, quiet: bool = False) -> None:
         self.protocol = protocol
         self.key = key
+        self.quiet = quiet  # a one-off command reports the failure itself
         self.failing = False
 
     def failed(self, err: PollError) -> None:
         if err.reason == FailureReason.EXCEPTION_CODE:
             return
-        if not self.failing:
+        if not self.failing and not self.quiet:
             log.warning(f"{self.protocol} line failing", line=self.key, error=str(err))
         self.failing = True
 
     def ok(self) -> None:
-        if self.failing:
+        if self.failing and not self.quiet:
             log.info(f"{self.protocol} line recovered", line=self.key)
-            self.failing = False
+        self.failing = False
 
 
 @dataclass(frozen=True, slots=True)
