@@ -75,7 +75,7 @@ async def _poll(ports: list[int], meters: int, seconds: float) -> tuple[int, int
 
     async def drive(port: int) -> None:
         nonlocal ok, failed
-        line = Dlt645Line(Dlt645LineSettings("127.0.0.1", port, timeout_s=2.0))
+        line = Dlt645Line(Dlt645LineSettings(host="127.0.0.1", port=port, timeout_s=2.0))
         targets = addresses(meters)
         i = 0
         try:

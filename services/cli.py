@@ -1153,7 +1153,7 @@ def _devices_discover(args: argparse.Namespace) -> int:
     from services.ingest.modbus.connection import PollError
 
     async def read() -> str:
-        settings = Dlt645LineSettings(args.host, args.port, timeout_s=args.timeout_s)
+        settings = Dlt645LineSettings(host=args.host, port=args.port, timeout_s=args.timeout_s)
         line = Dlt645Line(settings, log_failures=False)  # the answer below says what went wrong
         try:
             return await line.read_address()

@@ -36,13 +36,7 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="serve RTU on this serial port instead of TCP (e.g. one end of a socat pty pair)",
     )
     p.add_argument("--baudrate", type=int, default=9600, help="with --serial")
-    p.add_argument("--parity", choices=["N", "E", "O"], default="N", help="with --serial")
-    p.add_argument(
-        "--registry-serial-port",
-        metavar="DEVICE",
-        help="the port the poller opens, written by --write-registry with --serial "
-        "(the other end of the pty pair or cable; default: --serial)",
-    )
+    add_serial_line_options(p, parity="N")
     p.add_argument("--devices", type=int, default=3, help="unit ids 1..N on the port")
     p.add_argument(
         "--map",
@@ -84,6 +78,17 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="a unit whose answers arrive damaged (RTU: bad CRC; TCP: cut short)",
     )
     p.set_defaults(func=run)
+
+
+def add_serial_line_options(p: argparse.ArgumentParser, *, parity: str) -> None:
+    """--parity and --registry-serial-port, the options of a simulator served on --serial."""
+    p.add_argument("--parity", choices=["N", "E", "O"], default=parity, help="with --serial")
+    p.add_argument(
+        "--registry-serial-port",
+        metavar="DEVICE",
+        help="the port the poller opens, written by --write-registry with --serial "
+        "(the other end of the pty pair or cable; default: --serial)",
+    )
 
 
 def add_simulation_options(p: argparse.ArgumentParser, write_registry_help: str) -> None:

@@ -1,4 +1,5 @@
-"""``energymon simulate dlt645-meters``: DL/T 645-2007 meters behind one TCP serial server port."""
+"""``energymon simulate dlt645-meters``: DL/T 645-2007 meters behind one TCP serial server port,
+or on a serial port (one end of a socat pty pair)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from services.core.devices.dlt645.frame import ErrorReason
 from services.core.devices.dlt645.loader import shipped_maps
 from services.core.logging import configure_logging
 from simulators.meters.cli import (
+    add_serial_line_options,
     add_simulation_options,
     district_yaml,
     meter_entry,
     serve_until_signalled,
 )
 from simulators.meters.dlt645_meter import Dlt645Meter, addresses
-from simulators.meters.dlt645_server import Dlt645Fault, Dlt645Server
+from simulators.meters.dlt645_server import DEFAULT_SERIAL_RATE, Dlt645Fault, Dlt645Server
 
 MAP = "dlt645-2007-common"
 
@@ -28,6 +30,12 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         **help_with_settings(),
     )
     p.add_argument("--port", type=int, default=8899, help="the serial server's TCP port")
+    p.add_argument(
+        "--serial",
+        metavar="DEVICE",
+        help="serve on this serial port instead of TCP (e.g. one end of a socat pty pair)",
+    )
+    add_serial_line_options(p, parity="E")  # DL/T 645 sends an even parity bit
     p.add_argument("--meters", type=int, default=3, help="meters 000000000001..N on the line")
     p.add_argument(
         "--baudrate",
@@ -55,7 +63,14 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def registry(meters: list[Dlt645Meter], args: argparse.Namespace) -> str:
-    line = {"transport": "tcp", "host": "127.0.0.1", "port": args.port}
+    line: dict[str, object] = {"transport": "tcp", "host": "127.0.0.1", "port": args.port}
+    if getattr(args, "serial", None):
+        line = {
+            "transport": "serial",
+            "serial_port": args.registry_serial_port or args.serial,
+            "baudrate": args.baudrate or DEFAULT_SERIAL_RATE,
+            "parity": args.parity,
+        }
     entries = [
         meter_entry(
             f"DL-{m.address[-3:]}",
@@ -80,7 +95,14 @@ def run(args: argparse.Namespace) -> int:
     if args.write_registry:
         Path(args.write_registry).write_text(registry(meters, args), encoding="utf-8")
         print(f"wrote {args.write_registry}")
-    server = Dlt645Server(meters, port=args.port, update_s=args.update_s, baudrate=args.baudrate)
+    server = Dlt645Server(
+        meters,
+        port=args.port,
+        update_s=args.update_s,
+        baudrate=args.baudrate,
+        serial_port=args.serial or "",
+        parity=args.parity,
+    )
     for address in args.silent_meter:
         server.faults[address] = Dlt645Fault(silent=True)
     for address in args.locked_meter:

@@ -1,5 +1,6 @@
-"""DL/T 645-2007 meters behind a TCP serial server: several meters share one line (one TCP port,
-as an RS-485 bus reached through a serial-to-Ethernet converter), answering by address.
+"""DL/T 645-2007 meters behind a TCP serial server, or on a serial port (one end of a pty pair):
+several meters share one line (one TCP port, as an RS-485 bus reached through a serial-to-Ethernet
+converter, or the serial port), answering by address.
 
 Per request frame the server finds the meter the address names (``AA`` bytes are wildcards),
 answers read data (clause 7.1), read follow-up data (7.2) and read address (7.4), and answers an
@@ -35,12 +36,14 @@ from services.core.devices.dlt645.messages import (
 )
 from services.core.embedded import free_port
 from services.core.logging import get_logger
+from services.core.serial_streams import open_serial_streams
 from simulators.meters.dlt645_meter import Dlt645Meter, NoSuchDataError
 from simulators.meters.server import update_until
 
 log = get_logger(__name__)
 BITS_PER_BYTE = 11
 MAX_READ_DATA = 200  # the data bytes a read reply carries before follow-up frames
+DEFAULT_SERIAL_RATE = 9600  # the simulator's choice when serving a serial port without timing
 
 
 @dataclass
@@ -68,8 +71,12 @@ class Dlt645Server:
         baudrate: int | None = None,
         max_data: int = MAX_READ_DATA,
         wake_up: bool = True,
+        serial_port: str = "",
+        parity: str = "E",
     ) -> None:
         self.meters = {m.address: m for m in meters}
+        self.serial_port = serial_port  # serve on this serial port (e.g. a pty) instead of TCP
+        self.parity = parity
         self.port = port or free_port()
         self.update_s = update_s
         self.baudrate = baudrate
@@ -89,6 +96,8 @@ class Dlt645Server:
     @property
     def address(self) -> str:
         timing = f", {self.baudrate} baud" if self.baudrate else ""
+        if self.serial_port:
+            return f"{self.serial_port} (DL/T 645, parity {self.parity}{timing})"
         return f"127.0.0.1:{self.port} (DL/T 645 over TCP{timing})"
 
     def update(self, dt_s: float) -> None:
@@ -202,15 +211,25 @@ class Dlt645Server:
         return follow_up_reply(meter.address, di, chunks[seq - 1], seq, more=more)
 
     async def serve(self, stop: asyncio.Event) -> None:
-        server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+        if self.serial_port:
+            # the rate configures the port; a pty ignores it (timing comes from ``baudrate``)
+            reader, writer = await open_serial_streams(
+                self.serial_port, self.baudrate or DEFAULT_SERIAL_RATE, self.parity
+            )
+            self._clients.add(asyncio.create_task(self._client(reader, writer)))
+            server = None
+        else:
+            server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
         try:
             self.ready.set()
             await update_until(stop, self.update_s, self.update)
         finally:
             self.ready.clear()
-            server.close()
+            if server is not None:
+                server.close()
             clients = list(self._clients)
             for task in clients:
                 task.cancel()
             await asyncio.gather(*clients, return_exceptions=True)
-            await server.wait_closed()
+            if server is not None:
+                await server.wait_closed()

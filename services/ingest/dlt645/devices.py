@@ -18,7 +18,7 @@ from services.ingest.dlt645.line import Dlt645LineSettings
 from services.ingest.modbus.poller import Decoded, DeviceSpec
 
 DEFAULT_MAP = "dlt645-2007-common"
-TRANSPORTS = ("tcp",)  # a TCP serial server; a local serial port and dial-in DTUs: not yet
+TRANSPORTS = ("tcp", "serial")  # a TCP serial server, a local serial port (dial-in DTUs: not yet)
 
 
 def _reads(items: Sequence[DataItem]) -> tuple[tuple[int, ...], Any]:
@@ -37,6 +37,25 @@ def _reads(items: Sequence[DataItem]) -> tuple[tuple[int, ...], Any]:
     return tuple(i.di for i in items), decode
 
 
+def _line(transport: str, connection: dict[str, Any]) -> Dlt645LineSettings:
+    timeout_s = float(connection.get("timeout_s", 1.0))
+    gap_s = float(connection.get("gap_s", 0.0))
+    if transport == "serial":
+        # no default rate: it is each meter's setting
+        return Dlt645LineSettings(
+            "serial",
+            serial_port=str(connection["serial_port"]),
+            baudrate=int(connection["baudrate"]),
+            parity=str(connection.get("parity", "E")),
+            timeout_s=timeout_s,
+            gap_s=gap_s,
+        )
+    host = str(connection.get("host", "127.0.0.1"))
+    return Dlt645LineSettings(
+        "tcp", host=host, port=int(connection["port"]), timeout_s=timeout_s, gap_s=gap_s
+    )
+
+
 def device_spec(
     meter_id: int,
     enterprise: str,
@@ -47,12 +66,12 @@ def device_spec(
     maps_dir: Path | None = None,
     default_interval_s: float = 60.0,
 ) -> DeviceSpec:
-    """``connection``: transport (tcp), host, port (both required but host, default 127.0.0.1),
-    address (the meter's 12 digits), map (model id, default dlt645-2007-common), interval_s,
-    timeout_s, gap_s."""
+    """``connection``: address (the meter's 12 digits), map (model id, default
+    dlt645-2007-common), interval_s, timeout_s, gap_s; transport tcp (default) with host (default
+    127.0.0.1) and port, or serial with serial_port, baudrate and parity (default E)."""
     transport = str(connection.get("transport", "tcp"))
     if transport not in TRANSPORTS:
-        raise ValueError(f"DL/T 645 transport {transport!r} is not supported; one of tcp")
+        raise ValueError(f"DL/T 645 transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
     address = str(connection["address"])
     address_to_wire(address)  # raises on a malformed address, naming it
     data_map = get_map(str(connection.get("map", DEFAULT_MAP)), maps_dir)
@@ -62,12 +81,7 @@ def device_spec(
     if not items:
         raise ValueError(f"map {data_map.model} feeds none of the points {sorted(points or ())}")
     blocks, decode = _reads(items)
-    line = Dlt645LineSettings(
-        host=str(connection.get("host", "127.0.0.1")),
-        port=int(connection["port"]),
-        timeout_s=float(connection.get("timeout_s", 1.0)),
-        gap_s=float(connection.get("gap_s", 0.0)),
-    )
+    line = _line(transport, connection)
     return DeviceSpec(
         meter_id=meter_id,
         enterprise=enterprise,

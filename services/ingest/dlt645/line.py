@@ -1,5 +1,6 @@
 """One object owns each DL/T 645 line: a TCP connection to a serial server (a serial-to-Ethernet
-converter in transparent mode, or a DTU the poller dials) with the RS-485 meters behind it.
+converter in transparent mode, or a DTU the poller dials), or a local serial port, with the RS-485
+meters behind it.
 
 An RS-485 bus carries one exchange at a time, so a lock holds the line from a request to the end
 of its reply (and of every follow-up frame it announces). Failures become one typed
@@ -24,6 +25,7 @@ from services.core.devices.dlt645.messages import (
     parse_read_reply,
     read_request,
 )
+from services.core.serial_streams import open_serial_streams
 from services.ingest.modbus.connection import FailureReason, LineHealth, PollError
 
 MAX_FOLLOW_UPS = 255  # SEQ is one byte
@@ -32,17 +34,25 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Dlt645LineSettings:
-    """A TCP serial server: ``host``:``port``. ``gap_s`` is the silence kept between the end of
-    one exchange and the next request (0 unless a converter needs one)."""
+    """A TCP serial server (``host``:``port``) or a local serial port (``serial_port`` at
+    ``baudrate`` with ``parity``; DL/T 645 sends each byte with an even parity bit). ``gap_s`` is
+    the silence kept between the end of one exchange and the next request (0 unless a converter
+    needs one)."""
 
-    host: str
-    port: int
+    transport: str = "tcp"  # tcp | serial
+    host: str = ""
+    port: int = 0
+    serial_port: str = ""
+    baudrate: int = 0
+    parity: str = "E"
     timeout_s: float = 1.0
     gap_s: float = 0.0
     wake_up: bool = True
 
     @property
     def key(self) -> str:
+        if self.transport == "serial":
+            return f"serial:{self.serial_port}"
         return f"dlt645-tcp:{self.host}:{self.port}"
 
     def open(self) -> Dlt645Line:
@@ -141,10 +151,13 @@ class Dlt645Line:
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._reader is None or self._writer is None or self._writer.is_closing():
-            async with asyncio.timeout(self.settings.timeout_s * 2):
-                self._reader, self._writer = await asyncio.open_connection(
-                    self.settings.host, self.settings.port
-                )
+            s = self.settings
+            async with asyncio.timeout(s.timeout_s * 2):
+                if s.transport == "serial":
+                    opened = await open_serial_streams(s.serial_port, s.baudrate, s.parity)
+                else:
+                    opened = await asyncio.open_connection(s.host, s.port)
+            self._reader, self._writer = opened
         return self._reader, self._writer
 
     def _drop(self) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import socket
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,57 +16,29 @@ from services.core.devices.dlt645.frame import (
     decode_frame,
     encode_frame,
 )
-from services.core.devices.dlt645.loader import shipped_maps
 from services.core.devices.dlt645.messages import address_request, parse_address_reply
-from services.core.devices.dlt645.values import decode_time, decode_value, decode_values
+from services.core.devices.dlt645.values import decode_value, decode_values
 from services.ingest.dlt645.line import Dlt645Line, Dlt645LineSettings
 from services.ingest.modbus.connection import FailureReason, PollError
-from simulators.meters.dlt645_meter import Dlt645Meter, addresses
 from simulators.meters.dlt645_server import Dlt645Fault, Dlt645Server
 from simulators.meters.server import running
-
-COMMON = shipped_maps()["dlt645-2007-common"]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def _meters(count: int) -> list[Dlt645Meter]:
-    return [Dlt645Meter(a, COMMON, 20.0, seed=i) for i, a in enumerate(addresses(count))]
+from tests.support.dlt645 import COMMON, common_meters, mismatches, read_every_item
 
 
 def _line(server: Dlt645Server, timeout_s: float = 0.5) -> Dlt645Line:
-    return Dlt645Line(Dlt645LineSettings("127.0.0.1", server.port, timeout_s=timeout_s))
+    return Dlt645Line(Dlt645LineSettings(host="127.0.0.1", port=server.port, timeout_s=timeout_s))
 
 
 def test_every_data_identifier_of_the_common_set_reads_back_its_value() -> None:
-    meters = _meters(2)
+    meters = common_meters(2)
     server = Dlt645Server(meters, update_s=3600)  # frozen values: exact comparison
-
-    async def read_all() -> dict[tuple[str, int], bytes]:
-        line = _line(server)
-        try:
-            return {
-                (m.address, item.di): await line.read(m.address, item.di)
-                for m in meters
-                for item in COMMON.items
-            }
-        finally:
-            line.close()
-
     with running(server):
-        answers = asyncio.run(read_all())
-    for meter in meters:
-        for item in COMMON.items:
-            payload = answers[(meter.address, item.di)]
-            if item.format is None:
-                assert decode_time(payload, SHANGHAI) == meter.frozen_at, item.name
-            elif item.block:
-                assert decode_values(payload, item.format) == meter.values(item), item.name
-            else:
-                assert [decode_value(payload, item.format)] == meter.values(item), item.name
+        answers = asyncio.run(read_every_item(_line(server), meters))
+    assert mismatches(answers, meters) == []
 
 
 def test_counters_never_go_back_and_the_freeze_is_midnight() -> None:
-    meter = _meters(1)[0]
+    meter = common_meters(1)[0]
     server = Dlt645Server([meter], update_s=0.05)
     forward = COMMON.fed_points()["energy_import_kwh"]
     assert forward.format is not None
@@ -92,7 +63,7 @@ def test_counters_never_go_back_and_the_freeze_is_midnight() -> None:
 
 
 def test_an_identifier_the_meter_lacks_is_a_permanent_named_refusal() -> None:
-    meter = _meters(1)[0]
+    meter = common_meters(1)[0]
     server = Dlt645Server([meter], update_s=3600)
 
     async def read() -> None:
@@ -111,7 +82,7 @@ def test_an_identifier_the_meter_lacks_is_a_permanent_named_refusal() -> None:
 
 
 def test_a_faulty_meter_error_byte_is_not_permanent() -> None:
-    meter = _meters(1)[0]
+    meter = common_meters(1)[0]
     server = Dlt645Server([meter], update_s=3600)
     server.faults[meter.address] = Dlt645Fault(err=ErrorReason.UNAUTHORISED)
 
@@ -128,7 +99,7 @@ def test_a_faulty_meter_error_byte_is_not_permanent() -> None:
 
 
 def test_long_data_arrives_in_follow_up_frames_and_is_joined() -> None:
-    meter = _meters(1)[0]
+    meter = common_meters(1)[0]
     block = next(i for i in COMMON.items if i.name == "daily_frozen_forward_active_energy")
     assert block.format is not None
     server = Dlt645Server([meter], update_s=3600, max_data=10)  # 6 data bytes a frame
@@ -148,7 +119,7 @@ def test_long_data_arrives_in_follow_up_frames_and_is_joined() -> None:
 
 
 def test_a_silent_meter_times_out_and_the_next_meter_still_answers() -> None:
-    meters = _meters(2)
+    meters = common_meters(2)
     server = Dlt645Server(meters, update_s=3600)
     server.faults[meters[0].address] = Dlt645Fault(silent=True)
 
@@ -181,7 +152,7 @@ def _raw_exchange(port: int, request: bytes, timeout_s: float = 0.5) -> bytes:
 
 
 def test_a_bad_checksum_gets_no_answer_and_address_reading_finds_the_one_meter() -> None:
-    meter = _meters(1)[0]
+    meter = common_meters(1)[0]
     server = Dlt645Server([meter], update_s=3600)
     with running(server):
         bad = bytearray(encode_frame(address_request()))
@@ -192,13 +163,13 @@ def test_a_bad_checksum_gets_no_answer_and_address_reading_finds_the_one_meter()
 
 
 def test_address_reading_with_two_meters_on_the_line_gets_no_answer() -> None:
-    server = Dlt645Server(_meters(2), update_s=3600)
+    server = Dlt645Server(common_meters(2), update_s=3600)
     with running(server):
         assert _raw_exchange(server.port, encode_frame(address_request()), timeout_s=0.3) == b""
 
 
 def test_a_shared_line_carries_one_exchange_at_a_time() -> None:
-    meters = _meters(4)
+    meters = common_meters(4)
     server = Dlt645Server(meters, update_s=3600, baudrate=9600)
 
     async def poll_concurrently() -> None:

@@ -7,10 +7,7 @@ absent unit costs only that device's polls."""
 from __future__ import annotations
 
 import itertools
-import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ from services.ingest.modbus.service import ModbusPollerService
 from simulators.meters.device import SimulatedMeter
 from simulators.meters.server import Exchange, Fault, MeterServer, running
 from tests.support.poller import running_poller
+from tests.support.pty import PtyPair
 from tests.support.services import wait_for
 
 ENT = "91120111MA07N9RT25"
@@ -37,40 +35,6 @@ BAUDRATE = 9600
 # Linux pseudo-terminals cannot carry parity (the pty driver refuses or drops PARENB), so the pty
 # line runs 8N1; parity is passed to pyserial like any other setting and needs real hardware.
 PARITY = "N"
-
-
-@dataclass(frozen=True)
-class PtyPair:
-    """Two linked pseudo-terminals: bytes written to one end are read at the other."""
-
-    server_end: str
-    poller_end: str
-
-
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[PtyPair]:
-    socat = shutil.which("socat")
-    if socat is None:
-        pytest.skip("socat is not installed: it makes the pseudo-terminal pair for serial RTU")
-    a, b = tmp_path / "a", tmp_path / "b"
-    with (tmp_path / "socat.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [socat, "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        wait_for(lambda: (a.exists() and b.exists()) or proc.poll() is not None, 10, "socat's ptys")
-        if proc.poll() is not None:
-            pytest.fail(f"socat exited: {(tmp_path / 'socat.log').read_text()}", pytrace=False)
-        yield PtyPair(str(a), str(b))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture
