@@ -36,7 +36,7 @@ from services.core.devices.dlt645.messages import (
 )
 from services.core.embedded import free_port
 from services.core.logging import get_logger
-from services.core.serial_streams import open_serial_streams
+from services.core.serial_streams import ByteReader, ByteWriter, open_serial_streams
 from simulators.meters.dlt645_meter import Dlt645Meter, NoSuchDataError
 from simulators.meters.server import update_until
 
@@ -105,7 +105,7 @@ class Dlt645Server:
         for m in self.meters.values():
             m.advance(now, dt_s)
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _client(self, reader: ByteReader, writer: ByteWriter) -> None:
         buffer = b""
         task = asyncio.current_task()
         if task is not None:

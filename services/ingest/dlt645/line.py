@@ -25,7 +25,7 @@ from services.core.devices.dlt645.messages import (
     parse_read_reply,
     read_request,
 )
-from services.core.serial_streams import open_serial_streams
+from services.core.serial_streams import ByteReader, ByteWriter, open_serial_streams
 from services.ingest.modbus.connection import FailureReason, LineHealth, PollError
 
 MAX_FOLLOW_UPS = 255  # SEQ is one byte
@@ -63,8 +63,8 @@ class Dlt645Line:
     def __init__(self, settings: Dlt645LineSettings, *, log_failures: bool = True) -> None:
         self.settings = settings
         self._lock = asyncio.Lock()
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._reader: ByteReader | None = None
+        self._writer: ByteWriter | None = None
         self._health = LineHealth("dlt645", settings.key, quiet=not log_failures)
         self._last_exchange = 0.0
 
@@ -149,15 +149,16 @@ class Dlt645Line:
                     raise ConnectionResetError("the serial server closed the connection")
                 buffer += chunk
 
-    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connection(self) -> tuple[ByteReader, ByteWriter]:
         if self._reader is None or self._writer is None or self._writer.is_closing():
             s = self.settings
             async with asyncio.timeout(s.timeout_s * 2):
                 if s.transport == "serial":
-                    opened = await open_serial_streams(s.serial_port, s.baudrate, s.parity)
+                    self._reader, self._writer = await open_serial_streams(
+                        s.serial_port, s.baudrate, s.parity
+                    )
                 else:
-                    opened = await asyncio.open_connection(s.host, s.port)
-            self._reader, self._writer = opened
+                    self._reader, self._writer = await asyncio.open_connection(s.host, s.port)
         return self._reader, self._writer
 
     def _drop(self) -> None:

@@ -5,11 +5,13 @@ point reaches the database through the poller."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvloop
 
-from services.core.devices.dlt645.loader import shipped_maps
 from services.core.schema.tables import SOURCE_CODES
 from services.core.settings import DatabaseSettings
 from services.ingest.dlt645.devices import device_spec as dlt645_spec
@@ -20,18 +22,23 @@ from tests.support.dlt645 import code, common_meters, mismatches, provision, rea
 from tests.support.poller import first_values_when_all_arrived, running_poller
 from tests.support.pty import PtyPair
 
-COMMON = shipped_maps()["dlt645-2007-common"]
+Answers = dict[tuple[str, int], bytes]
 ENT = "91120111MA07N9RT25"
 
 
-def test_every_data_identifier_reads_back_over_a_pty_line(pty_pair: PtyPair) -> None:
+@pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
+def test_every_data_identifier_reads_back_over_a_pty_line(
+    pty_pair: PtyPair, run: Callable[[Coroutine[Any, Any, Answers]], Answers]
+) -> None:
+    """On both event loops: the poller runs on uvloop, whose pipe transports end a tty's stream
+    at its first empty read."""
     meters = common_meters(2)
     server = Dlt645Server(meters, update_s=3600, serial_port=pty_pair.server_end)
     settings = Dlt645LineSettings(
         "serial", serial_port=pty_pair.poller_end, baudrate=9600, timeout_s=1.0
     )
     with running(server):
-        answers = asyncio.run(read_every_item(Dlt645Line(settings), meters))
+        answers = run(read_every_item(Dlt645Line(settings), meters))
     assert mismatches(answers, meters) == []
 
 
