@@ -13,7 +13,7 @@ as it answers.
   (encode the request, decode the reply, in this process), which bounds a single Python process.
 
 Usage: .venv/bin/python bench/dlt645_poll.py [--baud 2400 9600] [--tcp-lines 8] [--meters 8]
-       [--seconds 10]
+       [--seconds 10] [--loop uvloop|asyncio]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
+
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -119,13 +121,17 @@ def main() -> int:
     p.add_argument("--tcp-lines", type=int, default=8)
     p.add_argument("--meters", type=int, default=8, help="meters behind each line")
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument(
+        "--loop", choices=["asyncio", "uvloop"], default="uvloop", help="the poller's is uvloop"
+    )
     args = p.parse_args()
+    run = uvloop.run if args.loop == "uvloop" else asyncio.run
     size = _exchange_bytes()
-    print(f"one poll: {size} bytes on the wire (request + reply, with FEH x4 each)")
+    print(f"one poll: {size} bytes on the wire (request + reply, with FEH x4 each); {args.loop}")
     for baud in args.baud:
         proc, ports = _start(1, args.meters, baud)
         try:
-            ok, failed = asyncio.run(_poll(ports, args.meters, args.seconds))
+            ok, failed = run(_poll(ports, args.meters, args.seconds))
         finally:
             proc.terminate()
             proc.join(5)
@@ -139,7 +145,7 @@ def main() -> int:
         proc, ports = _start(args.tcp_lines, args.meters, None)
         try:
             started = time.process_time()
-            ok, failed = asyncio.run(_poll(ports, args.meters, args.seconds))
+            ok, failed = run(_poll(ports, args.meters, args.seconds))
             cpu = time.process_time() - started
         finally:
             proc.terminate()
