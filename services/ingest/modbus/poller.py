@@ -29,6 +29,8 @@ log = get_logger(__name__)
 
 # (point, value, unit) for every register a device map feeds into a platform point
 Decoded = list[tuple[str, float, str]]
+# (point, value, unit, time) for values the device stamped itself (e.g. a meter's daily freeze)
+Dated = list[tuple[str, float, str, datetime]]
 
 
 class DeviceState(StrEnum):
@@ -76,6 +78,8 @@ class DeviceSpec:
     blocks: tuple[Any, ...]
     decode: Callable[[Sequence[Any]], Decoded] = field(compare=False)
     source: str = "modbus"  # the readings' source, as the pipeline names it
+    # values among the answers that carry their own time, stored at that time
+    dated: Callable[[Sequence[Any]], Dated] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +153,7 @@ class DeviceRunner:
                 answers.append(await self._read(block))
             arrived = datetime.now(UTC)
             decoded = self.spec.decode(answers)
+            dated = self.spec.dated(answers) if self.spec.dated is not None else ()
         except PollError as err:
             self._failed(err)
             return False
@@ -159,7 +164,7 @@ class DeviceRunner:
             self._observe_poll(time.perf_counter() - started)
         readings = tuple(
             Reading(self.spec.meter, point, arrived, value, unit) for point, value, unit in decoded
-        )
+        ) + tuple(Reading(self.spec.meter, p, at, value, unit) for p, value, unit, at in dated)
         self._submit(
             InboundMessage(
                 self.spec.source, None, self.spec.enterprise, None, b"", arrived, readings=readings

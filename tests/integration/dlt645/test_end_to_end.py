@@ -5,8 +5,10 @@ of the common set with the right value; a silent meter on the shared line costs 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from services.core.devices.dlt645.loader import shipped_maps
@@ -77,3 +79,32 @@ def test_a_silent_meter_on_the_shared_line_costs_only_itself(
         wait_for(lambda: energy(silent), 20, "the recovered meter's readings")
     ones = energy(meters[0])
     assert ones == sorted(ones)  # a counter read repeatedly never goes back
+
+
+def test_the_daily_freeze_is_stored_once_at_the_meter_s_own_midnight(
+    db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    meter = common_meters(1)[0]
+    server = Dlt645Server([meter], update_s=0.2)
+    line = {"transport": "tcp", "port": server.port, "timeout_s": 0.3, "daily_freeze": True}
+    with running(server), _poller(db_settings, tmp_path):
+        provision(db_settings, [meter], line)
+
+        def energy_times() -> list[datetime]:
+            with psycopg.connect(db_settings.libpq_url) as conn:
+                rows = conn.execute(
+                    "SELECT r.ts FROM readings r JOIN points p ON p.id = r.point_id "
+                    "WHERE p.quantity = 'energy_import_kwh' ORDER BY r.ts"
+                ).fetchall()
+            return [ts for (ts,) in rows]
+
+        wait_for(lambda: len(energy_times()) >= 4, 20, "a freeze and three live readings")
+    assert meter.frozen_at is not None
+    times = energy_times()
+    assert times.count(meter.frozen_at) == 1  # read every poll, stored once
+    assert times[0] == meter.frozen_at  # local midnight, before every live reading
+    stored = stored_readings(db_settings)[(code(meter), "energy_import_kwh")]
+    assert stored[0][0] == pytest.approx(meter.frozen_forward[0], abs=0.005)  # XXXXXX.XX
+    live = [value for value, _source in stored[1:]]
+    assert live == sorted(live)
+    assert live[0] >= stored[0][0]
