@@ -3,10 +3,10 @@ which devices this process polls; each device is polled on its own wall-clock-al
 readings go through the ingest engine (the one validation and write path, with the spool).
 
 Per device: a poll sends the device's requests over its line (coalesced register blocks, or data
-identifiers), decodes the answers, and
-stamps every value with the time the last response arrived (UTC). A failure costs only that poll:
-nothing is stored for it, the device goes degraded, then offline after ``offline_after``
-consecutive failures, and offline devices are probed with back-off until they answer again.
+identifiers), decodes the answers, and stamps every value with the time the last response arrived
+(UTC), except values the device stamped itself. A failure costs only that poll: nothing is stored
+for it, the device goes degraded, then offline after ``offline_after`` consecutive failures, and
+offline devices are probed with back-off until they answer again.
 """
 
 from __future__ import annotations
@@ -164,7 +164,9 @@ class DeviceRunner:
             self._observe_poll(time.perf_counter() - started)
         readings = tuple(
             Reading(self.spec.meter, point, arrived, value, unit) for point, value, unit in decoded
-        ) + tuple(Reading(self.spec.meter, p, at, value, unit) for p, value, unit, at in dated)
+        )
+        if dated:
+            readings += tuple(Reading(self.spec.meter, p, at, v, unit) for p, v, unit, at in dated)
         self._submit(
             InboundMessage(
                 self.spec.source, None, self.spec.enterprise, None, b"", arrived, readings=readings
