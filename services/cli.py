@@ -742,9 +742,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     )
     from simulators.gateways.cli import add_parser as add_gateways
     from simulators.meters.cli import add_parser as add_meters
+    from simulators.meters.dlt645_cli import add_parser as add_dlt645_meters
 
     add_gateways(simulate)
     add_meters(simulate)
+    add_dlt645_meters(simulate)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
         dest="export_cmd", required=True, metavar="SUBCOMMAND"
@@ -768,16 +770,25 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     exp.add_argument("--output", "-o", help="file (default: standard output)")
     exp.set_defaults(func=_export_readings)
 
-    devices = sub.add_parser("devices", help="Modbus device maps").add_subparsers(
+    devices = sub.add_parser("devices", help="Modbus and DL/T 645 device maps").add_subparsers(
         dest="devices_cmd", required=True, metavar="SUBCOMMAND"
     )
     check = devices.add_parser("check", help="validate a device map file")
     check.add_argument(
         "file",
         metavar="FILE",
-        help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml",
+        help="a device map, e.g. services/core/devices/maps/eastron-sdm630.yaml, or a DL/T 645"
+        " map (protocol: dlt645), e.g. services/core/devices/dlt645/maps/dlt645-2007-common.yaml",
     )
     check.set_defaults(func=_devices_check)
+    discover = devices.add_parser(
+        "discover",
+        help="read the address of the one DL/T 645 meter on a line (broadcast address AA…AA)",
+    )
+    discover.add_argument("--host", required=True, help="the serial server, e.g. 192.168.1.50")
+    discover.add_argument("--port", type=int, required=True, help="its TCP port")
+    discover.add_argument("--timeout-s", type=float, default=2.0, help="how long to wait")
+    discover.set_defaults(func=_devices_discover)
 
     quotas = sub.add_parser(
         "quotas",
@@ -1122,9 +1133,44 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
 
 
 def _devices_check(args: argparse.Namespace) -> int:
+    from services.core.devices.dlt645 import loader as dlt645_maps
     from services.core.devices.loader import check_command
 
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"{args.file}: cannot read the file ({err.__class__.__name__}: {err})")
+        return 1
+    if dlt645_maps.is_dlt645_map(text):
+        return dlt645_maps.check_command(args.file, text)
     return int(check_command(args.file))
+
+
+def _devices_discover(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from services.ingest.dlt645.line import Dlt645Line, Dlt645LineSettings
+    from services.ingest.modbus.connection import PollError
+
+    async def read() -> str:
+        settings = Dlt645LineSettings(host=args.host, port=args.port, timeout_s=args.timeout_s)
+        line = Dlt645Line(settings, log_failures=False)  # the answer below says what went wrong
+        try:
+            return await line.read_address()
+        finally:
+            line.close()
+
+    try:
+        address = asyncio.run(read())
+    except PollError as err:
+        where = f"{args.host}:{args.port}"
+        print(
+            f"{where}: no address read ({err}); only one meter may be on the line when its "
+            "address is read"
+        )
+        return 1
+    print(address)
+    return 0
 
 
 def _quotas_list(args: argparse.Namespace) -> int:

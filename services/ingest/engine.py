@@ -34,10 +34,12 @@ from services.core.pipeline.reading import encode_readings
 from services.core.pipeline.spool import Spool, SpoolCorruptError
 from services.core.pipeline.validate import Limits, processing_error, validate_guarded
 from services.core.pipeline.writer import ReadingWriter, WriteResult
+from services.core.schema.tables import SOURCE_CODES
 from services.core.settings import DatabaseSettings, IngestSettings
 from services.ingest.metrics import IngestMetrics
 
 log = get_logger(__name__)
+_SOURCE_NAMES = {code: name for name, code in SOURCE_CODES.items()}
 
 Ack = Callable[[], None]
 MessageKind = Literal["readings", "status"]
@@ -424,7 +426,8 @@ class IngestEngine:
         m = self.metrics
         self.written_batches += 1
         sources = {row[4] for row in batch.rows}
-        source = "mqtt" if sources in ({1}, set()) else ("modbus" if sources == {2} else "mixed")
+        source = _SOURCE_NAMES.get(next(iter(sources)), "mixed") if len(sources) == 1 else "mixed"
+        source = "mqtt" if not sources else source
         m.readings_received.labels(source).inc(batch.readings_received)
         m.readings_written.labels(source).inc(result.inserted)
         m.readings_duplicate.labels(source).inc(result.duplicates)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -15,7 +16,7 @@ from services.core.devices.loader import shipped_maps
 from services.core.lifecycle import run_loop, stop_on_signals
 from services.core.logging import configure_logging
 from simulators.meters.device import SimulatedMeter
-from simulators.meters.server import Fault, MeterServer, Transport
+from simulators.meters.server import Fault, MeterServer, Serving, Transport
 
 
 def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,13 +36,7 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="serve RTU on this serial port instead of TCP (e.g. one end of a socat pty pair)",
     )
     p.add_argument("--baudrate", type=int, default=9600, help="with --serial")
-    p.add_argument("--parity", choices=["N", "E", "O"], default="N", help="with --serial")
-    p.add_argument(
-        "--registry-serial-port",
-        metavar="DEVICE",
-        help="the port the poller opens, written by --write-registry with --serial "
-        "(the other end of the pty pair or cable; default: --serial)",
-    )
+    add_serial_line_options(p, parity="N")
     p.add_argument("--devices", type=int, default=3, help="unit ids 1..N on the port")
     p.add_argument(
         "--map",
@@ -49,22 +44,7 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         dest="maps",
         help="device map model id (repeat to mix; default: all shipped maps)",
     )
-    p.add_argument(
-        "--base-kw", type=float, default=20.0, metavar="KW", help="mean secondary-side load, kW"
-    )
-    p.add_argument("--seed", type=int, default=1, help="the simulated values' seed")
-    p.add_argument(
-        "--update-s", type=float, default=1.0, metavar="SECONDS", help="how often values change"
-    )
-    p.add_argument(
-        "--enterprise", default="91120111MA07N9RT25", help="enterprise code for --write-registry"
-    )
-    p.add_argument("--interval", type=int, default=60, help="poll interval for --write-registry")
-    p.add_argument(
-        "--write-registry",
-        metavar="FILE",
-        help="write a district YAML registering these meters, then serve",
-    )
+    add_simulation_options(p, "write a district YAML registering these meters, then serve")
     p.add_argument(
         "--silent-unit",
         metavar="UNIT",
@@ -100,6 +80,33 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+def add_serial_line_options(p: argparse.ArgumentParser, *, parity: str) -> None:
+    """--parity and --registry-serial-port, the options of a simulator served on --serial."""
+    p.add_argument("--parity", choices=["N", "E", "O"], default=parity, help="with --serial")
+    p.add_argument(
+        "--registry-serial-port",
+        metavar="DEVICE",
+        help="the port the poller opens, written by --write-registry with --serial "
+        "(the other end of the pty pair or cable; default: --serial)",
+    )
+
+
+def add_simulation_options(p: argparse.ArgumentParser, write_registry_help: str) -> None:
+    """The options every meter simulator takes: load, seed, pace, and the registry it writes."""
+    p.add_argument(
+        "--base-kw", type=float, default=20.0, metavar="KW", help="mean secondary-side load, kW"
+    )
+    p.add_argument("--seed", type=int, default=1, help="the simulated values' seed")
+    p.add_argument(
+        "--update-s", type=float, default=1.0, metavar="SECONDS", help="how often values change"
+    )
+    p.add_argument(
+        "--enterprise", default="91120111MA07N9RT25", help="enterprise code for --write-registry"
+    )
+    p.add_argument("--interval", type=int, default=60, help="poll interval for --write-registry")
+    p.add_argument("--write-registry", metavar="FILE", help=write_registry_help)
+
+
 def meters_from(args: argparse.Namespace) -> list[SimulatedMeter]:
     maps = shipped_maps()
     models = args.maps or sorted(maps)
@@ -130,33 +137,52 @@ def line_of(args: argparse.Namespace) -> dict[str, object]:
 
 def registry(meters: list[SimulatedMeter], args: argparse.Namespace) -> str:
     entries = [
-        {
-            "code": f"MB-{m.unit_id:03d}",
-            "carrier": "electricity",
-            "protocol": "modbus",
-            "interval_s": args.interval,
-            "connection": {
-                **line_of(args),
-                "unit_id": m.unit_id,
-                "map": m.device.model,
-                "interval_s": args.interval,
-            },
-            "points": sorted(m.device.fed_points()),
-        }
+        meter_entry(
+            f"MB-{m.unit_id:03d}",
+            "modbus",
+            args.interval,
+            {**line_of(args), "unit_id": m.unit_id, "map": m.device.model},
+            m.device.fed_points(),
+        )
         for m in meters
     ]
+    return district_yaml(args.enterprise, "Simulated Modbus site", "modbus-site", entries)
+
+
+def meter_entry(
+    code: str,
+    protocol: str,
+    interval_s: int,
+    connection: dict[str, object],
+    points: Iterable[str],
+    **extra: object,
+) -> dict[str, object]:
+    """One electricity meter of a simulator's registry, polled every ``interval_s``."""
+    return {
+        "code": code,
+        "carrier": "electricity",
+        "protocol": protocol,
+        **extra,
+        "interval_s": interval_s,
+        "connection": {**connection, "interval_s": interval_s},
+        "points": sorted(points),
+    }
+
+
+def district_yaml(enterprise: str, name: str, site: str, meters: list[dict[str, object]]) -> str:
+    """A district YAML with one enterprise and one industrial site holding ``meters``."""
     doc = {
         "enterprises": [
             {
-                "code": args.enterprise,
-                "name": "Simulated Modbus site",
+                "code": enterprise,
+                "name": name,
                 "industry": "C33",
                 "town": "Xinkou",
-                "sites": [{"code": "modbus-site", "kind": "industrial", "meters": entries}],
+                "sites": [{"code": site, "kind": "industrial", "meters": meters}],
             }
         ]
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,6 +208,13 @@ def run(args: argparse.Namespace) -> int:
         server.faults[u] = Fault(delay_s=0.5)
     for u in args.garbled_unit:
         server.faults[u] = Fault(garbled=True)
+    print(f"serving {len(meters)} meters on {server.address} (Ctrl-C stops)")
+    serve_until_signalled(server)
+    return 0
+
+
+def serve_until_signalled(server: Serving) -> None:
+    """Run a simulator until SIGINT or SIGTERM."""
     stop = stop_on_signals()
     done = asyncio.Event()
 
@@ -198,6 +231,4 @@ def run(args: argparse.Namespace) -> int:
         finally:
             loop.remove_reader(stop.fileno())
 
-    print(f"serving {len(meters)} meters on {server.address} (Ctrl-C stops)")
     run_loop(main())
-    return 0

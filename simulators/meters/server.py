@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Literal, Protocol, TypeVar, cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
@@ -204,19 +204,40 @@ class MeterServer:
         try:
             await server.serve_forever(background=True)  # raises if it cannot listen
             self.ready.set()
-            while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), self.update_s)
-                except TimeoutError:
-                    self.update(self.update_s)
+            await update_until(stop, self.update_s, self.update)
         finally:
             self.ready.clear()
             await server.shutdown()  # type: ignore[no-untyped-call]
 
 
+async def update_until(
+    stop: asyncio.Event, every_s: float, update: Callable[[float], None]
+) -> None:
+    """Let the simulated values evolve: ``update(every_s)`` every ``every_s`` until ``stop``."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            update(every_s)
+
+
+class Serving(Protocol):
+    """A simulator that serves until ``stop`` is set and says when it is ready."""
+
+    ready: threading.Event
+
+    @property
+    def address(self) -> str: ...
+
+    async def serve(self, stop: asyncio.Event) -> None: ...
+
+
+S = TypeVar("S", bound=Serving)
+
+
 @contextmanager
-def running(server: MeterServer) -> Iterator[MeterServer]:
-    """Serve in a background thread while the block runs."""
+def running(server: S) -> Iterator[S]:
+    """Serve in a background thread while the block runs (Modbus or DL/T 645 meters)."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     failed: list[BaseException] = []

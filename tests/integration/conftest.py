@@ -11,6 +11,7 @@ from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings, MqttSettings
 from tests.support.ingest import IngestProcess, start_ingest
 from tests.support.mqtt import Publisher
+from tests.support.pty import pty_pair  # noqa: F401 - a fixture for serial-line tests
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ENT_A = "91120111MA05K8XX3E"

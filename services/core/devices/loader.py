@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from services.core.devices.dlt645.loader import is_dlt645_map
+from services.core.devices.map_files import pick_map, read_maps
 from services.core.devices.model import DataType, DeviceMap, Function, RegisterEntry, WordOrder
 from services.core.domain.quantities import QUANTITIES
 from services.core.domain.units import conversion_factor
@@ -147,25 +149,18 @@ def load_map(text: str) -> DeviceMap:
 @cache
 def shipped_maps() -> dict[str, DeviceMap]:
     """The maps in services/core/devices/maps, by model id."""
-    maps = {}
-    for path in sorted(MAPS_DIR.glob("*.yaml")):
-        device = load_map(path.read_text(encoding="utf-8"))
-        maps[device.model] = device
-    return maps
+    return read_maps(MAPS_DIR, load_map)
 
 
 def get_map(model: str, extra_dir: Path | None = None) -> DeviceMap:
-    maps = dict(shipped_maps())
-    if extra_dir is not None:
-        for path in sorted(extra_dir.glob("*.yaml")):
-            device = load_map(path.read_text(encoding="utf-8"))
-            maps[device.model] = device
-    try:
-        return maps[model]
-    except KeyError:
-        raise DeviceMapError(
-            [f"no device map {model!r}; known: {', '.join(sorted(maps))}"]
-        ) from None
+    # DL/T 645 maps may share the directory; they are not Modbus maps
+    extra = read_maps(extra_dir, load_map, lambda t: not is_dlt645_map(t)) if extra_dir else None
+    return pick_map(
+        shipped_maps(),
+        model,
+        extra=extra,
+        missing=lambda known: DeviceMapError([f"no device map {known}"]),
+    )
 
 
 def check_command(path: str) -> int:

@@ -51,7 +51,7 @@ class InboundMessage:
     """One message as received: raw bytes (MQTT, HTTP) or typed readings (Modbus), plus where
     and when it came from."""
 
-    source: str  # mqtt | http | modbus
+    source: str  # mqtt | http | modbus | dlt645
     topic: str | None
     enterprise_code: str | None
     gateway_code: str | None

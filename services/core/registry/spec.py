@@ -26,7 +26,7 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 DcClass = Literal["new_large", "new_super_large", "existing"]
 SiteKind = Literal["industrial", "data_centre", "public_building"]
-Protocol = Literal["mqtt", "modbus", "http"]
+Protocol = Literal["mqtt", "modbus", "http", "dlt645"]
 
 
 def _check_code(value: str) -> str:

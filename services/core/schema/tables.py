@@ -167,7 +167,7 @@ meters = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     _now(),
     UniqueConstraint("enterprise_id", "code"),
-    CheckConstraint("protocol IN ('mqtt', 'modbus', 'http')", name="protocol"),
+    CheckConstraint("protocol IN ('mqtt', 'modbus', 'http', 'dlt645')", name="protocol"),
     CheckConstraint("decommissioned > commissioned", name="decommissioned_after_commissioned"),
     CheckConstraint("role IN ('boundary', 'sub', 'facility_total', 'it_load')", name="role"),
     CheckConstraint("multiplier > 0", name="multiplier_positive"),
@@ -214,7 +214,7 @@ points = Table(
 )
 
 # Source codes for readings.source (smallint keeps the hot table narrow).
-SOURCE_CODES = {"mqtt": 1, "modbus": 2, "http": 3, "import": 4}
+SOURCE_CODES = {"mqtt": 1, "modbus": 2, "http": 3, "import": 4, "dlt645": 5}
 
 readings = Table(
     "readings",
@@ -223,7 +223,12 @@ readings = Table(
     Column("ts", DateTime(timezone=True), nullable=False),
     Column("value", Double, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("source", SmallInteger, nullable=False, comment="1 mqtt, 2 modbus, 3 http, 4 import"),
+    Column(
+        "source",
+        SmallInteger,
+        nullable=False,
+        comment="1 mqtt, 2 modbus, 3 http, 4 import, 5 dlt645",
+    ),
     PrimaryKeyConstraint("point_id", "ts"),
 )
 

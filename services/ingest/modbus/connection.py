@@ -40,12 +40,46 @@ class FailureReason(StrEnum):
 
 
 class PollError(EnergymonError):
+    """A failed request on a line. ``permanent``: the device refused what a retry would ask
+    again (Modbus exception codes 1, 2 and 3 unless the line says otherwise)."""
+
     def __init__(
-        self, reason: FailureReason, detail: str, exception_code: int | None = None
+        self,
+        reason: FailureReason,
+        detail: str,
+        exception_code: int | None = None,
+        *,
+        permanent: bool | None = None,
     ) -> None:
         self.reason = reason
         self.exception_code = exception_code
+        if permanent is None:
+            permanent = reason == FailureReason.EXCEPTION_CODE and exception_code in {1, 2, 3}
+        self.permanent = permanent
         super().__init__(f"{reason}: {detail}")
+
+
+class LineHealth:
+    """Logs a line's first failure loudly, its repeats not at all, and its recovery once. A
+    device's refusal (an exception code) says the line works and is not a line failure."""
+
+    def __init__(self, protocol: str, key: str, *, quiet: bool = False) -> None:
+        self.protocol = protocol
+        self.key = key
+        self.quiet = quiet  # a one-off command reports the failure itself
+        self.failing = False
+
+    def failed(self, err: PollError) -> None:
+        if err.reason == FailureReason.EXCEPTION_CODE:
+            return
+        if not self.failing and not self.quiet:
+            log.warning(f"{self.protocol} line failing", line=self.key, error=str(err))
+        self.failing = True
+
+    def ok(self) -> None:
+        if self.failing and not self.quiet:
+            log.info(f"{self.protocol} line recovered", line=self.key)
+        self.failing = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +100,9 @@ class LineSettings:
             return f"serial:{self.serial_port}"
         return f"{self.transport}:{self.host}:{self.port}"
 
+    def open(self) -> ModbusLine:
+        return ModbusLine(self)
+
     @property
     def inter_frame_s(self) -> float:
         """The RTU silent interval: 3.5 characters of 11 bits, at least 1.75 ms above 19200 baud."""
@@ -79,7 +116,7 @@ class ModbusLine:
         self.settings = settings
         self._lock = asyncio.Lock()
         self._client: Any = None
-        self._failing = False
+        self._health = LineHealth("modbus", settings.key)
         self._last_frame = 0.0
 
     def _make_client(self) -> Any:
@@ -98,21 +135,19 @@ class ModbusLine:
             s.host, port=s.port, framer=framer, timeout=s.timeout_s, retries=0, reconnect_delay=0
         )
 
+    async def request(self, block: Any, unit: Any) -> list[int]:
+        """The poller's entry point: ``block`` is a ReadBlock, ``unit`` the unit id."""
+        return await self.read(block.function, block.start, block.count, int(unit))
+
     async def read(self, function: str, address: int, count: int, unit: int) -> list[int]:
         """Read ``count`` registers; raises PollError. ``function``: holding | input."""
         async with self._lock:
             try:
                 registers = await self._read_locked(function, address, count, unit)
             except PollError as err:
-                if err.reason == FailureReason.EXCEPTION_CODE:
-                    raise  # the device answered: the line itself is fine
-                if not self._failing:
-                    log.warning("modbus line failing", line=self.settings.key, error=str(err))
-                self._failing = True
+                self._health.failed(err)
                 raise
-            if self._failing:
-                log.info("modbus line recovered", line=self.settings.key)
-                self._failing = False
+            self._health.ok()
             return registers
 
     async def _read_locked(self, function: str, address: int, count: int, unit: int) -> list[int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from services.core.devices.codec import decode
+from services.core.devices.dlt645.loader import is_dlt645_map
 from services.core.devices.loader import get_map, load_map, shipped_maps
 from services.core.devices.model import DataType, DeviceMap, RegisterEntry, WordOrder
 from services.core.devices.planner import ReadPlanBlock, plan_reads
@@ -96,7 +97,10 @@ class _MapsDir:
         if signature != self.signature:
             maps = {}
             for p in files:
-                device = load_map(p.read_text(encoding="utf-8"))
+                text = p.read_text(encoding="utf-8")
+                if is_dlt645_map(text):  # DL/T 645 maps may share the directory
+                    continue
+                device = load_map(text)
                 maps[device.model] = device
             self.maps, self.signature = maps, signature
         self.checked_at = now

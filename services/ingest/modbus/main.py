@@ -1,4 +1,5 @@
-"""``energymon ingest modbus``: the poller, its ingest engine and ops server in one process."""
+"""``energymon ingest modbus``: the field poller (Modbus and DL/T 645 meters), its ingest engine
+and ops server in one process."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services.core.logging import configure_logging, get_logger
 from services.core.ops_http import OpsServer
 from services.core.pipeline.model import InboundMessage
 from services.core.settings import CommonSettings, DatabaseSettings, IngestSettings, ModbusSettings
+from services.ingest.dlt645.devices import device_spec as dlt645_spec
 from services.ingest.engine import build_engine
 from services.ingest.modbus.devices import device_spec
 from services.ingest.modbus.leases import LeaseManager
@@ -48,6 +50,13 @@ def run(
             mid, ent, code, conn, points=points, maps_dir=modbus.maps_dir
         ),
         submit=submit,
+        # DL/T 645 meters share the runners, leases, status and metrics (their maps may live in
+        # the same directory)
+        other_factories={
+            "dlt645": lambda mid, ent, code, conn, points: dlt645_spec(
+                mid, ent, code, conn, points=points, maps_dir=modbus.maps_dir
+            )
+        },
         metrics=PollerMetrics(registry),
         policy=PollPolicy(retries=modbus.retries, offline_after=modbus.offline_after),
         round_s=modbus.round_s,

@@ -1,11 +1,12 @@
-"""The Modbus poller: leases decide which devices this process polls; each device is polled on
-its own wall-clock-aligned schedule; readings go through the ingest engine (the one validation
-and write path, with the spool).
+"""The field poller (Modbus meters, and DL/T 645 meters through the same runners): leases decide
+which devices this process polls; each device is polled on its own wall-clock-aligned schedule;
+readings go through the ingest engine (the one validation and write path, with the spool).
 
-Per device: a poll reads the device's coalesced register blocks over its line, decodes them, and
-stamps every value with the time the last response arrived (UTC). A failure costs only that poll:
-nothing is stored for it, the device goes degraded, then offline after ``offline_after``
-consecutive failures, and offline devices are probed with back-off until they answer again.
+Per device: a poll sends the device's requests over its line (coalesced register blocks, or data
+identifiers), decodes the answers, and stamps every value with the time the last response arrived
+(UTC), except values the device stamped itself. A failure costs only that poll: nothing is stored
+for it, the device goes degraded, then offline after ``offline_after`` consecutive failures, and
+offline devices are probed with back-off until they answer again.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
 from services.core.logging import get_logger
 from services.core.pipeline.model import InboundMessage, Reading
-from services.ingest.modbus.connection import FailureReason, LineSettings, ModbusLine, PollError
+from services.ingest.modbus.connection import FailureReason, PollError
 from services.ingest.modbus.metrics import PollerMetrics
 
 log = get_logger(__name__)
 
 # (point, value, unit) for every register a device map feeds into a platform point
 Decoded = list[tuple[str, float, str]]
+# (point, value, unit, time) for values the device stamped itself (e.g. a meter's daily freeze)
+Dated = list[tuple[str, float, str, datetime]]
 
 
 class DeviceState(StrEnum):
@@ -42,16 +46,40 @@ class ReadBlock:
     count: int
 
 
+class Line(Protocol):
+    """One connection shared by the devices on it, one request in flight at a time."""
+
+    async def request(self, block: Any, unit: Any) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class LineConfig(Protocol):
+    """Where a line is: ``key`` names it (devices with the same key share it)."""
+
+    @property
+    def key(self) -> str: ...
+
+    def open(self) -> Line: ...
+
+
 @dataclass(frozen=True)
 class DeviceSpec:
+    """A device to poll: ``blocks`` are the requests a poll sends on ``line`` to ``unit_id`` (a
+    Modbus unit id and ReadBlocks, or a DL/T 645 address and data identifiers); ``decode`` turns
+    their answers into readings."""
+
     meter_id: int
     enterprise: str
     meter: str
-    unit_id: int
-    line: LineSettings
+    unit_id: int | str
+    line: LineConfig
     interval_s: float
-    blocks: tuple[ReadBlock, ...]
-    decode: Callable[[Sequence[list[int]]], Decoded] = field(compare=False)
+    blocks: tuple[Any, ...]
+    decode: Callable[[Sequence[Any]], Decoded] = field(compare=False)
+    source: str = "modbus"  # the readings' source, as the pipeline names it
+    # values among the answers that carry their own time, stored at that time
+    dated: Callable[[Sequence[Any]], Dated] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +103,7 @@ class DeviceRunner:
     def __init__(
         self,
         spec: DeviceSpec,
-        line: ModbusLine,
+        line: Line,
         *,
         policy: PollPolicy,
         submit: Submit,
@@ -120,11 +148,12 @@ class DeviceRunner:
     async def poll_once(self) -> bool:
         started = time.perf_counter()
         try:
-            registers = []
+            answers = []
             for block in self.spec.blocks:
-                registers.append(await self._read(block))
+                answers.append(await self._read(block))
             arrived = datetime.now(UTC)
-            decoded = self.spec.decode(registers)
+            decoded = self.spec.decode(answers)
+            dated = self.spec.dated(answers) if self.spec.dated is not None else ()
         except PollError as err:
             self._failed(err)
             return False
@@ -136,15 +165,19 @@ class DeviceRunner:
         readings = tuple(
             Reading(self.spec.meter, point, arrived, value, unit) for point, value, unit in decoded
         )
+        if dated:
+            readings += tuple(Reading(self.spec.meter, p, at, v, unit) for p, v, unit, at in dated)
         self._submit(
             InboundMessage(
-                "modbus", None, self.spec.enterprise, None, b"", arrived, readings=readings
+                self.spec.source, None, self.spec.enterprise, None, b"", arrived, readings=readings
             )
         )
         self._polls_ok.inc()
         if self.state != DeviceState.ONLINE:
             log.info(
-                "modbus device back online", meter=self.spec.meter, after_failures=self.failures
+                f"{self.spec.source} device back online",
+                meter=self.spec.meter,
+                after_failures=self.failures,
             )
         changed = self.state != DeviceState.ONLINE
         self.state, self.failures = DeviceState.ONLINE, 0
@@ -152,21 +185,15 @@ class DeviceRunner:
             self._status(self.spec.meter_id, self.state, 0, None, arrived)
         return True
 
-    async def _read(self, block: ReadBlock) -> list[int]:
+    async def _read(self, block: Any) -> Any:
         attempt = 0
         while True:
             try:
-                return await self._line.read(
-                    block.function, block.start, block.count, self.spec.unit_id
-                )
+                return await self._line.request(block, self.spec.unit_id)
             except PollError as err:
-                # Illegal function/address (1, 2, 3) will not change on a retry; busy (6) may.
-                permanent = err.reason == FailureReason.EXCEPTION_CODE and err.exception_code in {
-                    1,
-                    2,
-                    3,
-                }
-                if permanent or attempt >= self._policy.retries:
+                # e.g. Modbus illegal function/address (1, 2, 3) will not change on a retry; busy
+                # (6) may
+                if err.permanent or attempt >= self._policy.retries:
                     raise
                 attempt += 1
                 await asyncio.sleep(self._policy.retry_backoff_s * 2 ** (attempt - 1))
@@ -182,6 +209,8 @@ class DeviceRunner:
             else DeviceState.DEGRADED
         )
         if new != self.state:
-            log.warning("modbus device " + new.value, meter=self.spec.meter, error=str(err))
+            log.warning(
+                f"{self.spec.source} device {new.value}", meter=self.spec.meter, error=str(err)
+            )
             self.state = new
             self._status(self.spec.meter_id, new, self.failures, str(err), None)

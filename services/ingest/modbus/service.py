@@ -1,6 +1,7 @@
 """``energymon ingest modbus``: the reconcile loop around the device runners.
 
-Every ``round_s``: read the registry's active Modbus meters, run a lease round, start runners for
+Every ``round_s``: read the registry's active meters of the polled protocols (Modbus, and DL/T
+645 when a factory for it is given), run a lease round, start runners for
 devices newly held, stop the surplus (waiting for in-flight polls) before releasing their leases,
 and refresh the device-state gauges. Runners poll only while the last successful lease round is
 within its validity, so a poller cut off from the database stops in time.
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
@@ -21,10 +22,9 @@ from sqlalchemy.dialects.postgresql import insert
 from services.core.logging import get_logger
 from services.core.pipeline.model import InboundMessage
 from services.core.schema.tables import device_status, enterprises, meters, points
-from services.ingest.modbus.connection import ModbusLine
 from services.ingest.modbus.leases import LeaseManager
 from services.ingest.modbus.metrics import PollerMetrics
-from services.ingest.modbus.poller import DeviceRunner, DeviceSpec, DeviceState, PollPolicy
+from services.ingest.modbus.poller import DeviceRunner, DeviceSpec, DeviceState, Line, PollPolicy
 
 log = get_logger(__name__)
 
@@ -40,6 +40,7 @@ class ModbusPollerService:
         leases: LeaseManager,
         factory: SpecFactory,
         submit: Callable[[InboundMessage], None],
+        other_factories: Mapping[str, SpecFactory] | None = None,
         metrics: PollerMetrics,
         policy: PollPolicy | None = None,
         round_s: float = 5.0,
@@ -47,7 +48,8 @@ class ModbusPollerService:
     ) -> None:
         self._engine = engine
         self._leases = leases
-        self._factory = factory
+        # registry protocol -> the factory of its devices ("modbus" is always polled)
+        self._factories = {"modbus": factory, **(other_factories or {})}
         self._submit = submit
         self._metrics = metrics
         self._policy = policy or PollPolicy()
@@ -55,7 +57,7 @@ class ModbusPollerService:
         self._max_concurrency = max_concurrency
         self._valid_until = 0.0
         self._runners: dict[int, tuple[DeviceRunner, asyncio.Task[None]]] = {}
-        self._lines: dict[str, ModbusLine] = {}
+        self._lines: dict[str, Line] = {}
         self.rounds = 0
 
     def lease_valid(self) -> bool:
@@ -94,20 +96,33 @@ class ModbusPollerService:
             .scalar_subquery()
         )
         stmt = (
-            select(meters.c.id, meters.c.code, meters.c.connection, enterprises.c.code, registered)
+            select(
+                meters.c.id,
+                meters.c.code,
+                meters.c.protocol,
+                meters.c.connection,
+                enterprises.c.code,
+                registered,
+            )
             .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
-            .where(meters.c.protocol == "modbus", meters.c.active, enterprises.c.active)
+            .where(
+                meters.c.protocol.in_(sorted(self._factories)),
+                meters.c.active,
+                enterprises.c.active,
+            )
         )
         specs: dict[int, DeviceSpec] = {}
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        for meter_id, code, connection, ent, quantities in rows:
+        for meter_id, code, protocol, connection, ent, quantities in rows:
             try:
-                specs[meter_id] = self._factory(
+                specs[meter_id] = self._factories[protocol](
                     meter_id, ent, code, connection or {}, points=frozenset(quantities or ())
                 )
             except Exception as err:  # noqa: BLE001 - one bad registry entry costs only itself
-                log.error("modbus meter not pollable", meter=code, enterprise=ent, error=str(err))
+                log.error(
+                    f"{protocol} meter not pollable", meter=code, enterprise=ent, error=str(err)
+                )
         return specs
 
     async def _reconcile(self, gate: asyncio.Semaphore) -> None:
@@ -127,7 +142,9 @@ class ModbusPollerService:
             if meter_id in self._runners or meter_id not in specs:
                 continue
             spec = specs[meter_id]
-            line = self._lines.setdefault(spec.line.key, ModbusLine(spec.line))
+            line = self._lines.get(spec.line.key)
+            if line is None:
+                line = self._lines[spec.line.key] = spec.line.open()
             runner = DeviceRunner(
                 spec,
                 line,

@@ -3,32 +3,22 @@ with the right value in the point's unit; faulty units cost only themselves."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from prometheus_client import CollectorRegistry
 from pymodbus.constants import ExcCodes
 
 from services.core.db import make_engine
 from services.core.devices.loader import shipped_maps
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits
-from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
-from services.ingest.engine import EngineConfig, IngestEngine
-from services.ingest.modbus.devices import device_spec
-from services.ingest.modbus.leases import LeaseManager
-from services.ingest.modbus.metrics import PollerMetrics
-from services.ingest.modbus.poller import PollPolicy
 from services.ingest.modbus.service import ModbusPollerService
 from simulators.meters.device import SimulatedMeter
 from simulators.meters.server import Fault, MeterServer, running
+from tests.support.poller import first_values_when_all_arrived, running_poller
 from tests.support.services import wait_for
 
 ENT = "91120111MA07N9RT25"
@@ -67,32 +57,8 @@ def _stored(db: DatabaseSettings) -> dict[tuple[str, str], list[float]]:
 
 @pytest.fixture
 def poller(db_settings: DatabaseSettings, tmp_path: Path) -> Iterator[ModbusPollerService]:
-    engine = make_engine(db_settings)
-    ingest = IngestEngine(
-        config=EngineConfig(batch_max_age_s=0.05),
-        limits=Limits(),
-        engine=engine,
-        writer=ReadingWriter(db_settings),
-        spool=Spool(tmp_path / "spool", 1 << 30),
-    )
-    service = ModbusPollerService(
-        engine=engine,
-        leases=LeaseManager(engine, "poller-t", ttl_s=10),
-        factory=device_spec,
-        submit=lambda m: ingest.submit("readings", m, lambda: None),
-        metrics=PollerMetrics(CollectorRegistry()),
-        policy=PollPolicy(retries=0, offline_after=2, max_backoff_s=2),
-        round_s=0.5,
-    )
-    stop = threading.Event()
-    ingest.start()
-    thread = threading.Thread(target=lambda: asyncio.run(service.run(stop)), daemon=True)
-    thread.start()
-    yield service
-    stop.set()
-    thread.join(10)
-    ingest.stop()
-    engine.dispose()
+    with running_poller(db_settings, tmp_path) as service:
+        yield service
 
 
 def test_every_point_of_every_map_round_trips_to_the_database(
@@ -109,15 +75,11 @@ def test_every_point_of_every_map_round_trips_to_the_database(
             )
         engine.dispose()
         expected = {f"MB-{m.unit_id}": m.expected() for m in meters}
-        total = sum(len(v) for v in expected.values())
-        wait_for(lambda: len(_stored(db_settings)) >= total, 30, "every point of every map")
-    stored = _stored(db_settings)
+        first = first_values_when_all_arrived(db_settings, expected)
     for meter, points in expected.items():
         for point, value in points.items():
-            assert stored[(meter, point)][0] == pytest.approx(value, rel=1e-6, abs=1e-9), (
-                meter,
-                point,
-            )
+            got = first[(meter, point)][0]
+            assert got == pytest.approx(value, rel=1e-6, abs=1e-9), (meter, point)
 
 
 def test_faulty_units_cost_only_themselves_and_recover(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,19 +10,13 @@ import psycopg
 from prometheus_client import CollectorRegistry
 
 from services.core.db import make_engine
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits
-from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
-from services.ingest.engine import EngineConfig, IngestEngine
 from services.ingest.modbus.connection import LineSettings, Transport
-from services.ingest.modbus.leases import LeaseManager
-from services.ingest.modbus.metrics import PollerMetrics
 from services.ingest.modbus.poller import DeviceSpec, PollPolicy, ReadBlock
-from services.ingest.modbus.service import ModbusPollerService
 from tests.support.modbus import device, modbus_server
+from tests.support.poller import running_poller
 from tests.support.services import free_port, wait_for
 
 ENT = "91120111MA07N9RT25"
@@ -95,29 +87,12 @@ def test_a_faulty_device_costs_only_itself_and_recovers_without_restart(
         engine = make_engine(db_settings)
         with engine.begin() as conn:
             apply_district(conn, parse_district(_district(port, down_port)))
+        engine.dispose()
         registry = CollectorRegistry()
-        ingest = IngestEngine(
-            config=EngineConfig(batch_max_age_s=0.05),
-            limits=Limits(),
-            engine=engine,
-            writer=ReadingWriter(db_settings),
-            spool=Spool(tmp_path / "spool", 1 << 30),
-        )
-        metrics = PollerMetrics(registry)
-        service = ModbusPollerService(
-            engine=engine,
-            leases=LeaseManager(engine, "poller-t", ttl_s=10),
-            factory=_factory,
-            submit=lambda m: ingest.submit("readings", m, lambda: None),
-            metrics=metrics,
-            policy=PollPolicy(retries=1, offline_after=3, max_backoff_s=2),
-            round_s=0.5,
-        )
-        stop = threading.Event()
-        ingest.start()
-        thread = threading.Thread(target=lambda: asyncio.run(service.run(stop)), daemon=True)
-        thread.start()
-        try:
+        policy = PollPolicy(retries=1, offline_after=3, max_backoff_s=2)
+        with running_poller(
+            db_settings, tmp_path, factory=_factory, metrics=registry, policy=policy
+        ):
             wait_for(
                 lambda: _status(db_settings).get("MB-3") == "offline",
                 15,
@@ -148,8 +123,3 @@ def test_a_faulty_device_costs_only_itself_and_recovers_without_restart(
                 )
                 wait_for(lambda: _status(db_settings).get("MB-3") == "online", 10, "status online")
             assert set(_stored(db_settings)["MB-3"]) == {4.2}
-        finally:
-            stop.set()
-            thread.join(10)
-            ingest.stop()
-            engine.dispose()

@@ -6,13 +6,8 @@ absent unit costs only that device's polls."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import shutil
-import subprocess
-import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +18,15 @@ from prometheus_client import CollectorRegistry
 
 from services.core.db import make_engine
 from services.core.devices.loader import shipped_maps
-from services.core.pipeline.spool import Spool
-from services.core.pipeline.validate import Limits
-from services.core.pipeline.writer import ReadingWriter
 from services.core.registry.spec import parse_district
 from services.core.registry.store import apply_district
 from services.core.settings import DatabaseSettings
-from services.ingest.engine import EngineConfig, IngestEngine
 from services.ingest.modbus.connection import LineSettings, Transport
-from services.ingest.modbus.devices import device_spec
-from services.ingest.modbus.leases import LeaseManager
-from services.ingest.modbus.metrics import PollerMetrics
-from services.ingest.modbus.poller import PollPolicy
 from services.ingest.modbus.service import ModbusPollerService
 from simulators.meters.device import SimulatedMeter
 from simulators.meters.server import Exchange, Fault, MeterServer, running
+from tests.support.poller import running_poller
+from tests.support.pty import PtyPair
 from tests.support.services import wait_for
 
 ENT = "91120111MA07N9RT25"
@@ -46,40 +35,6 @@ BAUDRATE = 9600
 # Linux pseudo-terminals cannot carry parity (the pty driver refuses or drops PARENB), so the pty
 # line runs 8N1; parity is passed to pyserial like any other setting and needs real hardware.
 PARITY = "N"
-
-
-@dataclass(frozen=True)
-class PtyPair:
-    """Two linked pseudo-terminals: bytes written to one end are read at the other."""
-
-    server_end: str
-    poller_end: str
-
-
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[PtyPair]:
-    socat = shutil.which("socat")
-    if socat is None:
-        pytest.skip("socat is not installed: it makes the pseudo-terminal pair for serial RTU")
-    a, b = tmp_path / "a", tmp_path / "b"
-    with (tmp_path / "socat.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [socat, "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        wait_for(lambda: (a.exists() and b.exists()) or proc.poll() is not None, 10, "socat's ptys")
-        if proc.poll() is not None:
-            pytest.fail(f"socat exited: {(tmp_path / 'socat.log').read_text()}", pytrace=False)
-        yield PtyPair(str(a), str(b))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture
@@ -92,32 +47,10 @@ def poller(
     db_settings: DatabaseSettings, tmp_path: Path, metrics_registry: CollectorRegistry
 ) -> Iterator[ModbusPollerService]:
     """The real poller service and ingest engine, polling whatever the registry holds."""
-    engine = make_engine(db_settings)
-    ingest = IngestEngine(
-        config=EngineConfig(batch_max_age_s=0.05),
-        limits=Limits(),
-        engine=engine,
-        writer=ReadingWriter(db_settings),
-        spool=Spool(tmp_path / "spool", 1 << 30),
-    )
-    service = ModbusPollerService(
-        engine=engine,
-        leases=LeaseManager(engine, "poller-rtu", ttl_s=10),
-        factory=device_spec,
-        submit=lambda m: ingest.submit("readings", m, lambda: None),
-        metrics=PollerMetrics(metrics_registry),
-        policy=PollPolicy(retries=0, offline_after=2, max_backoff_s=2),
-        round_s=0.5,
-    )
-    stop = threading.Event()
-    ingest.start()
-    thread = threading.Thread(target=lambda: asyncio.run(service.run(stop)), daemon=True)
-    thread.start()
-    yield service
-    stop.set()
-    thread.join(10)
-    ingest.stop()
-    engine.dispose()
+    with running_poller(
+        db_settings, tmp_path, owner="poller-rtu", metrics=metrics_registry
+    ) as service:
+        yield service
 
 
 def _register(
