@@ -71,6 +71,12 @@ def _ingest_mqtt(_args: argparse.Namespace) -> int:
     return main_mqtt()
 
 
+def _ingest_sparkplug(_args: argparse.Namespace) -> int:
+    from services.ingest.sparkplug.main import main as sparkplug_main
+
+    return sparkplug_main()
+
+
 def _ingest_modbus(_args: argparse.Namespace) -> int:
     from services.ingest.modbus.main import main as modbus_main
 
@@ -697,6 +703,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         ModbusSettings,
         MqttSettings,
         QuotaSettings,
+        SparkplugSettings,
     )
 
     parser = argparse.ArgumentParser(prog="energymon", description=DESCRIPTION, epilog=EPILOG)
@@ -736,6 +743,13 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         help="poll the registry's Modbus meters (sharded across pollers by leases)",
         **help_with_settings(CommonSettings, DatabaseSettings, IngestSettings, ModbusSettings),
     ).set_defaults(func=_ingest_modbus)
+    ingest.add_parser(
+        "sparkplug",
+        help="the Sparkplug B 3.0 host application: edge nodes' births, data and deaths",
+        **help_with_settings(
+            CommonSettings, DatabaseSettings, MqttSettings, IngestSettings, SparkplugSettings
+        ),
+    ).set_defaults(func=_ingest_sparkplug)
 
     simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
         dest="simulate_cmd", required=True, metavar="SUBCOMMAND"

@@ -220,12 +220,17 @@ class SparkplugHost:
             self._apply(node, topic, payload, now, step)
         return step
 
-    def tick(self, now: float) -> Step:
-        """Declare the gaps whose held messages waited longer than the reorder timeout."""
-        step = Step()
-        for node in self._nodes.values():
-            self._expire_held(node, now, step)
-        return step
+    def tick(self, now: float) -> dict[tuple[str, str], Step]:
+        """Declare the gaps whose held messages waited longer than the reorder timeout: what
+        that produced, by (group, node)."""
+        steps: dict[tuple[str, str], Step] = {}
+        for key, node in self._nodes.items():
+            if node.held:
+                step = Step()
+                self._expire_held(node, now, step)
+                if step.released or step.rebirth or step.rebirth_suppressed:
+                    steps[key] = step
+        return steps
 
     # ---- sessions -----------------------------------------------------------------------------
     def _node_birth(self, node: _Node, payload: Payload, step: Step) -> None:

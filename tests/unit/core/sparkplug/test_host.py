@@ -141,8 +141,8 @@ def test_a_lost_message_is_declared_after_the_reorder_timeout():
     host = SparkplugHost(reorder_window=4, reorder_timeout_s=2.0)
     _birth(host)
     _data(host, 2, 2.0, now=10.0)  # 1 lost
-    assert host.tick(11.0).rebirth is None
-    step = host.tick(12.5)
+    assert host.tick(11.0) == {}
+    step = host.tick(12.5)[(G, N)]
     assert step.rebirth is RebirthCause.SEQ_GAP
     assert [v.value for v in step.values] == [2.0]
     assert _data(host, 3, 3.0, now=13.0).values[0].value == 3.0  # sequence resumed after 2
