@@ -756,9 +756,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     )
     from simulators.gateways.cli import add_parser as add_gateways
     from simulators.meters.cli import add_parser as add_meters
+    from simulators.sparkplug.cli import add_parser as add_sparkplug
 
     add_gateways(simulate)
     add_meters(simulate)
+    add_sparkplug(simulate)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
         dest="export_cmd", required=True, metavar="SUBCOMMAND"
