@@ -43,6 +43,7 @@ from services.core.sparkplug.host import (
 )
 from services.core.sparkplug.mapping import SparkplugMapping, load_mapping, to_message
 from services.core.sparkplug.topic import NAMESPACE, command_topic, parse_topic, state_topic
+from services.core.store.sparkplug_nodes import NodeRow, save_nodes
 from services.ingest.engine import IngestEngine
 from services.ingest.mqtt.client import new_client
 from services.ingest.sparkplug.metrics import SparkplugMetrics
@@ -50,6 +51,7 @@ from services.ingest.sparkplug.metrics import SparkplugMetrics
 log = get_logger(__name__)
 
 _TICK_S = 0.25
+_SAVE_EVERY_S = 5.0  # how often the bound nodes' state is written for the API
 
 
 def state_payload(*, online: bool, timestamp_ms: int) -> bytes:
@@ -92,6 +94,7 @@ class SparkplugIngest:
         self._lock = threading.Lock()
         self.mapping = SparkplugMapping()
         self._mapping_at = float("-inf")
+        self._saved_at = float("-inf")
         self._state_topic = state_topic(settings.host_id)
         self._state_ts = 0
         self._online = False
@@ -309,7 +312,37 @@ class SparkplugIngest:
             self._act(node_key, topic, step, received_at, _noop)
         if self._clock() - self._mapping_at >= self._refresh_s:
             self._refresh_mapping()
-        self._node_metrics()
+        views = self._node_metrics()
+        if self._clock() - self._saved_at >= _SAVE_EVERY_S:
+            self._save_nodes(views)
+
+    def save_now(self) -> None:
+        """Write the bound nodes' state at once (tests; the timer does it every few seconds)."""
+        self._save_nodes(self.nodes())
+
+    def _save_nodes(self, views: list[NodeView]) -> None:
+        owners = self.mapping.nodes
+        rows = [
+            NodeRow(
+                v.group,
+                v.node,
+                owners[(v.group, v.node)],
+                v.state.value,
+                v.bd_seq,
+                v.births,
+                v.devices,
+                v.rebirth_requests,
+            )
+            for v in views
+            if (v.group, v.node) in owners
+        ]
+        try:
+            with self._db.begin() as conn:
+                save_nodes(conn, self._settings.host_id, rows)
+        except Exception as err:  # noqa: BLE001 - the next round tries again
+            log.warning("sparkplug node state not saved", error=str(err)[:300])
+            return
+        self._saved_at = self._clock()
 
     def _refresh_mapping(self) -> None:
         try:
@@ -322,7 +355,7 @@ class SparkplugIngest:
         self.mapping = mapping
         self._mapping_at = self._clock()
 
-    def _node_metrics(self) -> None:
+    def _node_metrics(self) -> list[NodeView]:
         views = self.nodes()
         counts = dict.fromkeys(("online", "offline", "unborn"), 0)
         for v in views:
@@ -332,6 +365,7 @@ class SparkplugIngest:
                 self.metrics.node_births.labels(v.group, v.node).set(v.births)
         for state, n in counts.items():
             self.metrics.nodes.labels(state).set(n)
+        return views
 
 
 def _noop() -> None:

@@ -11,14 +11,17 @@ import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
+from services.core.schema.tables import enterprises
 from services.core.settings import DatabaseSettings, MqttSettings
 from services.core.sparkplug.codec import DataType, MetricOut, encode_payload
 from services.core.sparkplug.host import NodeState
 from services.core.sparkplug.topic import state_topic
+from services.core.store.sparkplug_nodes import nodes_of
 from simulators.sparkplug.edge_node import EdgeNode, SimMetric
 from tests.support.mqtt import Publisher
-from tests.support.sparkplug import HostUnderTest, running_host
+from tests.support.sparkplug import ENTERPRISE, HostUnderTest, running_host
 
 ENERGY, POWER = (None, "Energy/Import"), (None, "Power")
 
@@ -87,6 +90,18 @@ def test_birth_data_death_and_rebirth_store_every_value(host, mqtt_settings):
         2.0,  # refreshed by the timer; the host's own view above is authoritative
     )
     assert host.dead_letter_reasons() == []
+    host.service.save_now()  # what the API shows (the timer writes it every few seconds)
+    with host.db.connect() as conn:
+        ent_id = conn.execute(
+            select(enterprises.c.id).where(enterprises.c.code == ENTERPRISE)
+        ).scalar_one()
+        (saved,) = nodes_of(conn, enterprise_id=ent_id)
+    assert (saved.group, saved.state, saved.births, saved.devices) == (
+        host.group,
+        "online",
+        2,
+        ("meter-2",),
+    )
     node.disconnect()
 
 
