@@ -153,8 +153,9 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
     )
     with make_engine(DatabaseSettings()).connect() as conn:
         gws = mqtt_acl.active_gateways(conn)
+        sparkplug = mqtt_acl.sparkplug_nodes_by_gateway(conn)
     creds = mqtt_acl.plan_credentials(gws, existing, ingest_user, ingest_password)
-    files = mqtt_acl.render_files(gws, creds, mqtt.topic_root, ingest_user)
+    files = mqtt_acl.render_files(gws, creds, mqtt.topic_root, ingest_user, sparkplug)
     for name, text in files.items():
         path = out / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
