@@ -14,6 +14,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from google.protobuf.message import DecodeError as _ProtobufDecodeError
 
@@ -54,10 +55,10 @@ class PayloadError(ValueError):
         super().__init__(detail)
 
 
-@dataclass(frozen=True, slots=True)
-class Metric:
+class Metric(NamedTuple):
     """One metric as sent (6.4.6). ``datatype`` is None when the message omits it (data messages
-    should: the birth declared it). ``value`` is None for a null or non-numeric metric."""
+    should: the birth declared it). ``value`` is None for a null or non-numeric metric. A named
+    tuple, not a frozen dataclass: one is built per metric, and a tuple is built 4x faster."""
 
     name: str | None
     alias: int | None

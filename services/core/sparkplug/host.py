@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from services.core.sparkplug.codec import Metric, Payload, is_numeric, resign
 from services.core.sparkplug.topic import MessageType, Topic
@@ -74,10 +75,9 @@ class NodeState(StrEnum):
     UNBORN = "unborn"  # seen, never born while this host ran
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+class Value(NamedTuple):
     """A metric value to store: ``timestamp_ms`` None when neither the metric nor the payload
-    had one (the caller then uses the time of receipt)."""
+    had one (the caller then uses the time of receipt). A named tuple: one per metric."""
 
     device: str | None
     name: str

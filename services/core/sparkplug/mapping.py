@@ -98,11 +98,16 @@ def to_message(
     enterprise = mapping.nodes.get((group, node))
     readings: list[Reading] = []
     bad_ts = 0
+    last_ms, last_ts = None, received_at  # the metrics of a message mostly share one timestamp
     for v in values:
-        if v.timestamp_ms is None:
+        ms = v.timestamp_ms
+        if ms is None:
             ts = received_at
-        elif _MS_MIN <= v.timestamp_ms <= _MS_MAX:
-            ts = datetime.fromtimestamp(v.timestamp_ms / 1000, UTC)
+        elif ms == last_ms:
+            ts = last_ts
+        elif _MS_MIN <= ms <= _MS_MAX:
+            ts = last_ts = datetime.fromtimestamp(ms / 1000, UTC)
+            last_ms = ms
         else:
             bad_ts += 1
             continue
