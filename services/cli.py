@@ -71,6 +71,12 @@ def _ingest_mqtt(_args: argparse.Namespace) -> int:
     return main_mqtt()
 
 
+def _ingest_sparkplug(_args: argparse.Namespace) -> int:
+    from services.ingest.sparkplug.main import main as sparkplug_main
+
+    return sparkplug_main()
+
+
 def _ingest_modbus(_args: argparse.Namespace) -> int:
     from services.ingest.modbus.main import main as modbus_main
 
@@ -147,8 +153,9 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
     )
     with make_engine(DatabaseSettings()).connect() as conn:
         gws = mqtt_acl.active_gateways(conn)
+        sparkplug = mqtt_acl.sparkplug_nodes_by_gateway(conn)
     creds = mqtt_acl.plan_credentials(gws, existing, ingest_user, ingest_password)
-    files = mqtt_acl.render_files(gws, creds, mqtt.topic_root, ingest_user)
+    files = mqtt_acl.render_files(gws, creds, mqtt.topic_root, ingest_user, sparkplug)
     for name, text in files.items():
         path = out / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -697,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         ModbusSettings,
         MqttSettings,
         QuotaSettings,
+        SparkplugSettings,
     )
 
     parser = argparse.ArgumentParser(prog="energymon", description=DESCRIPTION, epilog=EPILOG)
@@ -736,6 +744,13 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
         help="poll the registry's Modbus meters (sharded across pollers by leases)",
         **help_with_settings(CommonSettings, DatabaseSettings, IngestSettings, ModbusSettings),
     ).set_defaults(func=_ingest_modbus)
+    ingest.add_parser(
+        "sparkplug",
+        help="the Sparkplug B 3.0 host application: edge nodes' births, data and deaths",
+        **help_with_settings(
+            CommonSettings, DatabaseSettings, MqttSettings, IngestSettings, SparkplugSettings
+        ),
+    ).set_defaults(func=_ingest_sparkplug)
 
     simulate = sub.add_parser("simulate", help="simulators").add_subparsers(
         dest="simulate_cmd", required=True, metavar="SUBCOMMAND"
@@ -743,10 +758,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     from simulators.gateways.cli import add_parser as add_gateways
     from simulators.meters.cli import add_parser as add_meters
     from simulators.meters.dlt645_cli import add_parser as add_dlt645_meters
+    from simulators.sparkplug.cli import add_parser as add_sparkplug
 
     add_gateways(simulate)
     add_meters(simulate)
     add_dlt645_meters(simulate)
+    add_sparkplug(simulate)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
         dest="export_cmd", required=True, metavar="SUBCOMMAND"

@@ -24,6 +24,7 @@ from services.core.settings import (
     MqttSettings,
     QualitySettings,
     QuotaSettings,
+    SparkplugSettings,
 )
 
 SETTINGS: tuple[type[BaseSettings], ...] = (
@@ -38,6 +39,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     QuotaSettings,
     IntensitySettings,
     ModbusSettings,
+    SparkplugSettings,
     DemoSettings,
 )
 

@@ -592,6 +592,40 @@ class ModbusSettings(BaseSettings):
     metrics_port: int = Field(9102, ge=0, le=65535, description="Port of the poller's /metrics.")
 
 
+class SparkplugSettings(BaseSettings):
+    """The Sparkplug B 3.0 host application (`energymon ingest sparkplug`, docs/sparkplug.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERGYMON_SPARKPLUG_", extra="ignore")
+
+    host_id: str = Field(
+        "energymon",
+        pattern=r"^[^/+#]+$",
+        description="Host application id: the STATE topic is spBv1.0/STATE/<host_id>; edge "
+        "nodes configured with it as their Primary Host store and forward while it is offline.",
+    )
+    client_id: str = Field(
+        "", description="MQTT client id (default: energymon-sparkplug-<host_id>)."
+    )
+    reorder_window: int = Field(
+        8,
+        ge=0,
+        le=127,
+        description="Messages a node's seq may run ahead of the next expected one and be held "
+        "for reordering; further ahead is a gap.",
+    )
+    reorder_timeout_s: float = Field(
+        2.0, gt=0, description="How long a held message waits for the missing ones (then: gap)."
+    )
+    rebirth_min_interval_s: float = Field(
+        30.0, ge=0, description="At most one rebirth request per edge node in this many seconds."
+    )
+    spool_dir: Path = Field(Path("var/spool-sparkplug"), description="The host's own spool.")
+    metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
+    metrics_port: int = Field(
+        9105, ge=0, le=65535, description="Port of the host's /metrics (0 = any free port)."
+    )
+
+
 class DemoSettings(BaseSettings):
     """The demo (`energymon demo`, development only)."""
 

@@ -18,6 +18,7 @@ from services.api.models.registry import (
     RegistryApplyOut,
     SiteOut,
 )
+from services.api.models.sparkplug import SparkplugNodeOut
 from services.api.params import Code, Paging
 from services.api.problems import Problem
 from services.api.render import model_response
@@ -25,7 +26,7 @@ from services.api.tenancy import own_enterprises, visible_enterprise
 from services.core.errors import RegistryError
 from services.core.registry.spec import parse_district
 from services.core.registry.store import ApplyReport, apply_district, deactivate_enterprise
-from services.core.store import registry
+from services.core.store import registry, sparkplug_nodes
 from services.core.yaml_errors import yaml_line, yaml_problem
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=STANDARD_PROBLEMS)
@@ -99,6 +100,22 @@ def list_gateways(ctx: Ctx, who: Reader, code: Code) -> Response:
         rows = registry.gateways_of(conn, enterprise_id=ent.id)
     out = [GatewayOut.model_validate(r, from_attributes=True) for r in rows]
     return model_response(list[GatewayOut], out)
+
+
+@router.get(
+    "/enterprises/{code}/sparkplug-nodes",
+    response_model=list[SparkplugNodeOut],
+    summary="Sparkplug edge nodes",
+)
+def list_sparkplug_nodes(ctx: Ctx, who: Reader, code: Code) -> Response:
+    """The Sparkplug B edge nodes bound to the enterprise's meters, as the Sparkplug host last
+    saw them (written every few seconds): session state, bdSeq, births, devices online, and the
+    rebirth requests sent with their causes (docs/sparkplug.md)."""
+    with ctx.reads.connect() as conn:
+        ent = visible_enterprise(conn, who, code)
+        rows = sparkplug_nodes.nodes_of(conn, enterprise_id=ent.id)
+    out = [SparkplugNodeOut.model_validate(r, from_attributes=True) for r in rows]
+    return model_response(list[SparkplugNodeOut], out)
 
 
 @router.get(

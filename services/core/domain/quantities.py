@@ -215,3 +215,11 @@ def quantity(code: str) -> Quantity:
     except KeyError:
         known = ", ".join(sorted(QUANTITIES))
         raise KeyError(f"unknown point {code!r}; known: {known}") from None
+
+
+def known_point(code: str) -> str:
+    """``code`` itself when it names a point of the vocabulary; ValueError listing them if not
+    (for validators of the provisioning file)."""
+    if code not in QUANTITIES:
+        raise ValueError(f"unknown point {code!r}; known: {', '.join(sorted(QUANTITIES))}")
+    return code

@@ -32,7 +32,8 @@ from sqlalchemy import Connection, select
 
 from services.core.broker_config import GATEWAY_FILES, INTERNAL_FILES
 from services.core.errors import ConfigError
-from services.core.schema.tables import enterprises, gateways
+from services.core.registry.sparkplug import binding_of
+from services.core.schema.tables import enterprises, gateways, meters
 
 PBKDF2_ITERATIONS = 101
 INGEST_USER = "energymon-ingest"
@@ -65,6 +66,28 @@ def active_gateways(conn: Connection) -> list[tuple[str, str]]:
         .order_by(enterprises.c.code, gateways.c.code)
     )
     return [(e, g) for e, g in rows]
+
+
+SparkplugNodes = dict[tuple[str, str], set[tuple[str, str]]]
+"""(enterprise, gateway) -> the Sparkplug (group, node) ids its account may publish as."""
+
+
+def sparkplug_nodes_by_gateway(conn: Connection) -> SparkplugNodes:
+    """The Sparkplug edge nodes of meters bound behind a gateway (docs/sparkplug.md): the
+    gateway's account is the edge node's broker account."""
+    rows = conn.execute(
+        select(enterprises.c.code, gateways.c.code, meters.c.connection)
+        .join(gateways, gateways.c.enterprise_id == enterprises.c.id)
+        .join(meters, meters.c.gateway_id == gateways.c.id)
+        .where(enterprises.c.active, gateways.c.active, meters.c.active)
+        .where(meters.c.connection.is_not(None))
+    )
+    out: SparkplugNodes = {}
+    for ent, gw, connection in rows:
+        binding = binding_of(connection)
+        if binding is not None:
+            out.setdefault((ent, gw), set()).add((binding.group, binding.node))
+    return out
 
 
 def read_credentials(text: str) -> dict[str, str]:
@@ -112,12 +135,31 @@ def render_internal_acl(topic_root: str, ingest_user: str = INGEST_USER) -> str:
             f"topic read {topic_root}/v1/+/+/readings",
             f"topic read {topic_root}/v1/+/+/status",
             f"topic write {topic_root}/v1/+/+/commands",
+            "# the Sparkplug host: every edge node's messages, its STATE, rebirth commands",
+            "topic read spBv1.0/#",
+            "topic write spBv1.0/STATE/+",
+            "topic write spBv1.0/+/NCMD/+",
             "",
         ]
     )
 
 
-def render_gateway_acl(gws: Iterable[tuple[str, str]], topic_root: str) -> str:
+def _sparkplug_grants(group: str, node: str) -> list[str]:
+    """An edge node's own topics (Sparkplug 3.0.0, chapter 4): births, data and deaths of the
+    node and its devices; its commands; every host's STATE."""
+    base = f"spBv1.0/{group}"
+    return [
+        *(f"topic write {base}/{kind}/{node}" for kind in ("NBIRTH", "NDATA", "NDEATH")),
+        *(f"topic write {base}/{kind}/{node}/+" for kind in ("DBIRTH", "DDATA", "DDEATH")),
+        f"topic read {base}/NCMD/{node}",
+        f"topic read {base}/DCMD/{node}/+",
+        "topic read spBv1.0/STATE/+",
+    ]
+
+
+def render_gateway_acl(
+    gws: Iterable[tuple[str, str]], topic_root: str, sparkplug: SparkplugNodes | None = None
+) -> str:
     # Mosquitto's ACL file never refuses a SUBSCRIBE (the SUBACK grants it); read access is
     # checked on each delivery, so a subscription to anything but its own commands (`#`, another
     # gateway's topics, a `$share` group) delivers nothing to a gateway.
@@ -133,8 +175,10 @@ def render_gateway_acl(gws: Iterable[tuple[str, str]], topic_root: str) -> str:
             f"topic write {base}/readings",
             f"topic write {base}/status",
             f"topic read {base}/commands",
-            "",
         ]
+        for group, node in sorted((sparkplug or {}).get((ent, gw), ())):
+            lines += _sparkplug_grants(group, node)
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -143,6 +187,7 @@ def render_files(
     creds: list[Credential],
     topic_root: str,
     ingest_user: str = INGEST_USER,
+    sparkplug: SparkplugNodes | None = None,
 ) -> dict[str, str]:
     """Every file ``energymon mqtt credentials`` writes, by name: the credentials CSV and each
     listener's password and ACL files (ingest's account only on the internal listener, gateways'
@@ -154,5 +199,5 @@ def render_files(
         INTERNAL_FILES.password_file: render_password_file(internal),
         INTERNAL_FILES.acl_file: render_internal_acl(topic_root, ingest_user),
         GATEWAY_FILES.password_file: render_password_file(gateway),
-        GATEWAY_FILES.acl_file: render_gateway_acl(gws, topic_root),
+        GATEWAY_FILES.acl_file: render_gateway_acl(gws, topic_root, sparkplug),
     }

@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from services.core.domain.quantities import QUANTITIES, Carrier, QuantityCode
+from services.core.domain.quantities import QUANTITIES, Carrier, QuantityCode, known_point
 from services.core.domain.roles import MeterRole
 from services.core.domain.units import conversion_factor
 from services.core.domain.uscc import is_valid_uscc, uscc_check_char
 from services.core.errors import RegistryError, UnitError
 from services.core.registry.references import reference_problems
+from services.core.registry.sparkplug import binding_of
 from services.core.yaml_errors import yaml_line, yaml_problem
 
 _USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
@@ -63,12 +64,7 @@ class PointSpec(_Strict):
         "samples (a meter without an energy counter); it takes no readings of its own",
     )
 
-    @field_validator("quantity")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in QUANTITIES:
-            raise ValueError(f"unknown point {value!r}; known: {', '.join(sorted(QUANTITIES))}")
-        return value
+    _known = field_validator("quantity")(known_point)
 
 
 class MeterSpec(_Strict):
@@ -111,6 +107,15 @@ class MeterSpec(_Strict):
     def _service_dates(self) -> MeterSpec:
         if self.commissioned and self.decommissioned and self.decommissioned <= self.commissioned:
             raise ValueError("decommissioned must be after commissioned")
+        return self
+
+    @model_validator(mode="after")
+    def _sparkplug_binding(self) -> MeterSpec:
+        binding = binding_of(self.connection)
+        if binding is not None:
+            if self.protocol != "mqtt":
+                raise ValueError("a Sparkplug binding needs protocol: mqtt")
+            binding.check_points({p.quantity: QUANTITIES[p.quantity].unit for p in self.points})
         return self
 
     @field_validator("points", mode="before")

@@ -130,6 +130,23 @@ gateway_seq_gaps = Table(
     comment="gateway messages (by seq) that never arrived; a late arrival fills its number",
 )
 
+sparkplug_nodes = Table(
+    "sparkplug_nodes",
+    metadata,
+    Column("group_id", Text, nullable=False),
+    Column("node_id", Text, nullable=False),
+    Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=False),
+    Column("host_id", Text, nullable=False, comment="the Sparkplug host that saw it"),
+    Column("state", String(16), nullable=False, comment="online / offline / unborn"),
+    Column("bd_seq", Integer, nullable=True, comment="bdSeq of the current or last session"),
+    Column("births", Integer, nullable=False, comment="NBIRTHs seen since the host started"),
+    Column("devices", JSONB, nullable=False, comment="device ids online"),
+    Column("rebirth_requests", JSONB, nullable=False, comment="cause -> requests since start"),
+    _now(),
+    PrimaryKeyConstraint("group_id", "node_id"),
+    comment="Sparkplug edge nodes bound in the registry, as the host last saw them",
+)
+
 meters = Table(
     "meters",
     metadata,

@@ -9,7 +9,6 @@ session, and the broker delivers it again to whoever holds the partition next.
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -17,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -27,6 +25,7 @@ from services.core.logging import get_logger
 from services.core.pipeline.model import InboundMessage
 from services.core.settings import IngestSettings, MqttSettings
 from services.ingest.engine import IngestEngine
+from services.ingest.mqtt.client import new_client
 from services.ingest.mqtt.partitions import client_id
 
 log = get_logger(__name__)
@@ -65,21 +64,7 @@ class PartitionSession:
         self.taken_over = False
         self.last_message_at = time.monotonic()
         self.messages = 0
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        endpoint = mqtt_settings.endpoint
-        if endpoint.username is not None:
-            client.username_pw_set(endpoint.username, endpoint.password)
-        if endpoint.tls:
-            client.tls_set(
-                ca_certs=str(mqtt_settings.ca_file) if mqtt_settings.ca_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client = new_client(mqtt_settings, self.client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -43,6 +43,7 @@ NOT_FIGURE_ROUTES = {
     "/api/v1/enterprises/{code}",
     "/api/v1/enterprises/{code}/sites",
     "/api/v1/enterprises/{code}/gateways",
+    "/api/v1/enterprises/{code}/sparkplug-nodes",
     "/api/v1/enterprises/{code}/meters",
     "/api/v1/enterprises/{code}/meters/{meter}/points/{point}/readings",
     "/api/v1/demand-response/events",

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,13 @@ class DeployBroker:
 
 @pytest.fixture
 def deploy_broker(small_district: DatabaseSettings) -> Iterator[DeployBroker]:
+    with running_deploy_broker(small_district) as broker:
+        yield broker
+
+
+@contextmanager
+def running_deploy_broker(small_district: DatabaseSettings) -> Iterator[DeployBroker]:
+    """The shipped broker with credentials generated from ``small_district``'s registry."""
     home = Path(tempfile.mkdtemp(prefix="energymon-broker-"))
     os.chmod(home, 0o711)  # the broker's user must reach its files
     private = Private()

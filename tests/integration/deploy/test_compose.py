@@ -42,8 +42,8 @@ def test_the_stack_has_two_ingest_replicas_two_alerts_processes_and_every_part()
     services = _compose()["services"]
     assert set(services) >= {
         "timescaledb", "migrate", "registry-load", "mqtt-credentials", "mosquitto", "ingest-1",
-        "ingest-2", "modbus", "accounting-1", "accounting-2", "alerts-1", "alerts-2", "api",
-        "prometheus", "grafana",
+        "ingest-2", "modbus", "sparkplug", "accounting-1", "accounting-2", "alerts-1", "alerts-2",
+        "api", "prometheus", "grafana",
     }  # fmt: skip
     energymon = {n: s for n, s in services.items() if s.get("image", "").startswith("${ENERGYMON")}
     commands = {n: s["command"] for n, s in energymon.items() if n != "mqtt-credentials"}
@@ -53,6 +53,7 @@ def test_the_stack_has_two_ingest_replicas_two_alerts_processes_and_every_part()
         "ingest-1": ["ingest", "mqtt"],
         "ingest-2": ["ingest", "mqtt"],
         "modbus": ["ingest", "modbus"],
+        "sparkplug": ["ingest", "sparkplug"],
         "accounting-1": ["accounting", "run"],
         "accounting-2": ["accounting", "run"],
         "alerts-1": ["alerts", "run"],
@@ -64,8 +65,9 @@ def test_the_stack_has_two_ingest_replicas_two_alerts_processes_and_every_part()
     assert len({env["ENERGYMON_INGEST_REPLICA_ID"] for env in ingest_env}) == 2
     assert {env.get("ENERGYMON_INGEST_CLIENT_ID") for env in ingest_env} == {None}  # one base
     assert {env["ENERGYMON_INGEST_PARTITIONS"] for env in ingest_env} == {"4"}
-    spools = {services[n]["volumes"][0].split(":")[0] for n in ("ingest-1", "ingest-2", "modbus")}
-    assert len(spools) == 3
+    spooling = ("ingest-1", "ingest-2", "modbus", "sparkplug")
+    spools = {services[n]["volumes"][0].split(":")[0] for n in spooling}
+    assert len(spools) == 4
     for name, svc in energymon.items():
         assert svc["environment"]["ENERGYMON_ENV"] == "production", name
         assert svc["environment"]["ENERGYMON_DATABASE_URL"].startswith("postgresql://energymon:")

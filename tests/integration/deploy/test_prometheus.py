@@ -75,8 +75,8 @@ def _get(url: str) -> Any:
 def platform(
     small_district: DatabaseSettings, mqtt_settings: MqttSettings, tmp_path: Path
 ) -> Iterator[dict[str, list[IngestProcess]]]:
-    """MQTT ingest, the Modbus poller, two accounting and two alerts processes and the API, as
-    real processes."""
+    """MQTT ingest, the Modbus poller, the Sparkplug host, two accounting and two alerts processes
+    and the API, as real processes."""
     db = {"ENERGYMON_DATABASE_URL": small_district.url, "ENERGYMON_DATABASE_TIMESCALE": "off"}
     procs: dict[str, list[IngestProcess]] = {"energymon-ingest": [start_ingest(
         small_district, mqtt_settings, tmp_path
@@ -92,6 +92,22 @@ def platform(
             },
             tmp_path,
             "modbus",
+            port,
+        )
+    ]
+    port = free_port()
+    procs["energymon-sparkplug"] = [
+        start_service(
+            ["ingest", "sparkplug"],
+            {
+                **db,
+                "ENERGYMON_MQTT_URL": mqtt_settings.url,
+                "ENERGYMON_SPARKPLUG_HOST_ID": f"host-{mqtt_settings.topic_root}",
+                "ENERGYMON_SPARKPLUG_METRICS_PORT": str(port),
+                "ENERGYMON_SPARKPLUG_SPOOL_DIR": str(tmp_path / "spool-sparkplug"),
+            },
+            tmp_path,
+            "sparkplug",
             port,
         )
     ]

@@ -57,7 +57,30 @@ def test_ingest_reads_every_gateways_readings_and_status_and_writes_their_comman
         "topic read site7/v1/+/+/readings",
         "topic read site7/v1/+/+/status",
         "topic write site7/v1/+/+/commands",
+        "topic read spBv1.0/#",
+        "topic write spBv1.0/STATE/+",
+        "topic write spBv1.0/+/NCMD/+",
     ]
+
+
+def test_a_gateway_bound_to_a_sparkplug_node_publishes_only_as_that_node() -> None:
+    acl = render_gateway_acl(
+        [("E1", "g1"), ("E1", "g2")], "energymon", {("E1", "g1"): {("plant", "edge-7")}}
+    )
+    block = acl.split("user E1.g1\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert block[3:] == [
+        "topic write spBv1.0/plant/NBIRTH/edge-7",
+        "topic write spBv1.0/plant/NDATA/edge-7",
+        "topic write spBv1.0/plant/NDEATH/edge-7",
+        "topic write spBv1.0/plant/DBIRTH/edge-7/+",
+        "topic write spBv1.0/plant/DDATA/edge-7/+",
+        "topic write spBv1.0/plant/DDEATH/edge-7/+",
+        "topic read spBv1.0/plant/NCMD/edge-7",
+        "topic read spBv1.0/plant/DCMD/edge-7/+",
+        "topic read spBv1.0/STATE/+",
+    ]
+    other = acl.split("user E1.g2\n", 1)[1]
+    assert "spBv1.0" not in other
 
 
 def test_each_listeners_password_file_holds_only_its_own_accounts() -> None:
