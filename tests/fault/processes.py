@@ -53,6 +53,7 @@ class Command:
     env: dict[str, str]
     ready: Callable[[Running], bool]
     startup_s: float = 2.0  # about how long it takes to be up on a busy machine
+    ready_s: float = 60.0  # how long it may take before it is taken for hung
 
 
 @dataclass
