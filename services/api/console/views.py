@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.api.console.i18n import LANG_COOKIE, LANGUAGES, chosen_language, translations
 from services.api.console.session import csrf_token, ensure_csrf_cookie, new_csrf_token
+from services.api.console.wording import Wording
 from services.api.context import ApiContext
 from services.api.security import Principal
 
@@ -36,9 +37,16 @@ def _environment(lang: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    catalogue = translations(lang)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = number
     env.filters["pct"] = percent
+    # the core's verdicts, reasons and alert titles in this language (the API keeps English)
+    words = Wording(catalogue.gettext, lang)
+    env.filters["said"] = words.sentence
+    env.filters["pue_said"] = words.pue
+    env.filters["title_said"] = words.alert_title
+    env.filters["source_said"] = words.factor_source
     return env
 
 

@@ -4,10 +4,15 @@ one account per role, an open alert per enterprise) and logged-in browser-like c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+import psycopg
 import pytest
 
+from services.accounting.rollup import catch_up
+from services.core.db import make_engine
 from tests.integration.api.conftest import (  # noqa: F401 - fixtures used by this package
     PASSWORD,
     ApiHarness,
@@ -15,7 +20,9 @@ from tests.integration.api.conftest import (  # noqa: F401 - fixtures used by th
     api_config_extra,
     api_overrides,
     fed,
+    feed,
 )
+from tests.integration.conftest import ENT_A, ENT_B
 
 CSRF_COOKIE = "energymon_csrf"
 SESSION_COOKIE = "energymon_session"
@@ -51,3 +58,27 @@ def browser_like(api: ApiHarness) -> Iterator[Callable[[str | None], httpx.Clien
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def fed_recent(api: ApiHarness) -> ApiHarness:  # noqa: F811 - the api fixture imported above
+    """The last day of readings (data centre dc-1 at PUE 1.3 against its 1.25 limit) and this
+    year's tce budgets."""
+    now = datetime.now(UTC)
+    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    start -= timedelta(hours=24)
+    feed(api, "DC-IN-1", 13.0, start)
+    feed(api, "DC-IT-1", 10.0, start)
+    feed(api, "M-100", 1.0, start)
+    feed(api, "B-1", 2.0, start)
+    with psycopg.connect(api.db.libpq_url) as conn:
+        for code, amount in ((ENT_A, 1.2), (ENT_B, 10.0)):  # A has used about 90 % of its
+            conn.execute(
+                "INSERT INTO budgets (enterprise_id, year, carrier, amount, unit) "
+                "SELECT id, %s, '', %s, 'tce' FROM enterprises WHERE code = %s",
+                (now.astimezone(ZoneInfo("Asia/Shanghai")).year, amount, code),
+            )
+    engine = make_engine(api.db)
+    catch_up(engine)
+    engine.dispose()
+    return api

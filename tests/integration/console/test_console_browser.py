@@ -10,12 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 
-from services.accounting.rollup import catch_up
-from services.core.db import make_engine
-from tests.integration.api.conftest import PASSWORD, ApiHarness, feed
+from tests.integration.api.conftest import PASSWORD, ApiHarness
 from tests.integration.conftest import ENT_A, ENT_B
 from tests.support.intensity import NOV, enter, november_figures
 
@@ -83,30 +80,6 @@ def session(browser: sync_api.Browser, fed_recent: ApiHarness, shots: Path) -> I
     s = Session(browser, fed_recent.url, shots)
     yield s
     s.close()
-
-
-@pytest.fixture
-def fed_recent(api: ApiHarness) -> ApiHarness:
-    """The last day of readings (data centre dc-1 at PUE 1.3 against its 1.25 limit) and this
-    year's tce budgets."""
-    now = datetime.now(UTC)
-    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    start -= timedelta(hours=24)
-    feed(api, "DC-IN-1", 13.0, start)
-    feed(api, "DC-IT-1", 10.0, start)
-    feed(api, "M-100", 1.0, start)
-    feed(api, "B-1", 2.0, start)
-    with psycopg.connect(api.db.libpq_url) as conn:
-        for code, amount in ((ENT_A, 1.2), (ENT_B, 10.0)):  # A has used about 90 % of its
-            conn.execute(
-                "INSERT INTO budgets (enterprise_id, year, carrier, amount, unit) "
-                "SELECT id, %s, '', %s, 'tce' FROM enterprises WHERE code = %s",
-                (now.astimezone(ZoneInfo("Asia/Shanghai")).year, amount, code),
-            )
-    engine = make_engine(api.db)
-    catch_up(engine)
-    engine.dispose()
-    return api
 
 
 def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_english(

@@ -29,9 +29,11 @@ def _template_messages() -> set[str]:
 
 
 def _python_messages() -> set[str]:
-    """The words of vocabulary.py (``N_``) and those the pages put into charts (``_``)."""
+    """The words of vocabulary.py and wording.py (``N_``) and those the pages put into charts
+    (``_``)."""
     found = set()
-    for path in [VOCABULARY, *sorted(VOCABULARY.parent.glob("pages/*.py"))]:
+    wording = VOCABULARY.with_name("wording.py")
+    for path in [VOCABULARY, wording, *sorted(VOCABULARY.parent.glob("pages/*.py"))]:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if (
                 isinstance(node, ast.Call)
