@@ -120,6 +120,28 @@ SHAPES = (
         r"prices",
         N_("not comparable: value added at %(now)s prices, %(against)s at %(then)s prices"),
     ),
+    # account refusals (services/api/users.py, shared with energymon users)
+    _shape(
+        r"passwords need at least (?P<n>\d+) characters",
+        N_("passwords need at least %(n)s characters"),
+    ),
+    _shape(
+        r"a (?P<w_role>\w+) account needs --enterprise",
+        N_("a %(w_role)s account needs an enterprise"),
+    ),
+    _shape(
+        r"enterprise (?P<code>\S+) is not registered", N_("enterprise %(code)s is not registered")
+    ),
+    _shape(
+        r"gateway (?P<gateway>.+) is not registered for (?P<code>\S+)",
+        N_("gateway %(gateway)s is not registered for %(code)s"),
+    ),
+    _shape(r"user (?P<user>'.*') exists", N_("user %(user)s exists")),
+    _shape(r"no user (?P<user>'.*')", N_("no user %(user)s")),
+    _shape(r"user (?P<user>'.*') is deactivated", N_("user %(user)s is deactivated")),
+    _shape(r"you cannot deactivate your own account", N_("you cannot deactivate your own account")),
+    _shape(r"(?P<user>'.*') is the last active admin", N_("%(user)s is the last active admin")),
+    _shape(r"no unrevoked API key (?P<prefix>\S+)", N_("no unrevoked API key %(prefix)s")),
     # the district's decline
     _shape(
         r"insufficient data \(no enterprise with sufficient energy and value-added data\)",

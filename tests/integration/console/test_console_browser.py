@@ -95,7 +95,7 @@ def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_engl
     page.click("text=数据中心")
     over = page.locator(f"tr[data-site='{ENT_A}/dc-1']")
     assert "over" in (over.get_attribute("class") or "")
-    assert "over the limit (1.300 > 1.25)" in over.inner_text()
+    assert "超过限值（1.300 > 1.25）" in over.inner_text()  # the verdict in the page's language
     page.wait_for_selector(".chart canvas")
     session.shot("data-centres")
 

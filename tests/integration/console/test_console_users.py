@@ -62,11 +62,11 @@ def test_a_refused_account_says_why_keeps_the_form_and_creates_nothing(
     admin = browser_like("admin")
     short = _new_user(admin, enterprise=ENT_A, password="short")
     assert short.status_code == 422
-    assert "12 characters" in short.text
+    assert "密码至少需要 12 个字符" in short.text  # the refusal in the page's language
     assert 'value="clerk"' in short.text  # the form keeps what was typed
     unknown = _new_user(admin, enterprise="no-such-enterprise")
     assert unknown.status_code == 422
-    assert "not registered" in unknown.text
+    assert "企业 no-such-enterprise 尚未登记" in unknown.text
     assert 'data-user="clerk"' not in admin.get("/console/admin/users").text
 
 
