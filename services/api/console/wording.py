@@ -47,6 +47,11 @@ def _shape(pattern: str, message: str) -> _Shape:
     return _Shape(re.compile(pattern), message)
 
 
+def _fixed(message: str) -> _Shape:
+    """A sentence without figures: the message is its own pattern."""
+    return _Shape(re.compile(re.escape(message)), message)
+
+
 _NUM = r"[-\d.,]+"
 _PCT = r"[-\d.]+ ?%"
 SHAPES = (
@@ -59,19 +64,16 @@ SHAPES = (
         + r") (?P<unit>\S+), (?P<clause>.+) (?P<level>限定值|准入值|先进值)\)",
         N_("%(w_verdict)s (%(value)s %(sign)s %(against)s %(unit)s, %(clause)s %(level)s)"),
     ),
-    _shape(r"no quota for this product", N_("no quota for this product")),
+    _fixed(N_("no quota for this product")),
     _shape(
         r"no quota: (?P<standard>.+) gives no 限定值 for (?P<product>.+)",
         N_("no quota: %(standard)s gives no 限定值 for %(product)s"),
     ),
-    _shape(r"no value", N_("no value")),
-    _shape(r"not enough data", N_("not enough data")),
+    _fixed(N_("no value")),
+    _fixed(N_("not enough data")),
     # why an intensity figure is insufficient data (services/core/domain/intensity.py)
-    _shape(r"no attributed meters", N_("no attributed meters")),
-    _shape(
-        r"no meter data: its meters owed none then \(not yet reporting\)",
-        N_("no meter data: its meters owed none then (not yet reporting)"),
-    ),
+    _fixed(N_("no attributed meters")),
+    _fixed(N_("no meter data: its meters owed none then (not yet reporting)")),
     _shape(
         r"completeness (?P<share>" + _PCT + r") < (?P<threshold>" + _PCT + r") \((?P<measured>\d+)"
         r" of (?P<expected>\d+) collection periods measured\)",
@@ -107,10 +109,7 @@ SHAPES = (
         r"unchanged on (?P<against>\S+) \((?P<before>\S+) -> (?P<now>\S+) (?P<unit>.+)\)",
         N_("unchanged on %(against)s (%(before)s -> %(now)s %(unit)s)"),
     ),
-    _shape(
-        r"no comparison: this period has insufficient data",
-        N_("no comparison: this period has insufficient data"),
-    ),
+    _fixed(N_("no comparison: this period has insufficient data")),
     _shape(
         r"no comparison: (?P<against>\S+) insufficient data \((?P<t_reason>.+)\)",
         N_("no comparison: %(against)s insufficient data (%(t_reason)s)"),
@@ -139,20 +138,14 @@ SHAPES = (
     _shape(r"user (?P<user>'.*') exists", N_("user %(user)s exists")),
     _shape(r"no user (?P<user>'.*')", N_("no user %(user)s")),
     _shape(r"user (?P<user>'.*') is deactivated", N_("user %(user)s is deactivated")),
-    _shape(r"you cannot deactivate your own account", N_("you cannot deactivate your own account")),
+    _fixed(N_("you cannot deactivate your own account")),
     _shape(r"(?P<user>'.*') is the last active admin", N_("%(user)s is the last active admin")),
     _shape(r"no unrevoked API key (?P<prefix>\S+)", N_("no unrevoked API key %(prefix)s")),
     # the district's decline
-    _shape(
-        r"insufficient data \(no enterprise with sufficient energy and value-added data\)",
-        N_("insufficient data (no enterprise with sufficient energy and value-added data)"),
-    ),
+    _fixed(N_("insufficient data (no enterprise with sufficient energy and value-added data)")),
     # after the district's: any other reason in brackets
     _shape(r"insufficient data \((?P<t_why>.+)\)", N_("insufficient data (%(t_why)s)")),
-    _shape(
-        r"no comparison: no enterprise has sufficient data in both years",
-        N_("no comparison: no enterprise has sufficient data in both years"),
-    ),
+    _fixed(N_("no comparison: no enterprise has sufficient data in both years")),
     _shape(
         r"(?P<w_moved>declined|rose) (?P<change>" + _PCT + r") on last year \((?P<n>\d+) "
         r"enterprises like for like\); no target set",
