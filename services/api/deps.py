@@ -49,7 +49,7 @@ async def principal(
             raise Problem(401, f"invalid token: {err}", headers=_UNAUTHORIZED) from err
 
         def current(holder: Principal) -> bool:
-            with ctx.engine.connect() as conn:
+            with ctx.reads.connect() as conn:  # autocommit: one round trip
                 return token_is_current(conn, holder)
 
         # a signed token outlives its account's deactivation unless checked on every request

@@ -46,7 +46,7 @@ async def console_user(request: Request) -> Principal:
 
 
 def _session_is_current(ctx: ApiContext, who: Principal) -> bool:
-    with ctx.engine.connect() as conn:
+    with ctx.reads.connect() as conn:  # autocommit: one round trip
         return token_is_current(conn, who)
 
 
