@@ -49,6 +49,8 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
 
 def _registry_load(args: argparse.Namespace) -> int:
     from services.core.db import make_engine
+    from services.core.registry.diff import plan_line
+    from services.core.registry.plan import plan_district
     from services.core.registry.spec import parse_district
     from services.core.registry.store import apply_district
     from services.core.settings import DatabaseSettings
@@ -57,9 +59,14 @@ def _registry_load(args: argparse.Namespace) -> int:
     spec = parse_district(path.read_text(encoding="utf-8"))
     engine = make_engine(DatabaseSettings())
     with engine.begin() as conn:
-        report = apply_district(conn, spec)
         if args.dry_run:
+            plan = plan_district(conn, spec)
             conn.rollback()
+            report = plan.report
+            for change in plan.changes:
+                print(plan_line(change))
+        else:
+            report = apply_district(conn, spec)
     prefix = "would apply" if args.dry_run else "applied"
     print(f"{prefix} {path}: {len(spec.enterprises)} enterprises; {report.summary()}")
     return 0
@@ -224,6 +231,19 @@ def _users_api_key(args: argparse.Namespace) -> int:
         key = create_api_key(conn, args.username, args.name)
     print(key)
     print("store it now: only its hash is kept", file=sys.stderr)
+    return 0
+
+
+def _users_set_active(args: argparse.Namespace) -> int:
+    from services.api.users import set_account_active
+    from services.core.db import make_engine
+    from services.core.settings import DatabaseSettings
+
+    active = args.users_cmd == "activate"
+    with make_engine(DatabaseSettings()).begin() as conn:
+        changed = set_account_active(conn, args.username, active=active)
+    state = "active" if active else "deactivated"
+    print(f"{args.username} {'is now' if changed else 'was already'} {state}")
     return 0
 
 
@@ -870,6 +890,13 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one parser, re
     ukey.add_argument("username", metavar="USERNAME", help="an existing account")
     ukey.add_argument("--name", help="what the key is for")
     ukey.set_defaults(func=_users_api_key)
+    for cmd, what in (
+        ("deactivate", "stop an account: no login, its tokens, sessions and API keys refused"),
+        ("activate", "let a deactivated account log in again (old tokens stay refused)"),
+    ):
+        uact = users.add_parser(cmd, help=what)
+        uact.add_argument("username", metavar="USERNAME", help="an existing account")
+        uact.set_defaults(func=_users_set_active)
 
     alerts = sub.add_parser("alerts", help="alert evaluation and officer actions").add_subparsers(
         dest="alerts_cmd", required=True, metavar="SUBCOMMAND"

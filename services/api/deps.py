@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api.context import ApiContext
 from services.api.problems import Problem
 from services.api.security import InvalidTokenError, Principal, Role, decode_token
-from services.api.users import principal_for_api_key
+from services.api.users import principal_for_api_key, token_is_current
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 _api_key = APIKeyHeader(
@@ -47,6 +47,14 @@ async def principal(
             who = decode_token(bearer.credentials, ctx.config.api)
         except InvalidTokenError as err:
             raise Problem(401, f"invalid token: {err}", headers=_UNAUTHORIZED) from err
+
+        def current(holder: Principal) -> bool:
+            with ctx.reads.connect() as conn:  # autocommit: one round trip
+                return token_is_current(conn, holder)
+
+        # a signed token outlives its account's deactivation unless checked on every request
+        if not await run_in_threadpool(current, who):
+            raise Problem(401, "invalid token: the account is deactivated", headers=_UNAUTHORIZED)
     elif api_key is not None:
 
         def lookup(key: str) -> Principal | None:

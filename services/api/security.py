@@ -52,6 +52,7 @@ class Principal:
     role: Role
     enterprise_id: int | None = None
     gateway_id: int | None = None
+    token_version: int = 0  # the account's, when its token was issued (see api_users)
 
     @property
     def sees_everything(self) -> bool:
@@ -92,6 +93,7 @@ def issue_token(principal: Principal, settings: ApiSettings, *, now: datetime | 
         "role": principal.role.value,
         "ent": principal.enterprise_id,
         "gw": principal.gateway_id,
+        "ver": principal.token_version,
         "aud": settings.audience,
         "iss": _ISSUER,
         "iat": int(now.timestamp()),
@@ -124,6 +126,7 @@ def decode_token(token: str, settings: ApiSettings) -> Principal:
             role=Role(claims["role"]),
             enterprise_id=claims.get("ent"),
             gateway_id=claims.get("gw"),
+            token_version=int(claims.get("ver", 0)),
         )
     except (jwt.PyJWTError, KeyError, ValueError) as err:
         raise InvalidTokenError(str(err)) from err

@@ -15,10 +15,12 @@ from services.api.security import (
     verify_password,
 )
 from services.core.errors import EnergymonError
+from services.core.logging import get_logger
 from services.core.store import registry, users
 from services.core.store.users import StoredUser
 
 MIN_PASSWORD_LENGTH = 12
+log = get_logger(__name__)
 
 
 class AccountError(EnergymonError):
@@ -70,6 +72,7 @@ def _principal(user: StoredUser) -> Principal:
         role=Role(user.role),
         enterprise_id=user.enterprise_id,
         gateway_id=user.gateway_id,
+        token_version=user.token_version,
     )
 
 
@@ -81,13 +84,54 @@ def authenticate(conn: Connection, username: str, password: str) -> Principal | 
     return _principal(user) if verify_password(user.password_hash, password) else None
 
 
-def create_api_key(conn: Connection, username: str, name: str | None = None) -> str:
-    user_id = users.user_id(conn, username=username)
-    if user_id is None:
+def create_api_key(
+    conn: Connection, username: str, name: str | None = None, *, by: str | None = None
+) -> str:
+    """A new API key for the active account ``username``: the full key, to show once (only its
+    hash is kept). ``by``: the admin issuing it at the console (None: the command line); the
+    issue is logged and stored with the key, never the key itself."""
+    user = users.account(conn, username=username)
+    if user is None:
         raise AccountError(f"no user {username!r}")
+    if not user.active:
+        raise AccountError(f"user {username!r} is deactivated")
     key, prefix, digest = new_api_key()
-    users.insert_api_key(conn, user_id=user_id, prefix=prefix, key_hash=digest, name=name)
+    users.insert_api_key(
+        conn, user_id=user.id, prefix=prefix, key_hash=digest, name=name, issued_by=by
+    )
+    log.info("api key issued", prefix=prefix, username=username, key_name=name, by=by or "cli")
     return key
+
+
+def set_account_active(
+    conn: Connection, username: str, *, active: bool, by: str | None = None
+) -> bool:
+    """Activate or deactivate ``username``'s account; False if it already was so. A deactivated
+    account cannot log in, and its tokens, console sessions and API keys stop working at once.
+    Refused: deactivating oneself (``by``, the admin at the console) or the last active admin."""
+    user = users.account(conn, username=username, lock=True)
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    if user.active == active:
+        return False
+    if not active:
+        if by is not None and username == by:
+            raise AccountError("you cannot deactivate your own account")
+        if user.role == Role.ADMIN and users.active_admins(conn, lock=True) == [username]:
+            raise AccountError(f"{username!r} is the last active admin")
+    users.set_active(conn, user_id=user.id, active=active)
+    log.info(
+        "account activated" if active else "account deactivated",
+        username=username,
+        by=by or "cli",
+    )
+    return True
+
+
+def token_is_current(conn: Connection, who: Principal) -> bool:
+    """Whether a signed token's holder may still act: the account is active and has not been
+    deactivated since the token was issued (its token version is the account's)."""
+    return users.current_token_version(conn, user_id=who.user_id) == who.token_version
 
 
 def principal_for_api_key(conn: Connection, key: str) -> Principal | None:

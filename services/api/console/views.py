@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from services.api.console.i18n import LANG_COOKIE, LANGUAGES, chosen_language, translations
 from services.api.console.session import csrf_token, ensure_csrf_cookie, new_csrf_token
 from services.api.console.tables import Table, file_stem, workbook
+from services.api.console.wording import Wording
 from services.api.context import ApiContext
 from services.api.render import file_response
 from services.api.security import Principal
@@ -42,9 +43,16 @@ def _environment(lang: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    catalogue = translations(lang)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = number
     env.filters["pct"] = percent
+    # the core's verdicts, reasons and alert titles in this language (the API keeps English)
+    words = Wording(catalogue.gettext, lang)
+    env.filters["said"] = words.sentence
+    env.filters["pue_said"] = words.pue
+    env.filters["title_said"] = words.alert_title
+    env.filters["source_said"] = words.factor_source
     return env
 
 
@@ -70,6 +78,12 @@ def percent(value: float | None, places: int = 1) -> str:
 def gettext_for(request: Request) -> Callable[[str], str]:
     """The request's language's ``gettext``, for words a route puts into a chart."""
     return translations(chosen_language(request.cookies.get(LANG_COOKIE))).gettext
+
+
+def wording_for(request: Request) -> Wording:
+    """The core's verdicts, reasons and titles in the request's language, for table cells."""
+    lang = chosen_language(request.cookies.get(LANG_COOKIE))
+    return Wording(translations(lang).gettext, lang)
 
 
 class TableNotFoundError(Exception):

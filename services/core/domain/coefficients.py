@@ -44,6 +44,7 @@ class Factor:
     region: str | None = None
     uncertain: bool = False
     measured: bool = False  # an enterprise's measured heating value, not a reference coefficient
+    source_zh: str = ""  # the source in Chinese, for the Chinese console ("" : none given)
 
     def valid_on(self, on: date) -> bool:
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
@@ -72,6 +73,8 @@ class HeatingValue:
             source=f"measured low calorific value {self.kj_per_unit:g} kJ/{self.unit} / "
             f"29 307 kJ/kgce (GB/T 2589-2020): {self.source}",
             measured=True,
+            source_zh=f"实测低位发热量 {self.kj_per_unit:g} kJ/{self.unit} ÷ 29 307 kJ/kgce"
+            f"（GB/T 2589-2020）：{self.source}",
         )
 
 
@@ -103,6 +106,7 @@ class FactorSet:
                     method=e.get("method"),
                     region=e.get("region"),
                     uncertain=bool(e.get("uncertain", False)),
+                    source_zh=" ".join(str(e.get("source_zh", "")).split()),
                 )
                 for e in entries
             )

@@ -316,6 +316,13 @@ api_users = Table(
     Column("enterprise_id", Integer, ForeignKey("enterprises.id"), nullable=True),
     Column("gateway_id", Integer, ForeignKey("gateways.id"), nullable=True),
     Column("active", Boolean, nullable=False, server_default="true"),
+    Column(
+        "token_version",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="raised at deactivation: tokens and sessions issued before stop working",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("role IN ('admin', 'officer', 'enterprise', 'gateway')", name="role"),
     CheckConstraint(
@@ -336,6 +343,12 @@ api_keys = Table(
     Column("name", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column(
+        "issued_by",
+        String(128),
+        nullable=True,
+        comment="the admin who issued it at the console; NULL: the command line",
+    ),
 )
 
 poller_members = Table(

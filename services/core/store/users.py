@@ -19,6 +19,8 @@ class StoredUser:
     enterprise_id: int | None
     gateway_id: int | None
     password_hash: str
+    token_version: int
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ _USER_COLUMNS = (
     api_users.c.enterprise_id,
     api_users.c.gateway_id,
     api_users.c.password_hash,
+    api_users.c.token_version,
+    api_users.c.active,
 )
 
 
@@ -48,6 +52,8 @@ def _user(r: Row[*tuple[Any, ...]]) -> StoredUser:
         enterprise_id=r.enterprise_id,
         gateway_id=r.gateway_id,
         password_hash=r.password_hash,
+        token_version=r.token_version,
+        active=r.active,
     )
 
 
@@ -88,11 +94,54 @@ def active_user(conn: Connection, *, username: str) -> StoredUser | None:
     return None if row is None else _user(row)
 
 
+def account(conn: Connection, *, username: str, lock: bool = False) -> StoredUser | None:
+    """``username``'s account, active or not (``lock``: FOR UPDATE, until the transaction
+    ends)."""
+    stmt = select(*_USER_COLUMNS).where(api_users.c.username == username)
+    row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+    return None if row is None else _user(row)
+
+
+def current_token_version(conn: Connection, *, user_id: int) -> int | None:
+    """The token version of the active account ``user_id``; None if it is inactive or gone."""
+    stmt = select(api_users.c.token_version).where(api_users.c.id == user_id, api_users.c.active)
+    version = conn.execute(stmt).scalar()
+    return None if version is None else int(version)
+
+
+def active_admins(conn: Connection, *, lock: bool = False) -> list[str]:
+    """The usernames of the active admins (``lock``: FOR UPDATE, so two deactivations cannot
+    both leave the other admin as the last one and then remove it)."""
+    stmt = (
+        select(api_users.c.username)
+        .where(api_users.c.role == "admin", api_users.c.active)
+        .order_by(api_users.c.id)
+    )
+    return list(conn.execute(stmt.with_for_update() if lock else stmt).scalars())
+
+
+def set_active(conn: Connection, *, user_id: int, active: bool) -> None:
+    """Activate or deactivate an account; deactivating raises its token version, which ends
+    every token and session issued to it before."""
+    values: dict[str, Any] = {"active": active}
+    if not active:
+        values["token_version"] = api_users.c.token_version + 1
+    conn.execute(update(api_users).where(api_users.c.id == user_id).values(**values))
+
+
 def insert_api_key(
-    conn: Connection, *, user_id: int, prefix: str, key_hash: bytes, name: str | None
+    conn: Connection,
+    *,
+    user_id: int,
+    prefix: str,
+    key_hash: bytes,
+    name: str | None,
+    issued_by: str | None = None,
 ) -> None:
     conn.execute(
-        insert(api_keys).values(user_id=user_id, prefix=prefix, key_hash=key_hash, name=name)
+        insert(api_keys).values(
+            user_id=user_id, prefix=prefix, key_hash=key_hash, name=name, issued_by=issued_by
+        )
     )
 
 
@@ -137,6 +186,7 @@ class KeyListing:
     username: str
     created_at: datetime
     revoked_at: datetime | None
+    issued_by: str | None  # the admin, when issued at the console
 
 
 # the columns of UserListing and KeyListing, in their order
@@ -154,6 +204,7 @@ _KEY_LISTING = (
     api_users.c.username,
     api_keys.c.created_at,
     api_keys.c.revoked_at,
+    api_keys.c.issued_by,
 )
 
 

@@ -80,3 +80,10 @@ def feed_last_day(harness: ApiHarness) -> None:
     engine = make_engine(harness.db)
     catch_up(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def fed_recent(api: ApiHarness) -> ApiHarness:  # noqa: F811 - the api fixture imported above
+    """:func:`feed_last_day` on the test's district."""
+    feed_last_day(api)
+    return api

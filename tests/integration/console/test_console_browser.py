@@ -14,7 +14,6 @@ import pytest
 
 from tests.integration.api.conftest import PASSWORD, ApiHarness
 from tests.integration.conftest import ENT_A, ENT_B
-from tests.integration.console.conftest import feed_last_day
 from tests.support.intensity import NOV, enter, november_figures
 from tests.support.tables import read_xlsx
 
@@ -84,12 +83,6 @@ def session(browser: sync_api.Browser, fed_recent: ApiHarness, shots: Path) -> I
     s.close()
 
 
-@pytest.fixture
-def fed_recent(api: ApiHarness) -> ApiHarness:
-    feed_last_day(api)
-    return api
-
-
 def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_english(
     session: Session, fed_recent: ApiHarness
 ) -> None:
@@ -103,7 +96,7 @@ def test_an_officer_walks_the_screens_acknowledges_an_alert_and_switches_to_engl
     page.click("text=数据中心")
     over = page.locator(f"tr[data-site='{ENT_A}/dc-1']")
     assert "over" in (over.get_attribute("class") or "")
-    assert "over the limit (1.300 > 1.25)" in over.inner_text()
+    assert "超过限值（1.300 > 1.25）" in over.inner_text()  # the verdict in the page's language
     page.wait_for_selector(".chart canvas")
     session.shot("data-centres")
 
@@ -169,19 +162,58 @@ def test_an_enterprise_account_cannot_open_another_enterprises_page(session: Ses
     assert unexpected == []
 
 
-def test_an_admin_checks_a_registry_file_before_applying_it(session: Session) -> None:
+def test_an_admin_checks_a_registry_file_before_applying_it(
+    session: Session, tmp_path: Path
+) -> None:
     session.log_in("admin")
     page = session.page
     page.click("text=登记信息")
-    district = Path(__file__).resolve().parents[2] / "fixtures" / "district_small.yaml"
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "district_small.yaml"
+    district = tmp_path / "district.yaml"  # a new current transformer and a gateway renamed
+    district.write_text(
+        fixture.read_text()
+        .replace("multiplier: 80", "multiplier: 120\n            serial: CT-2026-117")
+        .replace("{code: gw-02}", "{code: gw-02, name: boiler room}")
+    )
     page.set_input_files("input[name=file]", str(district))
     page.click("#check")
     page.wait_for_selector("#registry-result[data-step='checked']")
     # the harness added data centre dc-b to enterprise B; the file does not list it
-    deactivated = page.locator("#registry-result tr.change", has_text="sites")
-    assert "停用" in deactivated.inner_text()
-    assert page.locator("#apply").is_visible()  # nothing is applied before the officer says so
+    removed = page.locator(f"#diff tbody[data-table='sites'][data-row='{ENT_B}/dc-b']")
+    assert removed.get_attribute("data-action") == "removed"
+    assert "移除" in removed.inner_text()
+    meter = page.locator(f"#diff tbody[data-row='{ENT_A}/M-100']")
+    assert "80" in meter.locator("tr[data-field='multiplier'] .old").inner_text()
+    assert "120" in meter.locator("tr[data-field='multiplier'] .new").inner_text()
+    assert page.locator("#apply").is_visible()  # nothing is applied before the admin says so
     session.shot("admin-registry")
+    assert session.errors == []
+
+
+def test_an_admin_issues_an_api_key_copies_it_and_never_sees_it_again(
+    session: Session, fed_recent: ApiHarness
+) -> None:
+    session.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    session.log_in("admin")
+    page = session.page
+    page.goto("/console/admin/users")
+    row = page.locator("tr[data-user='gw_a']")
+    row.locator("input[name=name]").fill("网关 HTTP 上传")
+    row.locator("form.issue-key button").click()
+    page.wait_for_selector("#issued-key")
+    key = page.locator("#issued-key").inner_text()
+    assert key.startswith("emk_")
+    page.click("#copy-key")
+    page.wait_for_selector("#copy-key[data-copied='1']")
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    session.shot("admin-key-issued")
+    me = fed_recent.client.get("/api/v1/me", headers={"X-API-Key": key})
+    assert me.json()["username"] == "gw_a"
+
+    page.goto("/console/admin/users")
+    prefix = key.split("_")[1]
+    assert "网关 HTTP 上传" in page.locator(f"tr[data-key='{prefix}']").inner_text()
+    assert key not in page.content()  # shown once: only the prefix is listed afterwards
     assert session.errors == []
 
 

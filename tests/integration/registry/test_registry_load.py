@@ -243,3 +243,18 @@ def test_an_enterprises_measured_heating_values_convert_its_fuels(
     assert measured.factor.measured
     other = sets[ids["91120111MA06L2QW8F"]].kgce("natural_gas", 1, "m3", on)
     assert other.value == pytest.approx(1.2143)
+
+
+def test_a_dry_run_lists_each_changed_field_and_changes_nothing(
+    db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    assert _cli(db_settings, "registry", "load", str(FIXTURE)).returncode == 0
+    before = _snapshot(db_settings)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(FIXTURE.read_text().replace("multiplier: 80", "multiplier: 120"))
+    result = _cli(db_settings, "registry", "load", "--dry-run", str(edited))
+    assert result.returncode == 0, result.stderr
+    assert "~ meters 91120111MA05K8XX3E/M-100: multiplier 80 -> 120" in result.stdout
+    assert result.stdout.count("\n~ ") + result.stdout.startswith("~ ") == 1
+    assert "would apply" in result.stdout
+    assert _snapshot(db_settings) == before

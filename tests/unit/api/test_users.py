@@ -59,6 +59,8 @@ def test_an_unknown_username_costs_one_verification_like_a_known_one(
         enterprise_id=None,
         gateway_id=None,
         password_hash=hasher.hash("correct horse battery"),
+        token_version=0,
+        active=True,
     )
     authenticate(OneRow(None), "nobody", "guess")  # type: ignore[arg-type] # the decoy, once
     hasher.calls.clear()

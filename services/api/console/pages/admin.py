@@ -1,6 +1,7 @@
 """Admin: upload a registry (district) file, see it validated — the first problem with its line
-— and what applying it would change, then apply it. The same parser and code path as
-``energymon registry load`` and ``POST /api/v1/registry/apply``."""
+— and what applying it would change (rows added, removed and changed, each field old -> new),
+then apply it. The same parser, apply path and plan as ``energymon registry load [--dry-run]``
+and ``POST /api/v1/registry/apply``."""
 
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from services.api.console.views import render
 from services.api.context import ApiContext
 from services.api.security import Principal, Role
 from services.core.errors import RegistryError
+from services.core.registry.diff import RowChange
+from services.core.registry.plan import plan_district
 from services.core.registry.spec import parse_district
-from services.core.registry.store import ApplyReport, apply_district
+from services.core.registry.store import ApplyReport
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+# a whole new district adds tens of thousands of rows: the page lists the first ones
+MAX_ROWS_SHOWN = 500
 
 
 async def console_admin(who: User) -> Principal:
@@ -72,7 +77,7 @@ def _outcome(
             error=err,
         )
     with _transaction(ctx, commit=apply) as conn:
-        report = apply_district(conn, spec)
+        plan = plan_district(conn, spec)
     return render(
         ctx,
         request,
@@ -82,8 +87,11 @@ def _outcome(
         name=name,
         document=text,
         enterprises=[e.code for e in spec.enterprises],
-        changes=_changes(report),
-        changed=report.changed,
+        changes=_changes(plan.report),
+        changed=plan.report.changed,
+        diff=plan.changes[:MAX_ROWS_SHOWN],
+        diff_total=len(plan.changes),
+        diff_counts=_diff_counts(plan.changes),
     )
 
 
@@ -105,3 +113,10 @@ def _transaction(ctx: ApiContext, *, commit: bool) -> Iterator[Connection]:
 
 def _changes(report: ApplyReport) -> list[tuple[str, str, int]]:
     return [(table, outcome, n) for (table, outcome), n in sorted(report.counts.items()) if n]
+
+
+def _diff_counts(changes: list[RowChange]) -> list[tuple[str, str, int]]:
+    counts: dict[tuple[str, str], int] = {}
+    for c in changes:
+        counts[(c.table, c.action)] = counts.get((c.table, c.action), 0) + 1
+    return [(table, action, n) for (table, action), n in counts.items()]

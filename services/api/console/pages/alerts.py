@@ -20,8 +20,9 @@ from services.api.console.access import (
 )
 from services.api.console.energy_tables import Gettext
 from services.api.console.session import check_csrf
+from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, table
-from services.api.console.views import gettext_for, render
+from services.api.console.views import gettext_for, render, wording_for
 from services.api.context import ApiContext
 from services.api.security import Principal
 from services.api.tenancy import own_enterprises
@@ -81,11 +82,13 @@ def inbox(
         states=[s.value for s in State],
         towns=towns,
         page_size=PAGE,
-        tables=[inbox_table(rows, chosen, gettext_for(request))],
+        tables=[inbox_table(rows, chosen, gettext_for(request), wording_for(request))],
     )
 
 
-def inbox_table(rows: Sequence[AlertSummary], chosen: dict[str, str | None], _: Gettext) -> Table:
+def inbox_table(
+    rows: Sequence[AlertSummary], chosen: dict[str, str | None], _: Gettext, words: Wording
+) -> Table:
     """The list as filtered (the newest ``PAGE``), the filters written into the file."""
     any_ = _("any")
     state = chosen["state"]
@@ -121,7 +124,7 @@ def inbox_table(rows: Sequence[AlertSummary], chosen: dict[str, str | None], _: 
                     a.id,
                     _(a.severity),
                     _(a.state),
-                    a.title,
+                    words.alert_title(a),
                     a.rule,
                     a.enterprise or "",
                     a.value,
@@ -139,16 +142,18 @@ def inbox_table(rows: Sequence[AlertSummary], chosen: dict[str, str | None], _: 
     )
 
 
-def detail_tables(a: AlertDetail, events: list[dict[str, object]], _: Gettext) -> list[Table]:
+def detail_tables(
+    a: AlertDetail, events: list[dict[str, object]], _: Gettext, words: Wording
+) -> list[Table]:
     """The evidence an alert was computed from and its history."""
     page = f"/console/alerts/{a.id}"
-    about = ((_("Alert"), f"#{a.id} {a.title}"),)
+    about = ((_("Alert"), f"#{a.id} {words.alert_title(a)}"),)
     return [
         table(
             "alert-evidence",
             f"#{a.id} " + _("Evidence"),
             (Column(_("Item")), Column(_("Value"))),
-            [(k, _evidence_value(v)) for k, v in sorted(a.evidence.items())],
+            [(k, _evidence_value(v, words)) for k, v in sorted(a.evidence.items())],
             filters=about,
             page=page,
         ),
@@ -176,13 +181,13 @@ def detail_tables(a: AlertDetail, events: list[dict[str, object]], _: Gettext) -
     ]
 
 
-def _evidence_value(value: object) -> object:
+def _evidence_value(value: object, words: Wording) -> object:
     """Numbers stay numbers; anything else as text (nested values as JSON)."""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return json.dumps(value, ensure_ascii=False, default=str)
-    return value
+    return words.sentence(value) if isinstance(value, str) else value
 
 
 def _comment(detail: object) -> str:
@@ -218,7 +223,7 @@ def detail(ctx: ConsoleCtx, request: Request, who: User, alert_id: int) -> Respo
         events=events,
         error=None,
         acted=False,
-        tables=detail_tables(alert, events, gettext_for(request)),
+        tables=detail_tables(alert, events, gettext_for(request), wording_for(request)),
     )
 
 
@@ -272,7 +277,7 @@ def _act(
         events=events,
         error=error,
         acted=error is None,
-        tables=detail_tables(alert, events, gettext_for(request)),
+        tables=detail_tables(alert, events, gettext_for(request), wording_for(request)),
     )
     if error is None:  # the header's open count refreshes at once
         response.headers["HX-Trigger"] = "alerts-changed"

@@ -12,8 +12,9 @@ from services.api.console import charts
 from services.api.console.access import ConsoleCtx, PageNotFoundError, User, enterprise_or_404
 from services.api.console.access import own_code as own_code_of
 from services.api.console.energy_tables import Gettext
+from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, as_date, table
-from services.api.console.views import gettext_for, render
+from services.api.console.views import gettext_for, render, wording_for
 from services.api.models.pue import PueOut
 from services.api.routes.pue import ranking_snapshot
 from services.core.domain.roles import MeterRole
@@ -65,12 +66,19 @@ def ranking(
         ranked=ranked,
         apart=apart,
         ranking_chart=chart,
-        tables=ranking_tables(ranked, apart, names, window, gettext_for(request)),
+        tables=ranking_tables(
+            ranked, apart, names, window, gettext_for(request), wording_for(request)
+        ),
     )
 
 
 def ranking_tables(
-    ranked: list[PueOut], apart: list[PueOut], names: dict[str, str], window: str, _: Gettext
+    ranked: list[PueOut],
+    apart: list[PueOut],
+    names: dict[str, str],
+    window: str,
+    _: Gettext,
+    words: Wording,
 ) -> list[Table]:
     filters = ((_("Window"), _(window)),)
     enterprise, site, verdict = Column(_("Enterprise")), Column(_("Site")), Column(_("Verdict"))
@@ -103,7 +111,7 @@ def ranking_tables(
                         r.site,
                         r.pue,
                         r.limit,
-                        r.verdict_text,
+                        words.pue(r, r.threshold),
                         r.facility_coverage,
                         r.it_coverage,
                     ),
@@ -126,7 +134,7 @@ def ranking_tables(
                     (
                         names.get(r.enterprise, r.enterprise),
                         r.site,
-                        r.verdict_text,
+                        words.pue(r, r.threshold),
                         r.facility_coverage,
                         r.it_coverage,
                     ),

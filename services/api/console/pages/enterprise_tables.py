@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from services.api.console.energy_tables import Gettext
+from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, table
 from services.api.models.intensity import EnterpriseIntensityOut
 from services.core.store.connectivity import MeterLastReading
@@ -18,7 +19,9 @@ def about(ent: Enterprise, _: Gettext) -> tuple[str, str]:
     return (_("Enterprise"), f"{ent.name} ({ent.code})")
 
 
-def carrier_table(ent: Enterprise, carriers: Sequence[CarrierTotal], _: Gettext) -> Table:
+def carrier_table(
+    ent: Enterprise, carriers: Sequence[CarrierTotal], _: Gettext, words: Wording
+) -> Table:
     """Year to date per carrier: amount, tce and tCO2 with each factor, its unit and source."""
     rows = []
     for t in carriers:
@@ -32,11 +35,11 @@ def carrier_table(ent: Enterprise, carriers: Sequence[CarrierTotal], _: Gettext)
                 None if coal is None else coal.value / 1000,
                 None if coal is None else coal.factor.value,
                 "" if coal is None else f"kgce/{coal.factor.unit}",
-                "" if coal is None else coal.factor.source,
+                "" if coal is None else words.factor_source(coal.factor),
                 None if co2 is None else co2.value,
                 None if co2 is None else co2.factor.value,
                 "" if co2 is None else f"tCO2/{co2.factor.unit}",
-                no_co2 if co2 is None else co2.factor.source,
+                no_co2 if co2 is None else words.factor_source(co2.factor),
             )
         )
     return table(
@@ -108,7 +111,9 @@ def meter_tables(
     return out
 
 
-def intensity_tables(ent: Enterprise, it: EnterpriseIntensityOut, _: Gettext) -> list[Table]:
+def intensity_tables(
+    ent: Enterprise, it: EnterpriseIntensityOut, _: Gettext, words: Wording
+) -> list[Table]:
     """Energy per 10^4 CNY of value added and each product's unit-product energy."""
     va = it.value_added
     period = (_("Period"), va.current.period)
@@ -131,11 +136,11 @@ def intensity_tables(ent: Enterprise, it: EnterpriseIntensityOut, _: Gettext) ->
                     va.current.value,
                     va.last_year.value,
                     va.current.unit,
-                    va.yoy.text,
+                    words.sentence(va.yoy.text),
                     va.current.completeness.share,
                     ""
                     if va.current.value is not None
-                    else _("insufficient data") + f" ({va.current.reason})",
+                    else _("insufficient data") + f" ({words.sentence(va.current.reason)})",
                 ),
                 attrs={"class": "low" if va.current.value is None else ""},
             )
@@ -165,7 +170,7 @@ def intensity_tables(ent: Enterprise, it: EnterpriseIntensityOut, _: Gettext) ->
                     p.current.value,
                     p.last_year.value,
                     p.current.unit,
-                    p.quota.text,
+                    words.sentence(p.quota.text),
                     p.quota.clause or p.quota.standard or _("no quota standard for this product"),
                     p.current.completeness.share,
                 ),

@@ -26,7 +26,7 @@ from services.api.console.pages.quality import enterprise_summary
 from services.api.console.pages.quality import enterprise_tables as quality_tables
 from services.api.console.pages.series import Carrier, Resolution, label, series, series_table
 from services.api.console.tables import Column, Row, table
-from services.api.console.views import gettext_for, render
+from services.api.console.views import gettext_for, render, wording_for
 from services.api.intensity_out import enterprise_out
 from services.api.routes.budgets import budget_snapshot
 from services.api.routes.intensity import intensity_snapshot, intensity_window
@@ -125,11 +125,11 @@ def enterprise(
     threshold = ctx.config.common.min_completeness
     intensity = enterprise_out(found[0], threshold) if found else None
     chart = charts.bars([d for d, _ in days], [round(e.tce, 3) for _, e in days], "tce", "tce")
-    _ = gettext_for(request)
+    _, words = gettext_for(request), wording_for(request)
     whose = f"{ent.name} ({ent.code})"
     tables = [
         daily_energy("day-figures", _("Energy by day, last 30 days"), days, _, whose),
-        carrier_table(ent, carriers, _),
+        carrier_table(ent, carriers, _, words),
         completeness(
             "completeness-figures",
             [(c.carrier, c.completeness) for c in completeness_rows],
@@ -138,7 +138,7 @@ def enterprise(
             whose,
         ),
         *meter_tables(ent, sites, meters, status, last, _),
-        *(intensity_tables(ent, intensity, _) if intensity is not None else ()),
+        *(intensity_tables(ent, intensity, _, words) if intensity is not None else ()),
         *production_tables(ent, production, _, zone),
         series_table(ent, consumed, threshold, _),
         demand_table(ent, demand, _),

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, OfficerUser
 from services.api.console.energy_tables import Gettext
+from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, table
-from services.api.console.views import gettext_for, render
+from services.api.console.views import gettext_for, render, wording_for
 from services.api.intensity_out import district_out, ranking_out, violation_out
 from services.api.models.intensity import RankingOut, RankOut, ViolationOut
 from services.api.routes.intensity import intensity_snapshot, intensity_window
@@ -76,12 +77,16 @@ def intensity(
         ranking=ranked,
         over=over,
         ranking_chart=chart,
-        tables=intensity_tables(ranked, over, (window.label, period, by), _),
+        tables=intensity_tables(ranked, over, (window.label, period, by), _, wording_for(request)),
     )
 
 
 def intensity_tables(
-    ranked: RankingOut, over: list[ViolationOut], shown: tuple[str, str, str], _: Gettext
+    ranked: RankingOut,
+    over: list[ViolationOut],
+    shown: tuple[str, str, str],
+    _: Gettext,
+    words: Wording,
 ) -> list[Table]:
     """The products over their quota, the ranking and the rows set apart."""
     label, period, by = shown
@@ -114,7 +119,7 @@ def intensity_tables(
                     v.value,
                     v.limit,
                     v.unit,
-                    v.text,
+                    words.sentence(v.text),
                     v.clause,
                     _("yes") if v.verified else _("no"),
                 ),
@@ -148,7 +153,7 @@ def intensity_tables(
                     r.unit,
                     r.yoy_change,
                     r.share_of_limit,
-                    (f"{_(r.quota_verdict)} " if r.quota_verdict else "") + r.text,
+                    (f"{_(r.quota_verdict)} " if r.quota_verdict else "") + words.sentence(r.text),
                 ),
                 links={1: link(r.enterprise)},
                 attrs={
@@ -166,7 +171,7 @@ def intensity_tables(
         (Column(_("Enterprise")), Column(_("Product")), Column(_("Reason"))),
         [
             Row(
-                (r.name, r.product or "", r.text),
+                (r.name, r.product or "", words.sentence(r.text)),
                 links={0: link(r.enterprise)},
                 attrs={"data-enterprise": r.enterprise},
             )

@@ -1,5 +1,6 @@
-"""Admin: the accounts (username, role, enterprise or gateway) and API keys; create an account,
-revoke a key. The same functions as ``energymon users`` (services/api/users.py)."""
+"""Admin: the accounts (username, role, enterprise or gateway) and API keys; create, deactivate
+and reactivate an account, issue a key (shown once) and revoke one. The same functions as
+``energymon users`` (services/api/users.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from services.api.console.tables import Column, Kind, Row, table
 from services.api.console.views import gettext_for, render
 from services.api.context import ApiContext
 from services.api.security import Principal, Role
-from services.api.users import AccountError, create_user, revoke_api_key
+from services.api.users import (
+    AccountError,
+    create_api_key,
+    create_user,
+    revoke_api_key,
+    set_account_active,
+)
 from services.core.store.users import key_listing, user_listing
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -55,6 +62,60 @@ def create(
     return _page(ctx, request, who, created=username.strip())
 
 
+Username = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+@router.post("/admin/users/{username}/keys", dependencies=[Depends(check_csrf)])
+def issue_key(
+    ctx: ConsoleCtx,
+    request: Request,
+    who: AdminUser,
+    username: Username,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    """Issue an API key: the answer is the only place the whole key ever appears (the page is
+    not stored by the browser or a proxy); afterwards only its prefix is listed."""
+    try:
+        with ctx.engine.begin() as conn:
+            key = create_api_key(conn, username, name.strip(), by=who.username)
+    except AccountError as err:
+        return _page(ctx, request, who, status_code=422, error=str(err))
+    return render(
+        ctx,
+        request,
+        "admin_key_issued.html",
+        who=who,
+        key=key,
+        prefix=key.split("_", 2)[1],
+        username=username,
+        name=name.strip(),
+    )
+
+
+@router.post("/admin/users/{username}/deactivate", dependencies=[Depends(check_csrf)])
+def deactivate(ctx: ConsoleCtx, request: Request, who: AdminUser, username: Username) -> Response:
+    return _set_active(ctx, request, who, username, active=False)
+
+
+@router.post("/admin/users/{username}/activate", dependencies=[Depends(check_csrf)])
+def activate(ctx: ConsoleCtx, request: Request, who: AdminUser, username: Username) -> Response:
+    return _set_active(ctx, request, who, username, active=True)
+
+
+def _set_active(
+    ctx: ApiContext, request: Request, who: Principal, username: str, *, active: bool
+) -> Response:
+    """Refusals (oneself, the last admin, no such account) answer 409 and change nothing."""
+    try:
+        with ctx.engine.begin() as conn:
+            set_account_active(conn, username, active=active, by=who.username)
+    except AccountError as err:
+        return _page(ctx, request, who, status_code=409, error=str(err))
+    if active:
+        return _page(ctx, request, who, activated=username)
+    return _page(ctx, request, who, deactivated=username)
+
+
 @router.post("/admin/keys/{prefix}/revoke", dependencies=[Depends(check_csrf)])
 def revoke(
     ctx: ConsoleCtx,
@@ -80,6 +141,8 @@ def _page(
     form: dict[str, str] | None = None,
     created: str | None = None,
     revoked: str | None = None,
+    activated: str | None = None,
+    deactivated: str | None = None,
 ) -> Response:
     with ctx.reads.connect() as conn:
         users = user_listing(conn)
@@ -108,7 +171,7 @@ def _page(
                         _("active") if u.active else _("inactive"),
                         u.created_at,
                     ),
-                    attrs={"data-user": u.username},
+                    attrs={"data-user": u.username, "data-active": "yes" if u.active else "no"},
                 )
                 for u in users
             ],
@@ -121,11 +184,19 @@ def _page(
                 Column(_("Name")),
                 Column(_("Username")),
                 created_at,
+                Column(_("Issued by")),
                 Column(_("Revoked"), kind=Kind.TIME),
             ),
             [
                 Row(
-                    (k.prefix, k.name or "", k.username, k.created_at, k.revoked_at),
+                    (
+                        k.prefix,
+                        k.name or "",
+                        k.username,
+                        k.created_at,
+                        k.issued_by or _("command line"),
+                        k.revoked_at,
+                    ),
                     attrs={"data-key": k.prefix},
                 )
                 for k in keys
@@ -146,4 +217,6 @@ def _page(
         form=form or {},
         created=created,
         revoked=revoked,
+        activated=activated,
+        deactivated=deactivated,
     )

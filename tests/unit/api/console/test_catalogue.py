@@ -29,11 +29,11 @@ def _template_messages() -> set[str]:
 
 
 def _python_messages() -> set[str]:
-    """The words of vocabulary.py (``N_``) and those the pages put into charts and tables
-    (``_``)."""
+    """The words of vocabulary.py and wording.py (``N_``) and those the pages put into charts and
+    tables (``_``)."""
     found = set()
     console = VOCABULARY.parent
-    modules = [console / "tables.py", console / "energy_tables.py"]
+    modules = [console / "wording.py", console / "tables.py", console / "energy_tables.py"]
     for path in [VOCABULARY, *modules, *sorted(console.glob("pages/*.py"))]:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if (
