@@ -225,17 +225,28 @@ def _counts_select(zone_key: str) -> Select[Any]:
     number = period_number(c15.bucket, zone.key, v.c.period_s)
 
     def buckets(lo: Any, hi: Any, *extra: Any) -> Any:
-        return (
-            select(c15.point_id, c15.bucket, c15.readings, c15.estimated, v.c.period_s)
-            .select_from(consumption_15m)
-            .join(v, v.c.point_id == c15.point_id)
+        # LATERAL with OFFSET 0 (so that it is not flattened into a join): an index range of
+        # each point's own edge; as a join the planner hashed the points and scanned all of
+        # consumption_15m (it cannot tell the edges are short): minutes at a year of data
+        inside = (
+            select(c15.bucket, c15.readings, c15.estimated)
             .where(
+                c15.point_id == v.c.point_id,
                 c15.bucket >= lo,
                 c15.bucket < hi,
                 cast(number, Float) * v.c.period_s >= v.c.since_wall,
                 cast(number, Float) * v.c.period_s < v.c.until_wall,
-                *extra,
             )
+            .offset(0)
+            .lateral("q")
+        )
+        return (
+            select(
+                v.c.point_id, inside.c.bucket, inside.c.readings, inside.c.estimated, v.c.period_s
+            )
+            .select_from(v)
+            .join(inside, true())
+            .where(*extra)
         )
 
     edges = union_all(
