@@ -4,7 +4,8 @@ budgets page and the rankings' XLSX files (``?xlsx=pue-ranking``) — p50/p95 of
 request to the last byte over loopback (the server's time: uvicorn in this process, one client,
 keep-alive), with the shared snapshots on (``ENERGYMON_API_SNAPSHOT_TTL_S`` default: the first
 request computes them, timed apart) and, with ``--per-request``, off (0: every request
-computes).
+computes). With ``--enterprise CODE`` the pages are those an enterprise account of CODE sees (its
+overview is computed on every request: it covers one enterprise, so there is no shared snapshot).
 
 The district is bench/api.py's (N enterprises, M meters, D days of 15-minute and daily rollups,
 alerts), seeded by the same code, or a database it kept (``--database``). The officer logs in
@@ -15,7 +16,7 @@ it.
 
 Usage: .venv/bin/python bench/console.py [--enterprises 300] [--meters 3000] [--days 365]
        [--runs 40] [--page /console/data-centres] [--per-request] [--keep]
-       [--database NAME]
+       [--database NAME] [--enterprise 911201110000000003]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
 
@@ -34,12 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 import psycopg
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 
 from bench.api import OFFICER, PASSWORD, _prepare
 from services.api.app import create_app
 from services.api.context import ApiConfig
-from services.api.security import configure_hasher
+from services.api.security import Role, configure_hasher
+from services.api.users import create_user
+from services.core.db import make_engine
 from services.core.settings import ApiSettings, CommonSettings, DatabaseSettings, IngestSettings
 from tests.support import db as dbs
 from tests.support.api import serve
@@ -55,14 +58,32 @@ EXPORTS = (
 )
 # as the API's engine runs statements: no JIT, no parallel workers (services/core/db.py)
 ENGINE_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
+ENTERPRISE_USER = "bench-enterprise"
 
 
-def log_in(client: httpx.Client) -> None:
+def enterprise_account(db: DatabaseSettings, code: str) -> None:
+    """(Re)create the bench's enterprise account of enterprise ``code``."""
+    engine = make_engine(db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM api_users WHERE username = :u"), {"u": ENTERPRISE_USER})
+            create_user(
+                conn,
+                username=ENTERPRISE_USER,
+                password=PASSWORD,
+                role=Role.ENTERPRISE,
+                enterprise_code=code,
+            )
+    finally:
+        engine.dispose()
+
+
+def log_in(client: httpx.Client, username: str) -> None:
     client.get("/console/login").raise_for_status()
     token = client.cookies.get("energymon_csrf", path="/console")
     resp = client.post(
         "/console/login",
-        data={"username": OFFICER, "password": PASSWORD, "csrf_token": token},
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
     )
     if resp.status_code != 303:
         raise SystemExit(f"console login failed: {resp.status_code} {resp.text[:200]}")
@@ -109,7 +130,9 @@ def ceiling(libpq_url: str, statements: list[tuple[str, Any]], runs: int) -> flo
     return best
 
 
-def run_app(db: DatabaseSettings, ttl: float | None, runs: int, pages: list[str]) -> None:
+def run_app(
+    db: DatabaseSettings, ttl: float | None, runs: int, pages: list[str], username: str
+) -> None:
     overrides: dict[str, Any] = {} if ttl is None else {"snapshot_ttl_s": ttl}
     settings = ApiSettings(
         jwt_keys="k1:bench-signing-key-bench-signing-key",
@@ -122,8 +145,10 @@ def run_app(db: DatabaseSettings, ttl: float | None, runs: int, pages: list[str]
     app = create_app(ApiConfig(CommonSettings(), db, settings, IngestSettings()))
     ctx = app.state.ctx
     mode = "computed per request" if ttl == 0 else f"snapshots {settings.snapshot_ttl_s:g} s"
+    if username != OFFICER:
+        mode = f"{username}, {mode}"
     with serve(app) as url, httpx.Client(base_url=url, timeout=1800) as client:
-        log_in(client)
+        log_in(client, username)
         for page in pages:
             # the first request computes the page's figures (with snapshots: the snapshot)
             engines = {id(e): e for e in (ctx.engine, ctx.reads)}.values()
@@ -168,6 +193,11 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument("--database", help="reuse a database seeded and kept by bench/api.py")
+    parser.add_argument(
+        "--enterprise",
+        metavar="CODE",
+        help="as an enterprise account of CODE (e.g. 911201110000000003) instead of the officer",
+    )
     return parser.parse_args()
 
 
@@ -194,8 +224,12 @@ def main() -> int:
                 f"rows, {district.days:,} point-days, {district.alerts} alerts "
                 f"(ready in {time.perf_counter() - started:.0f} s)"
             )
+            username = OFFICER
+            if args.enterprise is not None:
+                enterprise_account(db, args.enterprise)
+                username = ENTERPRISE_USER
             for ttl in (None, 0.0) if args.per_request else (None,):
-                run_app(db, ttl, args.runs, args.page or list(PAGES))
+                run_app(db, ttl, args.runs, args.page or list(PAGES), username)
         finally:
             if args.keep or args.database:
                 print(f"kept database {name}: --database {name}")

@@ -2,10 +2,11 @@
 (services/core/domain/completeness.py: expected collection periods that hold measured data).
 
 Per point, the periods owed run over its service span (window, commissioning, decommissioning,
-now). Whole local days inside the span are read from ``consumption_1d`` (``measured_periods``,
-``estimated_periods``, written by the accounting service with the point's period); the rest from
-``consumption_15m``, grouped by period. As for energy, the daily rows are used only if they were
-built in the query's zone, checked inside the statement.
+now). Whole local months inside the span are read from ``consumption_1mo`` and the other whole
+local days from ``consumption_1d`` (``measured_periods``, ``estimated_periods``, written by the
+accounting service with the point's period; a month's are its days' sums); the rest from
+``consumption_15m``, grouped by period. As for energy, the daily and monthly rows are used only
+if they were built in the query's zone, checked inside the statement.
 """
 
 from __future__ import annotations
@@ -47,8 +48,14 @@ from services.core.domain.completeness import (
     combined,
     local_midnight,
 )
-from services.core.schema.tables import consumption_1d, consumption_15m, meters, points
-from services.core.store.rollups import days_built, measured_bucket
+from services.core.schema.tables import (
+    consumption_1d,
+    consumption_1mo,
+    consumption_15m,
+    meters,
+    points,
+)
+from services.core.store.rollups import days_built, measured_bucket, whole_months
 from services.core.store.scope import Scope, points_where, scope_conditions
 
 Connection = _Connection
@@ -158,9 +165,9 @@ def _arrays(name: str, columns: list[tuple[str, Any, list[Any] | None]]) -> Any:
 
 
 def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tuple[int, int]]:
-    """(measured, estimated) periods per point over its span: whole days from the daily rows,
-    the edges (and, when the days were built in another zone, the middle) from the 15-minute
-    rows, each branch an index range per point."""
+    """(measured, estimated) periods per point over its span: whole months from the monthly
+    rows, the other whole days from the daily rows, the edges (and, when the days were built in
+    another zone, the middle) from the 15-minute rows, each branch an index range per point."""
     # the whole days' bounds; without whole days both at ``hi``, so the first edge is all
     midnights = [
         tuple(local_midnight(d, zone) for d in o.whole_days)
@@ -168,6 +175,8 @@ def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tup
         else (o.span.until + timedelta(seconds=o.period_s),) * 2
         for o in owed
     ]
+    # the whole months among the whole days; without any both at ``d1``, so the days are all
+    months = [whole_months(*o.whole_days) or (o.whole_days[1],) * 2 for o in owed]
     values = [
         [o.point_id for o in owed],
         [o.period_s for o in owed],
@@ -180,6 +189,8 @@ def _counts(conn: Connection, owed: list[Owed], zone: ZoneInfo) -> dict[int, tup
         [o.whole_days[1] for o in owed],
         [m[0] for m in midnights],
         [m[1] for m in midnights],
+        [m[0] for m in months],
+        [m[1] for m in months],
     ]
     params = {f"owed_{col}": d for (col, _), d in zip(_COUNT_COLUMNS, values, strict=True)}
     return {
@@ -199,6 +210,8 @@ _COUNT_COLUMNS: list[tuple[str, Any]] = [
     ("d1", Date),
     ("m0", TIMESTAMP(timezone=True)),
     ("m1", TIMESTAMP(timezone=True)),
+    ("mo0", Date),
+    ("mo1", Date),
 ]
 
 
@@ -212,17 +225,28 @@ def _counts_select(zone_key: str) -> Select[Any]:
     number = period_number(c15.bucket, zone.key, v.c.period_s)
 
     def buckets(lo: Any, hi: Any, *extra: Any) -> Any:
-        return (
-            select(c15.point_id, c15.bucket, c15.readings, c15.estimated, v.c.period_s)
-            .select_from(consumption_15m)
-            .join(v, v.c.point_id == c15.point_id)
+        # LATERAL with OFFSET 0 (so that it is not flattened into a join): an index range of
+        # each point's own edge; as a join the planner hashed the points and scanned all of
+        # consumption_15m (it cannot tell the edges are short): minutes at a year of data
+        inside = (
+            select(c15.bucket, c15.readings, c15.estimated)
             .where(
+                c15.point_id == v.c.point_id,
                 c15.bucket >= lo,
                 c15.bucket < hi,
                 cast(number, Float) * v.c.period_s >= v.c.since_wall,
                 cast(number, Float) * v.c.period_s < v.c.until_wall,
-                *extra,
             )
+            .offset(0)
+            .lateral("q")
+        )
+        return (
+            select(
+                v.c.point_id, inside.c.bucket, inside.c.readings, inside.c.estimated, v.c.period_s
+            )
+            .select_from(v)
+            .join(inside, true())
+            .where(*extra)
         )
 
     edges = union_all(
@@ -245,13 +269,27 @@ def _counts_select(zone_key: str) -> Select[Any]:
         cast(not_(per_period.c.measured), Integer).label("estimated"),
     )
     c1 = consumption_1d.c
-    from_1d = (
-        select(c1.point_id, c1.measured_periods, c1.estimated_periods)
-        .select_from(consumption_1d)
-        .join(v, v.c.point_id == c1.point_id)
-        .where(c1.day >= v.c.d0, c1.day < v.c.d1, built)
+
+    def days(lo: Any, hi: Any) -> Any:
+        return (
+            select(
+                c1.point_id,
+                cast(c1.measured_periods, Integer).label("measured"),
+                cast(c1.estimated_periods, Integer).label("estimated"),
+            )
+            .select_from(consumption_1d)
+            .join(v, v.c.point_id == c1.point_id)
+            .where(c1.day >= lo, c1.day < hi, built)
+        )
+
+    mo = consumption_1mo.c
+    from_1mo = (
+        select(mo.point_id, mo.measured_periods, mo.estimated_periods)
+        .select_from(consumption_1mo)
+        .join(v, v.c.point_id == mo.point_id)
+        .where(mo.month >= v.c.mo0, mo.month < v.c.mo1, built)
     )
-    u = union_all(from_15m, from_1d).subquery("u")
+    u = union_all(from_15m, days(v.c.d0, v.c.mo0), from_1mo, days(v.c.mo1, v.c.d1)).subquery("u")
     return select(
         u.c.point_id,
         func.sum(u.c.measured).label("measured"),

@@ -36,6 +36,7 @@ from services.core.domain.coefficients import Converted, ElectricityMethod, Fact
 from services.core.domain.quantities import COUNTED_QUANTITIES
 from services.core.schema.tables import enterprises, meters, points, sites
 from services.core.store.completeness import (
+    Owed,
     expected_sql,
     measured_sql,
     owed_params,
@@ -50,7 +51,7 @@ from services.core.store.rollups import (
     shaped_window_source,
     window_plan,
 )
-from services.core.store.scope import Scope, points_where, scope_conditions
+from services.core.store.scope import Scope, points_where, scope_conditions, source_join
 
 Connection = _Connection
 
@@ -81,7 +82,9 @@ class CarrierTotal:
 
 
 @dataclass(frozen=True, slots=True)
-class _Amount:
+class Amount:
+    """A summed amount of a carrier in a unit (and grid region) in a period."""
+
     period: datetime
     carrier: str
     unit: str
@@ -140,11 +143,31 @@ def _prepare(
     point owes over the window)."""
     rows = conn.execute(owed_points_select(scope.shape()), scope.params())
     points_owed = owed_rows(rows, start=start, end=end, zone=zone, now=now)
-    # periods of a day or longer may read whole days from the daily rollups
-    window, bounds = window_plan(start, end, None if PERIODS[interval] in (None, "hour") else zone)
+    # periods of a day or longer may read whole days from the daily rollups, and periods of a
+    # month or longer whole months from the monthly ones, unless a point's registered service
+    # starts or ends inside one of them (its measured periods count from that day on)
+    trunc = PERIODS[interval]
+    window, bounds = window_plan(
+        start,
+        end,
+        None if trunc in (None, "hour") else zone,
+        months=trunc in ("month", "year") and not _splits_a_month(points_owed, start, end, zone),
+    )
     params = {"start": start, "end": end, **scope.params(), **bounds}
     params |= owed_params(points_owed, "o") | owed_params(points_owed, "e")
     return _Shape(interval, zone.key, scope.shape(), window), params
+
+
+def _splits_a_month(
+    points_owed: list[Owed], start: datetime, end: datetime, zone: ZoneInfo
+) -> bool:
+    """Some point's registered service starts or ends after a local month's first midnight
+    inside [start, end)."""
+    for o in points_owed:
+        for day in o.registered:
+            if day is not None and start < day < end and day.astimezone(zone).day != 1:
+                return True
+    return False
 
 
 @lru_cache(maxsize=256)
@@ -346,13 +369,13 @@ def totals_by_period(
     whole window as one period) in [start, end), from one grouped statement; each period's
     factors are those valid at its start. Periods without any rollup row are left out."""
     trunc = _TOTAL_PERIODS[interval] if interval is not None else None
-    window, bounds = window_plan(start, end, zone)
+    window, bounds = window_plan(start, end, zone, months=trunc != "day")
 
-    def amounts(of: Scope) -> list[_Amount]:
+    def amounts(of: Scope) -> list[Amount]:
         stmt = _totals_select(_Shape(interval or "", zone.key, of.shape(), window))
         params = {"start": start, **of.params(), **bounds}
         return [
-            _Amount(r.period, r.carrier, r.unit, r.region, float(r.amount))
+            Amount(r.period, r.carrier, r.unit, r.region, float(r.amount))
             for r in conn.execute(stmt, params)
         ]
 
@@ -371,6 +394,20 @@ def totals_by_period(
                 theirs.append((a, mine))
         rest = [replace(a, amount=a.amount - taken.get(a.key, 0.0)) for a in amounts(scope)]
         parts = [(a, factors) for a in rest if abs(a.amount) > 1e-9] + theirs
+    return converted(parts, start=start, end=end, zone=zone, trunc=trunc, method=method)
+
+
+def converted(
+    parts: list[tuple[Amount, FactorSet]],
+    *,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    trunc: str | None,
+    method: ElectricityMethod,
+) -> list[PeriodTotals]:
+    """Amounts converted to standard coal and CO2, each with its factor set, by the factors
+    valid at the start of its period (or the window's start if later), per period."""
     by_period: dict[datetime, list[CarrierTotal]] = {}
     for r, fs in parts:
         on = max(r.period, start).astimezone(zone).date()
@@ -406,18 +443,16 @@ def _totals_select(shape: _Shape) -> Select[Any]:
         else _local_trunc(trunc, c.c.ts, zone).label("period")
     )
     return (
-        select(
-            period,
-            meters.c.carrier,
-            points.c.unit,
-            enterprises.c.grid_region.label("region"),
-            func.sum(c.c.energy).label("amount"),
+        source_join(
+            select(
+                period,
+                meters.c.carrier,
+                points.c.unit,
+                enterprises.c.grid_region.label("region"),
+                func.sum(c.c.energy).label("amount"),
+            ),
+            c,
         )
-        .select_from(c)
-        .join(points, points.c.id == c.c.point_id)
-        .join(meters, meters.c.id == points.c.meter_id)
-        .join(sites, sites.c.id == meters.c.site_id)
-        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
         .where(*scope, counted)
         .group_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)
         .order_by(period, meters.c.carrier, points.c.unit, enterprises.c.grid_region)

@@ -6,10 +6,13 @@ periods, services/core/domain/completeness.py) whose sums
 over any point equal those of ``consumption_15m`` in [start, end): whole local days from
 ``consumption_1d`` (``ts`` at the day's local midnight), the partial days at either edge from
 ``consumption_15m`` (``ts`` at the bucket's start) — the same sums from ~96 times fewer rows.
-Whole days come from ``consumption_1d`` only if it was built in the query's zone
-(``rollup_meta.days_zone``); otherwise from the 15-minute rows. That check is part of the
-statement (a one-time filter on each branch), so an answer never rests on an earlier look at
-``rollup_meta`` and costs no round trip of its own.
+A caller whose periods are months or longer may also ask for whole local months from
+``consumption_1mo`` (``ts`` at the month's first local midnight; the days summed by the same
+transaction that wrote them), with whole days only beside them: a year is then ~12 rows a point
+instead of ~365. Whole days and months come from the daily and monthly rollups only if they
+were built in the query's zone (``rollup_meta.days_zone``, which both follow); otherwise from the
+15-minute rows. That check is part of the statement (a one-time filter on each branch), so an
+answer never rests on an earlier look at ``rollup_meta`` and costs no round trip of its own.
 
 Every branch names the caller's points (``points``, a subquery of point ids), so each reads its
 table's ``(point_id, time)`` primary key instead of scanning the whole table.
@@ -30,6 +33,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Subquery,
+    Table,
     and_,
     bindparam,
     cast,
@@ -42,7 +46,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from services.core.schema.tables import consumption_1d, consumption_15m, rollup_meta
+from services.core.schema.tables import (
+    consumption_1d,
+    consumption_1mo,
+    consumption_15m,
+    rollup_meta,
+)
 
 WINDOW_COLUMNS = ("point_id", "ts", "energy", "readings", "expected", "estimated", "measured")
 
@@ -89,16 +98,19 @@ def _from_15m(
     ).where(and_(*conds))
 
 
-def _from_1d(
-    d0: Any, d1: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
+def _from_calendar(
+    table: Table, lo: Any, hi: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
 ) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
-    c = consumption_1d.c
-    conds = [c.day >= d0, c.day < d1]
+    """The rows of the daily or monthly rollups (``table``, keyed by its local first day) in
+    [lo, hi); the months are summed from the days, so both hold in the days' zone."""
+    c = table.c
+    first_day = c.day if table is consumption_1d else c.month
+    conds = [first_day >= lo, first_day < hi]
     if points is not None:
         conds.append(c.point_id.in_(points))
     conds.append(days_built(zone))
     # (day::timestamp AT TIME ZONE zone): the local midnight as an instant
-    ts = func.timezone(zone.key, cast(c.day, TIMESTAMP(timezone=False)))
+    ts = func.timezone(zone.key, cast(first_day, TIMESTAMP(timezone=False)))
     return select(
         c.point_id,
         ts.label("ts"),
@@ -108,6 +120,18 @@ def _from_1d(
         c.estimated,
         cast(c.measured_periods, Integer).label("measured"),
     ).where(and_(*conds))
+
+
+def _from_1d(
+    d0: Any, d1: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
+) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
+    return _from_calendar(consumption_1d, d0, d1, zone, points)
+
+
+def _from_1mo(
+    m0: Any, m1: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
+) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
+    return _from_calendar(consumption_1mo, m0, m1, zone, points)
 
 
 def fifteen_minute_source(
@@ -120,17 +144,32 @@ def fifteen_minute_source(
 @dataclass(frozen=True, slots=True)
 class WindowShape:
     """Which branches a window source has: ``zone`` None, the 15-minute rows only; else whole
-    days of ``zone`` and, if ``head``/``tail``, the partial day at the start/end."""
+    days of ``zone`` and, if ``head``/``tail``, the partial day at the start/end; ``months``:
+    the whole months among the whole days from the monthly rollups."""
 
     zone: str | None = None
     head: bool = False
     tail: bool = False
+    months: bool = False
+
+
+def first_of_next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
+def whole_months(first: date, stop: date) -> tuple[date, date] | None:
+    """The local months wholly inside the days [first, stop), as [first day, first day after),
+    or None if there is none."""
+    m0 = first if first.day == 1 else first_of_next_month(first)
+    m1 = stop.replace(day=1)
+    return (m0, m1) if m0 < m1 else None
 
 
 def window_plan(
-    start: datetime, end: datetime, zone: ZoneInfo | None
+    start: datetime, end: datetime, zone: ZoneInfo | None, *, months: bool = False
 ) -> tuple[WindowShape, dict[str, Any]]:
-    """The shape of [start, end)'s window source and the values of its parameters."""
+    """The shape of [start, end)'s window source and the values of its parameters (``months``:
+    read whole local months from the monthly rollups, for periods of a month or longer)."""
     bounds: dict[str, Any] = {"w_start": start, "w_end": end}
     if zone is None:
         return WindowShape(), bounds
@@ -142,11 +181,15 @@ def window_plan(
         return WindowShape(), bounds
     mid0, mid1 = midnight(first, zone), midnight(stop, zone)
     days = {"w_d0": first, "w_d1": stop, "w_mid0": mid0, "w_mid1": mid1}
-    return WindowShape(zone.key, head=mid0 > start, tail=mid1 < end), bounds | days
+    span = whole_months(first, stop) if months else None
+    if span is not None:
+        days |= {"w_m0": span[0], "w_m1": span[1]}
+    shape = WindowShape(zone.key, head=mid0 > start, tail=mid1 < end, months=span is not None)
+    return shape, bounds | days
 
 
 _STAMP = TIMESTAMP(timezone=True)
-_PARAM_TYPES: dict[str, Any] = {"w_d0": Date(), "w_d1": Date()}
+_PARAM_TYPES: dict[str, Any] = {key: Date() for key in ("w_d0", "w_d1", "w_m0", "w_m1")}
 
 
 def shaped_window_source(
@@ -165,10 +208,15 @@ def shaped_window_source(
     if shape.zone is None:
         return _from_15m(p("w_start"), p("w_end"), points).subquery("c")
     zone = ZoneInfo(shape.zone)
-    branches = [
-        _from_1d(p("w_d0"), p("w_d1"), zone, points),
-        _from_15m(p("w_mid0"), p("w_mid1"), points, not_(days_built(zone))),
-    ]
+    if shape.months:  # days [d0, m0), months [m0, m1), days [m1, d1)
+        branches = [
+            _from_1mo(p("w_m0"), p("w_m1"), zone, points),
+            _from_1d(p("w_d0"), p("w_m0"), zone, points),
+            _from_1d(p("w_m1"), p("w_d1"), zone, points),
+        ]
+    else:
+        branches = [_from_1d(p("w_d0"), p("w_d1"), zone, points)]
+    branches.append(_from_15m(p("w_mid0"), p("w_mid1"), points, not_(days_built(zone))))
     if shape.head:  # the partial day at the start
         branches.append(_from_15m(p("w_start"), p("w_mid0"), points))
     if shape.tail:  # the partial day at the end
@@ -181,8 +229,11 @@ def window_source(
     end: datetime,
     zone: ZoneInfo | None,
     points: Select[tuple[int]] | None = None,
+    *,
+    months: bool = False,
 ) -> Subquery:
     """The rows of [start, end) as described above. ``zone`` None: the 15-minute rows only
-    (periods shorter than a day); ``points``: the caller's point ids (without it, every point)."""
-    shape, values = window_plan(start, end, zone)
+    (periods shorter than a day); ``points``: the caller's point ids (without it, every point);
+    ``months``: whole months from the monthly rollups."""
+    shape, values = window_plan(start, end, zone, months=months)
     return shaped_window_source(shape, points, values)

@@ -4,6 +4,7 @@ point, as conditions over the registry tables."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 
@@ -64,13 +65,19 @@ def scope_conditions(
     return conds
 
 
-def registry_join(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
+def registry_join(stmt: Select[Any]) -> Select[Any]:
     """``stmt`` (selecting from ``points``) joined to its meter, site and enterprise."""
     return (
         stmt.join(meters, meters.c.id == points.c.meter_id)
         .join(sites, sites.c.id == meters.c.site_id)
         .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
     )
+
+
+def source_join(stmt: Select[Any], source: Any) -> Select[Any]:
+    """``stmt`` reading a window source's rows (services/core/store/rollups.py), each joined to
+    its point, meter, site and enterprise."""
+    return registry_join(stmt.select_from(source).join(points, points.c.id == source.c.point_id))
 
 
 def scoped_points(scope: Scope, *extra: ColumnElement[bool]) -> Select[tuple[int]]:

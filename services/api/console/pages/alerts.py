@@ -20,9 +20,9 @@ from services.api.console.access import (
 )
 from services.api.console.energy_tables import Gettext
 from services.api.console.session import check_csrf
-from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, table
 from services.api.console.views import gettext_for, render, wording_for
+from services.api.console.wording import Wording
 from services.api.context import ApiContext
 from services.api.security import Principal
 from services.api.tenancy import own_enterprises

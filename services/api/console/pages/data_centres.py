@@ -12,9 +12,9 @@ from services.api.console import charts
 from services.api.console.access import ConsoleCtx, PageNotFoundError, User, enterprise_or_404
 from services.api.console.access import own_code as own_code_of
 from services.api.console.energy_tables import Gettext
-from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, as_date, table
 from services.api.console.views import gettext_for, render, wording_for
+from services.api.console.wording import Wording
 from services.api.models.pue import PueOut
 from services.api.routes.pue import ranking_snapshot
 from services.core.domain.roles import MeterRole

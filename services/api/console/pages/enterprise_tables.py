@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from services.api.console.energy_tables import Gettext
-from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, table
+from services.api.console.wording import Wording
 from services.api.models.intensity import EnterpriseIntensityOut
 from services.core.store.connectivity import MeterLastReading
 from services.core.store.consumption import CarrierTotal

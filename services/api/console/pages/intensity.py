@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 from services.api.console import charts
 from services.api.console.access import ConsoleCtx, OfficerUser
 from services.api.console.energy_tables import Gettext
-from services.api.console.wording import Wording
 from services.api.console.tables import Column, Kind, Row, Table, table
 from services.api.console.views import gettext_for, render, wording_for
+from services.api.console.wording import Wording
 from services.api.intensity_out import district_out, ranking_out, violation_out
 from services.api.models.intensity import RankingOut, RankOut, ViolationOut
 from services.api.routes.intensity import intensity_snapshot, intensity_window

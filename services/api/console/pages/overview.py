@@ -33,6 +33,7 @@ from services.core.store import registry
 from services.core.store.consumption import CarrierTotal, consumption, totals, totals_by_period
 from services.core.store.rollups import midnight
 from services.core.store.scope import Scope
+from services.core.store.town_totals import totals_by_town
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 TREND_DAYS = 30
@@ -170,10 +171,13 @@ def _gather(ctx: ApiContext, conn: Connection, who: Principal, own: str | None) 
     out = Overview(month=energy(month, scope), year=energy(year, scope), budgets=_budgets(ctx, who))
     if who.sees_everything:
         ents = registry.enterprises_page(conn, limit=1_000_000)
+        by_town = [
+            totals_by_town(conn, factors, start=start, end=end, zone=zone)
+            for start, end in (month, year)
+        ]
         for town in sorted({e.town for e in ents if e.active and e.town}):
-            out.towns.append(
-                (town, energy(month, Scope(town=town)), energy(year, Scope(town=town)))
-            )
+            this_month, to_date = (Energy.of(t.get(town, [])) for t in by_town)
+            out.towns.append((town, this_month, to_date))
     first = midnight(now.astimezone(zone).date() - timedelta(days=TREND_DAYS - 1), zone)
     for p in totals_by_period(
         conn, factors, start=first, end=now, zone=zone, interval="1d", scope=scope
