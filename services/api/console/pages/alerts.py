@@ -153,7 +153,10 @@ def detail_tables(
             "alert-evidence",
             f"#{a.id} " + _("Evidence"),
             (Column(_("Item")), Column(_("Value"))),
-            [(k, _evidence_value(v, words)) for k, v in sorted(a.evidence.items())],
+            [
+                Row((k, _evidence_value(v, words)), cell_attrs=_code_cell(v))
+                for k, v in sorted(a.evidence.items())
+            ],
             filters=about,
             page=page,
         ),
@@ -179,6 +182,12 @@ def detail_tables(
             page=page,
         ),
     ]
+
+
+def _code_cell(value: object) -> dict[int, dict[str, str]]:
+    """Nested evidence is shown as the JSON it is (data, not words to translate)."""
+    nested = isinstance(value, dict | list | tuple)
+    return {1: {"data-code": "json"}} if nested else {}
 
 
 def _evidence_value(value: object, words: Wording) -> object:
