@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, true
 
 from services.core.schema.tables import (
     SOURCE_CODES,
@@ -89,9 +89,15 @@ def intake_totals(conn: Connection) -> IntakeTotals:
     )
 
 
+def _not_sparkplug() -> ColumnElement[bool]:
+    """A meter no Sparkplug edge node feeds: its edge node publishes live values and births,
+    never a gateway's stored history or backlog."""
+    return func.coalesce(~meters.c.connection.has_key("sparkplug"), true())
+
+
 def points_awaiting(conn: Connection, *, protocol: str, since: datetime, except_site: str) -> int:
     """Active points of active ``protocol`` meters without a reading at or after ``since``,
-    leaving out the sites coded ``except_site``."""
+    leaving out the sites coded ``except_site`` and Sparkplug-bound meters."""
     stmt = (
         select(func.count())
         .select_from(points)
@@ -101,6 +107,7 @@ def points_awaiting(conn: Connection, *, protocol: str, since: datetime, except_
             points.c.active,
             meters.c.active,
             meters.c.protocol == protocol,
+            _not_sparkplug(),
             sites.c.code != except_site,
             ~exists().where(readings.c.point_id == points.c.id, readings.c.ts >= since),
         )
@@ -112,7 +119,7 @@ def readings_between(
     conn: Connection, *, protocol: str, since: datetime, until: datetime, except_site: str
 ) -> int:
     """Readings stored with ``since`` <= ts < ``until`` of active ``protocol`` meters, leaving
-    out the sites coded ``except_site``."""
+    out the sites coded ``except_site`` and Sparkplug-bound meters."""
     stmt = (
         select(func.count())
         .select_from(readings)
@@ -122,6 +129,7 @@ def readings_between(
         .where(
             meters.c.active,
             meters.c.protocol == protocol,
+            _not_sparkplug(),
             sites.c.code != except_site,
             readings.c.ts >= since,
             readings.c.ts < until,
