@@ -28,6 +28,7 @@ class IntakeTotals:
     readings: int
     mqtt_readings: int
     modbus_readings: int
+    dlt645_readings: int
     dead_letters: int
     gateways_online: int
     gateways: int
@@ -46,14 +47,16 @@ class CounterSeen:
 
 
 def intake_totals(conn: Connection) -> IntakeTotals:
-    """Readings stored (all, MQTT, Modbus), dead letters, gateways online of all, and active
-    Modbus meters with a poll stored within their last ``REPORTING_INTERVALS`` intervals."""
-    mqtt, modbus = SOURCE_CODES["mqtt"], SOURCE_CODES["modbus"]
+    """Readings stored (all, MQTT, Modbus, DL/T 645), dead letters, gateways online of all, and
+    active Modbus meters with a poll stored within their last ``REPORTING_INTERVALS``
+    intervals."""
+    mqtt, modbus, dlt645 = SOURCE_CODES["mqtt"], SOURCE_CODES["modbus"], SOURCE_CODES["dlt645"]
     stored = conn.execute(
         select(
             func.count(),
             func.count().filter(readings.c.source == mqtt),
             func.count().filter(readings.c.source == modbus),
+            func.count().filter(readings.c.source == dlt645),
             select(func.count()).select_from(dead_letters).scalar_subquery(),
         ).select_from(readings)
     ).one()
@@ -81,7 +84,8 @@ def intake_totals(conn: Connection) -> IntakeTotals:
         readings=int(stored[0]),
         mqtt_readings=int(stored[1]),
         modbus_readings=int(stored[2]),
-        dead_letters=int(stored[3]),
+        dlt645_readings=int(stored[3]),
+        dead_letters=int(stored[4]),
         gateways_online=int(online[0]),
         gateways=int(online[1]),
         modbus_meters_reporting=int(reporting[0]),

@@ -121,6 +121,7 @@ def test_the_totals_count_readings_by_source_dead_letters_and_what_reports(
         readings=4,
         mqtt_readings=2,
         modbus_readings=2,
+        dlt645_readings=0,
         dead_letters=1,
         gateways_online=1,
         gateways=3,

@@ -347,14 +347,15 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             "readings from every Modbus meter",
         )
 
-        def modbus_counted() -> bool:
+        def polls_counted() -> bool:
             return any(
-                (m := re.search(r"\(mqtt [\d,]+, modbus ([\d,]+)\)", line)) and m.group(1) != "0"
+                (m := re.search(r"\(mqtt [\d,]+, modbus ([\d,]+), dlt645 ([\d,]+)\)", line))
+                and "0" not in (m.group(1), m.group(2))
                 for line in lines
             )
 
         # the totals are printed every 30 s
-        wait_for(modbus_counted, 45, "the running totals to count Modbus readings")
+        wait_for(polls_counted, 45, "the running totals to count Modbus and DL/T 645 readings")
         url = f"http://127.0.0.1:{modbus_metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as resp:
             assert b"energymon_ingest_modbus" in resp.read()
