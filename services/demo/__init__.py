@@ -3,11 +3,13 @@
 Services come from ``ENERGYMON_DATABASE_URL`` / ``ENERGYMON_MQTT_URL`` when set, else the local
 PostgreSQL and Mosquitto on their standard ports when they answer, else embedded ones started
 from this machine's binaries with their data under ``--data-dir`` (kept between runs; ``--reset``
-wipes it). Then: serve simulated Modbus TCP meters on a loopback port, migrate, provision the
-simulated district (simulators/district: its MQTT gateways and those Modbus meters, re-applied on
-every start so the registry knows this run's port), run MQTT ingest, the Modbus poller, the API,
-accounting and alerts in this process (each by its own ``run``) and the gateway simulator beside
-it, and report progress until Ctrl-C.
+wipes it). Then: serve simulated Modbus TCP meters and a DL/T 645 meter (behind a simulated TCP
+serial server) on loopback ports, migrate, provision the simulated district (simulators/district:
+its MQTT gateways, those meters and a Sparkplug B edge node's devices, re-applied on every start
+so the registry knows this run's ports), run MQTT ingest, the Modbus poller (which polls the DL/T
+645 meter too), the Sparkplug host, the API, accounting and alerts in this process (each by its
+own ``run``), the gateway simulator and the Sparkplug edge node simulator beside it, and report
+progress until Ctrl-C.
 
 The gateways first send their counters' history since the first day of the previous local month
 (store and forward, every 15 minutes), and the demo waits until it is stored and rolled up, so
@@ -35,7 +37,8 @@ The demo evaluates alerts every 20 s and resolves them after 60 s clear unless
 
 Modules: ``main`` (the order of things), ``backends`` (PostgreSQL and MQTT), ``provisioning``
 (migrate, the district file, the demo officer), ``launch`` (the services and their shutdown),
-``gateways`` (the gateway simulator and its backlog), ``episodes`` (playing the episodes),
+``gateways`` (the gateway simulator and its backlog), ``edge_node`` (the Sparkplug edge node
+simulator), ``episodes`` (playing the episodes),
 ``production`` (the enterprises' figures and verdicts), ``watch`` (the running totals and the
 alerts as they change), ``output`` (printing).
 """

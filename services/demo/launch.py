@@ -1,6 +1,8 @@
 """The platform's services, each run by its own ``run`` as its subcommand would run it, in threads
-of this process: MQTT ingest, the Modbus poller, the API, accounting and alerts. What is started
-is recorded in ``Running`` so that one shutdown stops it all within a bound."""
+of this process: MQTT ingest, the Modbus poller (Modbus and DL/T 645 meters), the Sparkplug host,
+the API, accounting and alerts (the simulated Sparkplug edge node, a child process, once its host
+is ready). What is started is recorded in ``Running`` so that one shutdown stops it all within a
+bound."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from services.core.embedded import free_port, wait_for
 from services.core.settings import (
@@ -27,11 +29,16 @@ from services.core.settings import (
     IngestSettings,
     ModbusSettings,
     MqttSettings,
+    SparkplugSettings,
 )
+from services.demo.edge_node import spawn_edge_node
 from services.demo.output import say
 from simulators.district.layout import District
-from simulators.meters.server import MeterServer, running
+from simulators.meters.dlt645_server import Dlt645Server
+from simulators.meters.server import MeterServer, Serving, running
 
+SPARKPLUG_HOST_ID = "energymon-demo"  # the demo's STATE topic, unless ENERGYMON_SPARKPLUG_HOST_ID
+S = TypeVar("S", bound=Serving)
 MODBUS_OWNER = "energymon-demo-modbus"  # a fixed lease owner: a restart takes its leases back
 DEMO_ALERTS_INTERVAL_S = 20.0
 DEMO_ACCOUNTING_INTERVAL_S = 5.0
@@ -93,21 +100,31 @@ def bindable(port: int) -> int:
 
 
 def serve_meters(district: District, simulators: contextlib.ExitStack) -> District:
-    """Serve the district's Modbus meters (in a thread, until ``simulators`` closes); their port
-    is the district's usual one when it is free, so a restart usually finds the registry already
-    right. Returns the district registered on the port served."""
+    """Serve the district's Modbus meters and its DL/T 645 meter (each in a thread, until
+    ``simulators`` closes); their ports are the district's usual ones when free, so a restart
+    usually finds the registry already right. Returns the district registered on the ports
+    served."""
     sims = [m.sim for m in district.modbus_meters]
-    port = bindable(district.modbus_port)
-    server = MeterServer(sims, port=port)
+    modbus = _serve(
+        simulators, lambda port: MeterServer(sims, port=port), usual=district.modbus_port
+    )
+    dlt645 = _serve(
+        simulators,
+        lambda port: Dlt645Server([district.dlt645], port=port),
+        usual=district.dlt645_port,
+    )
+    return district.served_on(modbus.port, dlt645.port)
+
+
+def _serve(simulators: contextlib.ExitStack, make: Callable[[int], S], *, usual: int) -> S:
+    port = bindable(usual)
     try:
-        simulators.enter_context(running(server))
+        return simulators.enter_context(running(make(port)))
     except RuntimeError:
-        if port != district.modbus_port:
+        if port != usual:
             raise
         # taken between the look and the bind (another demo starting at the same moment)
-        server = MeterServer(sims, port=free_port())
-        simulators.enter_context(running(server))
-    return district.served_on(server.port)
+        return simulators.enter_context(running(make(free_port())))
 
 
 def modbus_settings(data_dir: Path) -> ModbusSettings:
@@ -160,6 +177,40 @@ def start_modbus_poller(
     from services.ingest.modbus.main import run as run_modbus
 
     started.thread(run_modbus, common, db, IngestSettings(), modbus, stop, name="demo-modbus")
+
+
+def sparkplug_settings(data_dir: Path) -> SparkplugSettings:
+    """The Sparkplug host's settings: the demo's host id, spool and a free metrics port."""
+    configured = SparkplugSettings()
+    given = configured.model_fields_set
+    return SparkplugSettings(
+        host_id=configured.host_id if "host_id" in given else SPARKPLUG_HOST_ID,
+        spool_dir=data_dir / "spool-sparkplug",
+        metrics_port=bindable(configured.metrics_port),
+    )
+
+
+def start_sparkplug_host(
+    started: Running,
+    common: CommonSettings,
+    db: DatabaseSettings,
+    mqtt: MqttSettings,
+    sparkplug: SparkplugSettings,
+    *,
+    stop: threading.Event,
+) -> None:
+    """`energymon ingest sparkplug`: the Sparkplug B host application with its own pipeline."""
+    from services.ingest.sparkplug.main import run as run_sparkplug
+
+    started.thread(
+        partial(run_sparkplug, stop=stop),
+        common,
+        db,
+        mqtt,
+        IngestSettings(),
+        sparkplug,
+        name="demo-sparkplug",
+    )
 
 
 def start_api(
@@ -218,22 +269,34 @@ def start_intake(
     *,
     api: ApiSettings,
     modbus: ModbusSettings,
+    sparkplug: SparkplugSettings,
     data_dir: Path,
+    seed: int,
     stop: threading.Event,
 ) -> None:
-    """MQTT ingest, the Modbus poller and the API, until each answers ready or ``stop`` is set."""
+    """MQTT ingest, the Modbus poller, the Sparkplug host and the API, until each answers ready
+    or ``stop`` is set; then the simulated edge node, whose Primary Host is that host."""
     start_ingest(started, common, db, mqtt, data_dir=data_dir, stop=stop)
     start_modbus_poller(started, common, db, modbus, stop=stop)
+    start_sparkplug_host(started, common, db, mqtt, sparkplug, stop=stop)
     start_api(started, common, db, api)
-    say("starting ingest, the Modbus poller and the API ...")
-    _wait_ready(api, modbus, stop)
+    say("starting ingest, the Modbus poller, the Sparkplug host and the API ...")
+    _wait_ready(api, modbus, sparkplug, stop)
+    if not stop.is_set():
+        started.children.append(
+            spawn_edge_node(mqtt.url, host_id=sparkplug.host_id, seed=seed, data_dir=data_dir)
+        )
 
 
-def _wait_ready(api: ApiSettings, modbus: ModbusSettings, stop: threading.Event) -> None:
-    """Until ingest, the poller and the API answer ready, or ``stop`` is set."""
+def _wait_ready(
+    api: ApiSettings, modbus: ModbusSettings, sparkplug: SparkplugSettings, stop: threading.Event
+) -> None:
+    """Until ingest, the poller, the Sparkplug host and the API answer ready, or ``stop`` is
+    set."""
     ready = (
         (f"http://127.0.0.1:{IngestSettings().metrics_port}/readyz", "ingest to be ready"),
         (f"http://127.0.0.1:{modbus.metrics_port}/readyz", "the Modbus poller to be ready"),
+        (f"http://127.0.0.1:{sparkplug.metrics_port}/readyz", "the Sparkplug host to be ready"),
         (f"http://{api.host}:{api.port}/readyz", "the API"),
     )
     for url, what in ready:

@@ -27,6 +27,7 @@ from services.core.settings import (
     IngestSettings,
     ModbusSettings,
     MqttSettings,
+    SparkplugSettings,
 )
 from services.demo import launch
 from services.demo.backends import Backends, resolve_backends
@@ -72,8 +73,18 @@ def run_demo(args: argparse.Namespace) -> int:
             engine, db, district=district, path=path, revision=revision, commissioning=dc
         )
         api, modbus = ApiSettings(), launch.modbus_settings(data_dir)
+        sparkplug = launch.sparkplug_settings(data_dir)
         launch.start_intake(
-            started, common, db, mqtt, api=api, modbus=modbus, data_dir=data_dir, stop=stop
+            started,
+            common,
+            db,
+            mqtt,
+            api=api,
+            modbus=modbus,
+            sparkplug=sparkplug,
+            data_dir=data_dir,
+            seed=args.seed,
+            stop=stop,
         )
         if stop.is_set():  # stopped while starting: the finally block stops what did start
             return 0
@@ -108,7 +119,7 @@ def run_demo(args: argparse.Namespace) -> int:
             started=started,
             stop=stop,
         )
-        _announce(api, modbus, alerts, episodes)
+        _announce(api, modbus, sparkplug, alerts, episodes)
         _progress(engine, stop, args.seconds, started=started, watch=watch, episodes=episodes)
     finally:
         stop.set()
@@ -169,7 +180,11 @@ def _data_dir(data_dir: Path, *, reset: bool) -> Path:
 
 
 def _announce(
-    api: ApiSettings, modbus: ModbusSettings, alerts: AlertsSettings, episodes: Episodes
+    api: ApiSettings,
+    modbus: ModbusSettings,
+    sparkplug: SparkplugSettings,
+    alerts: AlertsSettings,
+    episodes: Episodes,
 ) -> None:
     say(
         f"console:    http://{api.host}:{api.port}/console/  (login {DEMO_OFFICER[0]} / "
@@ -178,8 +193,9 @@ def _announce(
     say(f"API docs:   http://{api.host}:{api.port}/docs  (the same login)")
     say(
         f"metrics:    http://{api.host}:{api.port}/metrics, "
-        f"http://127.0.0.1:{IngestSettings().metrics_port}/metrics (MQTT ingest) and "
-        f"http://127.0.0.1:{modbus.metrics_port}/metrics (Modbus poller)"
+        f"http://127.0.0.1:{IngestSettings().metrics_port}/metrics (MQTT ingest), "
+        f"http://127.0.0.1:{modbus.metrics_port}/metrics (Modbus and DL/T 645 poller) and "
+        f"http://127.0.0.1:{sparkplug.metrics_port}/metrics (Sparkplug host)"
     )
     say("Ctrl-C stops everything; the data stays for the next run (--reset wipes it)")
     episodes.announce(alerts)
@@ -205,7 +221,7 @@ def _progress(
             watch.report(seen)
             episodes.tick(conn)
         if any(c.poll() is not None for c in started.children):
-            say("the simulator stopped; see simulator.log in the data directory")
+            say("a simulator stopped; see simulator.log and sparkplug.log in the data directory")
             return
         if deadline is not None and time.monotonic() >= deadline:
             return

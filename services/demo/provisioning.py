@@ -19,7 +19,15 @@ from services.core.store.activity import site_counters
 from services.core.store.budgets import active_budgets
 from services.demo.output import kwh, say
 from simulators.district.episodes import BudgetRevision, Commissioning
-from simulators.district.layout import MODBUS_INTERVAL_S, District
+from simulators.district.layout import (
+    DLT645_METER,
+    MODBUS_INTERVAL_S,
+    SPARKPLUG_GROUP,
+    SPARKPLUG_INTERVAL_S,
+    SPARKPLUG_NODE,
+    District,
+    sparkplug_meters,
+)
 
 DEMO_OFFICER = ("officer", "demo-officer-password")
 
@@ -66,6 +74,7 @@ def provision(
             f"to {kwh(stored)} kWh by an earlier run), so the revision episode replays"
         )
     _list_modbus_meters(district)
+    _list_field_protocols(district)
     _ensure_officer(engine)
     return _dc_history(engine, commissioning)
 
@@ -93,6 +102,23 @@ def _list_modbus_meters(district: District) -> None:
             if m.enterprise == code
         )
         say(f"  modbus meters of {code}: {listed}")
+
+
+def _list_field_protocols(district: District) -> None:
+    m = district.dlt645
+    say(
+        f"dlt645:   meter {district.dlt645_enterprise}/{DLT645_METER} (address {m.address}) on "
+        f"127.0.0.1:{district.dlt645_port} (simulated serial server), polled every "
+        f"{MODBUS_INTERVAL_S} s by the same poller"
+    )
+    bound = ", ".join(
+        f"{b['code']} ({b['connection']['sparkplug']['device']})" for b in sparkplug_meters()
+    )
+    say(
+        f"sparkplug: edge node {SPARKPLUG_GROUP}/{SPARKPLUG_NODE} (simulated, every "
+        f"{SPARKPLUG_INTERVAL_S} s), its devices bound to meters of "
+        f"{district.sparkplug_enterprise}: {bound}"
+    )
 
 
 def _ensure_officer(engine: Engine) -> None:

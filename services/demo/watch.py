@@ -89,7 +89,8 @@ def _listed_rule(rule: str) -> bool:
 
 def _totals(t: IntakeTotals, alerts_open: int) -> str:
     return (
-        f"readings stored {t.readings:,} (mqtt {t.mqtt_readings:,}, modbus {t.modbus_readings:,}); "
+        f"readings stored {t.readings:,} (mqtt {t.mqtt_readings:,}, modbus {t.modbus_readings:,}, "
+        f"dlt645 {t.dlt645_readings:,}); "
         f"dead letters {t.dead_letters:,}; gateways online {t.gateways_online}/{t.gateways}; "
         f"modbus meters reporting {t.modbus_meters_reporting}/{t.modbus_meters}; "
         f"PUE and budget alerts open {alerts_open}"

@@ -1,6 +1,7 @@
 """The simulated district: 30 enterprises of Xiqing's towns with four data centres and budgets
-(the gateway fleet, one reading a minute), six Modbus TCP workshop sub-meters, and the data centre
-commissioned during the demo, all in one registry document.
+(the gateway fleet, one reading a minute), six Modbus TCP workshop sub-meters, a DL/T 645 workshop
+sub-meter behind a simulated TCP serial server, a Sparkplug B edge node's metering devices, and the
+data centre commissioned during the demo, all in one registry document.
 
 Within an enterprise the registry file is authoritative, so everything of an enterprise (its
 gateway meters, its Modbus meters, the commissioned data centre) is in the same document.
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from services.core.devices.dlt645.loader import shipped_maps as dlt645_maps
 from services.core.devices.loader import shipped_maps
 from services.core.domain.roles import COUNTED_ROLES, MeterRole
 from simulators.district.production import CLINKER, CLINKER_INDUSTRY, CLINKER_QUOTA
@@ -32,7 +34,10 @@ from simulators.gateways.fleet import (
     primary_rate,
     registry_document,
 )
+from simulators.meters.cli import meter_entry
 from simulators.meters.device import SimulatedMeter
+from simulators.meters.dlt645_meter import Dlt645Meter, addresses
+from simulators.sparkplug.cli import registry_yaml as sparkplug_bindings
 
 ENTERPRISES = 30
 DATA_CENTRES = 4
@@ -52,6 +57,22 @@ MODBUS_METERS = (  # (enterprise index in the fleet, meter code, device map, mea
 )
 MODBUS_PORT = 5020  # as `energymon simulate meters`; the demo takes another when this one is taken
 MODBUS_INTERVAL_S = 15
+
+# The DL/T 645 path: one workshop sub-meter of another plant (the fleet's eighth enterprise), read
+# through a simulated TCP serial server by the same poller as the Modbus meters.
+DLT645_ENTERPRISE = 7  # index in the fleet
+DLT645_METER = "DL-1"
+DLT645_MAP = "dlt645-2007-common"
+DLT645_BASE_KW = 16.0
+DLT645_PORT = 8899  # as `energymon simulate dlt645-meters`; another when this one is taken
+
+# The Sparkplug B path: an edge node whose metering devices are workshop sub-meters of a ninth
+# plant, published by `energymon simulate sparkplug` to the demo's Sparkplug host.
+SPARKPLUG_ENTERPRISE = 8  # index in the fleet
+SPARKPLUG_GROUP = "demo-district"
+SPARKPLUG_NODE = "edge-1"
+SPARKPLUG_DEVICES = 2
+SPARKPLUG_INTERVAL_S = 15
 
 # The data centre commissioned during the demo: a fifth data-centre site in an enterprise without
 # a data centre, budget or Modbus meters, with a gateway of its own. Its meters are 15-minute
@@ -120,6 +141,20 @@ def modbus_meters(fleet: Fleet, *, seed: int) -> tuple[ModbusMeter, ...]:
         )
         for unit, (ent, code, model, base_kw) in enumerate(MODBUS_METERS, start=1)
     )
+
+
+def dlt645_meter(*, seed: int) -> Dlt645Meter:
+    """The DL/T 645 meter, the first address on its line."""
+    (address,) = addresses(1)
+    return Dlt645Meter(address, dlt645_maps()[DLT645_MAP], DLT645_BASE_KW, seed + 401)
+
+
+def sparkplug_meters() -> list[dict[str, Any]]:
+    """The registry meters bound to the edge node's devices, as the simulator names them."""
+    meters: list[dict[str, Any]] = yaml.safe_load(
+        sparkplug_bindings(SPARKPLUG_GROUP, SPARKPLUG_NODE, SPARKPLUG_DEVICES)
+    )
+    return [{**m, "role": MeterRole.SUB.value, "interval_s": SPARKPLUG_INTERVAL_S} for m in meters]
 
 
 def commissioned_data_centre(fleet: Fleet) -> Fleet:
@@ -209,13 +244,16 @@ def overrun_amount(fleet: Fleet, *, counted_from: datetime, now: datetime, zone:
 
 @dataclass(frozen=True)
 class District:
-    """The gateway fleet, the Modbus meters (served on ``modbus_port``), the commissioned data
-    centre, and budget amounts changed since the district was built (enterprise -> amount)."""
+    """The gateway fleet, the Modbus meters (served on ``modbus_port``), the DL/T 645 meter
+    (served on ``dlt645_port``), the commissioned data centre, and budget amounts changed since
+    the district was built (enterprise -> amount). The Sparkplug edge node's meters are fixed."""
 
     fleet: Fleet
     modbus_meters: tuple[ModbusMeter, ...]
     dc_new: Fleet
+    dlt645: Dlt645Meter
     modbus_port: int = MODBUS_PORT
+    dlt645_port: int = DLT645_PORT
     budgets: Mapping[str, float] = field(default_factory=dict)
     products_registered: date | None = None  # the cement plants' clinker, registered that day
 
@@ -233,7 +271,12 @@ class District:
         second enterprise's budget is sized for the history and the cement plants' clinker is
         registered on the history's first day (the first month whose figures they owe)."""
         fleet = build_fleet(fleet_config(seed=seed, budget_year=budget_year))
-        district = cls(fleet, modbus_meters(fleet, seed=seed), commissioned_data_centre(fleet))
+        district = cls(
+            fleet,
+            modbus_meters(fleet, seed=seed),
+            commissioned_data_centre(fleet),
+            dlt645_meter(seed=seed),
+        )
         if history_from is None or now is None:
             return district
         amount = overrun_amount(fleet, counted_from=history_from, now=now, zone=zone)
@@ -242,9 +285,18 @@ class District:
             products_registered=history_from.astimezone(zone).date(),
         )
 
-    def served_on(self, port: int) -> District:
-        """The district with its Modbus meters registered on ``port``."""
-        return replace(self, modbus_port=port)
+    def served_on(self, port: int, dlt645_port: int | None = None) -> District:
+        """The district with its Modbus meters registered on ``port`` (and its DL/T 645 meter on
+        ``dlt645_port`` when given)."""
+        return replace(self, modbus_port=port, dlt645_port=dlt645_port or self.dlt645_port)
+
+    @property
+    def dlt645_enterprise(self) -> str:
+        return self.fleet.enterprises[DLT645_ENTERPRISE].code
+
+    @property
+    def sparkplug_enterprise(self) -> str:
+        return self.fleet.enterprises[SPARKPLUG_ENTERPRISE].code
 
     def with_budget(self, enterprise: str, amount: float) -> District:
         """The district with ``enterprise``'s budgets changed to ``amount``."""
@@ -256,13 +308,23 @@ class District:
         return float(doc["budgets"][0]["amount"])
 
     def document(self) -> dict[str, Any]:
-        """The registry document: the fleet's, plus the Modbus meters (each in its enterprise's
-        first plant) and the commissioned data centre with its gateway."""
+        """The registry document: the fleet's, plus the Modbus, DL/T 645 and Sparkplug meters
+        (each in its enterprise's first plant) and the commissioned data centre with its
+        gateway."""
         doc = registry_document(self.fleet)
         by_code = {ent["code"]: ent for ent in doc["enterprises"]}
+
+        def plant(enterprise: str) -> list[dict[str, Any]]:
+            sites = by_code[enterprise]["sites"]
+            meters: list[dict[str, Any]] = next(s for s in sites if s["kind"] == "industrial")[
+                "meters"
+            ]
+            return meters
+
         for m in self.modbus_meters:
-            plant = next(s for s in by_code[m.enterprise]["sites"] if s["kind"] == "industrial")
-            plant["meters"].append(self._modbus_entry(m))
+            plant(m.enterprise).append(self._modbus_entry(m))
+        plant(self.dlt645_enterprise).append(self._dlt645_entry())
+        plant(self.sparkplug_enterprise).extend(sparkplug_meters())
         for ent in self.dc_new.enterprises:
             host = by_code[ent.code]
             host["gateways"] += [{"code": g.code} for g in ent.gateways]
@@ -295,7 +357,8 @@ class District:
         """The registry file, as `energymon registry load` reads it."""
         header = (
             f"# Generated by `energymon demo --seed {self.fleet.config.seed}`: the simulated "
-            "district (MQTT gateways and Modbus meters; rewritten on every start).\n"
+            "district (MQTT gateways, Modbus and DL/T 645 meters, a Sparkplug edge node; "
+            "rewritten on every start).\n"
         )
         return header + yaml.safe_dump(self.document(), sort_keys=False, allow_unicode=True)
 
@@ -316,6 +379,19 @@ class District:
             },
             "points": sorted(m.sim.device.fed_points()),
         }
+
+    def _dlt645_entry(self) -> dict[str, Any]:
+        m = self.dlt645
+        line = {"transport": "tcp", "host": "127.0.0.1", "port": self.dlt645_port}
+        return meter_entry(
+            DLT645_METER,
+            "dlt645",
+            MODBUS_INTERVAL_S,
+            {**line, "address": m.address, "map": DLT645_MAP, "timeout_s": 2.0},
+            m.data_map.fed_points(),
+            serial=m.address,
+            role=MeterRole.SUB.value,
+        )
 
 
 def _commissioned_site(site: SiteSim) -> dict[str, Any]:

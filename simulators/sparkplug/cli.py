@@ -93,9 +93,12 @@ def run(args: argparse.Namespace) -> int:
         primary_host=args.primary_host,
     )
     energy_wh = {d: rng.uniform(1e6, 5e6) for d in devices}
+    # what the first birth carries, at once or when the primary host says online
+    node.current.update({(d, "Energy/Import"): energy_wh[d] for d in devices})
+    node.current.update({(d, "Power"): round(rng.uniform(50, 400), 2) for d in devices})
     node.connect()
     if args.primary_host is None:
-        node.birth({(d, "Energy/Import"): energy_wh[d] for d in devices})
+        node.birth()
     log.info("sparkplug edge node running", group=args.group, node=args.node, devices=len(devices))
     stop = stop_on_signals()
     tick = 0

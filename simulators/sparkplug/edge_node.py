@@ -70,6 +70,8 @@ class EdgeNode:
         self._host_online = primary_host is None
         self._host_online_event = threading.Event()
         self._pending = _Pending()
+        # each metric's current value (device, name) -> value: what a birth carries
+        self.current: dict[tuple[str | None, str], float] = {}
         self._lock = threading.RLock()
         self._connected = threading.Event()
         self._settings = mqtt_settings
@@ -125,9 +127,11 @@ class EdgeNode:
 
     # ---- births and data --------------------------------------------------------------------
     def birth(self, values: dict[tuple[str | None, str], float] | None = None) -> None:
-        """NBIRTH and every DBIRTH, with current values (0 unless given)."""
-        values = values or {}
+        """NBIRTH and every DBIRTH, with current values: ``values``, else the last value given
+        for each metric (births and live data), else 0."""
         with self._lock:
+            self.current.update(values or {})
+            values = self.current
             self._seq = 0
             self.births += 1
             now = _now_ms()
@@ -170,6 +174,8 @@ class EdgeNode:
         sent as historical when it is back."""
         ts = timestamp_ms or _now_ms()
         with self._lock:
+            if not historical:
+                self.current.update(values)
             if not self._host_online:
                 self._pending.values += [(d, n, ts, v) for (d, n), v in values.items()]
                 return

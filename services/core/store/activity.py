@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, true
 
 from services.core.schema.tables import (
     SOURCE_CODES,
@@ -28,6 +28,7 @@ class IntakeTotals:
     readings: int
     mqtt_readings: int
     modbus_readings: int
+    dlt645_readings: int
     dead_letters: int
     gateways_online: int
     gateways: int
@@ -46,14 +47,16 @@ class CounterSeen:
 
 
 def intake_totals(conn: Connection) -> IntakeTotals:
-    """Readings stored (all, MQTT, Modbus), dead letters, gateways online of all, and active
-    Modbus meters with a poll stored within their last ``REPORTING_INTERVALS`` intervals."""
-    mqtt, modbus = SOURCE_CODES["mqtt"], SOURCE_CODES["modbus"]
+    """Readings stored (all, MQTT, Modbus, DL/T 645), dead letters, gateways online of all, and
+    active Modbus meters with a poll stored within their last ``REPORTING_INTERVALS``
+    intervals."""
+    mqtt, modbus, dlt645 = SOURCE_CODES["mqtt"], SOURCE_CODES["modbus"], SOURCE_CODES["dlt645"]
     stored = conn.execute(
         select(
             func.count(),
             func.count().filter(readings.c.source == mqtt),
             func.count().filter(readings.c.source == modbus),
+            func.count().filter(readings.c.source == dlt645),
             select(func.count()).select_from(dead_letters).scalar_subquery(),
         ).select_from(readings)
     ).one()
@@ -81,7 +84,8 @@ def intake_totals(conn: Connection) -> IntakeTotals:
         readings=int(stored[0]),
         mqtt_readings=int(stored[1]),
         modbus_readings=int(stored[2]),
-        dead_letters=int(stored[3]),
+        dlt645_readings=int(stored[3]),
+        dead_letters=int(stored[4]),
         gateways_online=int(online[0]),
         gateways=int(online[1]),
         modbus_meters_reporting=int(reporting[0]),
@@ -89,9 +93,15 @@ def intake_totals(conn: Connection) -> IntakeTotals:
     )
 
 
+def _not_sparkplug() -> ColumnElement[bool]:
+    """A meter no Sparkplug edge node feeds: its edge node publishes live values and births,
+    never a gateway's stored history or backlog."""
+    return func.coalesce(~meters.c.connection.has_key("sparkplug"), true())
+
+
 def points_awaiting(conn: Connection, *, protocol: str, since: datetime, except_site: str) -> int:
     """Active points of active ``protocol`` meters without a reading at or after ``since``,
-    leaving out the sites coded ``except_site``."""
+    leaving out the sites coded ``except_site`` and Sparkplug-bound meters."""
     stmt = (
         select(func.count())
         .select_from(points)
@@ -101,6 +111,7 @@ def points_awaiting(conn: Connection, *, protocol: str, since: datetime, except_
             points.c.active,
             meters.c.active,
             meters.c.protocol == protocol,
+            _not_sparkplug(),
             sites.c.code != except_site,
             ~exists().where(readings.c.point_id == points.c.id, readings.c.ts >= since),
         )
@@ -112,7 +123,7 @@ def readings_between(
     conn: Connection, *, protocol: str, since: datetime, until: datetime, except_site: str
 ) -> int:
     """Readings stored with ``since`` <= ts < ``until`` of active ``protocol`` meters, leaving
-    out the sites coded ``except_site``."""
+    out the sites coded ``except_site`` and Sparkplug-bound meters."""
     stmt = (
         select(func.count())
         .select_from(readings)
@@ -122,6 +133,7 @@ def readings_between(
         .where(
             meters.c.active,
             meters.c.protocol == protocol,
+            _not_sparkplug(),
             sites.c.code != except_site,
             readings.c.ts >= since,
             readings.c.ts < until,

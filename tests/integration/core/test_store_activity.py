@@ -26,8 +26,10 @@ from services.core.store.activity import (
 from tests.integration.conftest import ENT_A
 
 MODBUS_ENT = "91120111MA01Q7WT3T"
-# a third enterprise with two Modbus meters polled every 15 s
-MODBUS_DISTRICT = f"""
+# a third enterprise with two Modbus meters polled every 15 s, and an MQTT meter a Sparkplug edge
+# node feeds (never awaited: it publishes no gateway backlog)
+MODBUS_DISTRICT = (
+    f"""
 enterprises:
   - code: {MODBUS_ENT}
     name: Dasi Textiles
@@ -36,12 +38,18 @@ enterprises:
     sites:
       - code: mill
         meters:
-""" + "".join(
-    f"""          - {{code: MB-{u}, carrier: electricity, protocol: modbus, interval_s: 15,
+"""
+    + "".join(
+        f"""          - {{code: MB-{u}, carrier: electricity, protocol: modbus, interval_s: 15,
               connection: {{host: 127.0.0.1, port: 5020, unit_id: {u}, map: eastron-sdm630,
               interval_s: 15}}, points: [energy_import_kwh]}}
 """
-    for u in (1, 2)
+        for u in (1, 2)
+    )
+    + """          - {code: SP-1, carrier: electricity, protocol: mqtt, points: [energy_import_kwh],
+              connection: {sparkplug: {group: mill, node: edge-1, device: meter-1,
+              metrics: {"Energy/Import": energy_import_kwh}}}}
+"""
 )
 
 
@@ -113,6 +121,7 @@ def test_the_totals_count_readings_by_source_dead_letters_and_what_reports(
         readings=4,
         mqtt_readings=2,
         modbus_readings=2,
+        dlt645_readings=0,
         dead_letters=1,
         gateways_online=1,
         gateways=3,
@@ -136,7 +145,8 @@ def test_points_awaiting_are_the_active_points_of_a_protocol_without_data_since(
     )
     engine = make_engine(db)
     with engine.connect() as conn:
-        # MQTT points outside dc-1: M-100's power, G-1's gas and B-1 (its reading is too old)
+        # MQTT points outside dc-1: M-100's power, G-1's gas and B-1 (its reading is too old);
+        # not SP-1's, which a Sparkplug edge node feeds
         assert points_awaiting(conn, protocol="mqtt", since=since, except_site="dc-1") == 3
         # and dc-1's two meters when no site is left out
         assert points_awaiting(conn, protocol="mqtt", since=since, except_site="") == 5

@@ -1,8 +1,9 @@
 """`energymon demo` on a machine where nothing is configured: it starts its own PostgreSQL and
-Mosquitto, gets ready, ingests simulated readings over both paths (MQTT gateways and polled Modbus
-meters), serves the API, plays its three scripted episodes (a data centre commissioned during the
-demo, a budget revision, an enterprise's late production figures) whose alerts open and then
-resolve, judges last month's clinker against its quota, and Ctrl-C leaves nothing."""
+Mosquitto, gets ready, ingests simulated readings over every path (MQTT gateways, polled Modbus
+meters, a polled DL/T 645 meter, a Sparkplug B edge node) and serves them through the API, plays
+its three scripted episodes (a data centre commissioned during the demo, a budget revision, an
+enterprise's late production figures) whose alerts open and then resolve, judges last month's
+clinker against its quota, and Ctrl-C leaves nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import threading
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -115,6 +117,89 @@ def _modbus_meters_polled(db_url: str) -> dict[str, int]:
     return {name: int(n) for name, n in rows}
 
 
+def _meter_sources(db_url: str, enterprise: str, meter: str) -> set[int]:
+    """The sources of a meter's stored readings (readings.source codes)."""
+    with psycopg.connect(db_url, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT r.source FROM readings r JOIN points p ON p.id = r.point_id "
+            "JOIN meters m ON m.id = p.meter_id JOIN enterprises e ON e.id = m.enterprise_id "
+            "WHERE e.code = %s AND m.code = %s",
+            (enterprise, meter),
+        ).fetchall()
+    return {int(source) for (source,) in rows}
+
+
+def _api_token(api_port: int, lines: list[str]) -> str:
+    """An access token for the officer login the demo prints."""
+    username, password = next(
+        m.groups() for line in lines if (m := re.search(r"console: .*\(login (\S+) / (\S+),", line))
+    )
+    answer = httpx.post(
+        f"http://127.0.0.1:{api_port}/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+def _api_readings(
+    api_port: int, token: str, enterprise: str, meter: str, point: str
+) -> list[float]:
+    """The values the API serves for a point over the last hour."""
+    now = datetime.now(UTC)
+    answer = httpx.get(
+        f"http://127.0.0.1:{api_port}/api/v1/enterprises/{enterprise}/meters/{meter}/points/"
+        f"{point}/readings",
+        params={
+            "from": (now - timedelta(hours=1)).isoformat(),
+            "to": (now + timedelta(minutes=5)).isoformat(),
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return [float(item["value"]) for item in answer.json()["items"]]
+
+
+def _field_protocols_reach_the_api(lines: list[str], api_port: int, db_url: str) -> None:
+    """The DL/T 645 meter and the Sparkplug edge node the demo announces: their readings are
+    served by the API, stored from their own sources (DL/T 645: source 5; Sparkplug: through
+    the MQTT-side pipeline, source 1), and the edge node is online."""
+    dlt645 = next(
+        m
+        for line in lines
+        if (m := re.search(r"dlt645: +meter (\S+)/(\S+) \(address \d{12}\)", line))
+    )
+    sparkplug = next(
+        m
+        for line in lines
+        if (m := re.search(r"sparkplug: edge node (\S+)/(\S+) .* meters of (\S+): (\S+) \(", line))
+    )
+    token = _api_token(api_port, lines)
+    dl_ent, dl_meter = dlt645.groups()
+    group, node, sp_ent, sp_meter = sparkplug.groups()
+    for enterprise, meter in ((dl_ent, dl_meter), (sp_ent, sp_meter)):
+        for point in ("energy_import_kwh", "power_kw"):
+            wait_for(
+                lambda e=enterprise, m=meter, p=point: bool(
+                    _api_readings(api_port, token, e, m, p)
+                ),
+                60,
+                f"readings of {enterprise}/{meter} {point} in the API",
+            )
+        energy = _api_readings(api_port, token, enterprise, meter, "energy_import_kwh")
+        assert all(v > 0 for v in energy), energy
+    assert _meter_sources(db_url, dl_ent, dl_meter) == {5}
+    assert _meter_sources(db_url, sp_ent, sp_meter) == {1}
+    nodes = httpx.get(
+        f"http://127.0.0.1:{api_port}/api/v1/enterprises/{sp_ent}/sparkplug-nodes",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    assert [(n["group"], n["node"], n["state"]) for n in nodes] == [(group, node, "online")]
+
+
 def _officer_sees_the_breaches_in_the_console(lines: list[str], api_port: int) -> None:
     """The demo prints the console's address and the officer login that opens it; the data
     centres the demo makes breach are marked over their limit on the ranking."""
@@ -145,13 +230,14 @@ def _officer_sees_the_breaches_in_the_console(lines: list[str], api_port: int) -
 @pytest.mark.timeout(360)  # a month of history, three episodes; about 110 s on a quiet machine
 def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) -> None:
     api_port, ingest_port, alerts_port = free_port(), free_port(), free_port()
-    modbus_metrics_port = free_port()
+    modbus_metrics_port, sparkplug_metrics_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENERGYMON_")}
     env.update(
         ENERGYMON_API_PORT=str(api_port),
         ENERGYMON_INGEST_METRICS_PORT=str(ingest_port),
         ENERGYMON_ALERTS_METRICS_PORT=str(alerts_port),
         ENERGYMON_MODBUS_METRICS_PORT=str(modbus_metrics_port),
+        ENERGYMON_SPARKPLUG_METRICS_PORT=str(sparkplug_metrics_port),
         # the scripted episodes, quicker: dc-new publishes 10 s after "ready", the budget is
         # revised after 20 s; evaluations every 5 s, alerts resolve after 10 s clear
         ENERGYMON_DEMO_EPISODE_DELAY_S="10",
@@ -261,17 +347,21 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             "readings from every Modbus meter",
         )
 
-        def modbus_counted() -> bool:
+        def polls_counted() -> bool:
             return any(
-                (m := re.search(r"\(mqtt [\d,]+, modbus ([\d,]+)\)", line)) and m.group(1) != "0"
+                (m := re.search(r"\(mqtt [\d,]+, modbus ([\d,]+), dlt645 ([\d,]+)\)", line))
+                and "0" not in (m.group(1), m.group(2))
                 for line in lines
             )
 
         # the totals are printed every 30 s
-        wait_for(modbus_counted, 45, "the running totals to count Modbus readings")
+        wait_for(polls_counted, 45, "the running totals to count Modbus and DL/T 645 readings")
         url = f"http://127.0.0.1:{modbus_metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as resp:
             assert b"energymon_ingest_modbus" in resp.read()
+        # the field protocols: a DL/T 645 meter polled beside the Modbus meters and a Sparkplug
+        # edge node published to the demo's Sparkplug host
+        _field_protocols_reach_the_api(lines, api_port, db_url)
 
         # episode 1: the data centre commissioned during the demo reports insufficient data
         # (rolling 24 h, month and year to date) until its gateway publishes, then resolves
@@ -359,7 +449,7 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
             assert not _alert_history(db_url, rule="^production_missing$", live_only=True)
 
         descendants = _children_of(proc.pid)
-        assert descendants  # postgres, mosquitto, the simulator
+        assert descendants  # postgres, mosquitto, the simulators
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)

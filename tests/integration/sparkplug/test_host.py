@@ -110,6 +110,18 @@ def test_birth_data_death_and_rebirth_store_every_value(host, mqtt_settings):
     node.disconnect()
 
 
+def test_a_birth_without_values_carries_each_metric_last_value(host, mqtt_settings):
+    node = _online_node(host, mqtt_settings)  # nothing given yet: the birth says 0
+    a_minute_ago = int(time.time() * 1000) - 60_000  # before that birth: its own instant
+    node.data({ENERGY: 5_000_000.0}, timestamp_ms=a_minute_ago)
+    host.wait(lambda: len(host.values("SP-1", "energy_import_kwh")) == 2, "data stored")
+    node.birth()  # as a rebirth request or the primary host's return makes it
+    host.wait(lambda: len(host.values("SP-1", "energy_import_kwh")) == 3, "rebirth stored")
+    values = sorted(v for _, v in host.values("SP-1", "energy_import_kwh"))
+    assert values == [0.0, 5000.0, 5000.0]  # Wh -> kWh; the rebirth's counter is not 0
+    node.disconnect()
+
+
 def test_a_seq_gap_triggers_exactly_one_rebirth_request(host, mqtt_settings):
     node = _online_node(host, mqtt_settings)
     node.lose_next()

@@ -5,6 +5,7 @@ started with the district's options publishes the fleet the file registers."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,9 +13,15 @@ import pytest
 
 from services.core.devices.loader import shipped_maps
 from services.core.quotas import default_quotas
-from services.core.registry.spec import DistrictSpec, EnterpriseSpec, parse_district
+from services.core.registry.spec import DistrictSpec, EnterpriseSpec, MeterSpec, parse_district
 from simulators.district.episodes import budget_revision, commissioning, late_figures
-from simulators.district.layout import District, simulator_options
+from simulators.district.layout import (
+    SPARKPLUG_DEVICES,
+    SPARKPLUG_GROUP,
+    SPARKPLUG_NODE,
+    District,
+    simulator_options,
+)
 from simulators.gateways.cli import add_parser, config_from
 from simulators.gateways.fleet import LOCAL, Fleet, FleetConfig, ReadingStream, build_fleet
 
@@ -36,6 +43,17 @@ def _enterprise(spec: DistrictSpec, code: str) -> EnterpriseSpec:
     return found
 
 
+def _meters(district: District, keep: Callable[[MeterSpec], bool]) -> list[tuple[str, MeterSpec]]:
+    """(enterprise code, meter) of the district file's meters that ``keep`` keeps."""
+    return [
+        (e.code, m)
+        for e in _spec(district).enterprises
+        for s in e.sites
+        for m in s.meters
+        if keep(m)
+    ]
+
+
 def test_the_district_file_is_a_valid_registry_of_thirty_enterprises(district: District) -> None:
     spec = _spec(district)
     assert len(spec.enterprises) == 30
@@ -46,13 +64,7 @@ def test_the_district_file_is_a_valid_registry_of_thirty_enterprises(district: D
 def test_the_modbus_meters_are_registered_on_the_port_they_are_served_on(
     district: District,
 ) -> None:
-    modbus = [
-        (e.code, m)
-        for e in _spec(district).enterprises
-        for s in e.sites
-        for m in s.meters
-        if m.protocol == "modbus"
-    ]
+    modbus = _meters(district, lambda m: m.protocol == "modbus")
     assert {(code, m.code) for code, m in modbus} == {
         (m.enterprise, m.code) for m in district.modbus_meters
     }
@@ -76,6 +88,47 @@ def test_the_modbus_meters_stay_out_of_the_alerts_the_district_is_built_to_cause
         modbus = [m for s in ent.sites for m in s.meters if m.protocol == "modbus"]
         assert modbus
         assert all(m.role == "sub" for m in modbus)
+
+
+def test_the_dlt645_meter_is_registered_on_the_port_and_address_it_is_served_on() -> None:
+    district = District.build(seed=2026, budget_year=YEAR).served_on(5123, 8123)
+    ((code, dl),) = _meters(district, lambda m: m.protocol == "dlt645")
+    assert code == district.dlt645_enterprise
+    assert dl.connection is not None
+    assert dl.connection["port"] == 8123
+    assert dl.connection["address"] == district.dlt645.address
+    assert {p.quantity for p in dl.points} == set(district.dlt645.data_map.fed_points())
+
+
+def test_the_sparkplug_meters_bind_every_device_of_the_simulated_edge_node(
+    district: District,
+) -> None:
+    bound = _meters(district, lambda m: bool(m.connection and "sparkplug" in m.connection))
+    assert {code for code, _ in bound} == {district.sparkplug_enterprise}
+    bindings = {
+        (b["group"], b["node"], b["device"]) for _, m in bound if (b := m.connection["sparkplug"])
+    }
+    assert bindings == {
+        (SPARKPLUG_GROUP, SPARKPLUG_NODE, f"meter-{i + 1}") for i in range(SPARKPLUG_DEVICES)
+    }
+
+
+def test_the_field_protocol_meters_stay_out_of_the_alerts_the_district_is_built_to_cause(
+    district: District,
+) -> None:
+    spec = _spec(district)
+    for code in (district.dlt645_enterprise, district.sparkplug_enterprise):
+        ent = _enterprise(spec, code)
+        assert not ent.budgets
+        assert not ent.products
+        field = [
+            m
+            for s in ent.sites
+            for m in s.meters
+            if m.protocol == "dlt645" or (m.connection and "sparkplug" in m.connection)
+        ]
+        assert field
+        assert all(m.role == "sub" for m in field)
 
 
 def test_the_commissioning_episode_names_a_registered_data_centre_its_gateway_and_meters(
