@@ -14,9 +14,7 @@ import asyncio
 import contextlib
 import threading
 
-from services.core.logging import get_logger
-
-log = get_logger(__name__)
+from simulators.meters.dlt645_server import Dlt645Server
 
 
 def packets(model: str, dtu_id: str) -> tuple[bytes, bytes]:
@@ -146,3 +144,20 @@ class SimulatedDtu:
             if not self.silent:
                 platform.write(self.heartbeat)
                 await platform.drain()
+
+
+class MetersBehindDtu:
+    """A line of simulated meters and the DTU bridging to it, served together (the CLI's
+    ``--dtu-dial``): the DTU redials until the line listens."""
+
+    def __init__(self, line: Dlt645Server, dtu: SimulatedDtu) -> None:
+        self.line = line
+        self.dtu = dtu
+        self.ready = line.ready
+
+    @property
+    def address(self) -> str:
+        return f"{self.line.address}, behind {self.dtu.address}"
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(self.line.serve(stop), self.dtu.serve(stop))

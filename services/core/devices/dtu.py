@@ -89,8 +89,13 @@ def load_models(directory: Path | None = None) -> dict[str, DtuModel]:
     """The shipped models, then those of ``directory`` (``*.yaml`` starting ``dtu_model:``)."""
     models = dict(_shipped())
     if directory is not None:
+        if not directory.is_dir():
+            raise DtuModelError(f"DTU models directory {directory} does not exist")
         for path in sorted(directory.glob("*.yaml")):
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            try:
+                doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as err:
+                raise DtuModelError(f"{path}: not YAML ({err})") from err
             if isinstance(doc, dict) and "dtu_model" in doc:
                 model = parse_model(doc["dtu_model"], str(path))
                 models[model.model] = model

@@ -36,6 +36,10 @@ def run(
     stop: threading.Event | None = None,
 ) -> int:
     # the poller notices a stop between two rounds (ENERGYMON_MODBUS_ROUND_S)
+    # a DTU model file that cannot work stops the start, naming the file and the problem
+    dtu_models = (
+        list(load_models(modbus.dtu_models_dir).values()) if modbus.dtu_port is not None else []
+    )
     stop = stop or stop_on_signals(common.shutdown_timeout_s)
     registry = CollectorRegistry()
     engine = make_engine(db, pool_size=3)
@@ -50,7 +54,7 @@ def run(
         dtus = DtuListener(
             modbus.dtu_host,
             modbus.dtu_port,
-            list(load_models(modbus.dtu_models_dir).values()),
+            dtu_models,
             # only DTUs the registry names (the service's lines of the last round) are accepted
             lambda dtu_id: f"dtu:{dtu_id}" in service.line_keys,
             DtuMetrics(registry),

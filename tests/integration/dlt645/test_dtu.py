@@ -24,7 +24,7 @@ from services.ingest.modbus.poller import DeviceState
 from services.ingest.modbus.service import ModbusPollerService
 from simulators.meters.dlt645_dtu import SimulatedDtu
 from simulators.meters.dlt645_meter import Dlt645Meter
-from simulators.meters.dlt645_server import Dlt645Server
+from simulators.meters.dlt645_server import Dlt645Fault, Dlt645Server
 from simulators.meters.server import running
 from tests.support.dlt645 import code, common_meters, provision
 from tests.support.poller import first_values_when_all_arrived, running_poller, stored_readings
@@ -193,3 +193,28 @@ def test_a_silent_dtu_marks_its_meters_offline_until_it_speaks_again(
             )
             # silence alone does not drop the connection
             assert scene.listener.connected() == [DTU_ID]
+
+
+def test_a_late_reply_on_a_dtu_line_costs_only_its_own_meter(
+    db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    meters = common_meters(3)
+    slow = meters[2]
+    with dtu_scene(db_settings, tmp_path, meters) as scene:
+        # answers after the 0.3 s timeout: the reply reaches the next exchange on the line
+        scene.line.faults[slow.address] = Dlt645Fault(delay_s=0.45)
+        with running(scene.dtu()):
+            wait_for(
+                lambda: min(_energy(db_settings, m) for m in meters[:2]) >= 3,
+                20,
+                "the other meters polled",
+            )
+            wait_for(
+                lambda: DeviceState.OFFLINE in scene.service.states().values(),
+                20,
+                "the slow meter offline",
+            )
+    assert _energy(db_settings, slow) == 0
+    assert scene.metric("energymon_ingest_modbus_poll_failures_total", reason="garbage") == 0
+    # the DTU's connection outlived every timeout: it registered once
+    assert scene.metric("energymon_ingest_dtu_registrations_total") == 1

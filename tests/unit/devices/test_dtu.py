@@ -3,6 +3,8 @@ wherever they fall, and model files that cannot work refused with the reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.core.devices.dlt645.frame import Frame, encode_frame
@@ -52,3 +54,19 @@ def test_a_model_that_cannot_work_is_refused_with_the_reason(
 ) -> None:
     with pytest.raises(DtuModelError, match=problem):
         parse_model({"model": "m", **doc}, "m.yaml")
+
+
+def test_a_model_file_of_ones_own_joins_the_shipped_ones(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(
+        "dtu_model:\n  model: site\n  registration: 'ID=(?P<id>\\d{4});'\n  heartbeat: 'PING;'\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "a-meter-map.yaml").write_text("model: not-a-dtu\n", encoding="utf-8")
+    models = load_models(tmp_path)
+    assert set(models) == {"generic-ascii", "generic-hex", "site"}
+    assert models["site"].identify(b"ID=0042;PING;") == ("0042", 8)
+
+
+def test_a_missing_models_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DtuModelError, match="does not exist"):
+        load_models(tmp_path / "nowhere")
