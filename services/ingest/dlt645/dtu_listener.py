@@ -23,6 +23,7 @@ from services.core.logging import get_logger
 
 log = get_logger(__name__)
 MAX_REGISTRATION_BYTES = 512  # more than this without a registration: not a DTU we know
+MAX_REFUSED_IDS = 1024  # unknown ids remembered to log once each (then every refusal is quiet)
 
 
 class DtuMetrics:
@@ -74,7 +75,8 @@ class DtuConnection:
         while True:
             chunk, self._leftover = self._leftover or await self._reader.read(n), b""
             if not chunk:
-                return b""  # closed
+                self._writer.close()  # the DTU hung up: not connected any more
+                return b""
             self.last_heard = time.monotonic()
             # a DTU sends each heartbeat as one packet, so it arrives whole, also in mid-reply
             data, beats = self.model.strip_heartbeats(chunk)
@@ -114,6 +116,7 @@ class DtuListener:
         self._metrics = metrics
         self._registration_timeout_s = registration_timeout_s
         self._connections: dict[str, DtuConnection] = {}
+        self._refused: set[str] = set()
         self._server: asyncio.Server | None = None
         metrics.connected.set_function(lambda: len(self.connected()))
 
@@ -158,9 +161,15 @@ class DtuListener:
         dtu_id, model, leftover = found
         if not self._is_known(dtu_id):
             self._metrics.refused.labels("unknown").inc()
-            log.warning("dtu refused: not in the registry", dtu_id=dtu_id, peer=str(peer))
+            # a refused DTU redials at once: its id is logged loudly once, then quietly
+            if dtu_id not in self._refused and len(self._refused) < MAX_REFUSED_IDS:
+                self._refused.add(dtu_id)
+                log.warning("dtu refused: not in the registry", dtu_id=dtu_id, peer=str(peer))
+            else:
+                log.debug("dtu refused: not in the registry", dtu_id=dtu_id, peer=str(peer))
             writer.close()
             return
+        self._refused.discard(dtu_id)
         old = self._connections.get(dtu_id)
         if old is not None:
             old.close()  # the DTU dialled again: its old connection is dead or dying

@@ -148,12 +148,13 @@ def test_an_unknown_dtu_is_refused_counted_and_logged(
     with dtu_scene(db_settings, tmp_path, common_meters(1), update_s=3600) as scene:
         stranger = scene.dtu("STRANGER-9")
         with capture_logs() as logs, running(stranger):
-            wait_for(lambda: stranger.closed_by_platform >= 1, 10, "the stranger refused")
+            wait_for(lambda: stranger.closed_by_platform >= 3, 10, "the stranger refused thrice")
         assert scene.listener.connected() == []
     refused = [e for e in logs if e["event"] == "dtu refused: not in the registry"]
-    assert refused
+    # logged loudly once with its id, the redials quietly; every refusal counted
+    assert [e["log_level"] for e in refused[:3]] == ["warning", "debug", "debug"]
     assert refused[0]["dtu_id"] == "STRANGER-9"
-    assert scene.metric("energymon_ingest_dtu_refused_total", reason="unknown") >= 1
+    assert scene.metric("energymon_ingest_dtu_refused_total", reason="unknown") >= 3
     assert scene.metric("energymon_ingest_dtu_registrations_total") == 0
 
 
@@ -173,7 +174,7 @@ def _all(scene: Scene, state: DeviceState) -> bool:
     return set(scene.service.states().values()) == {state}
 
 
-def test_a_silent_dtu_marks_its_meters_offline_until_it_speaks_again(
+def test_a_silent_dtu_marks_its_meters_offline_until_it_speaks_again_or_hangs_up(
     db_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
     meters = common_meters(2)
@@ -193,6 +194,9 @@ def test_a_silent_dtu_marks_its_meters_offline_until_it_speaks_again(
             )
             # silence alone does not drop the connection
             assert scene.listener.connected() == [DTU_ID]
+        # the DTU hung up: the next poll finds the connection closed, and it is not counted
+        wait_for(lambda: scene.listener.connected() == [], 20, "the hung-up DTU disconnected")
+        assert scene.metric("energymon_ingest_dtu_connected") == 0
 
 
 def test_a_late_reply_on_a_dtu_line_costs_only_its_own_meter(
