@@ -590,6 +590,24 @@ class ModbusSettings(BaseSettings):
     spool_dir: Path = Field(Path("var/spool-modbus"), description="The poller's own spool.")
     metrics_host: str = Field("127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
     metrics_port: int = Field(9102, ge=0, le=65535, description="Port of the poller's /metrics.")
+    dtu_host: str = Field(
+        "127.0.0.1",
+        description="Address the DTU listener binds (DL/T 645 meters behind 4G DTUs that dial "
+        "in, docs/dlt645.md); 0.0.0.0 to accept DTUs from outside this machine.",
+    )
+    dtu_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port DTUs dial in to; unset: no DTU listener (meters registered with "
+        "transport dtu are then not polled).",
+    )
+    dtu_registration_timeout_s: float = Field(
+        10.0, gt=0, description="A DTU's registration packet must arrive within this long."
+    )
+    dtu_models_dir: Path | None = Field(
+        None, description="Extra DTU model files (*.yaml with a dtu_model key) beside the shipped."
+    )
 
 
 class SparkplugSettings(BaseSettings):

@@ -1,5 +1,6 @@
 """``energymon simulate dlt645-meters``: DL/T 645-2007 meters behind one TCP serial server port,
-or on a serial port (one end of a socat pty pair)."""
+on a serial port (one end of a socat pty pair), or behind a DTU that dials the poller's DTU
+listener."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from simulators.meters.cli import (
     meter_entry,
     serve_until_signalled,
 )
+from simulators.meters.dlt645_dtu import MetersBehindDtu, SimulatedDtu, packets
 from simulators.meters.dlt645_meter import Dlt645Meter, addresses
 from simulators.meters.dlt645_server import DEFAULT_SERIAL_RATE, Dlt645Fault, Dlt645Server
+from simulators.meters.server import Serving
 
 MAP = "dlt645-2007-common"
 
@@ -36,6 +39,20 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="serve on this serial port instead of TCP (e.g. one end of a socat pty pair)",
     )
     add_serial_line_options(p, parity="E")  # DL/T 645 sends an even parity bit
+    p.add_argument(
+        "--dtu-dial",
+        type=int,
+        metavar="PORT",
+        help="also run a DTU that dials the poller's DTU listener on 127.0.0.1:PORT "
+        "(ENERGYMON_MODBUS_DTU_PORT) and bridges to the meters; the registry names the DTU",
+    )
+    p.add_argument("--dtu-id", default="SIM-DTU-1", help="the DTU's registration id")
+    p.add_argument(
+        "--dtu-model",
+        default="generic-ascii",
+        choices=["generic-ascii", "generic-hex"],
+        help="the DTU's packets (generic-hex: --dtu-id is 16 hex digits)",
+    )
     p.add_argument("--meters", type=int, default=3, help="meters 000000000001..N on the line")
     p.add_argument(
         "--baudrate",
@@ -64,7 +81,9 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def registry(meters: list[Dlt645Meter], args: argparse.Namespace) -> str:
     line: dict[str, object] = {"transport": "tcp", "host": "127.0.0.1", "port": args.port}
-    if getattr(args, "serial", None):
+    if getattr(args, "dtu_dial", None):
+        line = {"transport": "dtu", "dtu_id": args.dtu_id}
+    elif getattr(args, "serial", None):
         line = {
             "transport": "serial",
             "serial_port": args.registry_serial_port or args.serial,
@@ -86,6 +105,12 @@ def registry(meters: list[Dlt645Meter], args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dtu_dial:
+        try:
+            packets(args.dtu_model, args.dtu_id)  # a mistake answers before anything starts
+        except ValueError as err:
+            print(f"energymon simulate dlt645-meters: {err}")
+            return 2
     configure_logging("INFO", "console")
     data_map = shipped_maps()[MAP]
     meters = [
@@ -107,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
         server.faults[address] = Dlt645Fault(silent=True)
     for address in args.locked_meter:
         server.faults[address] = Dlt645Fault(err=ErrorReason.UNAUTHORISED)
-    print(f"serving {len(meters)} DL/T 645 meters on {server.address} (Ctrl-C stops)")
-    serve_until_signalled(server)
+    serving: Serving = server
+    if args.dtu_dial:
+        dtu = SimulatedDtu(args.dtu_id, args.dtu_dial, args.port, model=args.dtu_model)
+        serving = MetersBehindDtu(server, dtu)
+    print(f"serving {len(meters)} DL/T 645 meters on {serving.address} (Ctrl-C stops)")
+    serve_until_signalled(serving)
     return 0

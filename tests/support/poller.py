@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from services.ingest.modbus.devices import device_spec
 from services.ingest.modbus.leases import LeaseManager
 from services.ingest.modbus.metrics import PollerMetrics
 from services.ingest.modbus.poller import PollPolicy
-from services.ingest.modbus.service import ModbusPollerService, SpecFactory
+from services.ingest.modbus.service import ModbusPollerService, Server, SpecFactory
 from tests.support.services import wait_for
 
 FAST_POLICY = PollPolicy(retries=0, offline_after=2, max_backoff_s=2)
@@ -38,6 +38,7 @@ def running_poller(
     other_factories: Mapping[str, SpecFactory] | None = None,
     metrics: CollectorRegistry | None = None,
     policy: PollPolicy = FAST_POLICY,
+    servers: Sequence[Server] = (),
 ) -> Iterator[ModbusPollerService]:
     engine = make_engine(db)
     ingest = IngestEngine(
@@ -56,6 +57,7 @@ def running_poller(
         metrics=PollerMetrics(metrics or CollectorRegistry()),
         policy=policy,
         round_s=0.5,
+        servers=servers,
     )
     stop = threading.Event()
     ingest.start()

@@ -21,13 +21,14 @@ from services.core.devices.dlt645.values import (
     decode_value,
     decode_values,
 )
-from services.ingest.dlt645.line import Dlt645LineSettings
+from services.ingest.dlt645.line import Dlt645LineSettings, DtuStreams
 from services.ingest.modbus.poller import Dated, Decoded, DeviceSpec
 
 DEFAULT_MAP = "dlt645-2007-common"
 FREEZE_TIME_DI = 0x05060001  # (上1次)日冻结时间, table A.6
 FREEZE_FORWARD_DI = 0x05060101  # (上1次)日冻结正向有功电能数据, table A.6
-TRANSPORTS = ("tcp", "serial")  # a TCP serial server, a local serial port (dial-in DTUs: not yet)
+# a TCP serial server, a local serial port, a DTU that dials in (docs/dlt645.md)
+TRANSPORTS = ("tcp", "serial", "dtu")
 
 
 def _reads(items: Sequence[DataItem]) -> tuple[tuple[int, ...], Any]:
@@ -69,9 +70,18 @@ def _freeze(data_map: DataMap, tz: ZoneInfo) -> tuple[tuple[int, int], Any]:
     return (FREEZE_TIME_DI, FREEZE_FORWARD_DI), dated
 
 
-def _line(transport: str, connection: dict[str, Any]) -> Dlt645LineSettings:
+def _line(
+    transport: str, connection: dict[str, Any], dtus: DtuStreams | None
+) -> Dlt645LineSettings:
     timeout_s = float(connection.get("timeout_s", 1.0))
     gap_s = float(connection.get("gap_s", 0.0))
+    if transport == "dtu":
+        dtu_id = str(connection.get("dtu_id", ""))
+        if not dtu_id:
+            raise ValueError("a DL/T 645 meter behind a DTU needs connection.dtu_id")
+        if dtus is None:
+            raise ValueError(f"DTU {dtu_id}: no DTU listener (set ENERGYMON_MODBUS_DTU_PORT)")
+        return Dlt645LineSettings("dtu", dtu_id=dtu_id, dtus=dtus, timeout_s=timeout_s, gap_s=gap_s)
     if transport == "serial":
         # no default rate: it is each meter's setting
         return Dlt645LineSettings(
@@ -97,10 +107,12 @@ def device_spec(
     points: frozenset[str] | None = None,
     maps_dir: Path | None = None,
     default_interval_s: float = 60.0,
+    dtus: DtuStreams | None = None,
 ) -> DeviceSpec:
     """``connection``: address (the meter's 12 digits), map (model id, default
     dlt645-2007-common), interval_s, timeout_s, gap_s; transport tcp (default) with host (default
-    127.0.0.1) and port, or serial with serial_port, baudrate and parity (default E);
+    127.0.0.1) and port, serial with serial_port, baudrate and parity (default E), or dtu with
+    dtu_id (the DTU's registration id; its connection is found in ``dtus``);
     daily_freeze (read the last daily freeze every poll too, see _freeze) with clock_tz (the
     meter clock's zone, default Asia/Shanghai)."""
     transport = str(connection.get("transport", "tcp"))
@@ -120,7 +132,7 @@ def device_spec(
         tz = ZoneInfo(str(connection.get("clock_tz", "Asia/Shanghai")))
         freeze_reads, dated = _freeze(data_map, tz)
         blocks += freeze_reads
-    line = _line(transport, connection)
+    line = _line(transport, connection, dtus)
     return DeviceSpec(
         meter_id=meter_id,
         enterprise=enterprise,

@@ -1,6 +1,6 @@
 """One object owns each DL/T 645 line: a TCP connection to a serial server (a serial-to-Ethernet
-converter in transparent mode, or a DTU the poller dials), or a local serial port, with the RS-485
-meters behind it.
+converter in transparent mode, or a DTU the poller dials), a local serial port, or the connection
+a DTU dialled in on (held by the DTU listener), with the RS-485 meters behind it.
 
 An RS-485 bus carries one exchange at a time, so a lock holds the line from a request to the end
 of its reply (and of every follow-up frame it announces). Failures become one typed
@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from services.core.devices.dlt645.frame import Frame, FrameError, encode_frame, take_frame
 from services.core.devices.dlt645.messages import (
@@ -32,14 +32,21 @@ MAX_FOLLOW_UPS = 255  # SEQ is one byte
 T = TypeVar("T")
 
 
+class DtuStreams(Protocol):
+    """Where the connection of a DTU that dialled in is found (the DTU listener)."""
+
+    def streams(self, dtu_id: str) -> tuple[ByteReader, ByteWriter]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Dlt645LineSettings:
     """A TCP serial server (``host``:``port``) or a local serial port (``serial_port`` at
     ``baudrate`` with ``parity``; DL/T 645 sends each byte with an even parity bit). ``gap_s`` is
     the silence kept between the end of one exchange and the next request (0 unless a converter
-    needs one)."""
+    needs one). ``dtu``: the meters are on the RS-485 port of the DTU ``dtu_id``, reached
+    through the connection it dialled in on (found in ``dtus``)."""
 
-    transport: str = "tcp"  # tcp | serial
+    transport: str = "tcp"  # tcp | serial | dtu
     host: str = ""
     port: int = 0
     serial_port: str = ""
@@ -48,9 +55,13 @@ class Dlt645LineSettings:
     timeout_s: float = 1.0
     gap_s: float = 0.0
     wake_up: bool = True
+    dtu_id: str = ""
+    dtus: DtuStreams | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
+        if self.transport == "dtu":
+            return f"dtu:{self.dtu_id}"
         if self.transport == "serial":
             return f"serial:{self.serial_port}"
         return f"dlt645-tcp:{self.host}:{self.port}"
@@ -141,7 +152,10 @@ class Dlt645Line:
         async with asyncio.timeout(self.settings.timeout_s):
             await writer.drain()
             while True:
-                frame, _used = take_frame(buffer)
+                frame, used = take_frame(buffer)
+                if frame is not None and self._stale(request, frame):
+                    buffer = buffer[used:]  # a late reply to an exchange that timed out
+                    continue
                 if frame is not None:
                     return frame  # a meter sends one reply per request
                 chunk = await reader.read(512)
@@ -149,9 +163,26 @@ class Dlt645Line:
                     raise ConnectionResetError("the serial server closed the connection")
                 buffer += chunk
 
+    def _stale(self, request: Frame, frame: Frame) -> bool:
+        """A DTU's connection outlives a failed exchange (it is the DTU's, not the line's), so a
+        reply that comes too late arrives at the next exchange: it names another meter or
+        function."""
+        if self.settings.transport != "dtu":
+            return False
+        wildcard = "A" in request.address
+        return frame.function != request.function or (
+            not wildcard and frame.address != request.address
+        )
+
     async def _connection(self) -> tuple[ByteReader, ByteWriter]:
+        s = self.settings
+        if s.transport == "dtu":
+            if s.dtus is None:
+                raise ConnectionRefusedError("no DTU listener in this process")
+            # asked at every exchange: a DTU that dialled in again is used at once
+            self._reader, self._writer = s.dtus.streams(s.dtu_id)
+            return self._reader, self._writer
         if self._reader is None or self._writer is None or self._writer.is_closing():
-            s = self.settings
             async with asyncio.timeout(s.timeout_s * 2):
                 if s.transport == "serial":
                     self._reader, self._writer = await open_serial_streams(
@@ -162,7 +193,8 @@ class Dlt645Line:
         return self._reader, self._writer
 
     def _drop(self) -> None:
-        if self._writer is not None:
+        # a DTU's connection is its own: the DTU listener closes it when the DTU dials again
+        if self._writer is not None and self.settings.transport != "dtu":
             self._writer.close()
         self._reader = self._writer = None
 

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -32,6 +33,14 @@ log = get_logger(__name__)
 SpecFactory = Callable[..., DeviceSpec]  # (id, enterprise, code, connection, *, points)
 
 
+class Server(Protocol):
+    """A server the lines need, run for the service's lifetime (the DTU listener)."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class ModbusPollerService:
     def __init__(
         self,
@@ -45,6 +54,7 @@ class ModbusPollerService:
         policy: PollPolicy | None = None,
         round_s: float = 5.0,
         max_concurrency: int = 256,
+        servers: Sequence[Server] = (),
     ) -> None:
         self._engine = engine
         self._leases = leases
@@ -55,9 +65,12 @@ class ModbusPollerService:
         self._policy = policy or PollPolicy()
         self._round_s = round_s
         self._max_concurrency = max_concurrency
+        self._servers = list(servers)
         self._valid_until = 0.0
         self._runners: dict[int, tuple[DeviceRunner, asyncio.Task[None]]] = {}
         self._lines: dict[str, Line] = {}
+        # the lines of every active meter in the registry (a DTU that dials in must be on one)
+        self.line_keys: frozenset[str] = frozenset()
         self.rounds = 0
 
     def lease_valid(self) -> bool:
@@ -72,6 +85,8 @@ class ModbusPollerService:
 
     async def run(self, stop: threading.Event) -> None:
         gate = asyncio.Semaphore(self._max_concurrency)
+        for server in self._servers:
+            await server.start()
         try:
             while not stop.is_set():
                 try:
@@ -84,6 +99,8 @@ class ModbusPollerService:
             await asyncio.to_thread(self._leases.leave)
             for line in self._lines.values():
                 line.close()
+            for server in self._servers:
+                await server.close()
 
     def _load(self) -> dict[int, DeviceSpec]:
         registered = (
@@ -127,6 +144,7 @@ class ModbusPollerService:
 
     async def _reconcile(self, gate: asyncio.Semaphore) -> None:
         specs = await asyncio.to_thread(self._load)
+        self.line_keys = frozenset(spec.line.key for spec in specs.values())
         lease = await asyncio.to_thread(self._leases.round, sorted(specs))
         self._valid_until = lease.valid_until
         self.rounds += 1

@@ -54,3 +54,29 @@ def test_the_simulator_registry_is_a_valid_district() -> None:
     assert [m.protocol for m in site_meters] == ["dlt645", "dlt645"]
     assert site_meters[0].connection is not None
     assert site_meters[0].connection["address"] == "000000000001"
+
+
+def test_the_simulator_registry_behind_a_dtu_names_the_dtu() -> None:
+    meters = [Dlt645Meter(a, COMMON, 20.0, seed=1) for a in addresses(2)]
+    args = argparse.Namespace(
+        port=8899, interval=60, enterprise="91120111MA07N9RT25", dtu_dial=9020, dtu_id="SIM-DTU-1"
+    )
+    district = parse_district(registry(meters, args))
+    connection = district.enterprises[0].sites[0].meters[1].connection
+    assert connection is not None
+    assert {k: connection[k] for k in ("transport", "dtu_id", "address")} == {
+        "transport": "dtu",
+        "dtu_id": "SIM-DTU-1",
+        "address": "000000000002",
+    }
+
+
+def test_a_hex_dtu_id_of_the_wrong_length_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--dtu-dial", "9020", "--dtu-model", "generic-hex", "--dtu-id", "12AB"]
+    assert main(["simulate", "dlt645-meters", *args]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "energymon simulate dlt645-meters: a generic-hex DTU id is 16 hex digits: '12AB'"
+    ]
