@@ -1180,10 +1180,10 @@ def _devices_check(args: argparse.Namespace) -> int:
     from services.core.devices.dlt645 import loader as dlt645_maps
     from services.core.devices.loader import check_command
 
-    try:
+    try:  # a missing file is one line on stderr, as every command says it (cli_errors)
         text = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        print(f"{args.file}: cannot read the file ({err.__class__.__name__}: {err})")
+    except UnicodeDecodeError as err:
+        print(f"{args.file}: not UTF-8 text ({err.reason} at byte {err.start})")
         return 1
     if dlt645_maps.is_dlt645_map(text):
         return dlt645_maps.check_command(args.file, text)

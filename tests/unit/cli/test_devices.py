@@ -32,8 +32,11 @@ def test_a_broken_dlt645_map_names_line_and_item(
     assert out == [f"{path}: line 6: items[0] (v): DI 02010100 has DI3 02, table A.1 holds DI3 00"]
 
 
-def test_a_missing_file_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["devices", "check", "/nonexistent/map.yaml"]) == 1
+def test_a_file_that_is_not_text_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_bytes(b"\xff\xfe")
+    assert main(["devices", "check", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 1
-    assert "cannot read the file" in out[0]
+    assert out == [f"{path}: not UTF-8 text (invalid start byte at byte 0)"]
