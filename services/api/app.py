@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from services.api import console
+from services.api.accounts import AccountVersions
 from services.api.context import (
     ApiConfig,
     ApiContext,
@@ -80,12 +81,15 @@ def create_app(config: ApiConfig) -> FastAPI:
         limiter=RateLimiter(config.api.rate_limit_per_s, config.api.rate_limit_burst),
         logins=LoginThrottle.from_settings(config.api),
         snapshots=Snapshots(config.api.snapshot_ttl_s),
+        accounts=AccountVersions(config.db.libpq_url),
     )
     head = head_revision(config.db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ctx.accounts.start()
         yield
+        ctx.accounts.stop()
         ctx.writers.close()
         engine.dispose()
 

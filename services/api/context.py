@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Engine
 
+from services.api.accounts import AccountVersions
 from services.api.snapshots import Snapshots
 from services.api.throttle import LoginThrottle
 from services.core.pipeline.index import RegistryIndex, load_index
@@ -166,6 +167,7 @@ class ApiContext:
     limiter: RateLimiter
     logins: LoginThrottle
     snapshots: Snapshots
+    accounts: AccountVersions
     limits: Limits = field(init=False)
     reads: Engine = field(init=False)
 

@@ -11,10 +11,11 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from services.api.accounts import version_of
 from services.api.context import ApiContext
 from services.api.problems import Problem
 from services.api.security import InvalidTokenError, Principal, Role, decode_token
-from services.api.users import principal_for_api_key, token_is_current
+from services.api.users import current_token_version, principal_for_api_key
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
 _api_key = APIKeyHeader(
@@ -48,12 +49,12 @@ async def principal(
         except InvalidTokenError as err:
             raise Problem(401, f"invalid token: {err}", headers=_UNAUTHORIZED) from err
 
-        def current(holder: Principal) -> bool:
-            with ctx.reads.connect() as conn:  # autocommit: one round trip
-                return token_is_current(conn, holder)
-
         # a signed token outlives its account's deactivation unless checked on every request
-        if not await run_in_threadpool(current, who):
+        account = who.user_id
+        version = await version_of(
+            ctx.accounts, account, lambda: current_token_version(ctx.reads, account)
+        )
+        if version != who.token_version:
             raise Problem(401, "invalid token: the account is deactivated", headers=_UNAUTHORIZED)
     elif api_key is not None:
 

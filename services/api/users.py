@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from services.api.security import (
     Principal,
@@ -128,10 +128,10 @@ def set_account_active(
     return True
 
 
-def token_is_current(conn: Connection, who: Principal) -> bool:
-    """Whether a signed token's holder may still act: the account is active and has not been
-    deactivated since the token was issued (its token version is the account's)."""
-    return users.current_token_version(conn, user_id=who.user_id) == who.token_version
+def current_token_version(engine: Engine, user_id: int) -> int | None:
+    """The active account's token version read on ``engine`` (None: inactive or gone)."""
+    with engine.connect() as conn:
+        return users.current_token_version(conn, user_id=user_id)
 
 
 def principal_for_api_key(conn: Connection, key: str) -> Principal | None:

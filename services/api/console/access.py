@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 
+from services.api.accounts import version_of
 from services.api.console.session import LoginRequiredError, session_principal
 from services.api.context import ApiContext
 from services.api.problems import Problem
 from services.api.security import Principal, Role
 from services.api.tenancy import visible_enterprise
-from services.api.users import token_is_current
+from services.api.users import current_token_version
 from services.core.store import registry
 from services.core.store.registry import Enterprise
 
@@ -35,19 +35,19 @@ async def console_context(request: Request) -> ApiContext:
 async def console_user(request: Request) -> Principal:
     ctx: ApiContext = request.app.state.ctx
     who = session_principal(ctx, request)
-    if who is not None and not await run_in_threadpool(_session_is_current, ctx, who):
-        who = None  # the account was deactivated after this session began
+    if who is not None:
+        account = who.user_id
+        version = await version_of(
+            ctx.accounts, account, lambda: current_token_version(ctx.reads, account)
+        )
+        if version != who.token_version:
+            who = None  # the account was deactivated after this session began
     if who is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequiredError(target)
     if ctx.limiter.take(f"user:{who.user_id}") > 0:
         raise Problem(429, "rate limit exceeded for this account", headers={"Retry-After": "1"})
     return who
-
-
-def _session_is_current(ctx: ApiContext, who: Principal) -> bool:
-    with ctx.reads.connect() as conn:  # autocommit: one round trip
-        return token_is_current(conn, who)
 
 
 async def console_officer(who: Annotated[Principal, Depends(console_user)]) -> Principal:

@@ -10,6 +10,9 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 
 from services.core.schema.tables import api_keys, api_users, enterprises, gateways
 
+# the channel a change of an account is notified on (its id as the payload)
+ACCOUNTS_CHANNEL = "energymon_accounts"
+
 
 @dataclass(frozen=True, slots=True)
 class StoredUser:
@@ -122,11 +125,13 @@ def active_admins(conn: Connection, *, lock: bool = False) -> list[str]:
 
 def set_active(conn: Connection, *, user_id: int, active: bool) -> None:
     """Activate or deactivate an account; deactivating raises its token version, which ends
-    every token and session issued to it before."""
+    every token and session issued to it before. The API processes hear of it when the
+    transaction commits (NOTIFY on ``ACCOUNTS_CHANNEL`` with the account's id)."""
     values: dict[str, Any] = {"active": active}
     if not active:
         values["token_version"] = api_users.c.token_version + 1
     conn.execute(update(api_users).where(api_users.c.id == user_id).values(**values))
+    conn.execute(select(func.pg_notify(ACCOUNTS_CHANNEL, str(user_id))))
 
 
 def insert_api_key(

@@ -109,6 +109,7 @@ def _set_active(
     try:
         with ctx.engine.begin() as conn:
             set_account_active(conn, username, active=active, by=who.username)
+        ctx.accounts.forget()  # this process at once; the others when PostgreSQL notifies them
     except AccountError as err:
         return _page(ctx, request, who, status_code=409, error=str(err))
     if active:
