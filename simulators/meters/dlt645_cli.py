@@ -120,15 +120,15 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as err:
             print(f"energymon simulate dlt645-meters: {err}")
             return 2
+    if not 0 <= args.outage_days <= FREEZES_KEPT:
+        print(f"energymon simulate dlt645-meters: --outage-days is 0..{FREEZES_KEPT}")
+        return 2
     configure_logging("INFO", "console")
     data_map = shipped_maps()[MAP]
     meters = [
         Dlt645Meter(a, data_map, args.base_kw, args.seed + i)
         for i, a in enumerate(addresses(args.meters))
     ]
-    if not 0 <= args.outage_days <= FREEZES_KEPT:
-        print(f"energymon simulate dlt645-meters: --outage-days is 0..{FREEZES_KEPT}")
-        return 2
     if args.outage_days:
         now = datetime.now(UTC)
         for m in meters:

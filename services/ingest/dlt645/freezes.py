@@ -1,19 +1,20 @@
 """Reading a DL/T 645-2007 meter's daily freezes (日冻结, table A.6): once per new freeze, and
 after an outage every freeze the platform missed.
 
-The meter keeps its last freezes, 上1次 (the newest, DI0 = 01) to 上N次 (DI0 = N, counted in
-binary like the settlement days of table A.1), each a time (``050600NN``) and a forward active
-energy block (``050601NN``). A freeze is read when one can be new: on first contact, when the
-device comes back after failed polls, and once the poller's clock has reached a day after the
-newest freeze it holds (while the meter's clock lags, the newest freeze's time is read each poll
-until it changes). Reading goes back from 上1次 while the freezes are older than a day after the
-newest one held (on first contact: up to ``limit``), and stops where the meter refuses a DI
-(无请求数据: it keeps no older freeze). Each freeze becomes an ``energy_import_kwh`` reading at
-its own time; the pipeline stores a (point, time) once, so reading a freeze twice costs
-exchanges, never a second row. The freezes of a read also ride, without an exchange, in the
-messages of the polls of the next ``RESEND`` (the pipeline discards what it holds): a message it
-refused — a meter the poller polls before the ingest's registry, refreshed every 30 s by default,
-knows it — would otherwise lose them until the meter's next outage.
+The meter keeps its last freezes, 上1次 (the newest, DI0 = 01) to 上N次 (DI0 = N, written in
+binary: not confirmed from the standard's text beyond 上9次, where BCD would differ), each a
+time (``050600NN``) and a forward active energy block (``050601NN``). A freeze is read when
+one can be new: on first contact, when the device comes back after failed polls, and once the
+poller's clock has reached a day after the newest freeze it holds (while the meter's clock
+lags, the newest freeze's time is read each poll until it changes). Reading goes back from
+上1次 while the freezes are older than a day after the newest one held (on first contact: up to
+``limit``), and stops where the meter refuses a DI (无请求数据: it keeps no older freeze). Each
+freeze becomes an ``energy_import_kwh`` reading at its own time; the pipeline stores a
+(point, time) once, so reading a freeze twice costs exchanges, never a second row. The
+freezes of a read also ride, without an exchange, in the messages of the polls of the next
+``RESEND`` (the pipeline discards what it holds): a message it refused — a meter the poller
+polls before the ingest's registry, refreshed every 30 s by default, knows it — would
+otherwise lose them until the meter's next outage.
 """
 
 from __future__ import annotations
