@@ -5,6 +5,7 @@ listener."""
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.core.config_doc import help_with_settings
@@ -19,7 +20,7 @@ from simulators.meters.cli import (
     serve_until_signalled,
 )
 from simulators.meters.dlt645_dtu import MetersBehindDtu, SimulatedDtu, packets
-from simulators.meters.dlt645_meter import Dlt645Meter, addresses
+from simulators.meters.dlt645_meter import FREEZES_KEPT, Dlt645Meter, addresses, silent_since
 from simulators.meters.dlt645_server import DEFAULT_SERIAL_RATE, Dlt645Fault, Dlt645Server
 from simulators.meters.server import Serving
 
@@ -70,6 +71,14 @@ def add_parser(simulate: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="a meter that never answers (the poller times out)",
     )
     p.add_argument(
+        "--outage-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the meters start N days back (at that local midnight) and run to now before "
+        "answering: counters and daily freezes that nobody read (a backfill to make)",
+    )
+    p.add_argument(
         "--locked-meter",
         metavar="ADDRESS",
         action="append",
@@ -95,7 +104,7 @@ def registry(meters: list[Dlt645Meter], args: argparse.Namespace) -> str:
             f"DL-{m.address[-3:]}",
             "dlt645",
             args.interval,
-            {**line, "address": m.address, "map": MAP},
+            {**line, "address": m.address, "map": MAP, "daily_freeze": True},
             m.data_map.fed_points(),
             serial=m.address,
         )
@@ -111,12 +120,19 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as err:
             print(f"energymon simulate dlt645-meters: {err}")
             return 2
+    if not 0 <= args.outage_days <= FREEZES_KEPT:
+        print(f"energymon simulate dlt645-meters: --outage-days is 0..{FREEZES_KEPT}")
+        return 2
     configure_logging("INFO", "console")
     data_map = shipped_maps()[MAP]
     meters = [
         Dlt645Meter(a, data_map, args.base_kw, args.seed + i)
         for i, a in enumerate(addresses(args.meters))
     ]
+    if args.outage_days:
+        now = datetime.now(UTC)
+        for m in meters:
+            silent_since(m, args.outage_days, now)
     if args.write_registry:
         Path(args.write_registry).write_text(registry(meters, args), encoding="utf-8")
         print(f"wrote {args.write_registry}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -85,6 +85,7 @@ class Dlt645Server:
         self.faults: dict[str, Dlt645Fault] = {}
         self.exchanges: deque[Dlt645Exchange] = deque(maxlen=10_000)
         self.reads = 0
+        self.requested: Counter[int] = Counter()  # read requests by data identifier
         self.ready = threading.Event()
         self._pending: dict[tuple[str, int], list[bytes]] = {}
         self._bus = asyncio.Lock()  # one exchange at a time on the line, whatever the clients
@@ -186,6 +187,7 @@ class Dlt645Server:
         return abnormal_reply(meter.address, frame.function, ErrorReason.OTHER)
 
     def _read(self, meter: Dlt645Meter, di: int) -> Frame:
+        self.requested[di] += 1
         try:
             payload = meter.payload(di)
         except NoSuchDataError:

@@ -2,12 +2,12 @@
 
 A poll reads, one request each, the data identifiers that feed the meter's registered points; the
 decoder turns each answer into the point's value with the item's format. With ``daily_freeze``
-it also reads the meter's last daily freeze, stored as a reading at the freeze's own time.
+it also reads the meter's daily freezes (freezes.py), stored as readings at their own times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,18 +15,18 @@ from zoneinfo import ZoneInfo
 from services.core.devices.dlt645.frame import address_to_wire
 from services.core.devices.dlt645.loader import get_map
 from services.core.devices.dlt645.model import DataItem, DataMap
-from services.core.devices.dlt645.values import (
-    ValueFormat,
-    decode_time,
-    decode_value,
-    decode_values,
+from services.core.devices.dlt645.values import ValueFormat, decode_value
+from services.ingest.dlt645.freezes import (
+    DEFAULT_BACKFILL,
+    FREEZE_FORWARD_DI,
+    FREEZE_TIME_DI,
+    MAX_BACKFILL,
+    FreezeReader,
 )
 from services.ingest.dlt645.line import Dlt645LineSettings, DtuStreams
-from services.ingest.modbus.poller import Dated, Decoded, DeviceSpec
+from services.ingest.modbus.poller import Decoded, DeviceSpec
 
 DEFAULT_MAP = "dlt645-2007-common"
-FREEZE_TIME_DI = 0x05060001  # (上1次)日冻结时间, table A.6
-FREEZE_FORWARD_DI = 0x05060101  # (上1次)日冻结正向有功电能数据, table A.6
 # a TCP serial server, a local serial port, a DTU that dials in (docs/dlt645.md)
 TRANSPORTS = ("tcp", "serial", "dtu")
 
@@ -39,20 +39,18 @@ def _reads(items: Sequence[DataItem]) -> tuple[tuple[int, ...], Any]:
         fields.append((item.point, item.format, item.unit))
 
     def decode(answers: Sequence[bytes]) -> Decoded:
-        # the answers to the items come first; a daily freeze's (see _freeze) after them
         return [
             (point, decode_value(payload, fmt), unit)
-            for (point, fmt, unit), payload in zip(fields, answers[: len(fields)], strict=True)
+            for (point, fmt, unit), payload in zip(fields, answers, strict=True)
         ]
 
     return tuple(i.di for i in items), decode
 
 
-def _freeze(data_map: DataMap, tz: ZoneInfo) -> tuple[tuple[int, int], Any]:
-    """The two reads of the last daily freeze (its time, then its forward active energy block,
-    DL/T 645-2007 table A.6) and the decoder of their answers, the last two of a poll, into an
-    ``energy_import_kwh`` reading at the freeze's time on the meter's clock (``tz``): the counter
-    as it stood at the day boundary, so a day's consumption is measured even across an outage."""
+def _freezes(data_map: DataMap, connection: dict[str, Any]) -> Callable[[], FreezeReader]:
+    """The maker of the meter's daily freeze reader (see freezes.py): the energy block's format
+    and unit from the map's 上1次 item, the meter clock's zone, how far back a first contact
+    reads (``freeze_backfill``)."""
     items = data_map.by_di()
     when, energy = items.get(FREEZE_TIME_DI), items.get(FREEZE_FORWARD_DI)
     if when is None or energy is None or energy.format is None:
@@ -61,13 +59,11 @@ def _freeze(data_map: DataMap, tz: ZoneInfo) -> tuple[tuple[int, int], Any]:
             f"({FREEZE_TIME_DI:08X} and {FREEZE_FORWARD_DI:08X})"
         )
     fmt, unit = energy.format, energy.unit
-
-    def dated(answers: Sequence[bytes]) -> Dated:
-        at = decode_time(answers[-2], tz)
-        total = decode_values(answers[-1], fmt)[0]  # the total, then one value per tariff
-        return [("energy_import_kwh", total, unit, at)]
-
-    return (FREEZE_TIME_DI, FREEZE_FORWARD_DI), dated
+    tz = ZoneInfo(str(connection.get("clock_tz", "Asia/Shanghai")))
+    limit = int(connection.get("freeze_backfill", DEFAULT_BACKFILL))
+    if not 1 <= limit <= MAX_BACKFILL:
+        raise ValueError(f"freeze_backfill {limit} is not within 1..{MAX_BACKFILL}")
+    return lambda: FreezeReader(tz, fmt, unit, limit)
 
 
 def _line(
@@ -113,8 +109,9 @@ def device_spec(
     dlt645-2007-common), interval_s, timeout_s, gap_s; transport tcp (default) with host (default
     127.0.0.1) and port, serial with serial_port, baudrate and parity (default E), or dtu with
     dtu_id (the DTU's registration id; its connection is found in ``dtus``);
-    daily_freeze (read the last daily freeze every poll too, see _freeze) with clock_tz (the
-    meter clock's zone, default Asia/Shanghai)."""
+    daily_freeze (read each new daily freeze and, after an outage, the missed ones: freezes.py)
+    with clock_tz (the meter clock's zone, default Asia/Shanghai) and freeze_backfill (how many
+    freezes a first contact reads back, default 7)."""
     transport = str(connection.get("transport", "tcp"))
     if transport not in TRANSPORTS:
         raise ValueError(f"DL/T 645 transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
@@ -127,11 +124,9 @@ def device_spec(
     if not items:
         raise ValueError(f"map {data_map.model} feeds none of the points {sorted(points or ())}")
     blocks, decode = _reads(items)
-    dated = None
+    stamped = None
     if connection.get("daily_freeze") and (points is None or "energy_import_kwh" in points):
-        tz = ZoneInfo(str(connection.get("clock_tz", "Asia/Shanghai")))
-        freeze_reads, dated = _freeze(data_map, tz)
-        blocks += freeze_reads
+        stamped = _freezes(data_map, connection)
     line = _line(transport, connection, dtus)
     return DeviceSpec(
         meter_id=meter_id,
@@ -143,5 +138,5 @@ def device_spec(
         blocks=blocks,
         decode=decode,
         source="dlt645",
-        dated=dated,
+        stamped=stamped,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -54,6 +54,14 @@ class Line(Protocol):
     def close(self) -> None: ...
 
 
+class Stamped(Protocol):
+    """Values a device stamps itself (e.g. a meter's daily freezes), read after a poll's blocks
+    with the poll's own ``request`` (retries included); it may keep state between polls.
+    ``resumed``: the device is back after failed polls."""
+
+    async def read(self, request: Callable[[Any], Awaitable[Any]], *, resumed: bool) -> Dated: ...
+
+
 class LineConfig(Protocol):
     """Where a line is: ``key`` names it (devices with the same key share it)."""
 
@@ -78,8 +86,8 @@ class DeviceSpec:
     blocks: tuple[Any, ...]
     decode: Callable[[Sequence[Any]], Decoded] = field(compare=False)
     source: str = "modbus"  # the readings' source, as the pipeline names it
-    # values among the answers that carry their own time, stored at that time
-    dated: Callable[[Sequence[Any]], Dated] | None = field(default=None, compare=False)
+    # makes the runner's reader of values that carry their own time, stored at that time
+    stamped: Callable[[], Stamped] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,7 @@ class DeviceRunner:
         self.state = DeviceState.ONLINE
         self.failures = 0
         self.in_flight = asyncio.Lock()
+        self._stamped = spec.stamped() if spec.stamped is not None else None
         # labelled children resolved once: a label lookup per poll is measurable at 1,000 polls/s
         self._polls_ok = metrics.polls.labels("ok")
         self._observe_lag = metrics.schedule_lag.observe
@@ -153,7 +162,10 @@ class DeviceRunner:
                 answers.append(await self._read(block))
             arrived = datetime.now(UTC)
             decoded = self.spec.decode(answers)
-            dated = self.spec.dated(answers) if self.spec.dated is not None else ()
+            dated: Dated = []
+            if self._stamped is not None:
+                resumed = self.state != DeviceState.ONLINE
+                dated = await self._stamped.read(self._read, resumed=resumed)
         except PollError as err:
             self._failed(err)
             return False

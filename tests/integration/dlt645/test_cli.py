@@ -80,3 +80,12 @@ def test_a_hex_dtu_id_of_the_wrong_length_is_refused_in_one_line(
     assert out == [
         "energymon simulate dlt645-meters: a generic-hex DTU id is 16 hex digits: '12AB'"
     ]
+
+
+def test_an_outage_longer_than_the_freezes_kept_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["simulate", "dlt645-meters", "--outage-days", "32"]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        "energymon simulate dlt645-meters: --outage-days is 0..31"
+    ]
