@@ -24,7 +24,7 @@ from services.api.console.pages.overview import TREND_DAYS, Energy
 from services.api.console.pages.production import production_section, production_tables
 from services.api.console.pages.quality import enterprise_summary
 from services.api.console.pages.quality import enterprise_tables as quality_tables
-from services.api.console.pages.series import Carrier, Resolution, label, series, series_table
+from services.api.console.pages.series import Carrier, Resolution, series, series_table
 from services.api.console.tables import Column, Row, table
 from services.api.console.views import gettext_for, render, wording_for
 from services.api.intensity_out import enterprise_out
@@ -109,7 +109,7 @@ def enterprise(
             conn, start=month_start, end=now, interval="1mo", zone=zone, scope=scope
         )
         production = production_section(conn, ent, now.astimezone(zone).date())
-        consumed = series(conn, ent, carrier, resolution, zone)
+        consumed = series(conn, ent, meters, carrier, resolution, zone)
         demand = demand_section(conn, code=ent.code, now=now, zone=zone)
     quality = enterprise_summary(ctx, ent.code)
     days.sort()
@@ -165,7 +165,6 @@ def enterprise(
         intensity=intensity,
         tables=tables,
         series=consumed,
-        label=label,
         demand=demand,
         quality=quality,
         error=None,

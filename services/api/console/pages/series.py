@@ -4,6 +4,7 @@ completeness: the enterprise page's consumption section, swapped in place by htm
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
@@ -20,7 +21,7 @@ from services.api.console.tables import Column, Kind, Row, Table, table
 from services.api.console.views import gettext_for, render
 from services.core.store import registry
 from services.core.store.consumption import PeriodConsumption, consumption
-from services.core.store.registry import Enterprise
+from services.core.store.registry import Enterprise, Meter
 from services.core.store.rollups import midnight
 from services.core.store.scope import Scope
 
@@ -73,19 +74,25 @@ def label(period: datetime, resolution: str) -> str:
     return period.strftime(formats.get(resolution, "%Y"))
 
 
-def carriers_of(conn: Connection, enterprise_id: int) -> list[str]:
-    """The carriers of the enterprise's active meters, electricity first."""
-    found = {m.carrier for m in registry.meters_of(conn, enterprise_id=enterprise_id) if m.active}
+def carriers_of(meters: Sequence[Meter]) -> list[str]:
+    """The carriers of the active meters, electricity first."""
+    found = {m.carrier for m in meters if m.active}
     return sorted(found, key=lambda c: (c != "electricity", c))
 
 
 def series(
-    conn: Connection, ent: Enterprise, carrier: str | None, resolution: str, zone: ZoneInfo
+    conn: Connection,
+    ent: Enterprise,
+    meters: Sequence[Meter],
+    carrier: str | None,
+    resolution: str,
+    zone: ZoneInfo,
 ) -> Series:
-    """The enterprise's boundary consumption of ``carrier`` (default: its first carrier) per
-    period until now; an unknown carrier falls back to the default rather than showing nothing."""
+    """The enterprise's (its ``meters``) boundary consumption of ``carrier`` (default: its first
+    carrier) per period until now; an unknown carrier falls back to the default rather than
+    showing nothing."""
     now, code = datetime.now(UTC), ent.code
-    choices = carriers_of(conn, ent.id)
+    choices = carriers_of(meters)
     chosen = carrier if carrier in choices else (choices[0] if choices else None)
     start, end = window(resolution, now, zone)
     rows: list[PeriodConsumption] = []
@@ -161,7 +168,8 @@ def consumption_section(
     zone = ctx.config.common.zone
     with ctx.reads.connect() as conn:
         ent = enterprise_or_404(conn, who, code)
-        found = series(conn, ent, carrier, resolution, zone)
+        meters = registry.meters_of(conn, enterprise_id=ent.id)
+        found = series(conn, ent, meters, carrier, resolution, zone)
     _ = gettext_for(request)
     return render(
         ctx,
