@@ -270,6 +270,10 @@ def test_the_demo_exits_within_the_bound(
             ENERGYMON_INGEST_METRICS_PORT=str(free_port()),
             ENERGYMON_ALERTS_METRICS_PORT=str(free_port()),
             ENERGYMON_MODBUS_METRICS_PORT=str(free_port()),
+            # every service's port its own: two demos run at once here, and the usual ports
+            # would be looked at by both before either binds them
+            ENERGYMON_SPARKPLUG_METRICS_PORT=str(free_port()),
+            ENERGYMON_ACCOUNTING_METRICS_PORT=str(free_port()),
             ENERGYMON_DEMO_EPISODE_DELAY_S="3600",
         )
         args = ["demo", "--data-dir", str(tmp_path / f"demo-{i}")]

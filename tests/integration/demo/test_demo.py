@@ -238,6 +238,7 @@ def test_the_demo_runs_on_embedded_services_and_stops_cleanly(tmp_path: Path) ->
         ENERGYMON_ALERTS_METRICS_PORT=str(alerts_port),
         ENERGYMON_MODBUS_METRICS_PORT=str(modbus_metrics_port),
         ENERGYMON_SPARKPLUG_METRICS_PORT=str(sparkplug_metrics_port),
+        ENERGYMON_ACCOUNTING_METRICS_PORT=str(free_port()),
         # the scripted episodes, quicker: dc-new publishes 10 s after "ready", the budget is
         # revised after 20 s; evaluations every 5 s, alerts resolve after 10 s clear
         ENERGYMON_DEMO_EPISODE_DELAY_S="10",
