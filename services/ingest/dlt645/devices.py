@@ -19,6 +19,7 @@ from services.core.devices.dlt645.values import ValueFormat, decode_value
 from services.ingest.dlt645.freezes import (
     DEFAULT_BACKFILL,
     FREEZE_FORWARD_DI,
+    FREEZE_REVERSE_DI,
     FREEZE_TIME_DI,
     MAX_BACKFILL,
     FreezeReader,
@@ -47,10 +48,13 @@ def _reads(items: Sequence[DataItem]) -> tuple[tuple[int, ...], Any]:
     return tuple(i.di for i in items), decode
 
 
-def _freezes(data_map: DataMap, connection: dict[str, Any]) -> Callable[[], FreezeReader]:
-    """The maker of the meter's daily freeze reader (see freezes.py): the energy block's format
-    and unit from the map's 上1次 item, the meter clock's zone, how far back a first contact
-    reads (``freeze_backfill``)."""
+def _freezes(
+    data_map: DataMap, connection: dict[str, Any], *, reverse: bool
+) -> Callable[[], FreezeReader]:
+    """The maker of the meter's daily freeze reader (see freezes.py): the energy blocks' formats
+    and unit from the map's 上1次 items (the reverse one when ``reverse``: the meter feeds
+    energy_export_kwh), the meter clock's zone, how far back a first contact reads
+    (``freeze_backfill``)."""
     items = data_map.by_di()
     when, energy = items.get(FREEZE_TIME_DI), items.get(FREEZE_FORWARD_DI)
     if when is None or energy is None or energy.format is None:
@@ -63,7 +67,9 @@ def _freezes(data_map: DataMap, connection: dict[str, Any]) -> Callable[[], Free
     limit = int(connection.get("freeze_backfill", DEFAULT_BACKFILL))
     if not 1 <= limit <= MAX_BACKFILL:
         raise ValueError(f"freeze_backfill {limit} is not within 1..{MAX_BACKFILL}")
-    return lambda: FreezeReader(tz, fmt, unit, limit)
+    backwards = items.get(FREEZE_REVERSE_DI) if reverse else None
+    reverse_format = backwards.format if backwards is not None else None
+    return lambda: FreezeReader(tz, fmt, unit, limit, reverse_format=reverse_format)
 
 
 def _line(
@@ -126,7 +132,8 @@ def device_spec(
     blocks, decode = _reads(items)
     stamped = None
     if connection.get("daily_freeze") and (points is None or "energy_import_kwh" in points):
-        stamped = _freezes(data_map, connection)
+        fed = {i.point for i in items}
+        stamped = _freezes(data_map, connection, reverse="energy_export_kwh" in fed)
     line = _line(transport, connection, dtus)
     return DeviceSpec(
         meter_id=meter_id,

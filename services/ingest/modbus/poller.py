@@ -133,9 +133,9 @@ class DeviceRunner:
         self.in_flight = asyncio.Lock()
         self._stamped = spec.stamped() if spec.stamped is not None else None
         # labelled children resolved once: a label lookup per poll is measurable at 1,000 polls/s
-        self._polls_ok = metrics.polls.labels("ok")
+        self._polls_ok = metrics.polls.labels("ok", spec.source)
         self._observe_lag = metrics.schedule_lag.observe
-        self._observe_poll = metrics.poll_seconds.observe
+        self._observe_poll = metrics.poll_seconds.labels(spec.source).observe
 
     def _backoff(self) -> float:
         if self.state != DeviceState.OFFLINE:
@@ -212,8 +212,8 @@ class DeviceRunner:
 
     def _failed(self, err: PollError) -> None:
         self.failures += 1
-        self._metrics.polls.labels("failed").inc()
-        self._metrics.failures.labels(err.reason.value).inc()
+        self._metrics.polls.labels("failed", self.spec.source).inc()
+        self._metrics.failures.labels(err.reason.value, self.spec.source).inc()
         self._metrics.device_failures.labels(self.spec.enterprise, self.spec.meter).inc()
         new = (
             DeviceState.OFFLINE

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -24,7 +25,7 @@ from services.core.logging import get_logger
 from services.core.pipeline.model import InboundMessage
 from services.core.schema.tables import device_status, enterprises, meters, points
 from services.ingest.modbus.leases import LeaseManager
-from services.ingest.modbus.metrics import PollerMetrics
+from services.ingest.modbus.metrics import PROTOCOLS, PollerMetrics
 from services.ingest.modbus.poller import DeviceRunner, DeviceSpec, DeviceState, Line, PollPolicy
 
 log = get_logger(__name__)
@@ -176,10 +177,10 @@ class ModbusPollerService:
             self._runners[meter_id] = (runner, asyncio.create_task(runner.run()))
         self._metrics.leases.set(len(lease.held))
         self._metrics.live_pollers.set(lease.live_pollers)
-        for state in DeviceState:
-            self._metrics.devices.labels(state.value).set(
-                sum(1 for r, _t in self._runners.values() if r.state == state)
-            )
+        held = Counter((r.spec.source, r.state) for r, _t in self._runners.values())
+        for protocol in PROTOCOLS:
+            for state in DeviceState:
+                self._metrics.devices.labels(state.value, protocol).set(held[protocol, state])
 
     async def _stop_runners(self, meter_ids: list[int]) -> None:
         for meter_id in meter_ids:

@@ -31,11 +31,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FREEZE_TIME, FREEZE_ENERGY = 0x05060001, 0x05060101
 
 
-def _energy(db: DatabaseSettings) -> list[tuple[datetime, float]]:
+def _energy(
+    db: DatabaseSettings, quantity: str = "energy_import_kwh"
+) -> list[tuple[datetime, float]]:
     with psycopg.connect(db.libpq_url) as conn:
         rows = conn.execute(
             "SELECT r.ts, r.value FROM readings r JOIN points p ON p.id = r.point_id "
-            "WHERE p.quantity = 'energy_import_kwh' ORDER BY r.ts"
+            "WHERE p.quantity = %s ORDER BY r.ts",
+            (quantity,),
         ).fetchall()
     return [(ts, value) for ts, value in rows]
 
@@ -80,8 +83,10 @@ def test_three_silent_days_are_backfilled_from_the_freezes_and_measured_by_the_r
     ):
         wait_for(lambda: len(_energy(db_settings)) >= 7, 20, "the freezes and live readings")
         stored = dict(_energy(db_settings))
+        exported = dict(_energy(db_settings, "energy_export_kwh"))
         for f in freezes:
             assert stored[f.at] == pytest.approx(f.forward[0], abs=0.005)  # XXXXXX.XX
+            assert exported[f.at] == pytest.approx(f.reverse[0], abs=0.005)  # 050602NN
         # read once each, the meter refusing 上5次 (it keeps four): the end of the backfill
         assert server.requested[FREEZE_ENERGY] == 1
         assert [server.requested[FREEZE_TIME + n] for n in range(5)] == [1] * 5
@@ -105,14 +110,19 @@ def test_three_silent_days_are_backfilled_from_the_freezes_and_measured_by_the_r
 
     catch_up(make_engine(db_settings))
     with psycopg.connect(db_settings.libpq_url) as conn:
-        days = dict(
-            conn.execute(
-                "SELECT day, energy FROM consumption_1d WHERE point_id = %s", (pid,)
-            ).fetchall()
-        )
+        rows = conn.execute(
+            "SELECT day, energy, estimated, measured_periods FROM consumption_1d "
+            "WHERE point_id = %s",
+            (pid,),
+        ).fetchall()
+    days = {day: energy for day, energy, _, _ in rows}
     oldest_first = freezes[::-1]
     for start, end in pairwise(oldest_first):
         measured = round(end.forward[0], 2) - round(start.forward[0], 2)
         assert days[start.at.date()] == pytest.approx(measured, abs=1e-6)
+        # the total is measured, though most periods inside the silent day were not
+        [(estimated, periods)] = [(e, m) for d, _, e, m in rows if d == start.at.date()]
+        assert not estimated
+        assert periods <= 2  # the midnight's and, the first day, the reading before the outage
         # the simulator's own counters at those midnights, to the register's resolution
         assert days[start.at.date()] == pytest.approx(end.forward[0] - start.forward[0], abs=0.01)

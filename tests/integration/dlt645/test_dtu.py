@@ -118,7 +118,7 @@ def test_meters_behind_a_dtu_that_dials_in_reach_the_database(
         for meter, points in expected.items()
         for point, value in points.items()
     }
-    garbage = {"reason": "garbage"}
+    garbage = {"reason": "garbage", "protocol": "dlt645"}
     assert scene.metric("energymon_ingest_modbus_poll_failures_total", **garbage) == 0
     assert scene.metric("energymon_ingest_dtu_registrations_total") == 1
 
@@ -219,6 +219,8 @@ def test_a_late_reply_on_a_dtu_line_costs_only_its_own_meter(
                 "the slow meter offline",
             )
     assert _energy(db_settings, slow) == 0
-    assert scene.metric("energymon_ingest_modbus_poll_failures_total", reason="garbage") == 0
+    failed = "energymon_ingest_modbus_poll_failures_total"
+    assert scene.metric(failed, reason="garbage", protocol="dlt645") == 0
+    assert scene.metric(failed, reason="timeout", protocol="dlt645") >= 2  # the slow meter's
     # the DTU's connection outlived every timeout: it registered once
     assert scene.metric("energymon_ingest_dtu_registrations_total") == 1

@@ -265,7 +265,8 @@ def test_serial_rtu_bad_crc_and_absent_unit_cost_only_their_own_polls(
         for code in ("MB-2", "MB-9"):
             assert str(status[code][1]).startswith("timeout:"), status[code]
         timeouts = metrics_registry.get_sample_value(
-            "energymon_ingest_modbus_poll_failures_total", {"reason": "timeout"}
+            "energymon_ingest_modbus_poll_failures_total",
+            {"reason": "timeout", "protocol": "modbus"},
         )
         assert timeouts is not None
         assert timeouts >= 4  # two failed polls each before offline

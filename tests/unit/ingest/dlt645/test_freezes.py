@@ -125,3 +125,47 @@ def test_a_refused_newest_freeze_fails_the_poll_and_moves_nothing() -> None:
     with pytest.raises(PollError):
         _read(reader, meter)
     assert reader.known is None
+
+
+class _TwoWayMeter(_Meter):
+    """Also answers the reverse blocks (050602NN): a tenth of the forward total."""
+
+    def __init__(self, kept: int, *, reverse: bool = True) -> None:
+        super().__init__(kept)
+        self.reverse = reverse
+
+    async def request(self, di: int) -> bytes:
+        if di >> 8 != 0x050602:
+            return await super().request(di)
+        self.asked.append(di)
+        if not self.reverse:
+            raise PollError(FailureReason.EXCEPTION_CODE, "无请求数据", 2, permanent=True)
+        kwh = self.freezes[(di & 0xFF) - 1][1] / 10
+        return b"".join(encode_value(v, KWH) for v in (kwh, kwh / 2, kwh / 2))
+
+
+def test_a_meter_feeding_export_energy_has_its_reverse_freezes_backfilled_too() -> None:
+    meter = _TwoWayMeter(kept=10)
+    reader = FreezeReader(SHANGHAI, KWH, "kWh", now=lambda: MIDNIGHT, reverse_format=KWH)
+    reader.known = MIDNIGHT - timedelta(days=2)
+    got = asyncio.run(reader.read(meter.request, resumed=True))
+    assert [(p, v, at) for p, v, _u, at in got] == [
+        ("energy_import_kwh", 1000.0, MIDNIGHT),
+        ("energy_export_kwh", 100.0, MIDNIGHT),
+        ("energy_import_kwh", 990.0, MIDNIGHT - timedelta(days=1)),
+        ("energy_export_kwh", 99.0, MIDNIGHT - timedelta(days=1)),
+    ]
+    assert reader.known == MIDNIGHT
+    assert 0x05060203 not in meter.asked  # the held freeze's reverse block is not read either
+
+
+def test_a_meter_refusing_the_reverse_block_keeps_its_forward_freezes_and_is_not_asked_again() -> (
+    None
+):
+    meter = _TwoWayMeter(kept=3, reverse=False)
+    reader = FreezeReader(SHANGHAI, KWH, "kWh", now=lambda: MIDNIGHT, reverse_format=KWH)
+    got = asyncio.run(reader.read(meter.request, resumed=False))
+    assert [(p, at) for p, _v, _u, at in got] == [
+        ("energy_import_kwh", MIDNIGHT - timedelta(days=d)) for d in range(3)
+    ]
+    assert [di for di in meter.asked if di >> 8 == 0x050602] == [0x05060201]
