@@ -92,6 +92,6 @@ def _totals(t: IntakeTotals, alerts_open: int) -> str:
         f"readings stored {t.readings:,} (mqtt {t.mqtt_readings:,}, modbus {t.modbus_readings:,}, "
         f"dlt645 {t.dlt645_readings:,}); "
         f"dead letters {t.dead_letters:,}; gateways online {t.gateways_online}/{t.gateways}; "
-        f"modbus meters reporting {t.modbus_meters_reporting}/{t.modbus_meters}; "
+        f"polled meters reporting {t.polled_meters_reporting}/{t.polled_meters}; "
         f"PUE and budget alerts open {alerts_open}"
     )

@@ -1,5 +1,5 @@
 """What the platform has taken in so far: readings by source, dead letters, gateways online,
-Modbus meters reporting, points still waiting for data, and the counters a site's meters reached.
+polled (Modbus and DL/T 645) meters reporting, points still waiting for data, and the counters a site's meters reached.
 The running totals of ``energymon demo``."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from services.core.schema.tables import (
     sites,
 )
 
-REPORTING_INTERVALS = 3  # a Modbus meter reports while a poll was stored within this many slots
+REPORTING_INTERVALS = 3  # a polled meter reports while a poll was stored within this many slots
+POLLED = ("modbus", "dlt645")  # the protocols the device poller reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,8 @@ class IntakeTotals:
     dead_letters: int
     gateways_online: int
     gateways: int
-    modbus_meters_reporting: int
-    modbus_meters: int
+    polled_meters_reporting: int  # Modbus and DL/T 645 meters
+    polled_meters: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,8 @@ class CounterSeen:
 
 def intake_totals(conn: Connection) -> IntakeTotals:
     """Readings stored (all, MQTT, Modbus, DL/T 645), dead letters, gateways online of all, and
-    active Modbus meters with a poll stored within their last ``REPORTING_INTERVALS``
-    intervals."""
+    active polled (Modbus and DL/T 645) meters with a poll stored within their last
+    ``REPORTING_INTERVALS`` intervals."""
     mqtt, modbus, dlt645 = SOURCE_CODES["mqtt"], SOURCE_CODES["modbus"], SOURCE_CODES["dlt645"]
     stored = conn.execute(
         select(
@@ -72,13 +73,13 @@ def intake_totals(conn: Connection) -> IntakeTotals:
         points.c.meter_id == meters.c.id,
         points.c.active,
         readings.c.point_id == points.c.id,
-        readings.c.source == modbus,
+        readings.c.source.in_([modbus, dlt645]),
         readings.c.ts > recent,
     )
     reporting = conn.execute(
         select(func.count().filter(polled), func.count())
         .select_from(meters)
-        .where(meters.c.protocol == "modbus", meters.c.active)
+        .where(meters.c.protocol.in_(POLLED), meters.c.active)
     ).one()
     return IntakeTotals(
         readings=int(stored[0]),
@@ -88,8 +89,8 @@ def intake_totals(conn: Connection) -> IntakeTotals:
         dead_letters=int(stored[4]),
         gateways_online=int(online[0]),
         gateways=int(online[1]),
-        modbus_meters_reporting=int(reporting[0]),
-        modbus_meters=int(reporting[1]),
+        polled_meters_reporting=int(reporting[0]),
+        polled_meters=int(reporting[1]),
     )
 
 

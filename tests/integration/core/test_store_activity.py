@@ -1,5 +1,5 @@
 """The running totals `energymon demo` prints, read from what ingest stored: readings by source,
-dead letters, gateways online, Modbus meters reporting, points still without data, and where a
+dead letters, gateways online, polled meters reporting, points still without data, and where a
 site's counters stand."""
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ enterprises:
 """
         for u in (1, 2)
     )
+    + """          - {code: DL-1, carrier: electricity, protocol: dlt645, interval_s: 15,
+              connection: {port: 5021, address: "000000000001", interval_s: 15},
+              points: [energy_import_kwh]}
+"""
     + """          - {code: SP-1, carrier: electricity, protocol: mqtt, points: [energy_import_kwh],
               connection: {sparkplug: {group: mill, node: edge-1, device: meter-1,
               metrics: {"Energy/Import": energy_import_kwh}}}}
@@ -93,6 +97,7 @@ def test_the_totals_count_readings_by_source_dead_letters_and_what_reports(
 ) -> None:
     m100 = _point(db, "M-100", "energy_import_kwh")
     mb1, mb2 = _point(db, "MB-1", "energy_import_kwh"), _point(db, "MB-2", "energy_import_kwh")
+    dl1 = _point(db, "DL-1", "energy_import_kwh")
     engine = make_engine(db)
     with engine.connect() as conn:
         gw = conn.execute(
@@ -109,6 +114,7 @@ def test_the_totals_count_readings_by_source_dead_letters_and_what_reports(
                 (m100, now - timedelta(minutes=1), 2.0, now, 1),
                 (mb1, now - timedelta(seconds=10), 5.0, now, 2),  # within three 15 s slots
                 (mb2, now - timedelta(minutes=10), 5.0, now, 2),  # long silent
+                (dl1, now - timedelta(seconds=20), 7.0, now, 5),  # a DL/T 645 meter, reporting
             ],
             dead_letters=[dead],
             statuses=[(gw, "online", now)],
@@ -118,15 +124,15 @@ def test_the_totals_count_readings_by_source_dead_letters_and_what_reports(
         totals = intake_totals(conn)
     engine.dispose()
     assert totals == IntakeTotals(
-        readings=4,
+        readings=5,
         mqtt_readings=2,
         modbus_readings=2,
-        dlt645_readings=0,
+        dlt645_readings=1,
         dead_letters=1,
         gateways_online=1,
         gateways=3,
-        modbus_meters_reporting=1,
-        modbus_meters=2,
+        polled_meters_reporting=2,
+        polled_meters=3,
     )
 
 
