@@ -1,5 +1,5 @@
-"""Rules for silence and connectivity: meters without data, gateways offline, Modbus devices
-offline. Each returns findings for the subjects whose condition holds; a live alert without a
+"""Rules for silence and connectivity: meters without data, gateways offline, polled (Modbus,
+DL/T 645) meters offline. Each returns findings for the subjects whose condition holds; a live alert without a
 finding counts as clear (services/core/alerting/lifecycle.py)."""
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from services.core.store import connectivity
 
 SILENT_METER = "silent_meter"
 GATEWAY_OFFLINE = "gateway_offline"
+# the rule's id predates DL/T 645 and is kept (API filters and stored alerts use it): it covers
+# every meter the poller reads, and its titles name the meter's protocol
 MODBUS_DEVICE_OFFLINE = "modbus_device_offline"
+PROTOCOL_NAMES = {"modbus": "Modbus", "dlt645": "DL/T 645"}
 
 
 def silent_meters(conn: Connection, now: datetime, intervals: int) -> list[Finding]:
@@ -81,11 +84,13 @@ def modbus_devices_offline(conn: Connection, _now: datetime) -> list[Finding]:
             window="",
             active=True,
             severity=Severity.WARNING,
-            title=f"Modbus meter {d.meter} of {d.enterprise} is offline",
+            title=f"{PROTOCOL_NAMES.get(d.protocol, d.protocol)} meter {d.meter} of "
+            f"{d.enterprise} is offline",
             value=float(d.consecutive_failures),
             enterprise_id=d.enterprise_id,
             evidence={
                 "since": d.since.isoformat(),
+                "protocol": d.protocol,
                 "last_error": d.last_error,
                 "last_success_at": _iso(d.last_success_at),
             },

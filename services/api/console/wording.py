@@ -194,7 +194,7 @@ WORDS = (
 RULES = {
     "silent_meter": N_("Meter silent"),
     "gateway_offline": N_("Gateway offline"),
-    "modbus_device_offline": N_("Modbus meter offline"),
+    "modbus_device_offline": N_("Polled meter offline (Modbus, DL/T 645)"),
     "sequence_gap": N_("Messages missing from a gateway"),
     "ingest_partition_unowned": N_("Ingest partition without a replica"),
     "ingest_replica_lost": N_("Ingest replica lost"),

@@ -48,6 +48,7 @@ class OfflineDevice:
     last_error: str | None
     consecutive_failures: int
     last_success_at: datetime | None
+    protocol: str  # modbus, dlt645
 
 
 def last_readings(conn: Connection) -> list[MeterLastReading]:
@@ -113,11 +114,12 @@ def offline_gateways(conn: Connection) -> list[OfflineGateway]:
 
 
 def offline_devices(conn: Connection) -> list[OfflineDevice]:
-    """Active Modbus meters the poller marked offline."""
+    """Active polled (Modbus, DL/T 645) meters the poller marked offline."""
     stmt = (
         select(
             meters.c.id,
             meters.c.code,
+            meters.c.protocol,
             enterprises.c.id.label("enterprise_id"),
             enterprises.c.code.label("enterprise"),
             device_status.c.since,
@@ -139,6 +141,7 @@ def offline_devices(conn: Connection) -> list[OfflineDevice]:
             last_error=r.last_error,
             consecutive_failures=int(r.consecutive_failures),
             last_success_at=r.last_success_at,
+            protocol=r.protocol,
         )
         for r in conn.execute(stmt)
     ]

@@ -116,3 +116,24 @@ def test_gateway_last_will_and_modbus_offline_open_alerts(
     evaluator.evaluate_all(now=now + timedelta(minutes=22))
     assert _alerts(db, "gateway_offline")[0][2] == "resolved"
     assert _alerts(db, "modbus_device_offline")[0][2] == "open"
+
+
+def test_an_offline_dlt645_meter_opens_the_offline_alert_named_for_its_protocol(
+    evaluator: Evaluator, small_district: DatabaseSettings
+) -> None:
+    db = small_district
+    now = datetime.now(UTC)
+    with psycopg.connect(db.libpq_url) as conn:
+        conn.execute("UPDATE meters SET protocol = 'dlt645' WHERE code = 'B-1'")
+        conn.execute(
+            "INSERT INTO device_status (meter_id, state, since, consecutive_failures, "
+            "last_error) SELECT id, 'offline', %s, 3, 'timeout' FROM meters WHERE code = 'B-1'",
+            (now,),
+        )
+    evaluator.evaluate_all(now=now)
+    with psycopg.connect(db.libpq_url) as conn:
+        title, evidence = conn.execute(
+            "SELECT title, evidence FROM alerts WHERE rule = 'modbus_device_offline'"
+        ).fetchone() or (None, None)
+    assert title == "DL/T 645 meter B-1 of 91120111MA06L2QW8F is offline"
+    assert evidence["protocol"] == "dlt645"
