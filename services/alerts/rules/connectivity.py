@@ -1,6 +1,6 @@
-"""Rules for silence and connectivity: meters without data, gateways offline, polled (Modbus,
-DL/T 645) meters offline. Each returns findings for the subjects whose condition holds; a live alert without a
-finding counts as clear (services/core/alerting/lifecycle.py)."""
+"""Rules for silence and connectivity: meters without data, gateways offline, polled (Modbus, DL/T
+645) meters offline. Each returns findings for the subjects whose condition holds; a live alert
+without a finding counts as clear (services/core/alerting/lifecycle.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""What the platform has taken in so far: readings by source, dead letters, gateways online,
-polled (Modbus and DL/T 645) meters reporting, points still waiting for data, and the counters a site's meters reached.
-The running totals of ``energymon demo``."""
+"""What the platform has taken in so far: readings by source, dead letters, gateways online, polled
+(Modbus and DL/T 645) meters reporting, points still waiting for data, and the counters a site's
+meters reached. The running totals of ``energymon demo``."""
 
 from __future__ import annotations
 

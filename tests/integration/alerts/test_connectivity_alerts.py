@@ -23,6 +23,15 @@ def _alerts(db: DatabaseSettings, rule: str) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
+def _mark_offline(conn: psycopg.Connection, meter: str, now: datetime) -> None:
+    """What the poller records after failed polls."""
+    conn.execute(
+        "INSERT INTO device_status (meter_id, state, since, consecutive_failures, last_error) "
+        "SELECT id, 'offline', %s, 4, 'timeout' FROM meters WHERE code = %s",
+        (now, meter),
+    )
+
+
 def _notifications(db: DatabaseSettings) -> list[tuple[object, ...]]:
     with psycopg.connect(db.libpq_url) as conn:
         return conn.execute(
@@ -101,12 +110,7 @@ def test_gateway_last_will_and_modbus_offline_open_alerts(
             "UPDATE gateways SET status = 'offline', status_at = %s WHERE code = 'gw-02'",
             (now - timedelta(minutes=5),),
         )
-        conn.execute(
-            "INSERT INTO device_status (meter_id, state, since, consecutive_failures, "
-            "last_error) SELECT id, 'offline', %s, 4, 'timeout' FROM meters "
-            "WHERE code = 'B-1'",
-            (now,),
-        )
+        _mark_offline(conn, "B-1", now)
     evaluator.evaluate_all(now=now)
     assert [r[1] for r in _alerts(db, "gateway_offline")] == ["91120111MA05K8XX3E/gw-02"]
     assert [r[1] for r in _alerts(db, "modbus_device_offline")] == ["91120111MA06L2QW8F/B-1"]
@@ -125,11 +129,7 @@ def test_an_offline_dlt645_meter_opens_the_offline_alert_named_for_its_protocol(
     now = datetime.now(UTC)
     with psycopg.connect(db.libpq_url) as conn:
         conn.execute("UPDATE meters SET protocol = 'dlt645' WHERE code = 'B-1'")
-        conn.execute(
-            "INSERT INTO device_status (meter_id, state, since, consecutive_failures, "
-            "last_error) SELECT id, 'offline', %s, 3, 'timeout' FROM meters WHERE code = 'B-1'",
-            (now,),
-        )
+        _mark_offline(conn, "B-1", now)
     evaluator.evaluate_all(now=now)
     with psycopg.connect(db.libpq_url) as conn:
         title, evidence = conn.execute(
