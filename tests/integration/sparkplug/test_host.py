@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -285,8 +286,10 @@ def test_a_primary_host_gets_stored_data_as_historical_after_its_return(
         host.wait(lambda: not node._host_online_event.is_set(), "node saw the host offline")
         node.data({ENERGY: 42_000.0}, timestamp_ms=1_764_633_600_000)
         host.service.start()  # back: the node re-births and forwards as historical
+        stored_at = datetime.fromtimestamp(1_764_633_600, UTC)
+        # at the time it was taken: the node's rebirth also carries 42.0, as its current value
         host.wait(
-            lambda: 42.0 in [v for _, v in host.values("SP-1", "energy_import_kwh")],
+            lambda: (stored_at, 42.0) in host.values("SP-1", "energy_import_kwh"),
             "stored-and-forwarded value",
         )
         assert host.metric("energymon_sparkplug_values_total", historical="true") == 1.0
