@@ -3,13 +3,19 @@ ENERGYMON_DATABASE_READ_URL (the servers themselves: tests/integration/api/test_
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
+from prometheus_client import CollectorRegistry
 
 from services.api.replica import (
     NOT_PROBED,
     PRIMARY,
     ReadChoice,
     ReplicaState,
+    ReplicaWatch,
     behind_header,
     choose,
     lag_s,
@@ -106,3 +112,57 @@ def test_an_empty_read_url_means_reading_the_primary() -> None:
     assert replica.for_reads().read_url is None
     with pytest.raises(ValueError, match="postgresql://"):
         DatabaseSettings(url=primary, read_url="mysql://db-replica/energymon")
+
+
+class _Result:
+    def __init__(self, row: tuple[object, ...]) -> None:
+        self._row = row
+
+    def scalar_one(self) -> object:
+        return self._row[0]
+
+    def one(self) -> tuple[object, ...]:
+        return self._row
+
+
+class _Server:
+    """An engine whose connections answer every statement with ``row`` (or fail while down)."""
+
+    def __init__(self, row: tuple[object, ...]) -> None:
+        self.row = row
+        self.down = False
+
+    @contextmanager
+    def connect(self) -> Iterator[_Server]:
+        if self.down:
+            raise OSError("connection refused")
+        yield self
+
+    def execute(self, _statement: object) -> _Result:
+        return _Result(self.row)
+
+
+def _sample(registry: CollectorRegistry, name: str) -> float | None:
+    return registry.get_sample_value(name)
+
+
+def test_an_unreachable_replica_is_said_and_read_around_until_it_answers_again() -> None:
+    primary, replica = _Server((2000,)), _Server((True, 2000, 40.0))
+    registry = CollectorRegistry()
+    ticks = iter([1.0, 2.0, 3.5])  # the three probes' clock readings
+    watch = ReplicaWatch(primary, replica, registry, clock=lambda: next(ticks))  # type: ignore[arg-type]
+    assert watch.state == NOT_PROBED
+    assert watch.probe() == ReplicaState(True, 2000, 0.0)
+    assert _sample(registry, "energymon_api_replica_up") == 1
+    assert _sample(registry, "energymon_api_replica_lag_seconds") == 0
+
+    replica.down = True
+    assert watch.probe() == ReplicaState(False)
+    assert choose(watch.state, writes=False, written=None, max_lag_s=10.0) == PRIMARY
+    assert _sample(registry, "energymon_api_replica_up") == 0
+    assert math.isnan(_sample(registry, "energymon_api_replica_lag_seconds") or 0.0)
+
+    replica.down, replica.row = False, (True, 1500, 40.0)  # back, behind a primary at 2000
+    # last seen caught up at the first probe, 2.5 s ago: tighter than the 40 s replay age
+    assert watch.probe() == ReplicaState(True, 1500, 2.5)
+    assert _sample(registry, "energymon_api_replica_up") == 1
