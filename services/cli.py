@@ -96,7 +96,7 @@ def _export_readings(args: argparse.Namespace) -> int:
     from services.core.settings import CommonSettings, DatabaseSettings
 
     zone = CommonSettings().zone
-    engine = make_engine(DatabaseSettings())
+    engine = make_engine(DatabaseSettings().for_reads())  # the read replica, if there is one
     start = parse_instant(args.from_, zone)
     end = parse_instant(args.to, zone)
     if end <= start:

@@ -29,6 +29,8 @@ from services.api.context import (
 from services.api.freshness import install as install_freshness
 from services.api.middleware import LimitsAndMetrics
 from services.api.problems import install as install_problems
+from services.api.replica import ReplicaWatch
+from services.api.replica_http import ReplicaAnswers
 from services.api.routes import (
     alerts,
     auth,
@@ -71,6 +73,17 @@ def create_app(config: ApiConfig) -> FastAPI:
         parallel=False,
         session_zone=config.common.zone.key,
     )
+    replica_db = config.db.replica()
+    replica = (
+        None
+        if replica_db is None
+        else make_engine(
+            replica_db,
+            pool_size=config.api.db_pool_size,
+            parallel=False,
+            session_zone=config.common.zone.key,
+        )
+    )
     metrics_registry = CollectorRegistry()
     ctx = ApiContext(
         config=config,
@@ -82,23 +95,32 @@ def create_app(config: ApiConfig) -> FastAPI:
         logins=LoginThrottle.from_settings(config.api),
         snapshots=Snapshots(config.api.snapshot_ttl_s),
         accounts=AccountVersions(config.db.libpq_url),
+        replica=replica,
+        watch=None if replica is None else ReplicaWatch(engine, replica, metrics_registry),
     )
     head = head_revision(config.db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.accounts.start()
+        if ctx.watch is not None:
+            ctx.watch.start()
         yield
+        if ctx.watch is not None:
+            ctx.watch.stop()
         ctx.accounts.stop()
         ctx.writers.close()
         engine.dispose()
+        if replica is not None:
+            replica.dispose()
 
     app = FastAPI(
         title="energymon monitoring API", version="1", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.ctx = ctx
     install_problems(app)
-    install_freshness(app, ctx.reads, config.accounting.lag_threshold_s)
+    install_freshness(app, ctx.primary_reads, config.accounting.lag_threshold_s)
+    app.add_middleware(ReplicaAnswers, ctx=ctx)
 
     app.add_middleware(
         LimitsAndMetrics, max_body_bytes=config.api.max_body_bytes, metrics=ctx.metrics
@@ -121,6 +143,9 @@ def create_app(config: ApiConfig) -> FastAPI:
             problem = f"database unreachable: {type(err).__name__}"
         if problem:
             return PlainTextResponse(f"not ready: {problem}\n", status_code=503)
+        if ctx.watch is not None and ctx.watch.state.reachable is False:
+            # the primary serves the reads meanwhile (ReplicaWatch logged it): still ready
+            return PlainTextResponse("ready (read replica unreachable: reading the primary)\n")
         return PlainTextResponse("ready\n")
 
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -3,6 +3,7 @@ login throttle."""
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 import time
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Engine
 
 from services.api.accounts import AccountVersions
+from services.api.replica import ReadChoice, ReplicaWatch
 from services.api.snapshots import Snapshots
 from services.api.throttle import LoginThrottle
 from services.core.pipeline.index import RegistryIndex, load_index
@@ -168,8 +170,14 @@ class ApiContext:
     logins: LoginThrottle
     snapshots: Snapshots
     accounts: AccountVersions
+    # the read replica (ENERGYMON_DATABASE_READ_URL) and the thread that watches it; None: none
+    replica: Engine | None = None
+    watch: ReplicaWatch | None = None
     limits: Limits = field(init=False)
     reads: Engine = field(init=False)
+    primary_reads: Engine = field(init=False)
+    replica_reads: Engine | None = field(init=False, default=None)
+    replica_behind_s: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.limits = Limits.from_settings(self.config.ingest, self.config.db)
@@ -177,5 +185,22 @@ class ApiContext:
         # and psycopg keeps the statements it prepared (a rollback makes it deallocate them all;
         # a prepared consumption query costs 1.8 ms instead of 4.7). Under READ COMMITTED each
         # statement sees its own snapshot inside a transaction too, so answers are unchanged.
-        # Writes use ``engine.begin()``.
-        self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Writes use ``engine.begin()``; reads that must see the latest commit (logins, token
+        # versions) use ``primary_reads``; ``reads`` is the primary too, except in the context
+        # of a request routed to the replica (:meth:`reading`).
+        self.primary_reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.reads = self.primary_reads
+        self.replica_reads = (
+            None
+            if self.replica is None
+            else self.replica.execution_options(isolation_level="AUTOCOMMIT")
+        )
+
+    def reading(self, choice: ReadChoice) -> ApiContext:
+        """This context for one request whose reads go where ``choice`` says."""
+        if not choice.replica or self.replica_reads is None:
+            return self
+        routed = copy.copy(self)
+        routed.reads = self.replica_reads
+        routed.replica_behind_s = choice.behind_s
+        return routed

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api.accounts import version_of
 from services.api.context import ApiContext
 from services.api.problems import Problem
+from services.api.replica_http import request_context
 from services.api.security import InvalidTokenError, Principal, Role, decode_token
 from services.api.users import current_token_version, principal_for_api_key
 
@@ -30,8 +31,7 @@ _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="energymon"'}
 
 
 async def context(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
+    return request_context(request)
 
 
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -52,7 +52,7 @@ async def principal(
         # a signed token outlives its account's deactivation unless checked on every request
         account = who.user_id
         version = await version_of(
-            ctx.accounts, account, lambda: current_token_version(ctx.reads, account)
+            ctx.accounts, account, lambda: current_token_version(ctx.primary_reads, account)
         )
         if version != who.token_version:
             raise Problem(401, "invalid token: the account is deactivated", headers=_UNAUTHORIZED)

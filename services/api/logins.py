@@ -25,7 +25,7 @@ def check_login(
         ctx.metrics.logins_throttled.labels(attempt.limit).inc()
         return attempt
     try:
-        with ctx.reads.connect() as conn:
+        with ctx.primary_reads.connect() as conn:  # a changed password counts at once
             who = authenticate(conn, user, secret)
     except BaseException:
         ctx.logins.abandoned(attempt)

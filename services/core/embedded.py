@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -101,6 +102,27 @@ def _run(cmd: list[str], *, what: str) -> None:
         raise ServiceUnavailableError(f"{what} failed: {' '.join(detail)}{hint}")
 
 
+def _as_cluster_owner(data_dir: Path) -> list[str]:
+    """The command prefix that runs a cluster's programs on ``data_dir``: none, or as root (which
+    initdb and postgres refuse) the system's postgres user, given ``data_dir`` and a way to it."""
+    if os.geteuid() != 0:
+        return []
+    import pwd
+
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError:
+        raise ServiceUnavailableError(
+            "a private PostgreSQL cannot run as root and there is no 'postgres' user"
+        ) from None
+    parent = data_dir.parent
+    os.chmod(parent, parent.stat().st_mode | 0o011)  # postgres must reach its directory
+    for path in (data_dir, *data_dir.rglob("*")):
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    os.chmod(data_dir, 0o700)
+    return ["runuser", "-u", "postgres", "--"]
+
+
 @dataclass
 class Embedded:
     """Servers started by this process; :meth:`close` stops them (and removes temporary dirs)."""
@@ -129,26 +151,10 @@ class Embedded:
                 "no PostgreSQL: set the database URL, start a server on 127.0.0.1:5432, or "
                 "install the PostgreSQL server binaries (initdb, pg_ctl)"
             )
-        as_user: list[str] = []
         data_dir.mkdir(parents=True, exist_ok=True)
         if temporary:
             self.temp_dirs.append(data_dir)
-        if os.geteuid() == 0:
-            # initdb refuses root: run the private cluster as the system's postgres user.
-            import pwd
-
-            try:
-                pw = pwd.getpwnam("postgres")
-            except KeyError:
-                raise ServiceUnavailableError(
-                    "a private PostgreSQL cannot run as root and there is no 'postgres' user"
-                ) from None
-            parent = data_dir.parent
-            os.chmod(parent, parent.stat().st_mode | 0o011)  # postgres must reach its directory
-            for path in (data_dir, *data_dir.rglob("*")):
-                os.chown(path, pw.pw_uid, pw.pw_gid)
-            os.chmod(data_dir, 0o700)
-            as_user = ["runuser", "-u", "postgres", "--"]
+        as_user = _as_cluster_owner(data_dir)
         if not (data_dir / "PG_VERSION").exists():
             _run(
                 [
@@ -188,6 +194,47 @@ class Embedded:
             [*as_user, str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"]
         )
         return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def start_standby(self, primary_url: str, data_dir: Path, *, temporary: bool = False) -> str:
+        """Clone the running cluster at ``primary_url`` (a maintenance URL of a superuser, which
+        may connect for replication as initdb's default pg_hba.conf allows from loopback) with
+        ``pg_basebackup -R`` into ``data_dir`` and start it as its streaming standby on a free
+        port; returns the standby's maintenance URL."""
+        bindir = pg_bindir()
+        # beside the server's programs (pg_ctl on the PATH may be a link to them)
+        found = [
+            d / "pg_basebackup"
+            for d in ([bindir, (bindir / "pg_ctl").resolve().parent] if bindir else [])
+            if (d / "pg_basebackup").exists()
+        ]
+        if not found:
+            raise ServiceUnavailableError("no pg_basebackup beside pg_ctl: install the server")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if temporary:
+            self.temp_dirs.append(data_dir)
+        as_user = _as_cluster_owner(data_dir)
+        parts = urlsplit(primary_url)
+        _run(
+            [
+                *as_user,
+                str(found[0]),
+                "-D",
+                str(data_dir),
+                "-h",
+                parts.hostname or "127.0.0.1",
+                "-p",
+                str(parts.port or 5432),
+                "-U",
+                parts.username or "postgres",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-R",  # standby.signal and primary_conninfo: start as this primary's standby
+            ],
+            what="pg_basebackup",
+        )
+        return self.start_postgres(data_dir, fsync=False)
 
     def start_mosquitto(
         self,

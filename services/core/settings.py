@@ -112,14 +112,42 @@ class DatabaseSettings(BaseSettings):
     )
     chunk_interval_days: int = Field(7, ge=1, description="TimescaleDB chunk interval.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Connection timeout in seconds.")
+    read_url: str | None = Field(
+        None,
+        description="A PostgreSQL streaming replica of `ENERGYMON_DATABASE_URL` that the API's "
+        "and console's pages, reports and exports (and `energymon export readings`) read from; "
+        "logins, account checks and every write stay on the primary, and a console page shown "
+        "after the user's own change reads the primary until the replica has replayed it. "
+        "Unset: everything reads the primary. While the replica is unreachable reads fall back "
+        "to the primary (docs/deploy.md, Read replicas).",
+    )
+    read_max_lag_s: float = Field(
+        10.0,
+        ge=0,
+        description="When the read replica is further behind the primary than this, API answers "
+        "read from it carry `X-Energymon-Replica-Behind-S` and console pages say so.",
+    )
 
-    @field_validator("url")
+    @field_validator("url", "read_url")
     @classmethod
-    def _postgres_url(cls, value: str) -> str:
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if not value:  # an empty ENERGYMON_DATABASE_READ_URL= is unset
+            return None
         scheme = urlsplit(value).scheme
         if scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
             raise ValueError(f"expected a postgresql:// URL, got scheme {scheme!r}")
         return value
+
+    def replica(self) -> DatabaseSettings | None:
+        """These settings pointing at the read replica (None: no replica configured)."""
+        if self.read_url is None:
+            return None
+        return self.model_copy(update={"url": self.read_url, "read_url": None})
+
+    def for_reads(self) -> DatabaseSettings:
+        """Where a read-only command reads: the replica when one is configured, else the
+        primary."""
+        return self.replica() or self
 
     @property
     def libpq_url(self) -> str:

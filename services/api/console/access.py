@@ -12,6 +12,7 @@ from services.api.accounts import version_of
 from services.api.console.session import LoginRequiredError, session_principal
 from services.api.context import ApiContext
 from services.api.problems import Problem
+from services.api.replica_http import request_context
 from services.api.security import Principal, Role
 from services.api.tenancy import visible_enterprise
 from services.api.users import current_token_version
@@ -28,8 +29,7 @@ class ForbiddenError(Exception):
 
 
 async def console_context(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
+    return request_context(request)
 
 
 async def console_user(request: Request) -> Principal:
@@ -38,7 +38,7 @@ async def console_user(request: Request) -> Principal:
     if who is not None:
         account = who.user_id
         version = await version_of(
-            ctx.accounts, account, lambda: current_token_version(ctx.reads, account)
+            ctx.accounts, account, lambda: current_token_version(ctx.primary_reads, account)
         )
         if version != who.token_version:
             who = None  # the account was deactivated after this session began

@@ -125,6 +125,8 @@ def render(
             csrf=token,
             zone=zone,
             min_completeness=ctx.config.common.min_completeness,
+            # read from a replica further behind than ENERGYMON_DATABASE_READ_MAX_LAG_S
+            replica_behind_s=ctx.replica_behind_s,
             local=lambda ts: _local(ts, zone),
             tables={t.name: t for t in tables or ()},
             export_href=lambda t: export_href(request, t),
