@@ -4,7 +4,8 @@ Issue 20, item 6. Two tables shaped like ``consumption_15m`` (primary key point_
 the same POINTS points x DAYS days of 15-minute rows (server-side ``generate_series``): ``plain``
 is one table, ``monthly`` is partitioned by range of ``bucket``, one partition per calendar month
 (UTC). Then, RUNS times each with a random point, the statements the platform runs against
-the table, with bound parameters as SQLAlchemy sends them: a point's day of buckets (the API's
+the table, with bound parameters as SQLAlchemy sends them, alternating between the tables run
+by run with the same parameters after an untimed warm-up pass: a point's day of buckets (the API's
 15-minute series), a point's month summed, an enterprise's points (ENTERPRISE consecutive ids)
 summed per point over a month, and the accounting's rewrite of one point's eight buckets
 (DELETE and INSERT in one transaction, rolled back). p50 / p95 in ms and the size of each table
@@ -34,6 +35,7 @@ from tests.support import db as dbs
 from tests.support.services import Private, resolve_postgres
 
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
+TABLES = ("plain", "monthly")
 COLUMNS = sql.SQL("""(point_id integer NOT NULL, bucket timestamptz NOT NULL,
     energy float8 NOT NULL, readings smallint NOT NULL, expected smallint NOT NULL,
     estimated boolean NOT NULL, computed_at timestamptz NOT NULL DEFAULT now(),
@@ -70,63 +72,65 @@ def _create(conn: psycopg.Connection[tuple[object, ...]], days: int) -> None:
         month = following
 
 
-def _time(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
+Statement = Callable[[str, random.Random], object]
 
 
-def _bench(
-    conn: psycopg.Connection[tuple[object, ...]], table: str, args: argparse.Namespace
-) -> dict[str, tuple[float, float]]:
-    rng = random.Random(7)
+def _statements(
+    conn: psycopg.Connection[tuple[object, ...]], args: argparse.Namespace
+) -> dict[str, Statement]:
+    """Each measured statement as a function of the table and a generator of its parameters."""
 
-    def when() -> datetime:
+    def when(rng: random.Random) -> datetime:
         return T0 + timedelta(days=rng.randrange(args.days - 31))
 
-    def day() -> object:
-        t = when()
-        return conn.execute(
-            DAY.format(t=sql.Identifier(table)),
-            (rng.randint(1, args.points), t, t + timedelta(days=1)),
-        ).fetchall()
+    def day(table: str, rng: random.Random) -> object:
+        pid, t = rng.randint(1, args.points), when(rng)
+        query = DAY.format(t=sql.Identifier(table))
+        return conn.execute(query, (pid, t, t + timedelta(days=1))).fetchall()
 
-    def month() -> object:
-        t = when()
-        return conn.execute(
-            MONTH.format(t=sql.Identifier(table)),
-            (rng.randint(1, args.points), t, t + timedelta(days=30)),
-        ).fetchall()
+    def month(table: str, rng: random.Random) -> object:
+        pid, t = rng.randint(1, args.points), when(rng)
+        query = MONTH.format(t=sql.Identifier(table))
+        return conn.execute(query, (pid, t, t + timedelta(days=30))).fetchall()
 
-    def enterprise() -> object:
-        first, t = rng.randint(1, args.points - args.enterprise), when()
-        return conn.execute(
-            ENTERPRISE.format(t=sql.Identifier(table)),
-            (first, first + args.enterprise - 1, t, t + timedelta(days=30)),
-        ).fetchall()
+    def enterprise(table: str, rng: random.Random) -> object:
+        first, t = rng.randint(1, args.points - args.enterprise), when(rng)
+        query = ENTERPRISE.format(t=sql.Identifier(table))
+        last = first + args.enterprise - 1
+        return conn.execute(query, (first, last, t, t + timedelta(days=30))).fetchall()
 
-    def rewrite() -> object:
-        pid, t = rng.randint(1, args.points), when()
+    def rewrite(table: str, rng: random.Random) -> object:
+        pid, t = rng.randint(1, args.points), when(rng)
         with conn.transaction(force_rollback=True):
-            conn.execute(
-                DELETE.format(t=sql.Identifier(table)), (pid, t, t + timedelta(minutes=105))
-            )
+            end = t + timedelta(minutes=105)
+            conn.execute(DELETE.format(t=sql.Identifier(table)), (pid, t, end))
             conn.execute(INSERT.format(t=sql.Identifier(table)), (pid, t))
         return None
 
     return {
-        name: _time(fn, args.runs)
-        for name, fn in (
-            ("point day (96 rows)", day),
-            ("point month sum", month),
-            (f"enterprise month ({args.enterprise} points)", enterprise),
-            ("rewrite 8 buckets", rewrite),
-        )
+        "point day (96 rows)": day,
+        "point month sum": month,
+        f"enterprise month ({args.enterprise} points)": enterprise,
+        "rewrite 8 buckets": rewrite,
     }
+
+
+def _paired(fn: Statement, runs: int) -> dict[str, tuple[float, float]]:
+    """p50 / p95 in ms per table; the tables alternate run by run with the same parameters, so
+    both see the same load on a shared machine. One untimed pass first warms the caches."""
+    samples: dict[str, list[float]] = {table: [] for table in TABLES}
+    for i in range(-runs, runs):
+        for table in TABLES if i % 2 else TABLES[::-1]:
+            rng = random.Random(i)
+            started = time.perf_counter()
+            fn(table, rng)
+            if i >= 0:
+                samples[table].append((time.perf_counter() - started) * 1000)
+    out = {}
+    for table, values in samples.items():
+        values.sort()
+        out[table] = (statistics.median(values), values[int(0.95 * (len(values) - 1))])
+    return out
 
 
 def main() -> int:
@@ -143,7 +147,7 @@ def main() -> int:
         try:
             with psycopg.connect(dbs.with_database(server, name), autocommit=True) as conn:
                 _create(conn, args.days)
-                for table in ("plain", "monthly"):
+                for table in TABLES:
                     started = time.perf_counter()
                     conn.execute(
                         LOAD.format(table=sql.Identifier(table)),
@@ -153,7 +157,7 @@ def main() -> int:
                     print(f"{table}: loaded in {time.perf_counter() - started:.0f} s")
                 rows = args.points * args.days * 96
                 print(f"{args.points} points x {args.days} days = {rows:,} rows per table")
-                for table in ("plain", "monthly"):
+                for table in TABLES:
                     size = conn.execute(
                         "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
                         "WHERE c.relname = %s OR c.relname LIKE %s AND c.relkind = 'r'",
@@ -161,8 +165,14 @@ def main() -> int:
                     ).fetchone()
                     assert size is not None
                     print(f"{table}: {int(size[0]) / rows:.1f} bytes/row with indexes")
-                    for what, (p50, p95) in _bench(conn, table, args).items():
-                        print(f"  {what}: p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+                for what, fn in _statements(conn, args).items():
+                    times = _paired(fn, args.runs)
+                    print(
+                        f"{what}: "
+                        + "; ".join(
+                            f"{t} p50 {a:.2f} ms, p95 {b:.2f} ms" for t, (a, b) in times.items()
+                        )
+                    )
         finally:
             dbs.drop(server, name)
     finally:
