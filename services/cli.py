@@ -35,9 +35,12 @@ EPILOG = (
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     from services.core.db import make_engine
+    from services.core.logging import configure_logging
     from services.core.schema.migrate import timescale_enabled, upgrade
-    from services.core.settings import DatabaseSettings
+    from services.core.settings import CommonSettings, DatabaseSettings
 
+    common = CommonSettings()
+    configure_logging(common.log_level, common.log_format)  # the fallback warning, as JSON
     db = DatabaseSettings()
     engine = make_engine(db)
     revision = upgrade(engine, db)
@@ -328,18 +331,26 @@ def _accounting_rebuild_days(_args: argparse.Namespace) -> int:
 
 
 def _accounting_recompute(args: argparse.Namespace) -> int:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from services.accounting.main import run_once
     from services.accounting.recompute import mark_for_recompute
     from services.core.db import make_engine
+    from services.core.schema.storage_plan import recompute_refusal
+    from services.core.schema.timescale import raw_horizon
     from services.core.settings import AccountingSettings, DatabaseSettings
 
     since = datetime.fromisoformat(args.since) if args.since else None
     if since is not None and since.tzinfo is None:
         raise SystemExit("--since needs a UTC offset, e.g. 2026-11-01T00:00:00+08:00")
-    engine = make_engine(DatabaseSettings())
+    db = DatabaseSettings()
+    engine = make_engine(db)
     with engine.begin() as conn:
+        refusal = recompute_refusal(
+            since, raw_horizon(conn, now=datetime.now(UTC), retention_days=db.retention_days)
+        )
+        if refusal is not None:
+            raise EnergymonError(refusal)
         points = mark_for_recompute(conn, since)
     print(f"{points} points marked for recomputation", flush=True)
     engine.dispose()

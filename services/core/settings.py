@@ -98,8 +98,9 @@ class DatabaseSettings(BaseSettings):
     )
     timescale: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="Use TimescaleDB hypertables: `auto` when the extension can be created, "
-        "`on` fails without it, `off` never.",
+        description="Use TimescaleDB hypertables: `auto` when the extension is installed and in "
+        "`shared_preload_libraries` (else plain PostgreSQL, with a warning), `on` fails "
+        "without it, `off` never.",
     )
     retention_days: int = Field(
         1825,
@@ -108,9 +109,18 @@ class DatabaseSettings(BaseSettings):
         "and rejected at ingest.",
     )
     compress_after_days: int = Field(
-        7, ge=1, description="TimescaleDB compresses reading chunks older than this."
+        14,
+        ge=1,
+        description="TimescaleDB compresses chunks of readings and rollups whose end is older "
+        "than this: keep it above how late readings routinely arrive (gateway outages, "
+        "backfills), since a late reading in a compressed chunk costs a decompression.",
     )
-    chunk_interval_days: int = Field(7, ge=1, description="TimescaleDB chunk interval.")
+    chunk_interval_days: int = Field(
+        7,
+        ge=1,
+        description="TimescaleDB chunk interval of readings and 15-minute rollups; a change "
+        "applies to chunks created after the next `db upgrade`.",
+    )
     connect_timeout_s: float = Field(5.0, gt=0, description="Connection timeout in seconds.")
     read_url: str | None = Field(
         None,

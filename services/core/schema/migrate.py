@@ -1,9 +1,10 @@
-"""Schema migrations (Alembic) and the TimescaleDB storage policies.
+"""Schema migrations (Alembic) and the TimescaleDB storage layout.
 
-``upgrade`` brings a database to the newest revision. Whether readings become a TimescaleDB
-hypertable is decided once, in the revision that creates the storage layout, from the
-``ENERGYMON_DATABASE_TIMESCALE`` setting and the extension's availability; compression and retention
-policies are (re)applied on every upgrade so that changed settings take effect.
+``upgrade`` first decides whether TimescaleDB may be used (``ENERGYMON_DATABASE_TIMESCALE`` and
+what the server says: extension available, library preloaded), before anything could run
+``CREATE EXTENSION``; then brings the database to the newest revision; then, on TimescaleDB,
+brings chunk intervals and policies to the settings, changing only what differs, so that an
+unchanged upgrade touches no job (``services.core.schema.storage_plan``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 from services.core.errors import ConfigError
+from services.core.schema import timescale
+from services.core.schema.storage_plan import Change, storage_specs
 from services.core.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HYPERTABLES = ("readings",)
 
 
 def alembic_config(settings: DatabaseSettings) -> Config:
@@ -42,46 +44,31 @@ def current_revision(conn: Connection) -> str | None:
 
 def timescale_enabled(conn: Connection) -> bool:
     """True when the readings table is a TimescaleDB hypertable."""
-    installed = conn.execute(
-        text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-    ).scalar()
-    if not installed:
-        return False
-    return bool(
-        conn.execute(
-            text(
-                "SELECT 1 FROM timescaledb_information.hypertables "
-                "WHERE hypertable_name = 'readings'"
-            )
-        ).scalar()
-    )
+    return "readings" in timescale.hypertables(conn)
 
 
 def upgrade(engine: Engine, settings: DatabaseSettings) -> str | None:
-    """Migrate to head, then apply storage policies. Returns the new revision."""
+    """Migrate to head, then apply the storage layout. Returns the new revision."""
     cfg = alembic_config(settings)
     with engine.begin() as conn:
         # One migrator at a time when several replicas start together.
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('energymon.migrate'))"))
+        decision = timescale.decide(conn, settings.timescale)
+        cfg.attributes["timescale_use"] = decision.use
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-        if timescale_enabled(conn):
+        if decision.use and timescale_enabled(conn):
             apply_storage_policies(conn, settings)
         elif settings.timescale == "on":
             raise ConfigError("ENERGYMON_DATABASE_TIMESCALE=on but readings is not a hypertable")
         return current_revision(conn)
 
 
-def apply_storage_policies(conn: Connection, settings: DatabaseSettings) -> None:
-    """(Re)apply compression and retention so that the current settings are in force."""
-    for table in HYPERTABLES:
-        conn.execute(text("SELECT remove_compression_policy(:t, if_exists => true)"), {"t": table})
-        conn.execute(
-            text("SELECT add_compression_policy(:t, make_interval(days => :d))"),
-            {"t": table, "d": settings.compress_after_days},
-        )
-        conn.execute(text("SELECT remove_retention_policy(:t, if_exists => true)"), {"t": table})
-        conn.execute(
-            text("SELECT add_retention_policy(:t, make_interval(days => :d))"),
-            {"t": table, "d": settings.retention_days},
-        )
+def apply_storage_policies(conn: Connection, settings: DatabaseSettings) -> list[Change]:
+    """Bring chunk intervals, compression and retention to the settings; returns the changes."""
+    specs = storage_specs(
+        chunk_interval_days=settings.chunk_interval_days,
+        compress_after_days=settings.compress_after_days,
+        retention_days=settings.retention_days,
+    )
+    return timescale.apply_storage(conn, specs)

@@ -289,29 +289,27 @@ def downgrade() -> None:
 
 
 def _make_hypertable() -> None:
-    """Turn readings into a TimescaleDB hypertable when allowed and available.
+    """Turn readings into a TimescaleDB hypertable when allowed and usable.
 
     Plain PostgreSQL keeps an ordinary table; every query the platform runs is valid on both.
+    No index on ts alone: every query on readings names its points, which the (point_id, ts)
+    primary key serves, and chunks are found by their time constraints, not by an index.
     """
+    from services.core.schema.timescale import migration_may_use
+
     config = op.get_context().config
     attributes = config.attributes if config is not None else {}
-    mode = attributes.get("timescale", "auto")
     chunk_days = int(attributes.get("chunk_interval_days", 7))
-    if mode == "off":
-        return
-    bind = op.get_bind()
-    available = bind.execute(
-        sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-    ).scalar()
-    if not available:
-        if mode == "on":
-            raise RuntimeError("ENERGYMON_DATABASE_TIMESCALE=on but timescaledb is not available")
+    if not migration_may_use(op.get_bind(), attributes):
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    op.execute(
-        "SELECT create_hypertable('readings', 'ts', "
-        f"chunk_time_interval => INTERVAL '{chunk_days} days', "
-        "if_not_exists => true, migrate_data => true)"
+    op.get_bind().execute(
+        sa.text(
+            "SELECT create_hypertable('readings', 'ts', "
+            "chunk_time_interval => make_interval(days => :d), create_default_indexes => false, "
+            "if_not_exists => true, migrate_data => true)"
+        ),
+        {"d": chunk_days},
     )
     op.execute(
         "ALTER TABLE readings SET (timescaledb.compress, "
