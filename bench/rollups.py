@@ -32,7 +32,9 @@ SQLAlchemy, no Python arithmetic).
 
 Usage: .venv/bin/python bench/rollups.py [--points 10000] [--days 30] [--interval-s 60]
        [--late-share 0.01] [--runs 200] [--concurrency 4] [--targets 10] [--max-seconds 45]
-       [--queries-only] [--explain]
+       [--queries-only] [--explain] [--database NAME]
+With --database NAME the loaded database is kept under that name and a later run with the same
+name measures it again without loading (the late hour is taken out again first).
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server) and disk:
 about 100 bytes per reading (the issue's size, 432 M readings, needs ~45 GB).
 """
@@ -60,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 from sqlalchemy import Connection, Engine, event
 
+from bench import storage
 from services.accounting.days import rebuild_days
 from services.accounting.recompute import recompute_point
 from services.accounting.rollup import catch_up
@@ -234,6 +237,15 @@ WHERE d.energy IS NULL OR f.energy IS NULL OR abs(d.energy - f.energy) > %(tol)s
 BUCKET_ROWS = """
 SELECT point_id, bucket, energy, readings, expected, estimated FROM consumption_15m
 WHERE point_id = ANY(%(pids)s) AND bucket >= %(t0)s ORDER BY 1, 2
+"""
+
+
+# What a kept database was loaded with, so that a later run (--database NAME) measures the same
+# window: the late points are bench_rate.late, the targets and the window are here.
+META = """
+CREATE TABLE bench_meta (t0 timestamptz NOT NULL, t1 timestamptz NOT NULL, interval_s int NOT NULL,
+    days int NOT NULL, gap0 int NOT NULL, gap1 int NOT NULL, targets text[] NOT NULL,
+    readings bigint)
 """
 
 
@@ -486,6 +498,85 @@ def load_history(bench: Bench, conn: psycopg.Connection[tuple[Any, ...]]) -> int
             },
         ).rowcount
     return rows
+
+
+# Readings as ingest writes them: the primary key in place, each time step for every point in
+# turn. The bench's own table gets its key built after the load (sorted, packed leaves), which
+# is smaller than what production grows; this sample measures the production shape.
+SHAPED = """
+CREATE TEMP TABLE shaped (LIKE readings INCLUDING ALL);
+INSERT INTO shaped (point_id, ts, value, received_at, source)
+SELECT r.point_id, %(t0)s + k * %(iv)s * interval '1 second', {value},
+       %(t0)s + k * %(iv)s * interval '1 second' + interval '7 seconds', 1
+FROM generate_series(0, %(steps)s - 1) k
+CROSS JOIN (SELECT * FROM bench_rate ORDER BY point_id LIMIT %(points)s) r
+ORDER BY k, r.point_id
+"""
+SHAPED_POINTS = 1_000
+SHAPED_STEPS = 2_880  # two days of one-minute readings: 2.9 M rows, ~15 leaf pages per point
+
+
+def measure_storage(bench: Bench, *, readings: bool) -> None:
+    """Sizes of the loaded tables, and of readings written in the production order."""
+    w = bench.window
+    with bench.raw() as conn:
+        conn.execute("VACUUM (ANALYZE) readings")
+        storage.print_sizes(storage.measure(conn, storage.cadences(w.interval_s)))
+        if not readings:
+            return
+        statements = SHAPED.format(value=counter_sql("r.point_id", "k", 60)).split(";\n")
+        params = {"t0": w.t0, "iv": 60, "steps": SHAPED_STEPS, "points": SHAPED_POINTS}
+        for statement in statements:
+            conn.execute(statement, params)
+        conn.execute("VACUUM shaped")
+        shaped = storage.measure(conn, {"shaped": storage.YEAR_S / 60})
+        print("  the same rows written in ingest order with the key in place (1-minute cadence):")
+        storage.print_sizes(shaped)
+
+
+def save_meta(bench: Bench, loaded: int | None) -> None:
+    w = bench.window
+    with bench.raw() as conn:
+        conn.execute(META)
+        conn.execute(
+            "INSERT INTO bench_meta VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (w.t0, w.t1, w.interval_s, (w.t1 - w.t0).days, *w.gap, list(bench.targets), loaded),
+        )
+
+
+def reuse(bench: Bench, args: argparse.Namespace) -> int:
+    """Take a kept database as it was loaded: the window, points, late points and targets from
+    it, and the late hour removed again (an earlier run wrote it back) and its buckets and days
+    recomputed without it. Returns the readings loaded (0: loaded for --queries-only)."""
+    with bench.raw() as conn:
+        meta = conn.execute("SELECT * FROM bench_meta").fetchone()
+        assert meta is not None
+        t0, t1, interval_s, days, gap0, gap1, targets, loaded = meta
+        bench.window = Window(t0, t1, interval_s, days * 86_400 // interval_s, (gap0, gap1))
+        bench.targets = tuple(targets)
+        pids = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate ORDER BY 1")]
+        late = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate WHERE late")]
+        bench.points, bench.late = len(pids), tuple(sorted(late))
+        if loaded is None and not args.queries_only:
+            raise SystemExit("this database was loaded with --queries-only: add it, or use another")
+        removed = 0
+        if loaded is not None:
+            removed = conn.execute(
+                "DELETE FROM readings WHERE point_id = ANY(%s) AND ts >= %s AND ts < %s",
+                (list(bench.late), bench.window.at(gap0), bench.window.at(gap1)),
+            ).rowcount
+    if removed:
+        w = bench.window
+        with bench.engine.begin() as sa:
+            for pid in bench.late:
+                recompute_point(sa, pid, w.at(gap0) - timedelta(minutes=30), w.at(gap1), ZONE)
+    print(
+        f"kept database: {bench.points:,} points x {days} days at {interval_s} s from "
+        f"{t0:%Y-%m-%d %H:%M}Z, {len(bench.late)} late points ({removed:,} late readings of "
+        f"an earlier run removed again)"
+    )
+    args.points, args.days, args.interval_s = bench.points, days, interval_s
+    return int(loaded or 0)
 
 
 # ------------------------------------------------------------------------- (a) late batch
@@ -973,6 +1064,11 @@ def parse_args() -> argparse.Namespace:
         "--queries-only", action="store_true", help="(b) only: rollups without raw readings"
     )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query")
+    parser.add_argument(
+        "--database",
+        help="load into the database NAME and keep it, or reuse it if an earlier run kept it "
+        "(its size then replaces --points/--days/--interval-s)",
+    )
     args = parser.parse_args()
     if args.days < 11:
         parser.error("--days must be at least 11 (the late hour is in day 10)")
@@ -981,44 +1077,72 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> int:
-    args = parse_args()
-    check_disk(args)
+def new_window(args: argparse.Namespace) -> Window:
     t1 = datetime.now(UTC).replace(second=0, microsecond=0)
     t1 -= timedelta(minutes=t1.minute % 15)
-    steps = args.days * 86_400 // args.interval_s
     gap0 = (9 * 86_400 + 12 * 3600) // args.interval_s  # 12:00 on day 10
-    window = Window(
+    return Window(
         t0=t1 - timedelta(days=args.days),
         t1=t1,
         interval_s=args.interval_s,
-        steps=steps,
+        steps=args.days * 86_400 // args.interval_s,
         gap=(gap0, gap0 + 3600 // args.interval_s),
     )
+
+
+def load(bench: Bench, args: argparse.Namespace, started: float) -> int:
+    """A fresh database: registry, readings (unless --queries-only), rollups, sizes."""
+    seed_registry(bench, args)
+    loaded = 0
+    if not args.queries_only:
+        loaded = load_readings(bench, args)
+    load_buckets(bench, readings=not args.queries_only)
+    print(f"loaded in {time.perf_counter() - started:.0f} s")
+    measure_storage(bench, readings=not args.queries_only)
+    return loaded
+
+
+def run(bench: Bench, args: argparse.Namespace, loaded: int) -> bool:
+    if args.queries_only:
+        summary(args, None, query_latency(bench, args), 0)
+        return True
+    late = late_batch(bench, args.reps)
+    ok = checks(bench) and late.ok
+    queries = query_latency(bench, args)
+    summary(args, late, queries, loaded + late.readings)
+    return ok
+
+
+def main() -> int:
+    args = parse_args()
     started = time.perf_counter()
     private = Private()
     try:
         server = resolve_postgres(private)
-        name = dbs.create_template(server)
+        name = args.database
+        fresh = name is None or not dbs.exists(server, name)
+        if fresh:
+            check_disk(args)
+        if name is None:
+            name = dbs.create_template(server)
+        elif fresh:
+            dbs.create_migrated(server, name)
         try:
             db = DatabaseSettings(url=dbs.with_database(server, name), timescale="off")
-            bench = Bench(db, make_engine(db, pool_size=args.concurrency + 1), window)
-            seed_registry(bench, args)
-            if args.queries_only:
-                load_buckets(bench, readings=False)
-                summary(args, None, query_latency(bench, args), 0)
-                ok = True
+            bench = Bench(db, make_engine(db, pool_size=args.concurrency + 1), new_window(args))
+            if fresh:
+                loaded = load(bench, args, started)
+                if args.database is not None:
+                    save_meta(bench, None if args.queries_only else loaded)
             else:
-                loaded = load_readings(bench, args)
-                load_buckets(bench)
-                print(f"loaded in {time.perf_counter() - started:.0f} s")
-                late = late_batch(bench, args.reps)
-                ok = checks(bench) and late.ok
-                queries = query_latency(bench, args)
-                summary(args, late, queries, loaded + late.readings)
+                loaded = reuse(bench, args)
+            ok = run(bench, args, loaded)
             bench.engine.dispose()
         finally:
-            dbs.drop(server, name)
+            if args.database is None:
+                dbs.drop(server, name)
+            else:
+                print(f"kept database {name}: --database {name}")
     finally:
         private.close()
     print(f"total {time.perf_counter() - started:.0f} s")
