@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
 import statistics
@@ -778,6 +779,107 @@ def checks(bench: Bench) -> bool:
     return ok
 
 
+# ------------------------------------------------------------------- (c) steady-state pass
+
+NEXT = """
+SELECT r.point_id, %(ts)s::timestamptz, {value}
+FROM bench_rate r ORDER BY r.point_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    points: int
+    wall_s: float
+    client_cpu_s: float  # this process: catch_up's Python
+    db_cpu_s: float  # the database's backends
+
+    @property
+    def cpu_ms_per_point(self) -> float:
+        return (self.client_cpu_s + self.db_cpu_s) * 1000 / self.points
+
+
+def backend_cpu(bench: Bench) -> dict[int, float]:
+    """CPU seconds used so far by each backend of the bench's database (same host)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    with bench.raw() as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    for (pid,) in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def steady_pass(bench: Bench) -> PassResult:
+    """(c) The accounting service's steady state: the next reading of every point arrives
+    (through ``ReadingWriter``, which marks each point dirty) and one ``catch_up`` pass rolls
+    them up; its wall time and CPU (this process and the database's backends) are measured.
+    The readings and their buckets are taken out again afterwards."""
+    w = bench.window
+    print("(c) steady state: the next reading of every point, one catch_up pass")
+    with bench.raw() as conn:
+        rows = conn.execute(
+            NEXT.format(value=counter_sql("r.point_id", "%(k)s::int", w.interval_s)),
+            {"ts": w.at(w.steps), "k": w.steps},
+        ).fetchall()
+    now = datetime.now(UTC)
+    batch = IngestSettings().batch_max_readings
+    writer = ReadingWriter(bench.db)
+    try:
+        for i in range(0, len(rows), batch):
+            chunk = [(int(p), ts, float(v), now, SOURCE_MQTT) for p, ts, v in rows[i : i + batch]]
+            writer.write(Batch(rows=chunk))
+    finally:
+        writer.close()
+    try:
+        with bench.engine.connect() as conn:  # an open pooled connection for the pass
+            conn.exec_driver_sql("SELECT 1")
+        before, cpu0 = backend_cpu(bench), time.process_time()
+        stats = catch_up(bench.engine)
+        client = time.process_time() - cpu0
+        after = backend_cpu(bench)
+    finally:
+        drop_after_window(bench)
+    db = sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    result = PassResult(stats.points, stats.seconds, client, db)
+    print(
+        f"  {stats.points:,} point passes ({stats.buckets_written:,} buckets) in "
+        f"{stats.seconds:.2f} s; CPU: this process {client:.2f} s, database {db:.2f} s: "
+        f"{result.cpu_ms_per_point:.2f} ms per point and pass"
+    )
+    return result
+
+
+def drop_after_window(bench: Bench) -> None:
+    """Take out what ``steady_pass`` added: readings from t1 on, their buckets, and the last
+    bucket and day of every point recomputed from the window's readings."""
+    w = bench.window
+    with bench.raw() as conn:  # by point: an index range each instead of a scan of the table
+        every = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate")]
+        pids = [
+            int(r[0])
+            for r in conn.execute(
+                "DELETE FROM readings WHERE point_id = ANY(%s) AND ts >= %s RETURNING point_id",
+                (every, w.t1),
+            )
+        ]
+        conn.execute(
+            "DELETE FROM consumption_15m WHERE point_id = ANY(%s) AND bucket >= %s", (every, w.t1)
+        )
+        conn.execute("DELETE FROM rollup_dirty")
+    last = w.at(w.steps - 1)
+    with bench.engine.begin() as sa:
+        for pid in pids:
+            recompute_point(sa, pid, last, last, ZONE)
+
+
 # ---------------------------------------------------------------------- (b) query latency
 
 
@@ -1109,7 +1211,13 @@ def run(bench: Bench, args: argparse.Namespace, loaded: int) -> bool:
     late = late_batch(bench, args.reps)
     ok = checks(bench) and late.ok
     queries = query_latency(bench, args)
+    steady = steady_pass(bench)
     summary(args, late, queries, loaded + late.readings)
+    print(
+        f"  steady state: one pass over {steady.points:,} points with a new reading each "
+        f"{steady.wall_s:.2f} s, {steady.cpu_ms_per_point:.2f} ms CPU per point and pass "
+        f"(this process {steady.client_cpu_s:.2f} s + database {steady.db_cpu_s:.2f} s)"
+    )
     return ok
 
 
