@@ -30,9 +30,19 @@ and a data centre's year-to-date PUE (``site_pue`` with the zone). Ceiling: the 
 statements those calls issued, replayed with psycopg on an open connection (no pool, no
 SQLAlchemy, no Python arithmetic).
 
+(c) Steady state: the next reading of STEADY_POINTS points arrives through ``ReadingWriter`` and
+one ``catch_up`` pass rolls them up, as the accounting service does every
+ENERGYMON_ACCOUNTING_INTERVAL_S; wall time and CPU per point (this process's Python and the
+database's backends, read from /proc) are printed, and the readings are taken out again.
+
+After loading, the tables' sizes per row and per point-year are printed (bench/storage.py), with
+readings also written the production way (primary key in place, time order across points) for a
+sample, since the benchmark's own key is built after its load and is more compact than one grown
+by ingest.
+
 Usage: .venv/bin/python bench/rollups.py [--points 10000] [--days 30] [--interval-s 60]
        [--late-share 0.01] [--runs 200] [--concurrency 4] [--targets 10] [--max-seconds 45]
-       [--queries-only] [--explain] [--database NAME]
+       [--queries-only] [--explain] [--steady-points 1000] [--database NAME]
 With --database NAME the loaded database is kept under that name and a later run with the same
 name measures it again without loading (the late hour is taken out again first).
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server) and disk:
@@ -783,7 +793,7 @@ def checks(bench: Bench) -> bool:
 
 NEXT = """
 SELECT r.point_id, %(ts)s::timestamptz, {value}
-FROM bench_rate r ORDER BY r.point_id
+FROM bench_rate r ORDER BY r.point_id LIMIT %(points)s
 """
 
 
@@ -817,17 +827,17 @@ def backend_cpu(bench: Bench) -> dict[int, float]:
     return out
 
 
-def steady_pass(bench: Bench) -> PassResult:
-    """(c) The accounting service's steady state: the next reading of every point arrives
+def steady_pass(bench: Bench, points: int) -> PassResult:
+    """(c) The accounting service's steady state: the next reading of POINTS points arrives
     (through ``ReadingWriter``, which marks each point dirty) and one ``catch_up`` pass rolls
     them up; its wall time and CPU (this process and the database's backends) are measured.
     The readings and their buckets are taken out again afterwards."""
     w = bench.window
-    print("(c) steady state: the next reading of every point, one catch_up pass")
+    print(f"(c) steady state: the next reading of {points:,} points, one catch_up pass")
     with bench.raw() as conn:
         rows = conn.execute(
             NEXT.format(value=counter_sql("r.point_id", "%(k)s::int", w.interval_s)),
-            {"ts": w.at(w.steps), "k": w.steps},
+            {"ts": w.at(w.steps), "k": w.steps, "points": points},
         ).fetchall()
     now = datetime.now(UTC)
     batch = IngestSettings().batch_max_readings
@@ -1167,6 +1177,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query")
     parser.add_argument(
+        "--steady-points", type=int, default=1000, help="points with a new reading in (c)"
+    )
+    parser.add_argument(
         "--database",
         help="load into the database NAME and keep it, or reuse it if an earlier run kept it "
         "(its size then replaces --points/--days/--interval-s)",
@@ -1211,7 +1224,7 @@ def run(bench: Bench, args: argparse.Namespace, loaded: int) -> bool:
     late = late_batch(bench, args.reps)
     ok = checks(bench) and late.ok
     queries = query_latency(bench, args)
-    steady = steady_pass(bench)
+    steady = steady_pass(bench, min(args.steady_points, bench.points))
     summary(args, late, queries, loaded + late.readings)
     print(
         f"  steady state: one pass over {steady.points:,} points with a new reading each "
