@@ -23,7 +23,7 @@ connections (the database).
 
 Usage: .venv/bin/python bench/api.py [--enterprises 300] [--meters 3000] [--days 365]
        [--seconds 20] [--concurrency 16] [--server process|thread] [--keep] [--database NAME]
-       [--seed-only]
+       [--seed-only] [--explain]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
 
@@ -809,6 +809,18 @@ def _measure(
     )
 
 
+def _explain(url: str, sql: dict[str, list[list[Statement]]]) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements each route sent, with the API's session
+    settings, warm (each statement once before)."""
+    with psycopg.connect(url, autocommit=True, options=SESSION) as conn:
+        for kind, calls in sql.items():
+            for statement, params in calls[0]:
+                conn.execute(statement, params).fetchall()
+                plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params).fetchall()
+                print(f"{kind}: {statement.split(chr(10))[0][:100]}")
+                print("    " + "\n    ".join(str(r[0]) for r in plan))
+
+
 def _cpu_per_request(s: Samples) -> str:
     """CPU time per request: the cores a phase used over its requests per second."""
     per = 1000 / s.rate if s.rate else 0.0
@@ -838,6 +850,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument(
         "--seed-only", action="store_true", help="seed (and keep) the database, measure nothing"
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE each route's statements instead"
     )
     parser.add_argument(
         "--database",
@@ -900,6 +915,9 @@ def _run(args: argparse.Namespace, server: str, name: str, zone: ZoneInfo, *, se
         return
     reqs = Requests(district, zone)
     sql = _record_sql(config, reqs, district, variants=50)
+    if args.explain:
+        _explain(db.libpq_url, sql)
+        return
     serving: AbstractContextManager[tuple[str, int | None]] = (
         _api_process(db, env) if args.server == "process" else _api_thread(config)
     )
