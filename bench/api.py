@@ -23,7 +23,7 @@ connections (the database).
 
 Usage: .venv/bin/python bench/api.py [--enterprises 300] [--meters 3000] [--days 365]
        [--seconds 20] [--concurrency 16] [--server process|thread] [--keep] [--database NAME]
-       [--seed-only]
+       [--seed-only] [--explain]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
 
@@ -54,6 +54,7 @@ import httpx
 import psycopg
 from sqlalchemy import Connection, Engine, event, text
 
+from bench import storage
 from services.accounting.days import rebuild_days
 from services.api.app import create_app
 from services.api.context import ApiConfig
@@ -798,13 +799,34 @@ def _measure(
         print(
             f"  {kind:<12} p50 {a.pct(0.5) * 1000:6.1f} ms  p95 {a.pct(0.95) * 1000:7.1f} ms "
             f"{ok}  {a.rate:6.1f} req/s; SQL alone {d.rate:7.1f} req/s, "
-            f"ratio {_ratio(a.rate, d.rate):4.2f}"
+            f"ratio {_ratio(a.rate, d.rate):4.2f}; {_cpu_per_request(a)}"
         )
     ok = "✔" if mixed.rate >= TARGET_MIXED_RPS else "✘"
     print(
         f"  mixed        {mixed.rate:6.1f} req/s {ok}; SQL alone {mixed_db.rate:6.1f} req/s, ratio "
         f"{_ratio(mixed.rate, mixed_db.rate):4.2f}; /healthz {health.rate:6.1f} req/s, ratio "
-        f"{_ratio(mixed.rate, health.rate):4.2f}"
+        f"{_ratio(mixed.rate, health.rate):4.2f}; {_cpu_per_request(mixed)}"
+    )
+
+
+def _explain(url: str, sql: dict[str, list[list[Statement]]]) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements each route sent, with the API's session
+    settings, warm (each statement once before)."""
+    with psycopg.connect(url, autocommit=True, options=SESSION) as conn:
+        for kind, calls in sql.items():
+            for statement, params in calls[0]:
+                conn.execute(statement, params).fetchall()
+                plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params).fetchall()
+                print(f"{kind}: {statement.split(chr(10))[0][:100]}")
+                print("    " + "\n    ".join(str(r[0]) for r in plan))
+
+
+def _cpu_per_request(s: Samples) -> str:
+    """CPU time per request: the cores a phase used over its requests per second."""
+    per = 1000 / s.rate if s.rate else 0.0
+    return (
+        f"CPU per request: API {s.cpu.get('api', 0.0) * per:.2f} ms + PostgreSQL "
+        f"{s.cpu.get('postgres', 0.0) * per:.2f} ms"
     )
 
 
@@ -830,16 +852,23 @@ def _arguments() -> argparse.Namespace:
         "--seed-only", action="store_true", help="seed (and keep) the database, measure nothing"
     )
     parser.add_argument(
-        "--database", help="reuse a database seeded (and kept) by an earlier run; kept again"
+        "--explain", action="store_true", help="EXPLAIN ANALYZE each route's statements instead"
+    )
+    parser.add_argument(
+        "--database",
+        help="reuse the database NAME seeded (and kept) by an earlier run, or seed it under "
+        "that name if there is none; kept either way",
     )
     return parser.parse_args()
 
 
-def _prepare(args: argparse.Namespace, db: DatabaseSettings, zone: ZoneInfo) -> District:
+def _prepare(
+    args: argparse.Namespace, db: DatabaseSettings, zone: ZoneInfo, *, seed: bool | None = None
+) -> District:
     """Seed a fresh database (or reuse a kept one) and (re)create the officer account."""
     engine = make_engine(db)
     try:
-        if args.database is not None:
+        if not (args.database is None if seed is None else seed):
             upgrade(engine, db)  # a kept database may predate the newest migration
         else:
             now = datetime.now(UTC)
@@ -853,10 +882,13 @@ def _prepare(args: argparse.Namespace, db: DatabaseSettings, zone: ZoneInfo) -> 
         engine.dispose()
 
 
-def _run(args: argparse.Namespace, server: str, name: str, zone: ZoneInfo) -> None:
+def _run(args: argparse.Namespace, server: str, name: str, zone: ZoneInfo, *, seed: bool) -> None:
     db = DatabaseSettings(url=dbs.with_database(server, name), timescale="off")
-    print(f"database {name}:")
-    district = _prepare(args, db, zone)
+    print(f"database {name}{' (seeding)' if seed else ' (kept earlier)'}:")
+    district = _prepare(args, db, zone, seed=seed)
+    if seed:  # what the seeded rollups take on disk (VACUUMed by the seed)
+        with psycopg.connect(db.libpq_url, autocommit=True) as conn:
+            storage.print_sizes(storage.measure(conn, storage.cadences(None)))
     print(
         f"district: {district.enterprises} enterprises, ~{district.rows:,} 15-minute "
         f"rows, {district.days:,} point-days, {district.alerts} alerts"
@@ -883,6 +915,9 @@ def _run(args: argparse.Namespace, server: str, name: str, zone: ZoneInfo) -> No
         return
     reqs = Requests(district, zone)
     sql = _record_sql(config, reqs, district, variants=50)
+    if args.explain:
+        _explain(db.libpq_url, sql)
+        return
     serving: AbstractContextManager[tuple[str, int | None]] = (
         _api_process(db, env) if args.server == "process" else _api_thread(config)
     )
@@ -907,12 +942,15 @@ def main() -> int:
     try:
         server = resolve_postgres(private)
         name = args.database
+        seed = name is None or not dbs.exists(server, name)
         if name is None:
             template = dbs.create_template(server)
             name = dbs.clone(server, template)
             dbs.drop(server, template)
+        elif seed:  # a name not seeded yet: seeded now under that name, kept for later runs
+            dbs.create_migrated(server, name)
         try:
-            _run(args, server, name, zone)
+            _run(args, server, name, zone, seed=seed)
         finally:
             if args.keep or args.database or args.seed_only:
                 print(f"kept database {name}: --database {name}")

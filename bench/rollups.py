@@ -30,9 +30,21 @@ and a data centre's year-to-date PUE (``site_pue`` with the zone). Ceiling: the 
 statements those calls issued, replayed with psycopg on an open connection (no pool, no
 SQLAlchemy, no Python arithmetic).
 
+(c) Steady state: the next reading of STEADY_POINTS points arrives through ``ReadingWriter`` and
+one ``catch_up`` pass rolls them up, as the accounting service does every
+ENERGYMON_ACCOUNTING_INTERVAL_S; wall time and CPU per point (this process's Python and the
+database's backends, read from /proc) are printed, and the readings are taken out again.
+
+After loading, the tables' sizes per row and per point-year are printed (bench/storage.py), with
+readings also written the production way (primary key in place, time order across points) for a
+sample, since the benchmark's own key is built after its load and is more compact than one grown
+by ingest.
+
 Usage: .venv/bin/python bench/rollups.py [--points 10000] [--days 30] [--interval-s 60]
        [--late-share 0.01] [--runs 200] [--concurrency 4] [--targets 10] [--max-seconds 45]
-       [--queries-only] [--explain]
+       [--queries-only] [--explain] [--steady-points 1000] [--database NAME]
+With --database NAME the loaded database is kept under that name and a later run with the same
+name measures it again without loading (the late hour is taken out again first).
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server) and disk:
 about 100 bytes per reading (the issue's size, 432 M readings, needs ~45 GB).
 """
@@ -41,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
 import statistics
@@ -60,6 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 from sqlalchemy import Connection, Engine, event
 
+from bench import storage
 from services.accounting.days import rebuild_days
 from services.accounting.recompute import recompute_point
 from services.accounting.rollup import catch_up
@@ -237,6 +251,15 @@ WHERE point_id = ANY(%(pids)s) AND bucket >= %(t0)s ORDER BY 1, 2
 """
 
 
+# What a kept database was loaded with, so that a later run (--database NAME) measures the same
+# window: the late points are bench_rate.late, the targets and the window are here.
+META = """
+CREATE TABLE bench_meta (t0 timestamptz NOT NULL, t1 timestamptz NOT NULL, interval_s int NOT NULL,
+    days int NOT NULL, gap0 int NOT NULL, gap1 int NOT NULL, targets text[] NOT NULL,
+    readings bigint)
+"""
+
+
 def counter_sql(p: str, k: str, iv: int) -> str:
     return COUNTER.format(p=p, k=k, iv=iv, rate="r.rate")
 
@@ -401,9 +424,12 @@ def load_readings(bench: Bench, args: argparse.Namespace) -> int:
     return written
 
 
-def load_buckets(bench: Bench, *, readings: bool = True) -> None:
-    """The window's 15-minute rows from the counter formula, the late points' gap from the
-    readings (set-based), a year before the window for the targets, then the days."""
+def load_buckets(bench: Bench, *, readings: bool = True, first_bucket: int = 0) -> None:
+    """The window's 15-minute rows from the counter formula (from ``first_bucket``: a load cut
+    short can be finished), the late points' gap from the readings (set-based), a year before the
+    window for the targets, then the days. The primary key is built after the window's rows, as
+    for the readings: inserting 10,000 points' buckets in time order into the key made the load
+    read and write index pages at random (~30,000 rows/s on the shared machine)."""
     w = bench.window
     t0 = time.perf_counter()
     first = counter_sql("r.point_id", "b * %(spb)s", w.interval_s)
@@ -413,7 +439,8 @@ def load_buckets(bench: Bench, *, readings: bool = True) -> None:
     with bench.raw() as conn:
         pids = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate ORDER BY 1")]
         per = max(1, ROWS_PER_STATEMENT // len(pids))
-        for b0 in range(0, buckets, per):
+        conn.execute("ALTER TABLE consumption_15m DROP CONSTRAINT pk_consumption_15m")
+        for b0 in range(first_bucket, buckets, per):
             conn.execute(
                 window_sql,
                 {
@@ -425,6 +452,11 @@ def load_buckets(bench: Bench, *, readings: bool = True) -> None:
                     "pids": pids,
                 },
             )
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute(
+            "ALTER TABLE consumption_15m ADD CONSTRAINT pk_consumption_15m "
+            "PRIMARY KEY (point_id, bucket)"
+        )
         if readings:  # the late points have no readings in the gap: those buckets from them
             lo = w.at(w.gap[0]) - timedelta(minutes=30)
             hi = w.at(w.gap[1]) + timedelta(minutes=15)
@@ -486,6 +518,85 @@ def load_history(bench: Bench, conn: psycopg.Connection[tuple[Any, ...]]) -> int
             },
         ).rowcount
     return rows
+
+
+# Readings as ingest writes them: the primary key in place, each time step for every point in
+# turn. The bench's own table gets its key built after the load (sorted, packed leaves), which
+# is smaller than what production grows; this sample measures the production shape.
+SHAPED = """
+CREATE TEMP TABLE shaped (LIKE readings INCLUDING ALL);
+INSERT INTO shaped (point_id, ts, value, received_at, source)
+SELECT r.point_id, %(t0)s + k * %(iv)s * interval '1 second', {value},
+       %(t0)s + k * %(iv)s * interval '1 second' + interval '7 seconds', 1
+FROM generate_series(0, %(steps)s - 1) k
+CROSS JOIN (SELECT * FROM bench_rate ORDER BY point_id LIMIT %(points)s) r
+ORDER BY k, r.point_id
+"""
+SHAPED_POINTS = 1_000
+SHAPED_STEPS = 2_880  # two days of one-minute readings: 2.9 M rows, ~15 leaf pages per point
+
+
+def measure_storage(bench: Bench, *, readings: bool) -> None:
+    """Sizes of the loaded tables, and of readings written in the production order."""
+    w = bench.window
+    with bench.raw() as conn:
+        conn.execute("VACUUM (ANALYZE) readings")
+        storage.print_sizes(storage.measure(conn, storage.cadences(w.interval_s)))
+        if not readings:
+            return
+        statements = SHAPED.format(value=counter_sql("r.point_id", "k", 60)).split(";\n")
+        params = {"t0": w.t0, "iv": 60, "steps": SHAPED_STEPS, "points": SHAPED_POINTS}
+        for statement in statements:
+            conn.execute(statement, params)
+        conn.execute("VACUUM shaped")
+        shaped = storage.measure(conn, {"shaped": storage.YEAR_S / 60})
+        print("  the same rows written in ingest order with the key in place (1-minute cadence):")
+        storage.print_sizes(shaped)
+
+
+def save_meta(bench: Bench, loaded: int | None) -> None:
+    w = bench.window
+    with bench.raw() as conn:
+        conn.execute(META)
+        conn.execute(
+            "INSERT INTO bench_meta VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (w.t0, w.t1, w.interval_s, (w.t1 - w.t0).days, *w.gap, list(bench.targets), loaded),
+        )
+
+
+def reuse(bench: Bench, args: argparse.Namespace) -> int:
+    """Take a kept database as it was loaded: the window, points, late points and targets from
+    it, and the late hour removed again (an earlier run wrote it back) and its buckets and days
+    recomputed without it. Returns the readings loaded (0: loaded for --queries-only)."""
+    with bench.raw() as conn:
+        meta = conn.execute("SELECT * FROM bench_meta").fetchone()
+        assert meta is not None
+        t0, t1, interval_s, days, gap0, gap1, targets, loaded = meta
+        bench.window = Window(t0, t1, interval_s, days * 86_400 // interval_s, (gap0, gap1))
+        bench.targets = tuple(targets)
+        pids = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate ORDER BY 1")]
+        late = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate WHERE late")]
+        bench.points, bench.late = len(pids), tuple(sorted(late))
+        if loaded is None and not args.queries_only:
+            raise SystemExit("this database was loaded with --queries-only: add it, or use another")
+        removed = 0
+        if loaded is not None:
+            removed = conn.execute(
+                "DELETE FROM readings WHERE point_id = ANY(%s) AND ts >= %s AND ts < %s",
+                (list(bench.late), bench.window.at(gap0), bench.window.at(gap1)),
+            ).rowcount
+    if removed:
+        w = bench.window
+        with bench.engine.begin() as sa:
+            for pid in bench.late:
+                recompute_point(sa, pid, w.at(gap0) - timedelta(minutes=30), w.at(gap1), ZONE)
+    print(
+        f"kept database: {bench.points:,} points x {days} days at {interval_s} s from "
+        f"{t0:%Y-%m-%d %H:%M}Z, {len(bench.late)} late points ({removed:,} late readings of "
+        f"an earlier run removed again)"
+    )
+    args.points, args.days, args.interval_s = bench.points, days, interval_s
+    return int(loaded or 0)
 
 
 # ------------------------------------------------------------------------- (a) late batch
@@ -685,6 +796,107 @@ def checks(bench: Bench) -> bool:
         print(f"  {'ok' if good else 'WRONG'}: {text_}")
         ok = ok and good
     return ok
+
+
+# ------------------------------------------------------------------- (c) steady-state pass
+
+NEXT = """
+SELECT r.point_id, %(ts)s::timestamptz, {value}
+FROM bench_rate r ORDER BY r.point_id LIMIT %(points)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    points: int
+    wall_s: float
+    client_cpu_s: float  # this process: catch_up's Python
+    db_cpu_s: float  # the database's backends
+
+    @property
+    def cpu_ms_per_point(self) -> float:
+        return (self.client_cpu_s + self.db_cpu_s) * 1000 / self.points
+
+
+def backend_cpu(bench: Bench) -> dict[int, float]:
+    """CPU seconds used so far by each backend of the bench's database (same host)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    with bench.raw() as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    for (pid,) in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def steady_pass(bench: Bench, points: int) -> PassResult:
+    """(c) The accounting service's steady state: the next reading of POINTS points arrives
+    (through ``ReadingWriter``, which marks each point dirty) and one ``catch_up`` pass rolls
+    them up; its wall time and CPU (this process and the database's backends) are measured.
+    The readings and their buckets are taken out again afterwards."""
+    w = bench.window
+    print(f"(c) steady state: the next reading of {points:,} points, one catch_up pass")
+    with bench.raw() as conn:
+        rows = conn.execute(
+            NEXT.format(value=counter_sql("r.point_id", "%(k)s::int", w.interval_s)),
+            {"ts": w.at(w.steps), "k": w.steps, "points": points},
+        ).fetchall()
+    now = datetime.now(UTC)
+    batch = IngestSettings().batch_max_readings
+    writer = ReadingWriter(bench.db)
+    try:
+        for i in range(0, len(rows), batch):
+            chunk = [(int(p), ts, float(v), now, SOURCE_MQTT) for p, ts, v in rows[i : i + batch]]
+            writer.write(Batch(rows=chunk))
+    finally:
+        writer.close()
+    try:
+        with bench.engine.connect() as conn:  # an open pooled connection for the pass
+            conn.exec_driver_sql("SELECT 1")
+        before, cpu0 = backend_cpu(bench), time.process_time()
+        stats = catch_up(bench.engine)
+        client = time.process_time() - cpu0
+        after = backend_cpu(bench)
+    finally:
+        drop_after_window(bench)
+    db = sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    result = PassResult(stats.points, stats.seconds, client, db)
+    print(
+        f"  {stats.points:,} point passes ({stats.buckets_written:,} buckets) in "
+        f"{stats.seconds:.2f} s; CPU: this process {client:.2f} s, database {db:.2f} s: "
+        f"{result.cpu_ms_per_point:.2f} ms per point and pass"
+    )
+    return result
+
+
+def drop_after_window(bench: Bench) -> None:
+    """Take out what ``steady_pass`` added: readings from t1 on, their buckets, and the last
+    bucket and day of every point recomputed from the window's readings."""
+    w = bench.window
+    with bench.raw() as conn:  # by point: an index range each instead of a scan of the table
+        every = [int(r[0]) for r in conn.execute("SELECT point_id FROM bench_rate")]
+        pids = [
+            int(r[0])
+            for r in conn.execute(
+                "DELETE FROM readings WHERE point_id = ANY(%s) AND ts >= %s RETURNING point_id",
+                (every, w.t1),
+            )
+        ]
+        conn.execute(
+            "DELETE FROM consumption_15m WHERE point_id = ANY(%s) AND bucket >= %s", (every, w.t1)
+        )
+        conn.execute("DELETE FROM rollup_dirty")
+    last = w.at(w.steps - 1)
+    with bench.engine.begin() as sa:
+        for pid in pids:
+            recompute_point(sa, pid, last, last, ZONE)
 
 
 # ---------------------------------------------------------------------- (b) query latency
@@ -973,6 +1185,14 @@ def parse_args() -> argparse.Namespace:
         "--queries-only", action="store_true", help="(b) only: rollups without raw readings"
     )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query")
+    parser.add_argument(
+        "--steady-points", type=int, default=1000, help="points with a new reading in (c)"
+    )
+    parser.add_argument(
+        "--database",
+        help="load into the database NAME and keep it, or reuse it if an earlier run kept it "
+        "(its size then replaces --points/--days/--interval-s)",
+    )
     args = parser.parse_args()
     if args.days < 11:
         parser.error("--days must be at least 11 (the late hour is in day 10)")
@@ -981,44 +1201,78 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> int:
-    args = parse_args()
-    check_disk(args)
+def new_window(args: argparse.Namespace) -> Window:
     t1 = datetime.now(UTC).replace(second=0, microsecond=0)
     t1 -= timedelta(minutes=t1.minute % 15)
-    steps = args.days * 86_400 // args.interval_s
     gap0 = (9 * 86_400 + 12 * 3600) // args.interval_s  # 12:00 on day 10
-    window = Window(
+    return Window(
         t0=t1 - timedelta(days=args.days),
         t1=t1,
         interval_s=args.interval_s,
-        steps=steps,
+        steps=args.days * 86_400 // args.interval_s,
         gap=(gap0, gap0 + 3600 // args.interval_s),
     )
+
+
+def load(bench: Bench, args: argparse.Namespace, started: float) -> int:
+    """A fresh database: registry, readings (unless --queries-only), rollups, sizes."""
+    seed_registry(bench, args)
+    loaded = 0
+    if not args.queries_only:
+        loaded = load_readings(bench, args)
+    load_buckets(bench, readings=not args.queries_only)
+    print(f"loaded in {time.perf_counter() - started:.0f} s")
+    measure_storage(bench, readings=not args.queries_only)
+    return loaded
+
+
+def run(bench: Bench, args: argparse.Namespace, loaded: int) -> bool:
+    if args.queries_only:
+        summary(args, None, query_latency(bench, args), 0)
+        return True
+    late = late_batch(bench, args.reps)
+    ok = checks(bench) and late.ok
+    queries = query_latency(bench, args)
+    steady = steady_pass(bench, min(args.steady_points, bench.points))
+    summary(args, late, queries, loaded + late.readings)
+    print(
+        f"  steady state: one pass over {steady.points:,} points with a new reading each "
+        f"{steady.wall_s:.2f} s, {steady.cpu_ms_per_point:.2f} ms CPU per point and pass "
+        f"(this process {steady.client_cpu_s:.2f} s + database {steady.db_cpu_s:.2f} s)"
+    )
+    return ok
+
+
+def main() -> int:
+    args = parse_args()
     started = time.perf_counter()
     private = Private()
     try:
         server = resolve_postgres(private)
-        name = dbs.create_template(server)
+        name = args.database
+        fresh = name is None or not dbs.exists(server, name)
+        if fresh:
+            check_disk(args)
+        if name is None:
+            name = dbs.create_template(server)
+        elif fresh:
+            dbs.create_migrated(server, name)
         try:
             db = DatabaseSettings(url=dbs.with_database(server, name), timescale="off")
-            bench = Bench(db, make_engine(db, pool_size=args.concurrency + 1), window)
-            seed_registry(bench, args)
-            if args.queries_only:
-                load_buckets(bench, readings=False)
-                summary(args, None, query_latency(bench, args), 0)
-                ok = True
+            bench = Bench(db, make_engine(db, pool_size=args.concurrency + 1), new_window(args))
+            if fresh:
+                loaded = load(bench, args, started)
+                if args.database is not None:
+                    save_meta(bench, None if args.queries_only else loaded)
             else:
-                loaded = load_readings(bench, args)
-                load_buckets(bench)
-                print(f"loaded in {time.perf_counter() - started:.0f} s")
-                late = late_batch(bench, args.reps)
-                ok = checks(bench) and late.ok
-                queries = query_latency(bench, args)
-                summary(args, late, queries, loaded + late.readings)
+                loaded = reuse(bench, args)
+            ok = run(bench, args, loaded)
             bench.engine.dispose()
         finally:
-            dbs.drop(server, name)
+            if args.database is None:
+                dbs.drop(server, name)
+            else:
+                print(f"kept database {name}: --database {name}")
     finally:
         private.close()
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -23,13 +23,24 @@ def _admin(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
 def create_template(server_url: str) -> str:
     """Create and migrate a template database; returns its name."""
     name = f"energymon_tpl_{uuid.uuid4().hex[:10]}"
+    create_migrated(server_url, name)
+    return name
+
+
+def exists(server_url: str, name: str) -> bool:
+    with _admin(server_url) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return row is not None
+
+
+def create_migrated(server_url: str, name: str) -> None:
+    """Create the database NAME and migrate it (benchmarks keep theirs under a chosen name)."""
     with _admin(server_url) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     settings = DatabaseSettings(url=with_database(server_url, name), timescale="off")
     engine = make_engine(settings)
     upgrade(engine, settings)
     engine.dispose()
-    return name
 
 
 def clone(server_url: str, template: str) -> str:
