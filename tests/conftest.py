@@ -4,14 +4,36 @@ the shared broker, so tests never see each other's messages or sessions."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from services.core.settings import DatabaseSettings, MqttSettings
 from tests.support import db as dbs
 from tests.support.services import Private, ServiceUnavailableError, resolve_mqtt, resolve_postgres
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A command run in this process (``services.cli.main``) configures logging onto the
+    test's captured stderr, which pytest closes after the test: every later log line of a
+    thread in this worker would then fail. Each test leaves logging as it found it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quieted = {
+        name: logging.getLogger(name).level
+        for name in ("pymodbus", "alembic", "apscheduler", "uvicorn.access")
+    }
+    config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, was in quieted.items():
+        logging.getLogger(name).setLevel(was)
+    structlog.configure(**config)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,5 @@
 """Writing the daily rollups: ``consumption_1d`` is ``consumption_15m`` summed per local day, with
-the day's measured and estimated collection periods counted at the point's period. A day is
-``estimated`` when one of its buckets is, unless counter readings at both of its local midnights
-bound it (a DL/T 645 meter's daily freezes after an outage): its total is then measured, though
-the periods inside it stay estimated.
+the day's measured and estimated collection periods counted at the point's period.
 
 A pass refreshes a point's days, and the months they belong to (``consumption_1mo``,
 :mod:`services.accounting.months`), in the same transaction as its 15-minute buckets, so the three
@@ -17,33 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Connection,
-    Date,
-    DateTime,
-    Integer,
-    and_,
-    cast,
-    column,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    values,
-)
+from sqlalchemy import Connection, Date, Integer, cast, column, delete, func, insert, select, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.accounting.months import rebuild_months, refresh_months
 from services.core.domain.completeness import collection_period_s
-from services.core.schema.tables import (
-    consumption_1d,
-    consumption_15m,
-    counter_events,
-    points,
-    readings,
-    rollup_meta,
-)
+from services.core.schema.tables import consumption_1d, consumption_15m, points, rollup_meta
 from services.core.store.completeness import measured_bucket, period_number
 from services.core.store.rollups import midnight
 
@@ -57,25 +33,6 @@ _DAY_COLUMNS = [
     "measured_periods",
     "estimated_periods",
 ]
-
-
-def _read_at(point_id: Any, at: Any) -> Any:
-    """SQL: the counter ``point_id`` has a reading at ``at`` that its rollup used (not one it
-    ignored as a one-off bad read)."""
-    r, e = readings.c, counter_events.c
-    return and_(
-        exists().where(r.point_id == point_id, r.ts == at),
-        ~exists().where(e.point_id == point_id, e.ts == at, e.kind == "bad_read"),
-    )
-
-
-def _bounded(zone: ZoneInfo, point_id: Any, day: Any) -> Any:
-    """SQL: the day's total is the difference of two counter readings taken at its own
-    midnights (a meter's daily freezes, or a reading that happens to fall there), so it is
-    measured even where the buckets inside the day are estimated."""
-    start = func.timezone(zone.key, cast(day, DateTime))
-    end = func.timezone(zone.key, cast(day + 1, DateTime))
-    return and_(_read_at(point_id, start), _read_at(point_id, end))
 
 
 def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
@@ -105,7 +62,7 @@ def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
         func.sum(p.c.energy),
         func.sum(p.c.readings),
         func.sum(p.c.expected),
-        and_(func.bool_or(p.c.estimated), ~_bounded(zone, p.c.point_id, p.c.day)),
+        func.bool_or(p.c.estimated),
         func.count().filter(p.c.measured),
         func.count().filter(~p.c.measured),
     ).group_by(p.c.point_id, p.c.day)

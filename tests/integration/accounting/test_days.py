@@ -219,28 +219,3 @@ def test_rebuild_days_follows_a_changed_calendar_zone(dc_data: DatabaseSettings)
     with engine.connect() as conn:
         plain = all_sites_pue(conn, start=WINDOWS[1][0], end=WINDOWS[1][1], zone=SHANGHAI)
     assert after == plain
-
-
-def test_a_day_bounded_by_readings_at_both_midnights_is_measured_though_its_inside_is_not(
-    small_district: DatabaseSettings,
-) -> None:
-    """A meter read only at the midnights of 29 October (a DL/T 645 meter's daily freezes after an
-    outage) measures that day's total; a day whose gap crosses a midnight stays estimated."""
-    db = small_district
-    midnight_29 = 112  # 29 Oct 00:00, in quarter hours from START
-    inside_29 = set(range(midnight_29 + 1, midnight_29 + 96))
-    across_31 = set(range(midnight_29 + 2 * 96 - 4, midnight_29 + 2 * 96 + 4))  # 30th 23:00 on
-    _write(db, _counter(_pid(db, "M-100"), 4, inside_29 | across_31))
-    catch_up(make_engine(db))
-    with psycopg.connect(db.libpq_url) as conn:
-        days = {
-            day: (estimated, periods)
-            for day, estimated, periods in conn.execute(
-                "SELECT day, estimated, measured_periods FROM consumption_1d WHERE point_id = %s",
-                (_pid(db, "M-100"),),
-            )
-        }
-    assert days[date(2026, 10, 29)] == (False, 1)  # only the midnight's period was read
-    assert days[date(2026, 10, 28)] == (False, 96)
-    assert days[date(2026, 10, 30)][0] is True  # its last hour is spread across midnight
-    assert days[date(2026, 10, 31)][0] is True
