@@ -23,7 +23,7 @@ connections (the database).
 
 Usage: .venv/bin/python bench/api.py [--enterprises 300] [--meters 3000] [--days 365]
        [--seconds 20] [--concurrency 16] [--server process|thread] [--keep] [--database NAME]
-       [--seed-only] [--explain]
+       [--seed-only] [--explain] [--plans]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
 
@@ -587,7 +587,9 @@ def _record_sql(
     config: ApiConfig, reqs: Requests, district: District, variants: int
 ) -> dict[str, list[list[Statement]]]:
     """The statements each route runs, recorded by calling the route functions once in-process;
-    the consumption route's for ``variants`` sites by changing its enterprise and site codes."""
+    the consumption route's for ``variants`` sites, each called for its own site: its statement
+    carries the site's points as array parameters, so another site's codes with the first
+    site's arrays would join nothing and replay a cheaper statement than the API runs."""
     app = create_app(config)
     ctx = app.state.ctx
     recorded: list[Statement] = []
@@ -600,17 +602,22 @@ def _record_sql(
     event.listen(ctx.engine, "before_cursor_execute", record)
     who = Principal(user_id=0, username=OFFICER, role=Role.OFFICER)
     out: dict[str, list[list[Statement]]] = {}
-    ent, site = district.sites[0]
     start, end = reqs.year()
+    chosen = [district.sites[0], *random.Random(1).choices(district.sites, k=variants - 1)]
     for kind in KINDS:
         recorded.clear()
         if kind == "consumption":
-            scope = Scope(enterprise=ent, site=site)
-            series = consumption.SeriesQuery(
-                scope=scope, start=start, end=end, interval="1d", tz=None
-            )
-            consumption.enterprise_consumption(ctx, who, series)
-        elif kind == "pue_ranking":
+            out[kind] = []
+            for ent, site in chosen:
+                recorded.clear()
+                scope = Scope(enterprise=ent, site=site)
+                series = consumption.SeriesQuery(
+                    scope=scope, start=start, end=end, interval="1d", tz=None
+                )
+                consumption.enterprise_consumption(ctx, who, series)
+                out[kind].append(list(recorded))
+            continue
+        if kind == "pue_ranking":
             pue.pue_ranking(ctx, who, "ytd")
         elif kind == "budgets":
             budgets.budget_ranking(ctx, who)
@@ -619,16 +626,6 @@ def _record_sql(
         out[kind] = [list(recorded)]
     ctx.writers.close()
     ctx.engine.dispose()
-    rng = random.Random(1)
-    template = out["consumption"][0]
-    for _ in range(variants - 1):
-        codes = dict(zip((ent, site), rng.choice(district.sites), strict=True))
-        out["consumption"].append(
-            [
-                (statement, {k: codes.get(v, v) if isinstance(v, str) else v for k, v in p.items()})
-                for statement, p in template
-            ]
-        )
     return out
 
 
@@ -821,6 +818,56 @@ def _explain(url: str, sql: dict[str, list[list[Statement]]]) -> None:
                 print("    " + "\n    ".join(str(r[0]) for r in plan))
 
 
+PLAN_MODES = (
+    ("unprepared", None),
+    ("prepared, plan_cache_mode auto", "auto"),
+    ("prepared, force_generic_plan", "force_generic_plan"),
+    ("prepared, force_custom_plan", "force_custom_plan"),
+)
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a PostgreSQL backend on this machine (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _replay(
+    conn: psycopg.Connection[Any],
+    calls: list[list[Statement]],
+    rng: random.Random,
+    requests: int,
+    *,
+    prepare: bool,
+) -> None:
+    for _ in range(requests):
+        for statement, params in rng.choice(calls):
+            conn.execute(statement, params, prepare=prepare).fetchall()
+
+
+def _plans(url: str, calls: list[list[Statement]], requests: int = 300) -> None:
+    """The consumption route's statements (each site's own) on one connection with the API's
+    session settings: PostgreSQL CPU and wall time per request unprepared and prepared under
+    each ``plan_cache_mode``, after 20 requests of warm-up, and the plans the server chose."""
+    for label, mode in PLAN_MODES:
+        with psycopg.connect(url, autocommit=True, options=SESSION) as conn:
+            if mode is not None:
+                conn.execute(f"SET plan_cache_mode = {mode}")
+            pid = conn.info.backend_pid
+            rng, prepare = random.Random(1), mode is not None
+            _replay(conn, calls, rng, 20, prepare=prepare)
+            cpu0, t0 = _backend_cpu_s(pid), time.perf_counter()
+            _replay(conn, calls, rng, requests, prepare=prepare)
+            cpu1, t1 = _backend_cpu_s(pid), time.perf_counter()
+            plans = conn.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements ORDER BY name"
+            ).fetchall()
+        print(
+            f"{label:32s} PostgreSQL CPU {1000 * (cpu1 - cpu0) / requests:5.2f} ms, wall "
+            f"{1000 * (t1 - t0) / requests:5.2f} ms per request; (generic, custom) plans {plans}"
+        )
+
+
 def _cpu_per_request(s: Samples) -> str:
     """CPU time per request: the cores a phase used over its requests per second."""
     per = 1000 / s.rate if s.rate else 0.0
@@ -853,6 +900,11 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--explain", action="store_true", help="EXPLAIN ANALYZE each route's statements instead"
+    )
+    parser.add_argument(
+        "--plans",
+        action="store_true",
+        help="PostgreSQL CPU of the consumption statements per plan cache mode instead",
     )
     parser.add_argument(
         "--database",
@@ -917,6 +969,9 @@ def _run(args: argparse.Namespace, server: str, name: str, zone: ZoneInfo, *, se
     sql = _record_sql(config, reqs, district, variants=50)
     if args.explain:
         _explain(db.libpq_url, sql)
+        return
+    if args.plans:
+        _plans(db.libpq_url, sql["consumption"])
         return
     serving: AbstractContextManager[tuple[str, int | None]] = (
         _api_process(db, env) if args.server == "process" else _api_thread(config)
