@@ -93,6 +93,7 @@ class Owed:
     registered: tuple[datetime | None, datetime | None]  # its service dates' local midnights
     carrier: str = ""
     quantity: str = ""
+    unit: str = ""
 
 
 def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> Owed:
@@ -123,12 +124,13 @@ def _owed(row: Any, start: datetime, end: datetime, now: datetime, zone: ZoneInf
         (midnight(row.commissioned), midnight(row.decommissioned)),
         row.carrier,
         row.quantity,
+        row.unit,
     )
 
 
 def points_select(ids: Select[tuple[int]]) -> Select[Any]:
     """Each of the points ``ids`` with what :func:`owed_rows` needs: its period, its meter's
-    service dates, its first 15-minute bucket, carrier and quantity."""
+    service dates, its first 15-minute bucket, carrier, quantity and unit."""
     first = (
         select(func.min(consumption_15m.c.bucket).label("first"))
         .where(consumption_15m.c.point_id == points.c.id)
@@ -144,6 +146,7 @@ def points_select(ids: Select[tuple[int]]) -> Select[Any]:
             first.c.first,
             meters.c.carrier,
             points.c.quantity,
+            points.c.unit,
         )
         .select_from(points)
         .join(meters, meters.c.id == points.c.meter_id)
@@ -152,15 +155,18 @@ def points_select(ids: Select[tuple[int]]) -> Select[Any]:
     )
 
 
-def _arrays(name: str, columns: list[tuple[str, Any, list[Any] | None]]) -> Any:
-    """A table of parallel arrays, ``unnest``-ed: one bound parameter per column, so that the
-    statement's compiled form is cached whatever the rows."""
+def _arrays(
+    name: str, columns: list[tuple[str, Any, list[Any] | None]], alias: str | None = None
+) -> Any:
+    """A table of parallel arrays, ``unnest``-ed: one bound parameter per column (``name_col``),
+    so that the statement's compiled form is cached whatever the rows; ``alias`` (default
+    ``name``) names the table, so that one statement can read the same arrays twice."""
     return (
         func.unnest(
             *(bindparam(f"{name}_{col}", data, type_=ARRAY(type_)) for col, type_, data in columns)
         )
         .table_valued(*(column(col, type_) for col, type_, _ in columns))
-        .render_derived(name=name)
+        .render_derived(name=alias or name)
     )
 
 
@@ -333,6 +339,7 @@ _OWED_COLUMNS: list[tuple[str, Any]] = [
     ("reg_until", _STAMP),
     ("carrier", Text),
     ("quantity", Text),
+    ("unit", Text),
 ]
 
 
@@ -347,18 +354,27 @@ def _owed_values(points_owed: list[Owed]) -> list[list[Any]]:
         [o.registered[1] or _FAR_AHEAD for o in points_owed],
         [o.carrier for o in points_owed],
         [o.quantity for o in points_owed],
+        [o.unit for o in points_owed],
     ]
 
 
-def owed_table(points_owed: list[Owed] | None, name: str) -> Any:
+def owed_table(points_owed: list[Owed] | None, name: str, alias: str | None = None) -> Any:
     """``points_owed`` as a table (point_id, period_s, since, until, reg_since, reg_until,
-    carrier, quantity) for a statement, passed as array parameters (the statement stays
+    carrier, quantity, unit) for a statement, passed as array parameters (the statement stays
     cacheable). ``points_owed`` None: the parameters are bound at execution
-    (:func:`owed_params`), for a statement built once."""
+    (:func:`owed_params`), for a statement built once. ``alias``: see :func:`_arrays`."""
     data = _owed_values(points_owed) if points_owed is not None else [None] * len(_OWED_COLUMNS)
     return _arrays(
-        name, [(col, type_, d) for (col, type_), d in zip(_OWED_COLUMNS, data, strict=True)]
+        name,
+        [(col, type_, d) for (col, type_), d in zip(_OWED_COLUMNS, data, strict=True)],
+        alias,
     )
+
+
+def owed_ids(name: str) -> Select[tuple[int]]:
+    """The ids of the points of ``owed_table(None, name)``: a statement that holds them need
+    not select its points again (one array instead of the scope's joins)."""
+    return select(func.unnest(bindparam(f"{name}_point_id", type_=ARRAY(Integer))))
 
 
 def owed_params(points_owed: list[Owed], name: str) -> dict[str, list[Any]]:

@@ -27,18 +27,18 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    true,
 )
 from sqlalchemy import Connection as _Connection
 from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by
 
 from services.core.domain.coefficients import Converted, ElectricityMethod, FactorSet
 from services.core.domain.quantities import COUNTED_QUANTITIES
-from services.core.schema.tables import enterprises, meters, points, sites
+from services.core.schema.tables import enterprises, meters, points
 from services.core.store.completeness import (
     Owed,
     expected_sql,
     measured_sql,
+    owed_ids,
     owed_params,
     owed_points_select,
     owed_rows,
@@ -153,9 +153,10 @@ def _prepare(
         None if trunc in (None, "hour") else zone,
         months=trunc in ("month", "year") and not _splits_a_month(points_owed, start, end, zone),
     )
-    params = {"start": start, "end": end, **scope.params(), **bounds}
-    params |= owed_params(points_owed, "o") | owed_params(points_owed, "e")
-    return _Shape(interval, zone.key, scope.shape(), window), params
+    params = {"start": start, "end": end, **bounds, **owed_params(points_owed, "o")}
+    # the statement reads the scope's points from what they owe: its text is the same for
+    # every scope
+    return _Shape(interval, zone.key, (), window), params
 
 
 def _splits_a_month(
@@ -176,28 +177,24 @@ def _consumption_select(shape: _Shape) -> Select[Any]:
     carrier, ordered. Completeness: measured / expected collection periods of the group's points
     in the period (services/core/store/completeness.py)."""
     trunc, zone = PERIODS[shape.interval], ZoneInfo(shape.zone)
-    mine, theirs = owed_table(None, "o"), owed_table(None, "e")
-    scope = scope_conditions(shape.scope)
-    c = shaped_window_source(shape.window, points_where(scope))
+    # the points are those the scope owes (read by _prepare with the scope's conditions), the
+    # same arrays twice: each row's own point, and all of them for what a period expects
+    mine, theirs = owed_table(None, "o"), owed_table(None, "o", alias="e")
+    c = shaped_window_source(shape.window, owed_ids("o"))
     period = (c.c.ts if trunc is None else _local_trunc(trunc, c.c.ts, zone)).label("period")
     sums = (
         select(
             period,
-            meters.c.carrier,
-            points.c.quantity,
-            points.c.unit,
+            mine.c.carrier,
+            mine.c.quantity,
+            mine.c.unit,
             func.sum(c.c.energy).label("amount"),
             func.sum(measured_sql(c, mine, zone)).label("measured"),
             func.bool_or(c.c.estimated).label("estimated"),
         )
         .select_from(c)
         .join(mine, mine.c.point_id == c.c.point_id)
-        .join(points, points.c.id == c.c.point_id)
-        .join(meters, meters.c.id == points.c.meter_id)
-        .join(sites, sites.c.id == meters.c.site_id)
-        .join(enterprises, enterprises.c.id == meters.c.enterprise_id)
-        .where(*scope)
-        .group_by(period, meters.c.carrier, points.c.quantity, points.c.unit)
+        .group_by(period, mine.c.carrier, mine.c.quantity, mine.c.unit)
         .subquery("s")
     )
     lo = func.greatest(sums.c.period, bindparam("start", type_=_STAMP))
@@ -270,38 +267,26 @@ def consumption_json(
     shape, params = _prepare(
         conn, start=start, end=end, interval=interval, zone=zone, scope=scope, now=now
     )
-    return str(conn.execute(_consumption_json_select(shape), params).scalar_one()).encode()
+    stmt = _consumption_json_select(shape, _session_zone(conn) == zone.key)
+    return str(conn.execute(stmt, params).scalar_one()).encode()
+
+
+def _session_zone(conn: Connection) -> str | None:
+    """The session's TimeZone as the server last reported it (PostgreSQL reports the setting to
+    the client whenever it changes: no round trip)."""
+    info = getattr(conn.connection.dbapi_connection, "info", None)
+    return None if info is None else info.parameter_status("TimeZone")
 
 
 @lru_cache(maxsize=256)
-def _consumption_json_select(shape: _Shape) -> Select[Any]:
-    """:func:`consumption_json`'s statement: one JSON document of the rows."""
-    zone = ZoneInfo(shape.zone)
+def _consumption_json_select(shape: _Shape, in_session_zone: bool) -> Select[Any]:
+    """:func:`consumption_json`'s statement: one JSON document of the rows. ``in_session_zone``:
+    the periods' zone is the session's, so PostgreSQL writes their offset itself."""
     r = _consumption_select(shape).subquery("r")
-    session_zone = func.current_setting("TimeZone")
-    # the zone's UTC offset at the period's start, in seconds (only when formatting by hand)
-    offset = cast(
-        func.extract(
-            "epoch", func.timezone(zone.key, r.c.period) - func.timezone("UTC", r.c.period)
-        ),
-        Integer,
-    )
-    o = select(case((session_zone != zone.key, offset)).label("off")).correlate(r).lateral("o")
-    off = o.c.off
-    # integer division ("/" on integers), not SQLAlchemy's true division
-    hours = func.abs(off).op("/")(3600)
-    minutes = (func.abs(off) % 3600).op("/")(60)
-    by_hand = (
-        func.to_char(func.timezone(zone.key, r.c.period), 'YYYY-MM-DD"T"HH24:MI:SS')
-        + case((off < 0, "-"), else_="+")
-        + func.lpad(cast(hours, Text), 2, "0")
-        + ":"
-        + func.lpad(cast(minutes, Text), 2, "0")
-    )
-    period = case(
-        (session_zone == zone.key, func.to_json(r.c.period)),  # ISO 8601 with its offset
-        else_=func.to_json(by_hand),
-    )
+    if in_session_zone:
+        period: Any = func.to_json(r.c.period)  # ISO 8601 with its offset
+    else:
+        period = func.to_json(_iso_local(r.c.period, ZoneInfo(shape.zone)))
     row = func.json_build_object(
         "period",
         period,
@@ -325,7 +310,25 @@ def _consumption_json_select(shape: _Shape) -> Select[Any]:
         ),
         Text,
     )
-    return select(doc).select_from(r).join(o, true())
+    return select(doc).select_from(r)
+
+
+def _iso_local(ts: Any, zone: ZoneInfo) -> Any:
+    """SQL: the instant ``ts`` as ISO 8601 local time in ``zone`` with its UTC offset."""
+    # the zone's UTC offset at the instant, in seconds
+    off = cast(
+        func.extract("epoch", func.timezone(zone.key, ts) - func.timezone("UTC", ts)), Integer
+    )
+    # integer division ("/" on integers), not SQLAlchemy's true division
+    hours = func.abs(off).op("/")(3600)
+    minutes = (func.abs(off) % 3600).op("/")(60)
+    return (
+        func.to_char(func.timezone(zone.key, ts), 'YYYY-MM-DD"T"HH24:MI:SS')
+        + case((off < 0, "-"), else_="+")
+        + func.lpad(cast(hours, Text), 2, "0")
+        + ":"
+        + func.lpad(cast(minutes, Text), 2, "0")
+    )
 
 
 def totals(
