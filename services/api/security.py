@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -102,13 +104,25 @@ def issue_token(principal: Principal, settings: ApiSettings, *, now: datetime | 
     return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": kid})
 
 
-def decode_token(token: str, settings: ApiSettings) -> Principal:
+def decode_token(token: str, settings: ApiSettings, *, now: float | None = None) -> Principal:
+    """The principal of a valid token; :class:`InvalidTokenError` otherwise. A token's signature
+    and claims are checked once per process (a token is sent with every request of its life):
+    later calls with the same token and keys only check that it has not expired."""
+    who, expires = _verified(token, settings.jwt_keys, settings.audience)
+    if expires <= (time.time() if now is None else now):
+        raise InvalidTokenError("Signature has expired")
+    return who
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, jwt_keys: str, audience: str) -> tuple[Principal, float]:
+    """The principal and expiry of a token whose signature and claims are valid (an invalid
+    one raises, which is not remembered)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as err:
         raise InvalidTokenError("malformed token") from err
-    keys = dict(settings.keys)
-    secret = keys.get(str(header.get("kid", "")))
+    secret = dict(ApiSettings.parse_keys(jwt_keys)).get(str(header.get("kid", "")))
     if secret is None:
         raise InvalidTokenError("unknown signing key")
     try:
@@ -116,11 +130,11 @@ def decode_token(token: str, settings: ApiSettings) -> Principal:
             token,
             secret,
             algorithms=["HS256"],
-            audience=settings.audience,
+            audience=audience,
             issuer=_ISSUER,
             options={"require": ["exp", "iat", "sub", "aud", "iss"]},
         )
-        return Principal(
+        who = Principal(
             user_id=int(claims["sub"]),
             username=str(claims.get("name", "")),
             role=Role(claims["role"]),
@@ -128,6 +142,7 @@ def decode_token(token: str, settings: ApiSettings) -> Principal:
             gateway_id=claims.get("gw"),
             token_version=int(claims.get("ver", 0)),
         )
+        return who, float(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError) as err:
         raise InvalidTokenError(str(err)) from err
 

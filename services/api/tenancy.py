@@ -25,9 +25,15 @@ def own_enterprises(who: Principal) -> Sequence[int] | None:
 def visible_enterprise(conn: Connection, who: Principal, code: str) -> Enterprise:
     """The enterprise ``code`` if the caller may see it; another tenant's is a 404."""
     ent = registry.enterprise(conn, code=code)
-    if ent is None or (not who.sees_everything and ent.id != who.enterprise_id):
-        raise Problem(404, f"no enterprise {code}")
+    _must_see(who, code, None if ent is None else ent.id)
+    assert ent is not None
     return ent
+
+
+def _must_see(who: Principal, code: str, found: int | None) -> None:
+    """404 unless the enterprise ``code`` (id ``found``, None: unknown) is the caller's to see."""
+    if found is None or (not who.sees_everything and found != who.enterprise_id):
+        raise Problem(404, f"no enterprise {code}")
 
 
 def known_town(conn: Connection, town: str) -> None:
@@ -41,6 +47,7 @@ def visible_scope(conn: Connection, *, who: Principal, scope: Scope) -> None:
     caller and a town's must exist; the district's always is. Who may ask for a town or the
     district at all is the route's role check."""
     if scope.enterprise is not None:
-        visible_enterprise(conn, who, scope.enterprise)
+        code = scope.enterprise
+        _must_see(who, code, registry.enterprise_id(conn, code=code))
     elif scope.town is not None:
         known_town(conn, scope.town)

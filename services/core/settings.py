@@ -440,8 +440,13 @@ class ApiSettings(BaseSettings):
 
     @property
     def keys(self) -> list[tuple[str, str]]:
+        return self.parse_keys(self.jwt_keys)
+
+    @staticmethod
+    def parse_keys(jwt_keys: str) -> list[tuple[str, str]]:
+        """``kid:secret,kid:secret`` as (kid, secret) pairs, the signing one first."""
         pairs = []
-        for item in self.jwt_keys.split(","):
+        for item in jwt_keys.split(","):
             kid, sep, secret = item.strip().partition(":")
             if not sep or not kid or len(secret) < 32:
                 raise ConfigError(

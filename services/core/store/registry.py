@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from services.core.schema.tables import enterprises, gateways, meters, points, sites
 
@@ -83,6 +84,25 @@ def enterprise(conn: Connection, *, code: str) -> Enterprise | None:
     """The enterprise ``code``, active or not."""
     row = conn.execute(select(*_ENTERPRISE_COLUMNS).where(enterprises.c.code == code)).first()
     return None if row is None else Enterprise(**row._mapping)
+
+
+# enterprise ids by code, per engine (each database its own); see enterprise_id
+_KNOWN_IDS: WeakKeyDictionary[Engine, dict[str, int]] = WeakKeyDictionary()
+_KNOWN_IDS_MAX = 100_000
+
+
+def enterprise_id(conn: Connection, *, code: str) -> int | None:
+    """The id of the enterprise ``code``, active or not. An enterprise is never deleted and its
+    code never changes (registry loads deactivate), so an id once found is remembered for the
+    engine's life: a request that only checks who may see an enterprise costs no round trip.
+    An unknown code is asked again (it may be registered later)."""
+    known = _KNOWN_IDS.setdefault(conn.engine, {})
+    found = known.get(code)
+    if found is None:
+        found = conn.execute(select(enterprises.c.id).where(enterprises.c.code == code)).scalar()
+        if found is not None and len(known) < _KNOWN_IDS_MAX:
+            known[code] = found
+    return found
 
 
 def enterprises_page(

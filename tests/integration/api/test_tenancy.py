@@ -342,3 +342,27 @@ def test_only_officers_lock_and_unlock_production_months(
         api.client.post(url, json={"reason": "reviewed"}, headers=api.as_("officer"))
     unlocked = api.client.delete(url, params={"reason": "reopened"}, headers=api.as_(user))
     assert unlocked.status_code == status, unlocked.text
+
+
+def test_an_enterprise_unknown_then_registered_is_found_and_stays_its_own(api: ApiHarness) -> None:
+    """Enterprise ids are remembered once found (a request that only checks who may see an
+    enterprise costs no round trip): an unknown code is not remembered as missing, and a
+    remembered id still answers another tenant with 404."""
+    code = ENT_B[:-4] + "7777"
+    path = f"/api/v1/enterprises/{code}/consumption"
+    window = {"from": "2026-11-01T00:00:00+08:00", "to": "2026-11-02T00:00:00+08:00"}
+    officer = api.as_("officer")
+    assert api.client.get(path, params=window, headers=officer).status_code == 404
+    doc = REGISTRY_DOC.replace("validate_check_digits: true", "validate_check_digits: false")
+    applied = api.client.post(
+        "/api/v1/registry/apply",
+        content=doc.replace(ENT_B, code),
+        headers={**api.as_("admin"), "Content-Type": "application/yaml"},
+    )
+    assert applied.status_code == 200, applied.text
+    assert api.client.get(path, params=window, headers=officer).status_code == 200
+    for tenant in ("ent_a", "ent_b"):  # after the officer's request found its id
+        assert api.client.get(path, params=window, headers=api.as_(tenant)).status_code == 404
+    mine = f"/api/v1/enterprises/{ENT_B}/consumption"
+    assert api.client.get(mine, params=window, headers=api.as_("ent_b")).status_code == 200
+    assert api.client.get(mine, params=window, headers=api.as_("ent_a")).status_code == 404
