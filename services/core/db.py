@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event, exc
 
 from services.core.settings import DatabaseSettings
 
@@ -25,12 +28,37 @@ def make_engine(
     options = "-c jit=off" + ("" if parallel else " -c max_parallel_workers_per_gather=0")
     if session_zone is not None:
         options += f" -c TimeZone={session_zone}"
-    return create_engine(
+    engine = create_engine(
         settings.sqlalchemy_url,
         pool_size=pool_size,
-        pool_pre_ping=True,
         connect_args={"connect_timeout": int(settings.connect_timeout_s), "options": options},
     )
+    _ping_when_idle(engine, settings.ping_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Check a pooled connection with a round trip before it is used, if it has been idle for
+    more than ``idle_s`` (``pool_pre_ping`` checks every checkout: a third of the round trips of
+    a typical API request). A failed check replaces that connection and every one pooled before
+    it, as ``pool_pre_ping`` does; a fresh connection is not checked."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")  # the record's info goes with its connection
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except psycopg.Error as err:
+            failure: Any = err  # SQLAlchemy types it as its DB-API protocol's error
+            if engine.dialect.is_disconnect(failure, dbapi, None):
+                raise exc.InvalidatePoolError(str(err)) from err
+            raise
 
 
 def connect(

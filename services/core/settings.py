@@ -122,6 +122,15 @@ class DatabaseSettings(BaseSettings):
         "applies to chunks created after the next `db upgrade`.",
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="Connection timeout in seconds.")
+    ping_idle_s: float = Field(
+        1.0,
+        ge=0,
+        description="A pooled connection idle for longer than this is checked with a round trip "
+        "before it is used (a server restart, a failover or a proxy's idle timeout closes idle "
+        "connections); one used more recently is trusted, and should it have died all the same "
+        "its request fails and the pool replaces every connection older than the failure. "
+        "0 checks every time.",
+    )
     read_url: str | None = Field(
         None,
         description="A PostgreSQL streaming replica of `ENERGYMON_DATABASE_URL` that the API's "
@@ -366,6 +375,14 @@ class ApiSettings(BaseSettings):
         description="API processes sharing the port (one per core is typical). Each keeps its own "
         "rate limiter, login throttle and ranking snapshots; `/metrics` sums every process's "
         "samples.",
+    )
+    keepalive_requests: int = Field(
+        1000,
+        ge=0,
+        description="Requests a keep-alive connection serves before its answer says "
+        "`Connection: close` and the client connects again, so long-lived clients spread over "
+        "the workers (and over API replicas behind a load balancer) instead of staying on the "
+        "one that accepted them; 0 keeps connections for as long as clients do.",
     )
     jwt_keys: str = Field(
         DEV_JWT_KEYS,

@@ -1,6 +1,6 @@
 """How every consumption query reads the rollups: a window source.
 
-A window source yields ``(point_id, ts, energy, readings, expected, estimated, measured)`` rows
+A window source yields ``(point_id, ts, energy, estimated, measured)`` rows
 (``measured``: the 15-minute bucket holds measured data, 1 or 0; a day: its measured collection
 periods, services/core/domain/completeness.py) whose sums
 over any point equal those of ``consumption_15m`` in [start, end): whole local days from
@@ -53,8 +53,6 @@ from services.core.schema.tables import (
     rollup_meta,
 )
 
-WINDOW_COLUMNS = ("point_id", "ts", "energy", "readings", "expected", "estimated", "measured")
-
 
 def measured_bucket(readings: Any, estimated: Any) -> Any:
     """SQL of :func:`services.core.domain.completeness.bucket_measured`."""
@@ -82,7 +80,7 @@ def days_built(zone: ZoneInfo) -> ColumnElement[bool]:
 
 def _from_15m(
     lo: Any, hi: Any, points: Select[tuple[int]] | None, *extra: ColumnElement[bool]
-) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
+) -> Select[tuple[int, datetime, float, bool, int]]:
     c = consumption_15m.c
     conds = [c.bucket >= lo, c.bucket < hi, *extra]
     if points is not None:
@@ -91,8 +89,6 @@ def _from_15m(
         c.point_id,
         c.bucket.label("ts"),
         c.energy,
-        cast(c.readings, Integer).label("readings"),
-        cast(c.expected, Integer).label("expected"),
         c.estimated,
         cast(measured_bucket(c.readings, c.estimated), Integer).label("measured"),
     ).where(and_(*conds))
@@ -100,7 +96,7 @@ def _from_15m(
 
 def _from_calendar(
     table: Table, lo: Any, hi: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
-) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
+) -> Select[tuple[int, datetime, float, bool, int]]:
     """The rows of the daily or monthly rollups (``table``, keyed by its local first day) in
     [lo, hi); the months are summed from the days, so both hold in the days' zone."""
     c = table.c
@@ -115,8 +111,6 @@ def _from_calendar(
         c.point_id,
         ts.label("ts"),
         c.energy,
-        c.readings,
-        c.expected,
         c.estimated,
         cast(c.measured_periods, Integer).label("measured"),
     ).where(and_(*conds))
@@ -124,21 +118,14 @@ def _from_calendar(
 
 def _from_1d(
     d0: Any, d1: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
-) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
+) -> Select[tuple[int, datetime, float, bool, int]]:
     return _from_calendar(consumption_1d, d0, d1, zone, points)
 
 
 def _from_1mo(
     m0: Any, m1: Any, zone: ZoneInfo, points: Select[tuple[int]] | None
-) -> Select[tuple[int, datetime, float, int, int, bool, int]]:
+) -> Select[tuple[int, datetime, float, bool, int]]:
     return _from_calendar(consumption_1mo, m0, m1, zone, points)
-
-
-def fifteen_minute_source(
-    start: datetime, end: datetime, points: Select[tuple[int]] | None = None
-) -> Subquery:
-    """The window-source columns straight from ``consumption_15m``."""
-    return _from_15m(start, end, points).subquery("c")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    any_,
+    bindparam,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.core.domain.roles import COUNTED_ROLES
 from services.core.schema.tables import enterprises, meters, points, sites
@@ -38,6 +48,7 @@ class Scope:
 
 
 _FIELDS = ("enterprise", "site", "meter", "quantity", "town")
+_COUNTED_ROLES = sorted(r.value for r in COUNTED_ROLES)
 _COLUMNS = {
     "enterprise": enterprises.c.code,
     "site": sites.c.code,
@@ -61,7 +72,9 @@ def scope_conditions(
         )
         conds.append(_COLUMNS[name] == value)
     if "meter" not in shape:
-        conds.append(meters.c.role.in_(sorted(r.value for r in COUNTED_ROLES)))
+        # one array parameter, not IN (...): a list in IN is rendered into the text again at
+        # every execution
+        conds.append(meters.c.role == any_(literal(_COUNTED_ROLES, ARRAY(String))))
     return conds
 
 
