@@ -29,6 +29,7 @@ from services.api.context import (
 from services.api.freshness import install as install_freshness
 from services.api.middleware import LimitsAndMetrics
 from services.api.problems import install as install_problems
+from services.api.recycling import ConnectionRecycling
 from services.api.replica import ReplicaWatch
 from services.api.replica_http import ReplicaAnswers
 from services.api.routes import (
@@ -125,6 +126,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.add_middleware(
         LimitsAndMetrics, max_body_bytes=config.api.max_body_bytes, metrics=ctx.metrics
     )
+    app.add_middleware(ConnectionRecycling, requests=config.api.keepalive_requests)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
