@@ -358,15 +358,26 @@ def _owed_values(points_owed: list[Owed]) -> list[list[Any]]:
     ]
 
 
-def owed_table(points_owed: list[Owed] | None, name: str, alias: str | None = None) -> Any:
+def owed_table(
+    points_owed: list[Owed] | None,
+    name: str,
+    alias: str | None = None,
+    columns: tuple[str, ...] | None = None,
+) -> Any:
     """``points_owed`` as a table (point_id, period_s, since, until, reg_since, reg_until,
     carrier, quantity, unit) for a statement, passed as array parameters (the statement stays
     cacheable). ``points_owed`` None: the parameters are bound at execution
-    (:func:`owed_params`), for a statement built once. ``alias``: see :func:`_arrays`."""
+    (:func:`owed_params`), for a statement built once. ``alias``: see :func:`_arrays`;
+    ``columns``: only these of the table's columns (arrays of the same length, so the rows
+    stay whole)."""
     data = _owed_values(points_owed) if points_owed is not None else [None] * len(_OWED_COLUMNS)
     return _arrays(
         name,
-        [(col, type_, d) for (col, type_), d in zip(_OWED_COLUMNS, data, strict=True)],
+        [
+            (col, type_, d)
+            for (col, type_), d in zip(_OWED_COLUMNS, data, strict=True)
+            if columns is None or col in columns
+        ],
         alias,
     )
 

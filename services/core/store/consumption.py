@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
     TIMESTAMP,
     Float,
     Integer,
@@ -27,6 +26,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
 )
 from sqlalchemy import Connection as _Connection
 from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by
@@ -171,6 +171,20 @@ def _splits_a_month(
     return False
 
 
+# what a row's measured periods are counted from (measured_sql) and grouped by, and what a
+# period's expected ones are computed from (expected_sql)
+_MEASURED_COLUMNS = (
+    "point_id",
+    "period_s",
+    "reg_since",
+    "reg_until",
+    "carrier",
+    "quantity",
+    "unit",
+)
+_EXPECTED_COLUMNS = ("period_s", "since", "until", "carrier", "quantity")
+
+
 @lru_cache(maxsize=256)
 def _consumption_select(shape: _Shape) -> Select[Any]:
     """(period, carrier, quantity, unit, amount, completeness, estimated) per period and
@@ -179,7 +193,8 @@ def _consumption_select(shape: _Shape) -> Select[Any]:
     trunc, zone = PERIODS[shape.interval], ZoneInfo(shape.zone)
     # the points are those the scope owes (read by _prepare with the scope's conditions), the
     # same arrays twice: each row's own point, and all of them for what a period expects
-    mine, theirs = owed_table(None, "o"), owed_table(None, "o", alias="e")
+    mine = owed_table(None, "o", columns=_MEASURED_COLUMNS)
+    theirs = owed_table(None, "o", alias="e", columns=_EXPECTED_COLUMNS)
     c = shaped_window_source(shape.window, owed_ids("o"))
     period = (c.c.ts if trunc is None else _local_trunc(trunc, c.c.ts, zone)).label("period")
     sums = (
@@ -205,10 +220,16 @@ def _consumption_select(shape: _Shape) -> Select[Any]:
         .where(theirs.c.quantity == sums.c.quantity, theirs.c.carrier == sums.c.carrier)
         .scalar_subquery()
     )
-    # plain "/": SQLAlchemy's true division would cast the divisor to NUMERIC
-    completeness = func.least(
-        1.0, cast(sums.c.measured, Float).op("/")(func.nullif(cast(expected, Float), 0))
+    # plain "/": SQLAlchemy's true division would cast the divisor to NUMERIC; nothing
+    # expected (a point outside its service): 0
+    completeness = func.coalesce(
+        func.least(
+            1.0, cast(sums.c.measured, Float).op("/")(func.nullif(cast(expected, Float), 0))
+        ),
+        0,
     )
+    # the columns are the API's fields, in its order: the JSON statement turns whole rows into
+    # objects
     return select(
         sums.c.period,
         sums.c.carrier,
@@ -216,7 +237,7 @@ def _consumption_select(shape: _Shape) -> Select[Any]:
         sums.c.unit,
         sums.c.amount,
         completeness.label("completeness"),
-        sums.c.estimated,
+        func.coalesce(sums.c.estimated, False).label("estimated"),
     ).order_by(sums.c.period, sums.c.carrier, sums.c.quantity)
 
 
@@ -268,7 +289,8 @@ def consumption_json(
         conn, start=start, end=end, interval=interval, zone=zone, scope=scope, now=now
     )
     stmt = _consumption_json_select(shape, _session_zone(conn) == zone.key)
-    return str(conn.execute(stmt, params).scalar_one()).encode()
+    doc = conn.execute(stmt, params).scalar_one()
+    return b"[]" if doc is None else str(doc).encode()
 
 
 def _session_zone(conn: Connection) -> str | None:
@@ -280,37 +302,21 @@ def _session_zone(conn: Connection) -> str | None:
 
 @lru_cache(maxsize=256)
 def _consumption_json_select(shape: _Shape, in_session_zone: bool) -> Select[Any]:
-    """:func:`consumption_json`'s statement: one JSON document of the rows. ``in_session_zone``:
-    the periods' zone is the session's, so PostgreSQL writes their offset itself."""
-    r = _consumption_select(shape).subquery("r")
+    """:func:`consumption_json`'s statement: one JSON document of the rows (NULL: none), each
+    row an object of its columns. ``in_session_zone``: the periods' zone is the session's, so
+    PostgreSQL writes their offset itself; otherwise each period is formatted beside its row."""
+    r = _consumption_select(shape).order_by(None).subquery("r")  # the aggregate orders
+    order = (r.c.period, r.c.carrier, r.c.quantity)
     if in_session_zone:
-        period: Any = func.to_json(r.c.period)  # ISO 8601 with its offset
-    else:
-        period = func.to_json(_iso_local(r.c.period, ZoneInfo(shape.zone)))
-    row = func.json_build_object(
-        "period",
-        period,
-        "carrier",
-        r.c.carrier,
-        "quantity",
-        r.c.quantity,
-        "unit",
-        r.c.unit,
-        "amount",
-        r.c.amount,
-        "completeness",
-        func.coalesce(r.c.completeness, 0),
-        "estimated",
-        func.coalesce(r.c.estimated, False),
-    )
-    doc = cast(
-        func.coalesce(
-            func.json_agg(aggregate_order_by(row, r.c.period, r.c.carrier, r.c.quantity)),
-            cast(literal("[]"), JSON),
-        ),
-        Text,
-    )
-    return select(doc).select_from(r)
+        doc = func.json_agg(aggregate_order_by(r.table_valued(), *order))
+        return select(cast(doc, Text).label("doc")).select_from(r)
+    fields = [
+        c if c is not r.c.period else _iso_local(c, ZoneInfo(shape.zone)).label("period")
+        for c in r.c
+    ]
+    row = select(*fields).correlate(r).lateral("j")
+    doc = func.json_agg(aggregate_order_by(row.table_valued(), *order))
+    return select(cast(doc, Text).label("doc")).select_from(r).join(row, true())
 
 
 def _iso_local(ts: Any, zone: ZoneInfo) -> Any:
