@@ -104,6 +104,22 @@ def install(app: FastAPI) -> None:
             400, "invalid-parameter", f"a value is not acceptable: {detail}", request.url.path
         )
 
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def _database(request: Request, exc: sqlalchemy.exc.DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:  # any other database error is unexpected
+            return await _unexpected(request, exc)
+        # the pool has replaced its connections (services/core/db.py): asking again will do
+        log.warning(
+            "database connection lost during a request", path=request.url.path, error=str(exc.orig)
+        )
+        return problem_response(
+            503,
+            "unavailable",
+            "the database connection was lost; ask again",
+            request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
