@@ -11,7 +11,7 @@ days, in time order as the rollup job writes them), ``consumption_1d`` built by 
 VACUUM ANALYZE so that autovacuum does not run during the measurement. Seeding is timed apart.
 
 The API is the production entry point, ``energymon api`` with ``--workers`` processes
-(ENERGYMON_API_WORKERS, default 4 here: two per core), in a child process on a loopback port;
+(ENERGYMON_API_WORKERS, default one per core), in a child process on a loopback port;
 ``--server thread`` serves ``create_app`` in this process instead (it then shares the GIL with
 the load generator). The per-credential rate limiter is raised
 (ENERGYMON_API_RATE_LIMIT_PER_S/_BURST) so that one officer token can drive the load. Load:
@@ -22,7 +22,8 @@ recorded by calling the route functions once in-process — replayed with psycop
 connections (the database).
 
 Usage: .venv/bin/python bench/api.py [--enterprises 300] [--meters 3000] [--days 365]
-       [--seconds 20] [--concurrency 16] [--server process|thread] [--keep] [--database NAME]
+       [--seconds 20] [--concurrency 16] [--routes consumption,alerts] [--workers N]
+       [--server process|thread] [--keep] [--database NAME]
        [--seed-only] [--explain] [--plans]
 Needs PostgreSQL (ENERGYMON_TEST_DATABASE_URL, 127.0.0.1:5432, or a private server).
 """
@@ -752,11 +753,12 @@ def _measure(
     probe: CpuProbe,
     libpq_url: str,
 ) -> None:
+    kinds: tuple[str, ...] = args.routes
     token = _token(url)
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, headers=auth, timeout=1800) as client:
         sizes = []
-        for kind in KINDS:
+        for kind in kinds:
             req = reqs.make(kind, random.Random(0))
             resp = client.get(req.path, params=req.params)
             resp.raise_for_status()
@@ -782,15 +784,15 @@ def _measure(
     health = phase("GET /healthz (HTTP ceiling)", http(("healthz",)))
     api: dict[str, Samples] = {}
     db: dict[str, Samples] = {}
-    for kind in KINDS:
+    for kind in kinds:
         api[kind] = phase(f"API {kind}", http((kind,)))
         db[kind] = phase(f"SQL {kind} (DB ceiling)", direct((kind,)))
-    mixed = phase("API mixed", http(KINDS))
-    for kind in KINDS:
+    mixed = phase("API mixed", http(kinds))
+    for kind in kinds:
         print(_line(f"  in the mix: {kind}", mixed, kind))
-    mixed_db = phase("SQL mixed (DB ceiling)", direct(KINDS))
+    mixed_db = phase("SQL mixed (DB ceiling)", direct(kinds))
     print(" summary (target: p95 < 100 ms each, mixed >= 300 req/s):")
-    for kind in KINDS:
+    for kind in kinds:
         a, d = api[kind], db[kind]
         ok = "✔" if a.pct(0.95) < TARGET_P95_S else "✘"
         print(
@@ -877,6 +879,14 @@ def _cpu_per_request(s: Samples) -> str:
     )
 
 
+def _routes(value: str) -> tuple[str, ...]:
+    routes = tuple(r.strip() for r in value.split(",") if r.strip())
+    unknown = sorted(set(routes) - set(KINDS))
+    if not routes or unknown:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(KINDS)}")
+    return routes
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=300)
@@ -886,13 +896,22 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds per phase")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
+        "--routes",
+        type=_routes,
+        default=KINDS,
+        help=f"comma-separated reads to measure, of {','.join(KINDS)} (default all)",
+    )
+    parser.add_argument(
         "--server",
         choices=("process", "thread"),
         default="process",
         help="`energymon api` in a child process (production) or create_app in a thread here",
     )
     parser.add_argument(
-        "--workers", type=int, default=4, help="ENERGYMON_API_WORKERS of the API process"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="ENERGYMON_API_WORKERS of the API process (default one per core)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument(
