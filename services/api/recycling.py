@@ -1,14 +1,15 @@
-"""Keep-alive connections handed back after a number of requests, so that long-lived clients
-spread over the API's worker processes.
+"""Keep-alive connections handed back after a number of requests, so that no spread of
+long-lived clients over the API's worker processes (or replicas) lasts.
 
 The workers share one listening socket and a connection belongs to the worker that accepted it
 for as long as it lives. A burst of clients opened together (a dashboard's panels, a proxy's
-upstream pool, a benchmark) is accepted by whichever worker woke first, and stays there while the
-others idle: measured with 16 keep-alive clients on 4 workers, 15/1/0/0. Answering every Nth
-request on a connection with ``Connection: close`` makes its client connect again, and a new
-connection is accepted by a worker that is waiting for work — not by the busy one. HTTP/1.1
-clients reconnect by themselves (RFC 9112 §9.6); the request that carried the close was answered
-in full. The cost is one TCP (and, behind a proxy, no TLS) handshake every N requests.
+upstream pool, a benchmark) is accepted by whichever worker woke first and stays there: measured
+with 16 keep-alive clients on 4 workers, 15/1/0/0. Answering every Nth request on a connection
+with ``Connection: close`` makes its client connect again and land anew; where it lands is still
+the kernel's choice (measured: 6/5/3/2 typical for 16 clients on 4 workers, not an even spread),
+and behind a TCP load balancer new replicas get a share of long-lived clients. HTTP/1.1 clients
+reconnect by themselves (RFC 9112 §9.6); the request that carried the close was answered in full.
+The cost is one TCP handshake every N requests.
 """
 
 from __future__ import annotations

@@ -380,9 +380,9 @@ class ApiSettings(BaseSettings):
         1000,
         ge=0,
         description="Requests a keep-alive connection serves before its answer says "
-        "`Connection: close` and the client connects again, so long-lived clients spread over "
-        "the workers (and over API replicas behind a load balancer) instead of staying on the "
-        "one that accepted them; 0 keeps connections for as long as clients do.",
+        "`Connection: close` and the client connects again, so long-lived clients do not stay "
+        "for good on the worker (or API replica behind a load balancer) that first accepted "
+        "them; 0 keeps connections for as long as clients do.",
     )
     jwt_keys: str = Field(
         DEV_JWT_KEYS,

@@ -420,5 +420,5 @@ def alert_page(
         stmt = stmt.where(alerts.c.id < before_id)
     # all rows in one fetch, each passed by position (see _SUMMARY_COLUMNS): a hundred rows by
     # name through the row's mapping cost ~1 ms more
-    rows: list[Any] = list(conn.execute(stmt).all())
+    rows: Sequence[Any] = conn.execute(stmt).all()
     return [AlertSummary(*r) for r in rows]
