@@ -104,7 +104,6 @@ def run_demo(args: argparse.Namespace) -> int:
         alerts = launch.alerts_settings()
         watch = AlertWatch(datetime.now(UTC), alerts.hold_s)  # before the first evaluation
         launch.start_alerts(started, common, db, alerts, stop=stop)
-        say("ready")
         episodes = Episodes(
             commissioning=dc,
             revision=revision,
@@ -120,6 +119,7 @@ def run_demo(args: argparse.Namespace) -> int:
             stop=stop,
         )
         _announce(api, modbus, sparkplug, alerts, episodes)
+        say("ready")  # the last line of the banner: whoever waits for it has every address above
         _progress(engine, stop, args.seconds, started=started, watch=watch, episodes=episodes)
     finally:
         stop.set()
