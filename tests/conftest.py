@@ -16,6 +16,15 @@ from tests.support import db as dbs
 from tests.support.services import Private, ServiceUnavailableError, resolve_mqtt, resolve_postgres
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a ``slow`` test come first. The tests run a file per worker at a time, in
+    this order (scripts/test turns off xdist's reordering by test count, which put the
+    one-test demo file last): a long file started last keeps the run waiting on one worker
+    while the others are idle. The sort is stable, so files keep their order otherwise."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(autouse=True)
 def _logging_restored() -> Iterator[None]:
     """A command run in this process (``services.cli.main``) configures logging onto the

@@ -251,6 +251,7 @@ def _demo_ready(running: Running) -> bool:
     return "[demo] ready" in running.log()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_the_demo_exits_within_the_bound(
     pg_server: str, template_db: str, private_services: Private, tmp_path: Path

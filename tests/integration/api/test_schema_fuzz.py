@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
@@ -13,6 +14,7 @@ from schemathesis.checks import positive_data_acceptance
 from tests.integration.api.conftest import ApiHarness
 
 
+@pytest.mark.slow
 def test_the_api_honours_its_openapi_document(api: ApiHarness) -> None:
     # the token endpoint answers 401 to made-up credentials by design; it is tested elsewhere
     schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json").exclude(
