@@ -20,6 +20,11 @@ _DELETE = delete(counter_events).where(
     _e.kind == bindparam("event_kind"),
 )
 
+_STORED = select(_e.ts, _e.kind).where(
+    _e.point_id == bindparam("pid"), _e.ts > bindparam("lo"), _e.ts <= bindparam("hi")
+)
+_INSERT = insert(counter_events)
+
 
 def record_events(
     conn: Connection, pid: int, lo: datetime, hi: datetime, result: CounterResult
@@ -32,12 +37,7 @@ def record_events(
         if i.flag not in _QUIET and lo < i.end <= hi
     }
     found |= {(r.ts, "bad_read"): None for r in result.skipped if lo < r.ts <= hi}
-    stored = {
-        (r.ts, r.kind)
-        for r in conn.execute(
-            select(_e.ts, _e.kind).where(_e.point_id == pid, _e.ts > lo, _e.ts <= hi)
-        )
-    }
+    stored = {(r.ts, r.kind) for r in conn.execute(_STORED, {"pid": pid, "lo": lo, "hi": hi})}
     gone = stored - found.keys()
     if gone:
         conn.execute(
@@ -47,7 +47,7 @@ def record_events(
     new = found.keys() - stored
     if new:
         conn.execute(
-            insert(counter_events),
+            _INSERT,
             [
                 {"point_id": pid, "ts": ts, "kind": kind, "energy": found[ts, kind]}
                 for ts, kind in new

@@ -14,7 +14,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Integer, cast, column, delete, func, insert, select, values
+from sqlalchemy import (
+    Connection,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.accounting.months import rebuild_months, refresh_months
@@ -35,12 +48,12 @@ _DAY_COLUMNS = [
 ]
 
 
-def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
+def _per_day(zone: Any, period_s: Any, source: Any, *conds: Any) -> Any:
     """The day rows of the 15-minute rows of ``source`` (``consumption_15m``, possibly joined to
     the points' periods) that match ``conds``: sums, and the periods measured or estimated."""
     c = consumption_15m.c
-    day = cast(func.timezone(zone.key, c.bucket), Date).label("day")
-    n = period_number(c.bucket, zone.key, period_s)
+    day = cast(func.timezone(zone, c.bucket), Date).label("day")
+    n = period_number(c.bucket, zone, period_s)
     p = (
         select(
             c.point_id,
@@ -68,6 +81,25 @@ def _per_day(zone: ZoneInfo, period_s: Any, source: Any, *conds: Any) -> Any:
     ).group_by(p.c.point_id, p.c.day)
 
 
+_c, _d = consumption_15m.c, consumption_1d.c
+# built once, the values bound at each point's refresh
+_INTERVAL = select(points.c.interval_s).where(points.c.id == bindparam("pid"))
+_CLEAR = delete(consumption_1d).where(
+    _d.point_id == bindparam("pid"), _d.day >= bindparam("d0"), _d.day <= bindparam("d1")
+)
+_WRITE = insert(consumption_1d).from_select(
+    _DAY_COLUMNS,
+    _per_day(
+        bindparam("zone", type_=String),
+        bindparam("period_s", type_=Integer),
+        consumption_15m,
+        _c.point_id == bindparam("pid"),
+        _c.bucket >= bindparam("from_ts"),
+        _c.bucket < bindparam("to_ts"),
+    ),
+)
+
+
 def refresh_days(
     conn: Connection, pid: int, lo_bucket: datetime, hi_bucket: datetime, zone: ZoneInfo
 ) -> None:
@@ -75,23 +107,18 @@ def refresh_days(
     the months of those days."""
     d0 = lo_bucket.astimezone(zone).date()
     d1 = hi_bucket.astimezone(zone).date()
-    interval_s = conn.execute(select(points.c.interval_s).where(points.c.id == pid)).scalar()
-    period = collection_period_s(int(interval_s or 900))
-    c = consumption_15m.c
+    interval_s = conn.execute(_INTERVAL, {"pid": pid}).scalar()
+    conn.execute(_CLEAR, {"pid": pid, "d0": d0, "d1": d1})
     conn.execute(
-        delete(consumption_1d).where(
-            consumption_1d.c.point_id == pid, consumption_1d.c.day >= d0, consumption_1d.c.day <= d1
-        )
+        _WRITE,
+        {
+            "pid": pid,
+            "zone": zone.key,
+            "period_s": collection_period_s(int(interval_s or 900)),
+            "from_ts": midnight(d0, zone),
+            "to_ts": midnight(d1 + timedelta(days=1), zone),
+        },
     )
-    rows = _per_day(
-        zone,
-        period,
-        consumption_15m,
-        c.point_id == pid,
-        c.bucket >= midnight(d0, zone),
-        c.bucket < midnight(d1 + timedelta(days=1), zone),
-    )
-    conn.execute(insert(consumption_1d).from_select(_DAY_COLUMNS, rows))
     refresh_months(conn, pid, d0, d1)
 
 
@@ -110,7 +137,9 @@ def rebuild_days(conn: Connection, zone: ZoneInfo) -> int:
         )
         source = consumption_15m.join(v, v.c.point_id == consumption_15m.c.point_id)
         rows = conn.execute(
-            insert(consumption_1d).from_select(_DAY_COLUMNS, _per_day(zone, v.c.period_s, source))
+            insert(consumption_1d).from_select(
+                _DAY_COLUMNS, _per_day(zone.key, v.c.period_s, source)
+            )
         ).rowcount
     rebuild_months(conn)
     meta = pg_insert(rollup_meta).values(key="days_zone", value=zone.key)

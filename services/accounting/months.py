@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, cast, delete, func, insert, select
+from sqlalchemy import Connection, Date, bindparam, cast, delete, func, insert, select
 
 from services.core.schema.tables import consumption_1d, consumption_1mo
 
@@ -51,19 +51,29 @@ def _per_month(*conds: Any) -> Any:
     )
 
 
+_mo, _d = consumption_1mo.c, consumption_1d.c
+# built once, the values bound at each point's refresh
+_CLEAR = delete(consumption_1mo).where(
+    _mo.point_id == bindparam("pid"), _mo.month >= bindparam("m0"), _mo.month <= bindparam("m1")
+)
+_WRITE = insert(consumption_1mo).from_select(
+    _MONTH_COLUMNS,
+    _per_month(
+        _d.point_id == bindparam("pid"), _d.day >= bindparam("m0"), _d.day < bindparam("after")
+    ),
+)
+
+
 def refresh_months(conn: Connection, pid: int, d0: date, d1: date) -> None:
     """Recompute the local months of ``pid`` that the days [d0, d1] belong to (after their days
     were rewritten): a month without days left has no row."""
     m0 = first_of_month(d0)
     m1 = first_of_month(d1)
-    mo = consumption_1mo.c
-    conn.execute(delete(consumption_1mo).where(mo.point_id == pid, mo.month >= m0, mo.month <= m1))
-    d = consumption_1d.c
+    conn.execute(_CLEAR, {"pid": pid, "m0": m0, "m1": m1})
     after = (
         m1.replace(year=m1.year + 1, month=1) if m1.month == 12 else m1.replace(month=m1.month + 1)
     )
-    rows = _per_month(d.point_id == pid, d.day >= m0, d.day < after)
-    conn.execute(insert(consumption_1mo).from_select(_MONTH_COLUMNS, rows))
+    conn.execute(_WRITE, {"pid": pid, "m0": m0, "after": after})
 
 
 def rebuild_months(conn: Connection) -> int:

@@ -12,7 +12,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, UnaryExpression, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    UnaryExpression,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 
 from services.accounting.counter_events import record_events
 from services.accounting.days import refresh_days
@@ -45,27 +55,62 @@ _POINT = select(
 ).join_from(points, meters, meters.c.id == points.c.meter_id)
 
 
-def _edge(
-    conn: Connection, pid: int, side: ColumnElement[bool], order: UnaryExpression[Any], n: int
-) -> list[datetime]:
-    """The times of the ``n`` readings of ``pid`` nearest the edge ``side`` names."""
-    return list(
-        conn.execute(
-            select(_r.ts).where(_r.point_id == pid, side).order_by(order).limit(n)
-        ).scalars()
+def _edge(side: ColumnElement[bool], order: UnaryExpression[Any]) -> Select[Any]:
+    """The times of the ``n`` readings of ``pid`` nearest the edge ``t`` that ``side`` names."""
+    return (
+        select(_r.ts)
+        .where(_r.point_id == bindparam("pid"), side)
+        .order_by(order)
+        .limit(bindparam("n"))
     )
 
 
-def _before(conn: Connection, pid: int, t: datetime, n: int) -> list[datetime]:
-    return _edge(conn, pid, _r.ts < t, _r.ts.desc(), n)
+# Every statement of a point's recomputation is built once, with its values bound at execution:
+# building and caching-keying a statement per call cost more CPU than running it.
+_t = bindparam("t", type_=_r.ts.type)
+_BEFORE = _edge(_r.ts < _t, _r.ts.desc())
+_AFTER = _edge(_r.ts > _t, _r.ts.asc())
+_THE_POINT = _POINT.where(points.c.id == bindparam("pid"))
+# The buckets are rewritten whole, so read every reading in them, and around them the ones whose
+# intervals reach into them: two before the first bucket (one more for context), five from the end
+# of the last (the one after, one more, three for the dip rule). One statement: the span's ends
+# (without such readings, the buckets' own ends) come back beside every reading.
+_lo_bucket = bindparam("lo_bucket", type_=_r.ts.type)
+_tail_from = bindparam("tail_from", type_=_r.ts.type)
+_lead = (
+    select(_r.ts)
+    .where(_r.point_id == bindparam("pid"), _r.ts < _lo_bucket)
+    .order_by(_r.ts.desc())
+    .limit(2)
+    .subquery("lead")
+)
+_tail = (
+    select(_r.ts)
+    .where(_r.point_id == bindparam("pid"), _r.ts >= _tail_from)
+    .order_by(_r.ts.asc())
+    .limit(5)
+    .subquery("tail")
+)
+_lo = func.coalesce(select(func.min(_lead.c.ts)).scalar_subquery(), _lo_bucket)
+_hi = func.coalesce(select(func.max(_tail.c.ts)).scalar_subquery(), _tail_from)
+_READINGS = (
+    select(_r.ts, _r.value, _lo.label("lo"), _hi.label("hi"))
+    .where(_r.point_id == bindparam("pid"), _r.ts >= _lo, _r.ts <= _hi)
+    .order_by(_r.ts)
+)
+_m = meter_replacements.c
+_SWAPS = select(_m.ts, _m.old_final, _m.new_first).where(
+    _m.point_id == bindparam("pid"), _m.ts > bindparam("lo"), _m.ts <= bindparam("hi")
+)
+_q = consumption_15m.c
+_CLEAR = delete(consumption_15m).where(
+    _q.point_id == bindparam("pid"), _q.bucket >= bindparam("lo"), _q.bucket <= bindparam("hi")
+)
+_WRITE = insert(consumption_15m)
 
 
-def _after(conn: Connection, pid: int, t: datetime, n: int) -> list[datetime]:
-    return _edge(conn, pid, _r.ts > t, _r.ts.asc(), n)
-
-
-def _from(conn: Connection, pid: int, t: datetime, n: int) -> list[datetime]:
-    return _edge(conn, pid, _r.ts >= t, _r.ts.asc(), n)
+def _times(conn: Connection, edge: Select[Any], pid: int, t: datetime, n: int) -> list[datetime]:
+    return list(conn.execute(edge, {"pid": pid, "t": t, "n": n}).scalars())
 
 
 def recompute_point(
@@ -74,7 +119,7 @@ def recompute_point(
     """Recompute the buckets of ``pid`` that readings in [first, last] can change, and the
     local days (in ``days``) those buckets belong to. For a power point that an energy point is
     integrated from, the buckets written are the energy point's."""
-    point = conn.execute(_POINT.where(points.c.id == pid)).first()
+    point = conn.execute(_THE_POINT, {"pid": pid}).first()
     if point is None:
         return 0
     if point.source_point_id is not None:  # integrated from power: the power readings decide
@@ -83,21 +128,16 @@ def recompute_point(
     if not counter and point.derived is None:
         return 0  # other instantaneous points have no consumption
     target = pid if counter else int(point.derived)
-    before = _before(conn, pid, first, 1)  # the reading before the new ones
-    after = _after(conn, pid, last, 1)  # and the one after
+    before = _times(conn, _BEFORE, pid, first, 1)  # the reading before the new ones
+    after = _times(conn, _AFTER, pid, last, 1)  # and the one after
     lo_bucket = bucket_start(before[0] if before else first)
     hi_bucket = bucket_start(after[0] if after else last)
-    # The buckets are rewritten whole, so read every reading in them, and around them the ones
-    # whose intervals reach into them: two before (one more for context), five after (the one
-    # after, one more, three for the dip rule).
-    lead = _before(conn, pid, lo_bucket, 2)
-    tail = _from(conn, pid, hi_bucket + BUCKET, 5)
-    lo = lead[-1] if lead else lo_bucket
-    hi = tail[-1] if tail else hi_bucket + BUCKET
     rows = conn.execute(
-        select(_r.ts, _r.value).where(_r.point_id == pid, _r.ts >= lo, _r.ts <= hi).order_by(_r.ts)
-    )
+        _READINGS, {"pid": pid, "lo_bucket": lo_bucket, "tail_from": hi_bucket + BUCKET}
+    ).all()
     readings = [Reading(r.ts, r.value) for r in rows]
+    # the span read: without readings there, no reading around the buckets either
+    lo, hi = (rows[0].lo, rows[0].hi) if rows else (lo_bucket, hi_bucket + BUCKET)
     if counter:
         result = _counter_intervals(conn, pid, point, readings, (lo, hi))
         found = result.intervals
@@ -108,16 +148,11 @@ def recompute_point(
             max_gap_s=max(DEFAULT_MAX_GAP_S, 2.0 * point.interval_s),
         )
     computed = buckets(found, readings, interval_s=point.interval_s)
-    q = consumption_15m.c
-    conn.execute(
-        delete(consumption_15m).where(
-            q.point_id == target, q.bucket >= lo_bucket, q.bucket <= hi_bucket
-        )
-    )
+    conn.execute(_CLEAR, {"pid": target, "lo": lo_bucket, "hi": hi_bucket})
     keep = [b for start, b in computed.items() if lo_bucket <= start <= hi_bucket]
     if keep:
         conn.execute(
-            insert(consumption_15m),
+            _WRITE,
             [
                 {
                     "point_id": target,
@@ -142,12 +177,9 @@ def _counter_intervals(
     conn: Connection, pid: int, point: Any, readings: list[Reading], span: tuple[datetime, datetime]
 ) -> CounterResult:
     lo, hi = span
-    m = meter_replacements.c
     swaps = [
         Replacement(r.ts, r.old_final, r.new_first)
-        for r in conn.execute(
-            select(m.ts, m.old_final, m.new_first).where(m.point_id == pid, m.ts > lo, m.ts <= hi)
-        )
+        for r in conn.execute(_SWAPS, {"pid": pid, "lo": lo, "hi": hi})
     ]
     return intervals(
         readings,
