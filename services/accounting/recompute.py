@@ -56,13 +56,8 @@ _POINT = select(
 
 
 def _edge(side: ColumnElement[bool], order: UnaryExpression[Any]) -> Select[Any]:
-    """The times of the ``n`` readings of ``pid`` nearest the edge ``t`` that ``side`` names."""
-    return (
-        select(_r.ts)
-        .where(_r.point_id == bindparam("pid"), side)
-        .order_by(order)
-        .limit(bindparam("n"))
-    )
+    """The time of the reading of ``pid`` nearest the edge ``t`` on the side ``side`` names."""
+    return select(_r.ts).where(_r.point_id == bindparam("pid"), side).order_by(order).limit(1)
 
 
 # Every statement of a point's recomputation is built once, with its values bound at execution:
@@ -109,8 +104,8 @@ _CLEAR = delete(consumption_15m).where(
 _WRITE = insert(consumption_15m)
 
 
-def _times(conn: Connection, edge: Select[Any], pid: int, t: datetime, n: int) -> list[datetime]:
-    return list(conn.execute(edge, {"pid": pid, "t": t, "n": n}).scalars())
+def _nearest(conn: Connection, edge: Select[Any], pid: int, t: datetime) -> datetime | None:
+    return conn.execute(edge, {"pid": pid, "t": t}).scalar()
 
 
 def recompute_point(
@@ -128,10 +123,11 @@ def recompute_point(
     if not counter and point.derived is None:
         return 0  # other instantaneous points have no consumption
     target = pid if counter else int(point.derived)
-    before = _times(conn, _BEFORE, pid, first, 1)  # the reading before the new ones
-    after = _times(conn, _AFTER, pid, last, 1)  # and the one after
-    lo_bucket = bucket_start(before[0] if before else first)
-    hi_bucket = bucket_start(after[0] if after else last)
+    # from the reading before the new ones to the one after (or the new ones' own ends)
+    edge_lo = _nearest(conn, _BEFORE, pid, first) or first
+    edge_hi = _nearest(conn, _AFTER, pid, last) or last
+    lo_bucket = bucket_start(edge_lo)
+    hi_bucket = bucket_start(edge_hi)
     rows = conn.execute(
         _READINGS, {"pid": pid, "lo_bucket": lo_bucket, "tail_from": hi_bucket + BUCKET}
     ).all()
@@ -168,8 +164,7 @@ def recompute_point(
     if days is not None:
         refresh_days(conn, target, lo_bucket, hi_bucket, days)
     if counter:
-        edge_lo = before[0] if before else first
-        record_events(conn, pid, edge_lo, after[0] if after else last, result)
+        record_events(conn, pid, edge_lo, edge_hi, result)
     return len(keep)
 
 
