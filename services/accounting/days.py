@@ -83,7 +83,6 @@ def _per_day(zone: Any, period_s: Any, source: Any, *conds: Any) -> Any:
 
 _c, _d = consumption_15m.c, consumption_1d.c
 # built once, the values bound at each point's refresh
-_INTERVAL = select(points.c.interval_s).where(points.c.id == bindparam("pid"))
 _CLEAR = delete(consumption_1d).where(
     _d.point_id == bindparam("pid"), _d.day >= bindparam("d0"), _d.day <= bindparam("d1")
 )
@@ -101,13 +100,16 @@ _WRITE = insert(consumption_1d).from_select(
 
 
 def refresh_days(
-    conn: Connection, pid: int, lo_bucket: datetime, hi_bucket: datetime, zone: ZoneInfo
+    conn: Connection,
+    pid: int,
+    interval_s: int | None,
+    buckets: tuple[datetime, datetime],
+    zone: ZoneInfo,
 ) -> None:
-    """Recompute the local days of ``pid`` that buckets in [lo_bucket, hi_bucket] belong to, and
-    the months of those days."""
-    d0 = lo_bucket.astimezone(zone).date()
-    d1 = hi_bucket.astimezone(zone).date()
-    interval_s = conn.execute(_INTERVAL, {"pid": pid}).scalar()
+    """Recompute the local days of ``pid`` (read every ``interval_s``) that the buckets from
+    ``buckets[0]`` to ``buckets[1]`` belong to, and the months of those days."""
+    d0 = buckets[0].astimezone(zone).date()
+    d1 = buckets[1].astimezone(zone).date()
     conn.execute(_CLEAR, {"pid": pid, "d0": d0, "d1": d1})
     conn.execute(
         _WRITE,

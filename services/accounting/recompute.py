@@ -47,11 +47,14 @@ _POINT = select(
     points.c.max_rate,
     meters.c.multiplier,
     points.c.source_point_id,
-    # the energy point integrated from this (power) point, if any
-    select(_derived.c.id)
-    .where(_derived.c.source_point_id == points.c.id, _derived.c.active)
-    .scalar_subquery()
-    .label("derived"),
+    # the energy point integrated from this (power) point, if any, and its interval
+    *(
+        select(column)
+        .where(_derived.c.source_point_id == points.c.id, _derived.c.active)
+        .scalar_subquery()
+        .label(name)
+        for column, name in ((_derived.c.id, "derived"), (_derived.c.interval_s, "derived_s"))
+    ),
 ).join_from(points, meters, meters.c.id == points.c.meter_id)
 
 
@@ -122,7 +125,7 @@ def recompute_point(
     counter = point.kind == "cumulative"
     if not counter and point.derived is None:
         return 0  # other instantaneous points have no consumption
-    target = pid if counter else int(point.derived)
+    target, target_s = (pid, point.interval_s) if counter else (int(point.derived), point.derived_s)
     # from the reading before the new ones to the one after (or the new ones' own ends)
     edge_lo = _nearest(conn, _BEFORE, pid, first) or first
     edge_hi = _nearest(conn, _AFTER, pid, last) or last
@@ -162,7 +165,7 @@ def recompute_point(
             ],
         )
     if days is not None:
-        refresh_days(conn, target, lo_bucket, hi_bucket, days)
+        refresh_days(conn, target, target_s, (lo_bucket, hi_bucket), days)
     if counter:
         record_events(conn, pid, edge_lo, edge_hi, result)
     return len(keep)
